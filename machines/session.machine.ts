@@ -1,0 +1,80 @@
+import { assign, setup } from 'xstate';
+
+/*
+ * The lifecycle of one agent session. Self-contained on purpose: paste this file into the
+ * Stately editor (stately.ai) as is. It only decides what is allowed and how the record
+ * changes; writing events, spawning agents and files are the manager's job.
+ */
+
+/** The agent's result as the machine stores it (validated before it gets here). */
+export interface SessionMachineResult {
+  success: boolean;
+  output: string;
+  [key: string]: unknown;
+}
+
+/** The record a session actor carries. */
+export interface SessionMachineContext {
+  id: string;
+  agentName: string;
+  handoffTo?: string;
+  childSessions: string[];
+  endedAt?: string;
+  result?: SessionMachineResult;
+  error?: string;
+}
+
+/** What may happen to an active session. `at` is the ISO time it happened. */
+export type SessionMachineEvent =
+  | { type: 'HAND_OFF'; toAgent: string; childSession: string; result?: SessionMachineResult; at: string }
+  | { type: 'COMPLETE'; result?: SessionMachineResult; at: string }
+  | { type: 'FAIL'; error: string; result?: SessionMachineResult; at: string };
+
+/**
+ * The session state machine: `active` → `handedOff` | `completed` | `failed`, all three final.
+ * Any event in a final state is refused (the snapshot's `can()` is false).
+ */
+export const sessionMachine = setup({
+  types: {
+    context: {} as SessionMachineContext,
+    events: {} as SessionMachineEvent,
+    input: {} as SessionMachineContext,
+  },
+  actions: {
+    recordHandoff: assign(({ context, event }) => {
+      if (event.type !== 'HAND_OFF') return {};
+      const handedOff = {
+        handoffTo: event.toAgent,
+        childSessions: [...context.childSessions, event.childSession],
+        endedAt: event.at,
+      };
+      return event.result === undefined ? handedOff : { ...handedOff, result: event.result };
+    }),
+    recordCompletion: assign(({ event }) => {
+      if (event.type !== 'COMPLETE') return {};
+      return event.result === undefined ? { endedAt: event.at } : { endedAt: event.at, result: event.result };
+    }),
+    recordFailure: assign(({ event }) => {
+      if (event.type !== 'FAIL') return {};
+      return event.result === undefined
+        ? { endedAt: event.at, error: event.error }
+        : { endedAt: event.at, error: event.error, result: event.result };
+    }),
+  },
+}).createMachine({
+  id: 'session',
+  context: ({ input }) => input,
+  initial: 'active',
+  states: {
+    active: {
+      on: {
+        HAND_OFF: { target: 'handedOff', actions: 'recordHandoff' },
+        COMPLETE: { target: 'completed', actions: 'recordCompletion' },
+        FAIL: { target: 'failed', actions: 'recordFailure' },
+      },
+    },
+    handedOff: { type: 'final' },
+    completed: { type: 'final' },
+    failed: { type: 'final' },
+  },
+});

@@ -1,0 +1,21 @@
+import { z } from 'zod';
+import { AgentResultSchema } from './agent-result.js';
+import { LIMITS, boundedText } from './limits.js';
+import { PhaseSchema } from './phase.js';
+
+/** Zod schema of a {@link SessionContext}; `previousResults` defaults to `[]`. */
+export const SessionContextSchema = z.strictObject({
+  issueNumber: z.number().int().positive().max(Number.MAX_SAFE_INTEGER),
+  currentPhase: PhaseSchema,
+  worktreePath: boundedText(LIMITS.path, 'worktreePath').min(1, 'worktreePath must not be empty'),
+  previousResults: z.array(AgentResultSchema).max(LIMITS.previousResults).default([]),
+});
+
+/**
+ * What a session works on and what it inherits: the GitHub issue, the pipeline phase,
+ * the git worktree it runs in, and the results of the agents before it.
+ */
+export type SessionContext = z.infer<typeof SessionContextSchema>;
+
+/** A {@link SessionContext} as a caller may pass it: `previousResults` may be left out. */
+export type SessionContextInput = z.input<typeof SessionContextSchema>;

@@ -1,0 +1,17 @@
+import { z } from 'zod';
+import { AgentResultSchema } from '../domain/agent-result.js';
+import { LIMITS, boundedText } from '../domain/limits.js';
+import { envelopeShape } from './event-envelope.js';
+
+/** Zod schema of {@link SessionFailed}. */
+export const SessionFailedSchema = z.strictObject({
+  ...envelopeShape,
+  type: z.literal('SessionFailed'),
+  data: z.strictObject({
+    error: boundedText(LIMITS.errorText, 'error').min(1, 'error must not be empty'),
+    result: AgentResultSchema.optional(),
+  }),
+});
+
+/** A session ended in failure; `error` says why in words a person can act on. */
+export type SessionFailed = z.infer<typeof SessionFailedSchema>;

@@ -1,0 +1,42 @@
+/**
+ * miyabi-session-manager: event-sourced sessions for AI coding agents.
+ * The public API; everything else is internal.
+ * @packageDocumentation
+ */
+export { SessionManager } from './manager/session-manager.js';
+export type {
+  EventListener,
+  HandoffOptions,
+  OpenReport,
+  ReplayReport,
+  SessionManagerOptions,
+  SpawnOptions,
+} from './manager/session-manager.js';
+export type { SessionActor } from './manager/session-actors.js';
+
+export { PHASES, PhaseSchema, type Phase } from './domain/phase.js';
+export { SESSION_STATUSES, SessionStatusSchema, type SessionStatus } from './domain/session-status.js';
+export { AgentResultSchema, type AgentResult } from './domain/agent-result.js';
+export { SessionContextSchema, type SessionContext, type SessionContextInput } from './domain/session-context.js';
+export { LIMITS } from './domain/limits.js';
+export type { Session } from './domain/session.js';
+
+export { SessionError, isSessionError, type SessionErrorCode, type LogPosition } from './errors.js';
+
+export { EVENT_SCHEMA_VERSION } from './events/event-envelope.js';
+export { SessionSpawnedSchema, type SessionSpawned } from './events/session-spawned.js';
+export { SessionHandedOffSchema, type SessionHandedOff } from './events/session-handed-off.js';
+export { SessionCompletedSchema, type SessionCompleted } from './events/session-completed.js';
+export { SessionFailedSchema, type SessionFailed } from './events/session-failed.js';
+export { SessionEventSchema, type SessionEvent, type SessionEventType, type PendingEvent } from './events/session-event.js';
+
+export type { EventStore, EventSink, AppendRequest, StoreCursor, ConnectReport, TornTail } from './store/event-store.js';
+export { FileEventStore, LOG_FILE, type FileEventStoreOptions, type Durability } from './store/file/file-event-store.js';
+
+export { lineageOf, lineageTree, type LineageNode } from './projections/lineage.js';
+export { computeStats, type SessionStats, type StatusCounts } from './projections/stats.js';
+export { emptySessionsState, evolveSessions, type SessionsState } from './projections/sessions-projection.js';
+export { renderSessionsFile, parseSessionsFile, type Checkpoint } from './projections/sessions-file.js';
+
+export { sessionMachine } from '../machines/session.machine.js';
+export type { SessionMachineContext, SessionMachineEvent } from '../machines/session.machine.js';

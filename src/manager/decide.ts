@@ -1,0 +1,151 @@
+import { AgentResultSchema, type AgentResult } from '../domain/agent-result.js';
+import { AgentNameSchema, LIMITS, UuidSchema, boundedText } from '../domain/limits.js';
+import { parseInput } from '../domain/parse-input.js';
+import type { Session } from '../domain/session.js';
+import { SessionContextSchema, type SessionContext } from '../domain/session-context.js';
+import { SessionError } from '../errors.js';
+import { EVENT_SCHEMA_VERSION } from '../events/event-envelope.js';
+import type { PendingEvent } from '../events/session-event.js';
+import type { AppendRequest } from '../store/event-store.js';
+import type { SessionMachineEvent } from '../../machines/session.machine.js';
+import { snapshotOf } from './machine-bridge.js';
+
+/** What a decision needs besides the state: the time and a source of fresh ids. */
+export interface DecisionClock {
+  now: string;
+  newId: () => string;
+}
+
+type Sessions = ReadonlyMap<string, Session>;
+
+const PurposeSchema = boundedText(LIMITS.purpose, 'purpose').min(1, 'purpose must not be empty');
+const ErrorTextSchema = boundedText(LIMITS.errorText, 'error').min(1, 'error must not be empty');
+const OptionalResult = AgentResultSchema.optional();
+const OptionalId = UuidSchema.optional();
+
+/** Decides `spawnAgentSession`: validates everything, then one `SessionSpawned` for a new id. */
+export function decideSpawn(
+  sessions: Sessions,
+  input: { agentName: unknown; purpose: unknown; context: unknown; sessionId?: unknown },
+  clock: DecisionClock,
+): AppendRequest {
+  const agentName = parseInput(AgentNameSchema, input.agentName, 'agent name');
+  const purpose = parseInput(PurposeSchema, input.purpose, 'purpose');
+  const context = parseInput(SessionContextSchema, input.context, 'session context');
+  const sessionId = freshId(sessions, parseInput(OptionalId, input.sessionId, 'session id'), clock);
+  return {
+    events: [spawned(sessionId, agentName, purpose, context, null, clock)],
+    expectedRevisions: new Map([[sessionId, 0]]),
+  };
+}
+
+/**
+ * Decides `handoff`: the parent must be Active (the machine must accept `HAND_OFF`); the child
+ * gets the given context plus, when the parent handed over a result, that result appended to
+ * `previousResults`. Both events go in one atomic append.
+ */
+export function decideHandoff(
+  sessions: Sessions,
+  input: { fromId: unknown; toAgent: unknown; context: unknown; result?: unknown; sessionId?: unknown },
+  clock: DecisionClock,
+): AppendRequest {
+  const fromId = parseInput(UuidSchema, input.fromId, 'session id');
+  const toAgent = parseInput(AgentNameSchema, input.toAgent, 'agent name');
+  const context = parseInput(SessionContextSchema, input.context, 'session context');
+  const result = parseInput(OptionalResult, input.result, 'agent result');
+  const parent = existing(sessions, fromId);
+  const childId = freshId(sessions, parseInput(OptionalId, input.sessionId, 'session id'), clock);
+  const handedOver = result === undefined ? undefined : { ...result, agentName: parent.agentName, sessionId: parent.id };
+  if (handedOver !== undefined && context.previousResults.length >= LIMITS.previousResults) {
+    throw new SessionError('INVALID_INPUT', `invalid session context: previousResults already holds ${LIMITS.previousResults} results`);
+  }
+  assertAllowed(parent, { type: 'HAND_OFF', toAgent, childSession: childId, at: clock.now });
+  const childContext: SessionContext = {
+    ...context,
+    previousResults: handedOver === undefined ? context.previousResults : [...context.previousResults, handedOver],
+  };
+  const handedOff: PendingEvent = {
+    ...envelope(fromId, clock),
+    type: 'SessionHandedOff',
+    data: handedOver === undefined ? { toAgent, childSession: childId } : { toAgent, childSession: childId, result: handedOver },
+  };
+  return {
+    events: [handedOff, spawned(childId, toAgent, `Handoff from session ${fromId}`, childContext, fromId, clock)],
+    expectedRevisions: new Map([
+      [fromId, parent.revision],
+      [childId, 0],
+    ]),
+  };
+}
+
+/** Decides `completeSession`: the session must be Active. */
+export function decideComplete(sessions: Sessions, input: { id: unknown; result?: unknown }, clock: DecisionClock): AppendRequest {
+  const id = parseInput(UuidSchema, input.id, 'session id');
+  const result = parseInput(OptionalResult, input.result, 'agent result');
+  const session = existing(sessions, id);
+  assertAllowed(session, { type: 'COMPLETE', at: clock.now });
+  const data: { result?: AgentResult } = result === undefined ? {} : { result };
+  return ending(session, { ...envelope(id, clock), type: 'SessionCompleted', data });
+}
+
+/** Decides `failSession`: the session must be Active; `error` must say why. */
+export function decideFail(
+  sessions: Sessions,
+  input: { id: unknown; error: unknown; result?: unknown },
+  clock: DecisionClock,
+): AppendRequest {
+  const id = parseInput(UuidSchema, input.id, 'session id');
+  const error = parseInput(ErrorTextSchema, input.error, 'error');
+  const result = parseInput(OptionalResult, input.result, 'agent result');
+  const session = existing(sessions, id);
+  assertAllowed(session, { type: 'FAIL', error, at: clock.now });
+  const data = result === undefined ? { error } : { error, result };
+  return ending(session, { ...envelope(id, clock), type: 'SessionFailed', data });
+}
+
+/** Validates a session id given to a query. */
+export function parseSessionId(id: unknown): string {
+  return parseInput(UuidSchema, id, 'session id');
+}
+
+function ending(session: Session, event: PendingEvent): AppendRequest {
+  return { events: [event], expectedRevisions: new Map([[session.id, session.revision]]) };
+}
+
+function envelope(sessionId: string, clock: DecisionClock) {
+  return { id: clock.newId(), sessionId, timestamp: clock.now, schemaVersion: EVENT_SCHEMA_VERSION } as const;
+}
+
+function spawned(
+  sessionId: string,
+  agentName: string,
+  purpose: string,
+  context: SessionContext,
+  parentSession: string | null,
+  clock: DecisionClock,
+): PendingEvent {
+  return { ...envelope(sessionId, clock), type: 'SessionSpawned', data: { agentName, purpose, context, parentSession } };
+}
+
+function existing(sessions: Sessions, id: string): Session {
+  const session = sessions.get(id);
+  if (session === undefined) throw new SessionError('NOT_FOUND', `no session ${id}`, { sessionId: id });
+  return session;
+}
+
+function freshId(sessions: Sessions, requested: string | undefined, clock: DecisionClock): string {
+  const id = requested ?? clock.newId();
+  if (sessions.has(id)) throw new SessionError('ALREADY_EXISTS', `session ${id} exists already`, { sessionId: id });
+  return id;
+}
+
+function assertAllowed(session: Session, event: SessionMachineEvent): void {
+  if (!snapshotOf(session).can(event)) {
+    const verb = { HAND_OFF: 'handed off', COMPLETE: 'completed', FAIL: 'failed' }[event.type];
+    throw new SessionError(
+      'INVALID_TRANSITION',
+      `session ${session.id} is ${session.status}; only an Active session can be ${verb}`,
+      { sessionId: session.id },
+    );
+  }
+}

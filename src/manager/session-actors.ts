@@ -1,0 +1,56 @@
+import { createActor, type Actor } from 'xstate';
+import { sessionMachine } from '../../machines/session.machine.js';
+import type { Session } from '../domain/session.js';
+import type { SessionEvent } from '../events/session-event.js';
+import { machineContextOf, machineEventOf } from './machine-bridge.js';
+
+/** A live session actor: the XState actor of one Active session. */
+export type SessionActor = Actor<typeof sessionMachine>;
+
+/**
+ * The XState actors of the Active sessions. Each actor receives the machine event of every
+ * event appended for its session; when it reaches a final state it stops and is dropped.
+ */
+export class SessionActors {
+  private readonly actors = new Map<string, SessionActor>();
+
+  /** Starts one actor per Active session, e.g. after a restart. */
+  rebuild(sessions: Iterable<Session>): void {
+    for (const actor of this.actors.values()) actor.stop();
+    this.actors.clear();
+    for (const session of sessions) if (session.status === 'Active') this.start(session);
+  }
+
+  /** Moves the actors the event concerns (`session` is the record after the event). */
+  apply(event: SessionEvent, session: Session): void {
+    const machineEvent = machineEventOf(event);
+    if (machineEvent === null) {
+      this.start(session);
+      return;
+    }
+    const actor = this.actors.get(event.sessionId);
+    if (actor === undefined) return;
+    actor.send(machineEvent);
+    if (actor.getSnapshot().status === 'done') this.actors.delete(event.sessionId);
+  }
+
+  /** The actor of an Active session, if any. */
+  get(sessionId: string): SessionActor | undefined {
+    return this.actors.get(sessionId);
+  }
+
+  /** How many actors are live. */
+  get size(): number {
+    return this.actors.size;
+  }
+
+  /** Stops every actor. */
+  stopAll(): void {
+    for (const actor of this.actors.values()) actor.stop();
+    this.actors.clear();
+  }
+
+  private start(session: Session): void {
+    this.actors.set(session.id, createActor(sessionMachine, { input: machineContextOf(session) }).start());
+  }
+}

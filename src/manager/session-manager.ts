@@ -1,0 +1,315 @@
+import { join } from 'node:path';
+import { v4 as uuidv4 } from 'uuid';
+import type { AgentResult } from '../domain/agent-result.js';
+import type { Session } from '../domain/session.js';
+import type { SessionContextInput } from '../domain/session-context.js';
+import { SessionError, isSessionError } from '../errors.js';
+import type { SessionEvent } from '../events/session-event.js';
+import { lineageOf } from '../projections/lineage.js';
+import { renderSessionsFile } from '../projections/sessions-file.js';
+import { emptySessionsState, evolveSessions, type SessionsState } from '../projections/sessions-projection.js';
+import { computeStats, type SessionStats } from '../projections/stats.js';
+import type { AppendRequest, EventSink, EventStore, TornTail } from '../store/event-store.js';
+import { FileEventStore, type FileEventStoreOptions } from '../store/file/file-event-store.js';
+import { Checkpointer, readCheckpoint, type CheckpointVerdict } from './checkpointer.js';
+import { decideComplete, decideFail, decideHandoff, decideSpawn, parseSessionId, type DecisionClock } from './decide.js';
+import { SessionActors, type SessionActor } from './session-actors.js';
+
+/** Options of {@link SessionManager.open}. */
+export interface SessionManagerOptions extends FileEventStoreOptions {
+  /** Write sessions.json after this many new events (default 1 000). */
+  checkpointEvery?: number;
+  /** …or after this long without new events, in ms (default 250; -1 = only by count and on close). */
+  checkpointIdleMs?: number;
+  /** Where "now" comes from (tests pin it). */
+  clock?: () => Date;
+  /** How often a command is re-decided after losing a race to another writer (default 3). */
+  maxConflictRetries?: number;
+}
+
+/** What opening the store found. */
+export interface OpenReport {
+  /** Whether sessions.json could be used as the starting point, or why not. */
+  checkpoint: CheckpointVerdict;
+  /** Events replayed from the log on top of the checkpoint (all of them when it was not used). */
+  replayedEvents: number;
+  /** The unfinished end of the log a crash left, now cut off; null when there was none. */
+  tornTail: TornTail | null;
+}
+
+/** What {@link SessionManager.replay} found. */
+export interface ReplayReport {
+  events: number;
+  sessions: number;
+  /** True when the state rebuilt from the log alone equals the live state. */
+  matchesLive: boolean;
+}
+
+/** Options of {@link SessionManager.spawnAgentSession}. */
+export interface SpawnOptions {
+  /** Use this UUID instead of a fresh one (e.g. an agent's own session id). */
+  sessionId?: string;
+}
+
+/** Options of {@link SessionManager.handoff}. */
+export interface HandoffOptions {
+  /** The handing-off agent's result; it is appended to the child's `previousResults`. */
+  result?: AgentResult;
+  /** Use this UUID for the child session instead of a fresh one. */
+  sessionId?: string;
+}
+
+/** Receives every event the manager learns of, its own and other processes', in `seq` order. */
+export type EventListener = (event: SessionEvent) => void;
+
+const SESSIONS_FILE = 'sessions.json';
+
+/**
+ * Manages agent sessions in a store directory (e.g. `.ai/sessions`): every change is decided by
+ * the session state machine, appended durably to `events.ndjson`, then folded into the
+ * projections (sessions, lineage, stats) that sessions.json caches. Any number of managers, in
+ * any number of processes, may share one directory.
+ *
+ * @example
+ * const manager = await SessionManager.open('.ai/sessions');
+ * const codegen = await manager.spawnAgentSession('CodeGenAgent', 'Implement #42', {
+ *   issueNumber: 42, currentPhase: 'CodeGeneration', worktreePath: '.worktrees/issue-42',
+ * });
+ * const review = await manager.handoff(codegen.id, 'ReviewAgent', {
+ *   issueNumber: 42, currentPhase: 'Review', worktreePath: '.worktrees/issue-42',
+ * });
+ * await manager.completeSession(review.id, { success: true, output: 'LGTM' });
+ * await manager.close();
+ */
+export class SessionManager {
+  /** What opening found: checkpoint use, replayed events, torn tail. */
+  readonly openReport: OpenReport;
+  private state: SessionsState;
+  private readonly actors = new SessionActors();
+  private readonly listeners = new Set<EventListener>();
+  private readonly checkpointer: Checkpointer;
+  private live = false;
+  private closed = false;
+
+  private constructor(
+    /** The store directory. */
+    readonly dir: string,
+    private readonly store: EventStore,
+    private readonly options: SessionManagerOptions,
+    opened: { state: SessionsState; verdict: CheckpointVerdict },
+  ) {
+    this.state = opened.state;
+    this.checkpointer = new Checkpointer(
+      join(dir, SESSIONS_FILE),
+      () => ({ state: this.state, cursor: this.store.cursor() }),
+      options.checkpointEvery ?? 1000,
+      options.checkpointIdleMs ?? 250,
+    );
+    this.openReport = { checkpoint: opened.verdict, replayedEvents: 0, tornTail: null };
+  }
+
+  /**
+   * Opens (creating if needed) the store in `dir`: loads sessions.json if it matches the log,
+   * replays the rest of the log, cuts a torn tail, and starts an actor per Active session.
+   * Throws `CORRUPT_LOG` (naming line and byte offset) if the log is damaged before its end,
+   * `STORAGE` if the directory cannot be used, `LOCKED` if another process holds the lock too long.
+   */
+  static async open(dir: string, options: SessionManagerOptions = {}): Promise<SessionManager> {
+    if (typeof dir !== 'string' || dir.length === 0 || dir.includes('\0')) {
+      throw new SessionError('INVALID_INPUT', 'the store directory must be a non-empty path without NUL bytes');
+    }
+    const store = new FileEventStore(dir, options);
+    const loaded = await readCheckpoint(join(dir, SESSIONS_FILE));
+    let opened: { state: SessionsState; verdict: CheckpointVerdict; cursor: Parameters<EventStore['connect']>[1] };
+    if (typeof loaded === 'string') opened = { state: emptySessionsState(), verdict: loaded, cursor: null };
+    else if (loaded.state.lastEventId !== null && !(await store.verifyCursor(loaded.cursor, loaded.state.lastEventId))) {
+      opened = { state: emptySessionsState(), verdict: 'stale', cursor: null };
+    } else opened = { ...loaded, verdict: 'loaded' };
+    const manager = new SessionManager(dir, store, options, opened);
+    try {
+      await manager.connect(opened.cursor);
+    } catch (error) {
+      await store.close();
+      throw error;
+    }
+    return manager;
+  }
+
+  /** Starts a new session for `agentName`. Throws `INVALID_INPUT` or `ALREADY_EXISTS`; nothing is written then. */
+  async spawnAgentSession(agentName: string, purpose: string, context: SessionContextInput, options: SpawnOptions = {}): Promise<Session> {
+    const [event] = await this.execute((clock) => decideSpawn(this.state.sessions, { agentName, purpose, context, sessionId: options.sessionId }, clock));
+    return this.copyOf(event!.sessionId);
+  }
+
+  /**
+   * Ends `fromId` as HandedOff and starts `toAgent`'s session with `context` (plus the handed-over
+   * result), in one atomic append. Resolves with the child session.
+   * Throws `NOT_FOUND`, `INVALID_TRANSITION` (the session is not Active), `INVALID_INPUT`, `CONFLICT`.
+   */
+  async handoff(fromId: string, toAgent: string, context: SessionContextInput, options: HandoffOptions = {}): Promise<Session> {
+    const events = await this.execute((clock) =>
+      decideHandoff(this.state.sessions, { fromId, toAgent, context, result: options.result, sessionId: options.sessionId }, clock),
+    );
+    return this.copyOf(events[1]!.sessionId);
+  }
+
+  /** Ends an Active session as Completed. Throws `NOT_FOUND`, `INVALID_TRANSITION`, `INVALID_INPUT`. */
+  async completeSession(id: string, result?: AgentResult): Promise<Session> {
+    await this.execute((clock) => decideComplete(this.state.sessions, { id, result }, clock));
+    return this.copyOf(id);
+  }
+
+  /** Ends an Active session as Failed with the reason. Throws `NOT_FOUND`, `INVALID_TRANSITION`, `INVALID_INPUT`. */
+  async failSession(id: string, error: string, result?: AgentResult): Promise<Session> {
+    await this.execute((clock) => decideFail(this.state.sessions, { id, error, result }, clock));
+    return this.copyOf(id);
+  }
+
+  /** The session with that id, or undefined. Throws `INVALID_INPUT` for a non-UUID. */
+  async getSession(id: string): Promise<Session | undefined> {
+    const sessionId = parseSessionId(id);
+    await this.refresh();
+    return this.state.sessions.has(sessionId) ? this.copyOf(sessionId) : undefined;
+  }
+
+  /** The sessions from the pipeline's root down to `id`, root first. Throws `NOT_FOUND`, `INVALID_INPUT`. */
+  async getSessionLineage(id: string): Promise<Session[]> {
+    const sessionId = parseSessionId(id);
+    await this.refresh();
+    return structuredClone(lineageOf(this.state.sessions, sessionId));
+  }
+
+  /** Every Active session, in spawn order. */
+  async listActiveSessions(): Promise<Session[]> {
+    return this.listSessions((s) => s.status === 'Active');
+  }
+
+  /** Every session (or those `filter` keeps), in spawn order. */
+  async listSessions(filter?: (session: Session) => boolean): Promise<Session[]> {
+    await this.refresh();
+    const all = [...this.state.sessions.values()];
+    return structuredClone(filter === undefined ? all : all.filter(filter));
+  }
+
+  /** Counts by status, agent and phase, with durations, cost and turns. */
+  async getStats(): Promise<SessionStats> {
+    await this.refresh();
+    return computeStats(this.state.sessions.values());
+  }
+
+  /** The live XState actor of an Active session (for inspection); undefined once it has ended. */
+  actorOf(id: string): SessionActor | undefined {
+    return this.actors.get(id);
+  }
+
+  /**
+   * Calls `listener` with every event from now on, whichever process appended it (others' events
+   * arrive when this manager next reads the log: on any call, or on {@link refresh}).
+   * Returns the function that unsubscribes.
+   */
+  subscribe(listener: EventListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Reads what other processes appended since; resolves with how many events. */
+  async refresh(): Promise<number> {
+    this.assertOpen();
+    return this.store.refresh();
+  }
+
+  /**
+   * Rebuilds every projection from the log alone, compares it with the live state, and rewrites
+   * sessions.json from the rebuilt state.
+   */
+  async replay(): Promise<ReplayReport> {
+    await this.refresh();
+    const rebuilt = emptySessionsState();
+    let events = 0;
+    for await (const batch of this.store.readAll()) {
+      for (const event of batch) if (event.seq <= this.state.lastSeq) evolveSessions(rebuilt, event);
+      events += batch.length;
+    }
+    const cursor = this.store.cursor();
+    const matchesLive = renderSessionsFile(rebuilt, cursor) === renderSessionsFile(this.state, cursor);
+    this.state = rebuilt;
+    this.actors.rebuild(rebuilt.sessions.values());
+    await this.checkpointer.write();
+    return { events: Math.min(events, this.state.lastSeq), sessions: rebuilt.sessions.size, matchesLive };
+  }
+
+  /** Writes sessions.json now. */
+  async checkpoint(): Promise<void> {
+    this.assertOpen();
+    await this.checkpointer.write();
+  }
+
+  /** Waits for pending appends, writes sessions.json, stops the actors and releases the store. Idempotent. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    try {
+      await this.store.close();
+      await this.checkpointer.flush();
+    } finally {
+      this.actors.stopAll();
+      this.listeners.clear();
+    }
+  }
+
+  private async connect(cursor: Parameters<EventStore['connect']>[1]): Promise<void> {
+    const report = await this.store.connect(this.sink(), cursor);
+    Object.assign(this.openReport, report);
+    this.actors.rebuild(this.state.sessions.values());
+    this.live = true;
+    if (report.replayedEvents > 0 || this.openReport.checkpoint !== 'loaded') await this.checkpointer.write();
+  }
+
+  private sink(): EventSink {
+    return {
+      apply: (events) => {
+        for (const event of events) {
+          evolveSessions(this.state, event);
+          if (!this.live) continue;
+          this.actors.apply(event, this.state.sessions.get(event.sessionId)!);
+          for (const listener of this.listeners) queueMicrotask(() => notify(listener, event));
+        }
+        if (this.live) this.checkpointer.noteEvents(events.length);
+      },
+      revisionOf: (id) => this.state.sessions.get(id)?.revision ?? 0,
+    };
+  }
+
+  private async execute(decide: (clock: DecisionClock) => AppendRequest): Promise<SessionEvent[]> {
+    this.assertOpen();
+    await this.store.refresh();
+    const retries = this.options.maxConflictRetries ?? 3;
+    for (let attempt = 0; ; attempt += 1) {
+      const now = (this.options.clock?.() ?? new Date()).toISOString();
+      const request = decide({ now, newId: uuidv4 });
+      try {
+        return await this.store.append(request);
+      } catch (error) {
+        // The store caught up before refusing, so the next decision sees the winner's events.
+        if (!isSessionError(error, 'CONFLICT') || attempt >= retries) throw error;
+      }
+    }
+  }
+
+  private copyOf(id: string): Session {
+    return structuredClone(this.state.sessions.get(id)!);
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new SessionError('CLOSED', `the session manager for ${this.dir} is closed`);
+  }
+}
+
+/** A listener's exception must not break the writer that called it: it becomes a process warning. */
+function notify(listener: EventListener, event: SessionEvent): void {
+  try {
+    listener(event);
+  } catch (error) {
+    process.emitWarning(`session event listener threw on seq ${event.seq}: ${String(error)}`, 'SessionListenerWarning');
+  }
+}

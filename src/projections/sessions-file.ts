@@ -1,0 +1,170 @@
+import { crc32 } from 'node:zlib';
+import { z } from 'zod';
+import type { AgentResult } from '../domain/agent-result.js';
+import { PhaseSchema } from '../domain/phase.js';
+import type { Session } from '../domain/session.js';
+import { SessionStatusSchema } from '../domain/session-status.js';
+import { SessionError } from '../errors.js';
+import type { StoreCursor } from '../store/event-store.js';
+import { emptySessionsState, type SessionsState } from './sessions-projection.js';
+
+/*
+ * sessions.json in the original (Rust) format: `{ "sessions": [...], "version": 1 }` with
+ * snake_case keys. This file is the one place where camelCase and snake_case meet.
+ * The extra `checkpoint` object says which prefix of the log the file covers, so an open
+ * replays only the tail; `checksum` catches a hand-edited file, which is then rebuilt.
+ */
+
+const ResultRecord = z.object({
+  success: z.boolean(),
+  output: z.string(),
+  agent_name: z.string().optional(),
+  session_id: z.string().optional(),
+  num_turns: z.number().optional(),
+  duration_ms: z.number().optional(),
+  total_cost_usd: z.number().optional(),
+  usage: z.record(z.string(), z.number()).optional(),
+});
+type ResultRecord = z.infer<typeof ResultRecord>;
+
+const SessionRecord = z.object({
+  id: z.string(),
+  agent_name: z.string(),
+  purpose: z.string(),
+  context: z.object({
+    issue_number: z.number(),
+    current_phase: PhaseSchema,
+    worktree_path: z.string(),
+    previous_results: z.array(ResultRecord),
+  }),
+  created_at: z.string(),
+  status: SessionStatusSchema,
+  parent_session: z.string().nullable(),
+  child_sessions: z.array(z.string()),
+  handoff_to: z.string().optional(),
+  ended_at: z.string().optional(),
+  result: ResultRecord.optional(),
+  error: z.string().optional(),
+  revision: z.number(),
+});
+type SessionRecord = z.infer<typeof SessionRecord>;
+
+const SessionsFile = z.object({
+  sessions: z.array(SessionRecord),
+  version: z.literal(1),
+  checkpoint: z.object({
+    seq: z.number(),
+    event_id: z.string().nullable(),
+    offset: z.number(),
+    line: z.number(),
+    last_line_offset: z.number(),
+    checksum: z.number(),
+  }),
+});
+
+/** A checkpoint read back: the projection and the log position it covers. */
+export interface Checkpoint {
+  state: SessionsState;
+  cursor: StoreCursor;
+}
+
+/** Renders the projection as sessions.json. Same state and cursor, same bytes. */
+export function renderSessionsFile(state: SessionsState, cursor: StoreCursor): string {
+  const sessions = [...state.sessions.values()].map(toRecord);
+  const checkpoint = {
+    seq: cursor.seq,
+    event_id: state.lastEventId,
+    offset: cursor.offset,
+    line: cursor.line,
+    last_line_offset: cursor.lastLineOffset,
+    checksum: crc32(JSON.stringify(sessions)),
+  };
+  return `${JSON.stringify({ sessions, version: 1, checkpoint }, null, 2)}\n`;
+}
+
+/** Parses sessions.json; throws `CORRUPT_CHECKPOINT` if it does not validate or its checksum fails. */
+export function parseSessionsFile(text: string, path: string): Checkpoint {
+  let parsed;
+  try {
+    parsed = SessionsFile.parse(JSON.parse(text));
+  } catch (error) {
+    throw new SessionError('CORRUPT_CHECKPOINT', `${path} is not a valid sessions file`, { cause: error });
+  }
+  const { sessions, checkpoint } = parsed;
+  if (crc32(JSON.stringify(sessions)) !== checkpoint.checksum) {
+    throw new SessionError('CORRUPT_CHECKPOINT', `${path} was edited: its checksum does not match its sessions`);
+  }
+  const state = emptySessionsState();
+  for (const record of sessions) state.sessions.set(record.id, fromRecord(record as SessionRecord));
+  state.lastSeq = checkpoint.seq;
+  state.lastEventId = checkpoint.event_id;
+  const cursor = { seq: checkpoint.seq, offset: checkpoint.offset, line: checkpoint.line, lastLineOffset: checkpoint.last_line_offset };
+  return { state, cursor };
+}
+
+function toRecord(s: Session): SessionRecord {
+  return {
+    id: s.id,
+    agent_name: s.agentName,
+    purpose: s.purpose,
+    context: {
+      issue_number: s.context.issueNumber,
+      current_phase: s.context.currentPhase,
+      worktree_path: s.context.worktreePath,
+      previous_results: s.context.previousResults.map(resultToRecord),
+    },
+    created_at: s.createdAt,
+    status: s.status,
+    parent_session: s.parentSession,
+    child_sessions: s.childSessions,
+    ...(s.handoffTo === undefined ? {} : { handoff_to: s.handoffTo }),
+    ...(s.endedAt === undefined ? {} : { ended_at: s.endedAt }),
+    ...(s.result === undefined ? {} : { result: resultToRecord(s.result) }),
+    ...(s.error === undefined ? {} : { error: s.error }),
+    revision: s.revision,
+  };
+}
+
+function fromRecord(r: SessionRecord): Session {
+  return {
+    id: r.id,
+    agentName: r.agent_name,
+    purpose: r.purpose,
+    context: {
+      issueNumber: r.context.issue_number,
+      currentPhase: r.context.current_phase,
+      worktreePath: r.context.worktree_path,
+      previousResults: r.context.previous_results.map(resultFromRecord),
+    },
+    createdAt: r.created_at,
+    status: r.status,
+    parentSession: r.parent_session,
+    childSessions: r.child_sessions,
+    ...(r.handoff_to === undefined ? {} : { handoffTo: r.handoff_to }),
+    ...(r.ended_at === undefined ? {} : { endedAt: r.ended_at }),
+    ...(r.result === undefined ? {} : { result: resultFromRecord(r.result) }),
+    ...(r.error === undefined ? {} : { error: r.error }),
+    revision: r.revision,
+  };
+}
+
+const RESULT_KEYS = [
+  ['agentName', 'agent_name'],
+  ['sessionId', 'session_id'],
+  ['numTurns', 'num_turns'],
+  ['durationMs', 'duration_ms'],
+  ['totalCostUsd', 'total_cost_usd'],
+  ['usage', 'usage'],
+] as const;
+
+function resultToRecord(result: AgentResult): ResultRecord {
+  const record: Record<string, unknown> = { success: result.success, output: result.output };
+  for (const [camel, snake] of RESULT_KEYS) if (result[camel] !== undefined) record[snake] = result[camel];
+  return record as ResultRecord;
+}
+
+function resultFromRecord(record: ResultRecord): AgentResult {
+  const result: Record<string, unknown> = { success: record.success, output: record.output };
+  for (const [camel, snake] of RESULT_KEYS) if (record[snake] !== undefined) result[camel] = record[snake];
+  return result as AgentResult;
+}

@@ -1,0 +1,73 @@
+import { SessionError } from '../errors.js';
+import type { Session } from '../domain/session.js';
+import type { SessionEvent } from '../events/session-event.js';
+
+/** The sessions projection: every session by id, in spawn order, and the last event folded in. */
+export interface SessionsState {
+  sessions: Map<string, Session>;
+  lastSeq: number;
+  lastEventId: string | null;
+}
+
+/** A projection that has seen no event. */
+export function emptySessionsState(): SessionsState {
+  return { sessions: new Map(), lastSeq: 0, lastEventId: null };
+}
+
+/**
+ * Folds one event into the sessions projection. It folds in place, because replaying a
+ * million events cannot copy the map each time; callers that need the old state copy it first.
+ * An event the session's lifecycle does not allow throws `CORRUPT_LOG`: the log is the truth,
+ * so a log that breaks the machine's rules is damaged, not something to paper over.
+ */
+export function evolveSessions(state: SessionsState, event: SessionEvent): SessionsState {
+  const { sessions } = state;
+  const existing = sessions.get(event.sessionId);
+  if (event.type === 'SessionSpawned') {
+    if (existing !== undefined) throw refused(event, 'the session exists already');
+    const { parentSession } = event.data;
+    if (parentSession !== null && !sessions.get(parentSession)?.childSessions.includes(event.sessionId)) {
+      throw refused(event, `parent ${parentSession} did not hand off to it`);
+    }
+    sessions.set(event.sessionId, {
+      id: event.sessionId,
+      agentName: event.data.agentName,
+      purpose: event.data.purpose,
+      context: event.data.context,
+      createdAt: event.timestamp,
+      status: 'Active',
+      parentSession,
+      childSessions: [],
+      revision: 1,
+    });
+  } else {
+    if (existing === undefined) throw refused(event, 'no such session');
+    if (existing.status !== 'Active') throw refused(event, `the session is ${existing.status}, not Active`);
+    sessions.set(event.sessionId, endSession(existing, event));
+  }
+  state.lastSeq = event.seq;
+  state.lastEventId = event.id;
+  return state;
+}
+
+function endSession(session: Session, event: Exclude<SessionEvent, { type: 'SessionSpawned' }>): Session {
+  const ended = { ...session, endedAt: event.timestamp, revision: session.revision + 1 };
+  switch (event.type) {
+    case 'SessionHandedOff': {
+      const handedOff: Session = { ...ended, status: 'HandedOff', handoffTo: event.data.toAgent, childSessions: [...session.childSessions, event.data.childSession] };
+      return event.data.result === undefined ? handedOff : { ...handedOff, result: event.data.result };
+    }
+    case 'SessionCompleted':
+      return event.data.result === undefined ? { ...ended, status: 'Completed' } : { ...ended, status: 'Completed', result: event.data.result };
+    case 'SessionFailed':
+      return event.data.result === undefined
+        ? { ...ended, status: 'Failed', error: event.data.error }
+        : { ...ended, status: 'Failed', error: event.data.error, result: event.data.result };
+  }
+}
+
+function refused(event: SessionEvent, why: string): SessionError {
+  return new SessionError('CORRUPT_LOG', `event seq ${event.seq} (${event.type}) for session ${event.sessionId} is not allowed: ${why}`, {
+    sessionId: event.sessionId,
+  });
+}

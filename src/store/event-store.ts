@@ -1,0 +1,71 @@
+import type { PendingEvent, SessionEvent } from '../events/session-event.js';
+
+/**
+ * How far a reader has got in a store: the last `seq` it covers, and for the file store the
+ * byte offset just past that event's line, that line's number and its start offset
+ * (other stores may set the three to `seq`).
+ */
+export interface StoreCursor {
+  seq: number;
+  offset: number;
+  line: number;
+  lastLineOffset: number;
+}
+
+/** An append: its events, written together or not at all, and the revisions it was decided on. */
+export interface AppendRequest {
+  events: readonly PendingEvent[];
+  /**
+   * For every session the decision read: how many events it had (0 = must not exist yet).
+   * If any differs when the store is about to write, the append fails with `CONFLICT`
+   * and nothing of it is written.
+   */
+  expectedRevisions: ReadonlyMap<string, number>;
+}
+
+/** The consumer a store feeds, in `seq` order, every event it learns of (its own and other writers'). */
+export interface EventSink {
+  /** Folds events into the consumer's state. Throws `CORRUPT_LOG` if they do not fit. */
+  apply(events: readonly SessionEvent[]): void;
+  /** How many events the consumer has seen for a session (0 if none). */
+  revisionOf(sessionId: string): number;
+}
+
+/** What connecting found: how much was replayed and whether a torn tail was cut off. */
+export interface ConnectReport {
+  replayedEvents: number;
+  tornTail: TornTail | null;
+}
+
+/** Bytes at the end of the log that a crash left unfinished, cut off when the store opened. */
+export interface TornTail {
+  /** Offset where the cut was made (the end of the last whole transaction). */
+  offset: number;
+  bytes: number;
+  /** Whole lines dropped because their transaction's other lines never made it. */
+  lines: number;
+}
+
+/**
+ * Durable, ordered storage of session events. The file store is the embedded default;
+ * every store gives the same guarantees: appends are atomic, ordered by a gap-free `seq`,
+ * checked against expected revisions, and durable when they resolve.
+ */
+export interface EventStore {
+  /** A human-readable location, e.g. the log's path. */
+  readonly location: string;
+  /** Feeds `sink` every event after `from` (all when null), repairing a torn tail. */
+  connect(sink: EventSink, from: StoreCursor | null): Promise<ConnectReport>;
+  /** True when the store holds, at `cursor`, exactly the event `eventId`. */
+  verifyCursor(cursor: StoreCursor, eventId: string): Promise<boolean>;
+  /** Appends atomically; resolves with the stored events once they are durable. */
+  append(request: AppendRequest): Promise<SessionEvent[]>;
+  /** Feeds the sink whatever other writers appended since; resolves with how many events. */
+  refresh(): Promise<number>;
+  /** Streams every event from the start, in batches, independently of the sink. */
+  readAll(): AsyncIterable<SessionEvent[]>;
+  /** How far the sink has been fed. */
+  cursor(): StoreCursor;
+  /** Releases files and handles; pending appends settle first. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,253 @@
+import { mkdir, open, stat, type FileHandle } from 'node:fs/promises';
+import { join } from 'node:path';
+import { SessionError, storageError } from '../../errors.js';
+import type { SessionEvent } from '../../events/session-event.js';
+import type { AppendRequest, ConnectReport, EventSink, EventStore, StoreCursor, TornTail } from '../event-store.js';
+import { fsyncDirectory } from './atomic-file.js';
+import { FileLock } from './file-lock.js';
+import { encodeEventLine, decodeEventLine } from './line-codec.js';
+import { LogScanner, type LogRecord } from './log-scanner.js';
+import { readLogChunks } from './read-log-chunks.js';
+import { stampBatch } from './stamp-batch.js';
+
+/** How appends reach the disk. */
+export type Durability = 'fsync' | 'none';
+
+/** Options of the {@link FileEventStore}. */
+export interface FileEventStoreOptions {
+  /**
+   * `'fsync'` (default): an append resolves after `fdatasync`, so it survives power loss.
+   * `'none'`: it resolves after `write`, surviving a crash of the process but not of the machine.
+   */
+  durability?: Durability;
+  /** How long to wait for another process's lock before `LOCKED` (default 10 000 ms). */
+  lockTimeoutMs?: number;
+  /** Most appends one write and one fsync may cover (default 1 000). */
+  maxBatch?: number;
+}
+
+interface Pending {
+  request: AppendRequest;
+  resolve: (events: SessionEvent[]) => void;
+  reject: (error: unknown) => void;
+}
+
+/** The log file's name inside the store directory. */
+export const LOG_FILE = 'events.ndjson';
+
+/**
+ * The embedded event store: `<dir>/events.ndjson`, append-only, one event a line, shared
+ * safely by any number of processes. Appends from one process are group-committed (every
+ * append waiting while a write is in flight goes out in the next write and fsync); across
+ * processes a lock file serializes writers, and each writer first catches up with what the
+ * others wrote, then checks expected revisions, so two processes never both end a session.
+ */
+export class FileEventStore implements EventStore {
+  readonly location: string;
+  private readonly lock: FileLock;
+  private readonly durability: Durability;
+  private readonly maxBatch: number;
+  private handle: FileHandle | null = null;
+  private sink: EventSink | null = null;
+  private scanner: LogScanner;
+  private readOffset = 0;
+  private position: StoreCursor = { seq: 0, offset: 0, line: 0, lastLineOffset: 0 };
+  private queue: Pending[] = [];
+  private flushing: Promise<void> | null = null;
+  private closed = false;
+
+  constructor(readonly dir: string, options: FileEventStoreOptions = {}) {
+    this.location = join(dir, LOG_FILE);
+    this.lock = new FileLock(join(dir, 'events.lock'), options.lockTimeoutMs ?? 10_000);
+    this.durability = options.durability ?? 'fsync';
+    this.maxBatch = options.maxBatch ?? 1000;
+    this.scanner = new LogScanner(this.location);
+  }
+
+  async connect(sink: EventSink, from: StoreCursor | null): Promise<ConnectReport> {
+    await mkdir(this.dir, { recursive: true }).catch((e: unknown) => {
+      throw storageError('creating directory', this.dir, e);
+    });
+    this.handle = await this.openLog();
+    this.sink = sink;
+    this.position = from ?? this.position;
+    this.resetScanner();
+    // The bulk of a replay needs no lock: writers only ever add whole transactions after fsync.
+    let replayedEvents = await this.feedToEnd();
+    const release = await this.lock.acquire();
+    let tornTail: TornTail | null;
+    try {
+      replayedEvents += await this.feedToEnd();
+      tornTail = await this.cutTornTail();
+    } finally {
+      await release();
+    }
+    return { replayedEvents, tornTail };
+  }
+
+  async verifyCursor(cursor: StoreCursor, eventId: string): Promise<boolean> {
+    const length = cursor.offset - cursor.lastLineOffset;
+    if (cursor.seq === 0) return cursor.offset === 0;
+    if (length <= 1 || length > 64 * 1024 * 1024) return false;
+    const handle = this.handle ?? (await this.openLog());
+    const buffer = Buffer.alloc(length);
+    const { bytesRead } = await handle.read(buffer, 0, length, cursor.lastLineOffset);
+    if (handle !== this.handle) await handle.close();
+    if (bytesRead !== length || buffer[length - 1] !== 0x0a) return false;
+    const decoded = decodeEventLine(buffer.toString('utf8', 0, length - 1));
+    return decoded.ok && decoded.event.seq === cursor.seq && decoded.event.id === eventId;
+  }
+
+  append(request: AppendRequest): Promise<SessionEvent[]> {
+    if (this.closed || this.handle === null) return Promise.reject(new SessionError('CLOSED', `${this.location} is closed`));
+    return new Promise((resolve, reject) => {
+      this.queue.push({ request, resolve, reject });
+      this.flushing ??= this.flushLoop().finally(() => {
+        this.flushing = null;
+      });
+    });
+  }
+
+  async refresh(): Promise<number> {
+    if (this.closed || this.handle === null) throw new SessionError('CLOSED', `${this.location} is closed`);
+    const { size } = await this.handle.stat();
+    if (size === this.readOffset) return 0;
+    const release = await this.lock.acquire();
+    try {
+      return await this.feedToEnd();
+    } finally {
+      await release();
+    }
+  }
+
+  async *readAll(): AsyncIterable<SessionEvent[]> {
+    const scanner = new LogScanner(this.location);
+    for await (const chunk of readLogChunks(this.location, 0)) {
+      const records = scanner.push(chunk);
+      if (records.length > 0) yield records.map((r) => r.event);
+    }
+  }
+
+  cursor(): StoreCursor {
+    return { ...this.position };
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.flushing;
+    await this.handle?.close();
+    this.handle = null;
+  }
+
+  private async openLog(): Promise<FileHandle> {
+    const existed = await stat(this.location).then(() => true, () => false);
+    try {
+      const handle = await open(this.location, 'a+', 0o600);
+      // A new file's directory entry must be durable too, or a power loss could lose the whole log.
+      if (!existed) await fsyncDirectory(this.dir);
+      return handle;
+    } catch (error) {
+      throw storageError('opening', this.location, error);
+    }
+  }
+
+  private resetScanner(): void {
+    const { offset, line, seq } = this.position;
+    this.scanner = new LogScanner(this.location, { offset, line, lastSeq: seq });
+    this.readOffset = offset;
+  }
+
+  /** Reads from where the scanner stopped to the current end, feeding whole transactions to the sink. */
+  private async feedToEnd(): Promise<number> {
+    let count = 0;
+    const { size } = await this.handle!.stat();
+    if (size < this.readOffset) {
+      throw new SessionError('CORRUPT_LOG', `${this.location} shrank to ${size} bytes below the ${this.readOffset} already read; reopen the store`);
+    }
+    for await (const chunk of readLogChunks(this.location, this.readOffset, size)) {
+      this.readOffset += chunk.length;
+      count += this.deliver(this.scanner.push(chunk));
+    }
+    return count;
+  }
+
+  private deliver(records: LogRecord[]): number {
+    if (records.length === 0) return 0;
+    this.sink!.apply(records.map((r) => r.event));
+    const last = records[records.length - 1]!;
+    this.position = { seq: last.event.seq, offset: last.end, line: last.line, lastLineOffset: last.offset };
+    return records.length;
+  }
+
+  /** Under the lock, bytes past the last whole transaction can only be a dead writer's: cut them. */
+  private async cutTornTail(): Promise<TornTail | null> {
+    const tail = this.scanner.tail();
+    if (tail.pendingBytes === 0) return null;
+    await this.truncateTo(tail.committedEnd);
+    this.resetScanner();
+    return { offset: tail.committedEnd, bytes: tail.pendingBytes, lines: tail.pendingLines };
+  }
+
+  private async truncateTo(offset: number): Promise<void> {
+    try {
+      await this.handle!.truncate(offset);
+      await this.handle!.datasync();
+    } catch (error) {
+      throw storageError('truncating', this.location, error);
+    }
+  }
+
+  private async flushLoop(): Promise<void> {
+    while (this.queue.length > 0) await this.commit(this.queue.splice(0, this.maxBatch));
+  }
+
+  private async commit(batch: Pending[]): Promise<void> {
+    let release: () => Promise<void>;
+    try {
+      release = await this.lock.acquire();
+    } catch (error) {
+      for (const pending of batch) pending.reject(error);
+      return;
+    }
+    try {
+      await this.feedToEnd();
+      await this.cutTornTail();
+      const { accepted, events } = stampBatch(batch, this.position.seq, (id) => this.sink!.revisionOf(id), this.location);
+      if (events.length > 0) await this.write(events);
+      for (const { pending, stored } of accepted) pending.resolve(stored);
+    } catch (error) {
+      for (const pending of batch) pending.reject(error);
+    } finally {
+      await release();
+    }
+  }
+
+  private async write(events: SessionEvent[]): Promise<void> {
+    const lines = events.map(encodeEventLine);
+    const buffer = Buffer.from(lines.join(''));
+    const start = this.position.offset;
+    try {
+      let written = 0;
+      while (written < buffer.length) {
+        written += (await this.handle!.write(buffer, written, buffer.length - written)).bytesWritten;
+      }
+      if (this.durability === 'fsync') await this.handle!.datasync();
+    } catch (error) {
+      // Undo a partial write so no half-acknowledged event stays behind; if even that fails,
+      // the next writer's torn-tail check cuts whatever is incomplete.
+      await this.truncateTo(start).catch(() => undefined);
+      throw storageError('appending to', this.location, error);
+    }
+    let offset = start;
+    const records: LogRecord[] = events.map((event, i) => {
+      const end = offset + Buffer.byteLength(lines[i]!);
+      const record = { event, line: this.position.line + i + 1, offset, end };
+      offset = end;
+      return record;
+    });
+    this.readOffset = offset;
+    this.deliver(records);
+    this.resetScanner();
+  }
+}

@@ -1,0 +1,40 @@
+import { crc32 } from 'node:zlib';
+import { SessionEventSchema, type SessionEvent } from '../../events/session-event.js';
+import { upcast } from '../../events/upcast.js';
+
+const CRC_FIELD = ',"crc":';
+const CRC_TAIL = /,"crc":(\d{1,10})\}$/;
+
+/**
+ * Encodes one event as a log line: its JSON with a trailing `"crc"` field holding the CRC-32 of
+ * the JSON without it, then `\n`. The checksum lets the reader tell a flipped byte from a valid
+ * event even where the damage still parses as JSON.
+ */
+export function encodeEventLine(event: SessionEvent): string {
+  const body = JSON.stringify(event);
+  return `${body.slice(0, -1)}${CRC_FIELD}${crc32(body)}}\n`;
+}
+
+/** What decoding one line gave: the event, or the reason it is not one. */
+export type DecodedLine = { ok: true; event: SessionEvent } | { ok: false; reason: string };
+
+/** Decodes one log line (without its `\n`): checksum, JSON, upcast, schema, in that order. */
+export function decodeEventLine(text: string): DecodedLine {
+  const match = CRC_TAIL.exec(text);
+  if (match === null) return { ok: false, reason: 'no checksum field at the end of the line' };
+  const body = `${text.slice(0, match.index)}}`;
+  if (crc32(body) !== Number(match[1])) return { ok: false, reason: 'checksum mismatch: the line was altered or torn' };
+  let raw: unknown;
+  try {
+    raw = JSON.parse(body);
+  } catch (error) {
+    return { ok: false, reason: `not JSON: ${(error as Error).message}` };
+  }
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return { ok: false, reason: 'not a JSON object' };
+  const parsed = SessionEventSchema.safeParse(upcast(raw as Record<string, unknown>));
+  if (!parsed.success) {
+    const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(event)'}: ${i.message}`);
+    return { ok: false, reason: `not a valid event: ${issues.join('; ')}` };
+  }
+  return { ok: true, event: parsed.data };
+}

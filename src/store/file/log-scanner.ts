@@ -1,0 +1,133 @@
+import { SessionError } from '../../errors.js';
+import type { SessionEvent } from '../../events/session-event.js';
+import { decodeEventLine } from './line-codec.js';
+
+const NEWLINE = 0x0a;
+
+/** One event read from the log, with where its line sits. */
+export interface LogRecord {
+  event: SessionEvent;
+  /** 1-based line number. */
+  line: number;
+  /** Byte offset of the line's first byte. */
+  offset: number;
+  /** Byte offset just past the line's `\n`. */
+  end: number;
+}
+
+/** Where a scan starts: after the last event a previous scan (or a checkpoint) covered. */
+export interface ScanStart {
+  offset: number;
+  line: number;
+  lastSeq: number;
+}
+
+/** What is left past the last whole transaction when the input ends. */
+export interface ScanTail {
+  /** Offset just past the last whole transaction: everything before it is valid. */
+  committedEnd: number;
+  line: number;
+  lastSeq: number;
+  /** Bytes after `committedEnd`: an unfinished line and/or an unfinished transaction. */
+  pendingBytes: number;
+  /** Complete lines among them that belong to a transaction whose other lines are missing. */
+  pendingLines: number;
+}
+
+/**
+ * Splits log bytes into validated events, with no I/O of its own so the same code serves
+ * a full replay, a tail catch-up and the audit. Events come out only in whole transactions
+ * (a handoff's two events together), and only with the next `seq`. A bad line throws
+ * `CORRUPT_LOG` naming file, line and byte offset; bytes that may still be being written
+ * (or were torn by a crash) are held back and reported by {@link LogScanner.tail}.
+ */
+export class LogScanner {
+  private carry: Buffer = Buffer.alloc(0);
+  private carryOffset: number;
+  private nextLine: number;
+  private expectedSeq: number;
+  private committed: ScanStart;
+  private openTx: LogRecord[] = [];
+  private openTxSize = 0;
+
+  constructor(
+    private readonly file: string,
+    start: ScanStart = { offset: 0, line: 0, lastSeq: 0 },
+  ) {
+    this.carryOffset = start.offset;
+    this.nextLine = start.line + 1;
+    this.expectedSeq = start.lastSeq + 1;
+    this.committed = { ...start };
+  }
+
+  /** Feeds the next bytes of the file; returns the events of every transaction they complete. */
+  push(chunk: Buffer): LogRecord[] {
+    const data = this.carry.length === 0 ? chunk : Buffer.concat([this.carry, chunk]);
+    const released: LogRecord[] = [];
+    let lineStart = 0;
+    let newline = data.indexOf(NEWLINE, lineStart);
+    while (newline !== -1) {
+      const offset = this.carryOffset + lineStart;
+      const record = this.decode(data.toString('utf8', lineStart, newline), this.nextLine, offset, offset + newline - lineStart + 1);
+      this.nextLine += 1;
+      this.accept(record, released);
+      lineStart = newline + 1;
+      newline = data.indexOf(NEWLINE, lineStart);
+    }
+    this.carry = data.subarray(lineStart);
+    this.carryOffset += lineStart;
+    return released;
+  }
+
+  /** Where the valid part ends and what follows it, as of the bytes pushed so far. */
+  tail(): ScanTail {
+    const endOfInput = this.carryOffset + this.carry.length;
+    return {
+      committedEnd: this.committed.offset,
+      line: this.committed.line,
+      lastSeq: this.committed.lastSeq,
+      pendingBytes: endOfInput - this.committed.offset,
+      pendingLines: this.openTx.length,
+    };
+  }
+
+  private decode(text: string, line: number, offset: number, end: number): LogRecord {
+    const where = { file: this.file, line, offset };
+    if (text.length === 0) throw corrupt(where, 'empty line');
+    const decoded = decodeEventLine(text);
+    if (!decoded.ok) throw corrupt(where, decoded.reason);
+    const { event } = decoded;
+    if (event.seq !== this.expectedSeq) {
+      throw corrupt(where, `seq ${event.seq} where ${this.expectedSeq} was expected (a gap, a duplicate or a reordering)`);
+    }
+    this.expectedSeq += 1;
+    return { event, line, offset, end };
+  }
+
+  private accept(record: LogRecord, released: LogRecord[]): void {
+    const { event } = record;
+    if (this.openTx.length > 0) {
+      if (event.txSize !== undefined) {
+        throw corrupt({ file: this.file, line: record.line, offset: record.offset }, `a transaction starts before the one at line ${this.openTx[0]!.line} is complete`);
+      }
+      this.openTx.push(record);
+      if (this.openTx.length < this.openTxSize) return;
+      released.push(...this.openTx);
+      this.openTx = [];
+    } else if (event.txSize !== undefined) {
+      this.openTx = [record];
+      this.openTxSize = event.txSize;
+      return;
+    } else {
+      released.push(record);
+    }
+    this.committed = { offset: record.end, line: record.line, lastSeq: event.seq };
+  }
+}
+
+function corrupt(where: { file: string; line: number; offset: number }, reason: string): SessionError {
+  const { file } = where;
+  return new SessionError('CORRUPT_LOG', `${file}:${where.line} (byte ${where.offset}): ${reason}`, {
+    position: { file, line: where.line, offset: where.offset },
+  });
+}

@@ -1,0 +1,43 @@
+import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+
+/** Who holds a lock: enough to tell later whether that process still lives. */
+export interface ProcessIdentity {
+  host: string;
+  pid: number;
+  /** The kernel's start time of the process (Linux), so a recycled pid is not taken for the holder. */
+  startTime: string | null;
+}
+
+/** Reads a process's start time from /proc (clock ticks since boot); null where /proc is absent. */
+export function processStartTime(pid: number): string | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The command name (field 2) may hold spaces and parentheses, so count fields after the last ')'.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return fields[19] ?? null;
+  } catch {
+    return null;
+  }
+}
+
+/** This process's identity. */
+export function currentProcess(): ProcessIdentity {
+  return { host: hostname(), pid: process.pid, startTime: processStartTime(process.pid) };
+}
+
+/**
+ * Whether the process is certainly gone. Only a process on this host can be judged;
+ * one on another host (a shared file system) is presumed alive.
+ */
+export function isProcessGone(holder: ProcessIdentity): boolean {
+  if (holder.host !== hostname()) return false;
+  try {
+    process.kill(holder.pid, 0);
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'ESRCH';
+  }
+  if (holder.startTime === null) return false;
+  const now = processStartTime(holder.pid);
+  return now !== null && now !== holder.startTime;
+}
