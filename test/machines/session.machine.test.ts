@@ -1,0 +1,90 @@
+import { getAdjacencyMap, getSimplePaths } from '@xstate/graph';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createActor } from 'xstate';
+import { sessionMachine, type SessionMachineEvent } from '../../machines/session.machine.js';
+import { SessionManager, type Session } from '../../src/index.js';
+import { contextFor, tempDir } from '../helpers/fixtures.js';
+
+const AT = '2026-01-01T00:00:00.000Z';
+const CHILD = '11111111-1111-4111-8111-111111111111';
+const EVENTS: SessionMachineEvent[] = [
+  { type: 'HAND_OFF', toAgent: 'ReviewAgent', childSession: CHILD, at: AT },
+  { type: 'COMPLETE', result: { success: true, output: 'ok' }, at: AT },
+  { type: 'FAIL', error: 'boom', at: AT },
+];
+const INPUT = { id: '00000000-0000-4000-8000-000000000000', agentName: 'CodeGenAgent', childSessions: [] };
+const traversal = { events: EVENTS, input: INPUT };
+
+describe('session machine', () => {
+  it('reaches exactly active, handedOff, completed and failed', () => {
+    const states = new Set(getSimplePaths(sessionMachine, traversal).map((p) => p.state.value));
+    expect([...states].sort()).toEqual(['active', 'completed', 'failed', 'handedOff']);
+  });
+
+  it('moves from active on every event and refuses every event in each final state', () => {
+    const adjacency = getAdjacencyMap(sessionMachine, traversal);
+    const edges: string[] = [];
+    for (const { state, transitions } of Object.values(adjacency)) {
+      for (const event of EVENTS) {
+        const allowed = state.can(event);
+        const next = Object.values(transitions).find((t) => t.event.type === event.type)?.state;
+        if (state.value === 'active') {
+          expect(allowed).toBe(true);
+          edges.push(`${String(state.value)} -${event.type}-> ${String(next?.value)}`);
+        } else {
+          expect(state.status).toBe('done');
+          expect(allowed).toBe(false);
+        }
+      }
+    }
+    expect(edges.sort()).toEqual(['active -COMPLETE-> completed', 'active -FAIL-> failed', 'active -HAND_OFF-> handedOff']);
+  });
+
+  it('records what each transition says about the session', () => {
+    const run = (event: SessionMachineEvent) => {
+      const actor = createActor(sessionMachine, { input: INPUT }).start();
+      actor.send(event);
+      return actor.getSnapshot().context;
+    };
+    expect(run(EVENTS[0]!)).toMatchObject({ handoffTo: 'ReviewAgent', childSessions: [CHILD], endedAt: AT });
+    expect(run(EVENTS[1]!)).toMatchObject({ result: { success: true, output: 'ok' }, endedAt: AT });
+    expect(run(EVENTS[2]!)).toMatchObject({ error: 'boom', endedAt: AT });
+  });
+});
+
+describe('the manager follows every machine path', () => {
+  let dir: string;
+  let cleanup: () => Promise<void>;
+  beforeEach(async () => ({ dir, cleanup } = await tempDir()));
+  afterEach(() => cleanup());
+
+  const paths = getSimplePaths(sessionMachine, traversal);
+  const status = { active: 'Active', handedOff: 'HandedOff', completed: 'Completed', failed: 'Failed' } as const;
+
+  for (const path of paths) {
+    const name = path.steps.map((s) => s.event.type).join(' → ') || '(spawn only)';
+    it(`path ${name} ends ${String(path.state.value)} in the manager, live, after reopen, and refuses all further moves`, async () => {
+      let manager = await SessionManager.open(dir);
+      let session: Session = await manager.spawnAgentSession('CodeGenAgent', 'Implement #42', contextFor());
+      for (const step of path.steps.slice(1)) {
+        const event = step.event as SessionMachineEvent;
+        if (event.type === 'HAND_OFF') await manager.handoff(session.id, 'ReviewAgent', contextFor('Review'));
+        else if (event.type === 'COMPLETE') await manager.completeSession(session.id, { success: true, output: 'ok' });
+        else await manager.failSession(session.id, 'boom');
+      }
+      const expected = status[path.state.value as keyof typeof status];
+      expect((await manager.getSession(session.id))?.status).toBe(expected);
+      expect(manager.actorOf(session.id)?.getSnapshot().value ?? 'ended').toBe(expected === 'Active' ? 'active' : 'ended');
+      await manager.close();
+      manager = await SessionManager.open(dir);
+      session = (await manager.getSession(session.id))!;
+      expect(session.status).toBe(expected);
+      if (expected !== 'Active') {
+        await expect(manager.completeSession(session.id)).rejects.toMatchObject({ code: 'INVALID_TRANSITION' });
+        await expect(manager.failSession(session.id, 'x')).rejects.toMatchObject({ code: 'INVALID_TRANSITION' });
+        await expect(manager.handoff(session.id, 'TestAgent', contextFor('Test'))).rejects.toMatchObject({ code: 'INVALID_TRANSITION' });
+      }
+      await manager.close();
+    });
+  }
+});
