@@ -42,8 +42,9 @@ export class FileLock {
         const who = holder === 'unreadable' ? 'an unknown process' : `pid ${holder.pid} on ${holder.host}`;
         throw new SessionError('LOCKED', `${this.path} is held by ${who}; gave up after ${this.timeoutMs} ms`);
       }
-      await sleep(pause);
-      pause = Math.min(pause * 2, 25);
+      // Short, jittered waits: a long back-off lets a busy writer take the lock again and again.
+      await sleep(pause * (0.5 + Math.random()));
+      pause = Math.min(pause * 2, 4);
     }
   }
 

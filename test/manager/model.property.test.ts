@@ -1,0 +1,76 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { SessionManager, emptySessionsState, evolveSessions, renderSessionsFile, type SessionStatus } from '../../src/index.js';
+import { FileEventStore } from '../../src/store/file/file-event-store.js';
+import { contextFor, tempDir } from '../helpers/fixtures.js';
+import { logEvents } from '../helpers/log-files.js';
+
+type Command =
+  | { kind: 'spawn'; agent: string }
+  | { kind: 'handoff' | 'complete' | 'fail'; target: number; agent: string };
+
+const agent = fc.constantFrom('CodeGenAgent', 'ReviewAgent', 'TestAgent', 'DeployAgent');
+const command: fc.Arbitrary<Command> = fc.oneof(
+  fc.record({ kind: fc.constant('spawn' as const), agent }),
+  fc.record({ kind: fc.constantFrom('handoff' as const, 'complete' as const, 'fail' as const), target: fc.nat({ max: 30 }), agent }),
+);
+
+const UNKNOWN = '3f1d8a52-0000-4000-8000-000000000000';
+
+describe('model-based: random command sequences', () => {
+  it('live state == replayed log == reopened store, the model predicts every outcome, and seq is gap-free', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(command, { minLength: 1, maxLength: 40 }), async (commands) => {
+        const { dir, cleanup } = await tempDir();
+        try {
+          const manager = await SessionManager.open(dir, { checkpointIdleMs: -1, checkpointEvery: 7 });
+          const model = new Map<string, SessionStatus>();
+          const ids: string[] = [];
+          for (const c of commands) {
+            if (c.kind === 'spawn') {
+              const s = await manager.spawnAgentSession(c.agent, 'work', contextFor());
+              ids.push(s.id);
+              model.set(s.id, 'Active');
+              continue;
+            }
+            const id = ids[c.target] ?? UNKNOWN;
+            const expected = model.get(id);
+            const attempt =
+              c.kind === 'handoff' ? manager.handoff(id, c.agent, contextFor('Review'))
+              : c.kind === 'complete' ? manager.completeSession(id)
+              : manager.failSession(id, 'failed on purpose');
+            if (expected === undefined) await expect(attempt).rejects.toMatchObject({ code: 'NOT_FOUND' });
+            else if (expected !== 'Active') await expect(attempt).rejects.toMatchObject({ code: 'INVALID_TRANSITION' });
+            else {
+              const result = await attempt;
+              model.set(id, { handoff: 'HandedOff', complete: 'Completed', fail: 'Failed' }[c.kind] as SessionStatus);
+              if (c.kind === 'handoff') {
+                ids.push(result.id);
+                model.set(result.id, 'Active');
+              }
+            }
+          }
+          const live = await manager.listSessions();
+          expect(new Map(live.map((s) => [s.id, s.status]))).toEqual(model);
+          const store = new FileEventStore(dir);
+          const replayed = emptySessionsState();
+          for await (const batch of store.readAll()) for (const e of batch) evolveSessions(replayed, e);
+          expect([...replayed.sessions.values()]).toEqual(live);
+          const cursor = { seq: 0, offset: 0, line: 0, lastLineOffset: 0 };
+          const liveState = emptySessionsState();
+          for (const s of live) liveState.sessions.set(s.id, s);
+          expect(renderSessionsFile(replayed, cursor)).toBe(renderSessionsFile({ ...liveState, lastEventId: replayed.lastEventId }, cursor));
+          await manager.close();
+          const reopened = await SessionManager.open(dir);
+          expect(await reopened.listSessions()).toEqual(live);
+          await reopened.close();
+          const seqs = (await logEvents(dir)).map((e) => e['seq']);
+          expect(seqs).toEqual(seqs.map((_, i) => i + 1));
+        } finally {
+          await cleanup();
+        }
+      }),
+      { numRuns: 40 },
+    );
+  });
+});
