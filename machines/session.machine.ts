@@ -13,10 +13,17 @@ export interface SessionMachineResult {
   [key: string]: unknown;
 }
 
+/** The agent process of a session, as far as the machine cares. */
+export interface SessionMachineAgent {
+  pid: number;
+  finished: boolean;
+}
+
 /** The record a session actor carries. */
 export interface SessionMachineContext {
   id: string;
   agentName: string;
+  agent?: SessionMachineAgent;
   handoffTo?: string;
   childSessions: string[];
   endedAt?: string;
@@ -28,10 +35,14 @@ export interface SessionMachineContext {
 export type SessionMachineEvent =
   | { type: 'HAND_OFF'; toAgent: string; childSession: string; result?: SessionMachineResult; at: string }
   | { type: 'COMPLETE'; result?: SessionMachineResult; at: string }
-  | { type: 'FAIL'; error: string; result?: SessionMachineResult; at: string };
+  | { type: 'FAIL'; error: string; result?: SessionMachineResult; at: string }
+  | { type: 'AGENT_STARTED'; pid: number; at: string }
+  | { type: 'AGENT_FINISHED'; result: SessionMachineResult; at: string };
 
 /**
  * The session state machine: `active` → `handedOff` | `completed` | `failed`, all three final.
+ * While active, an agent process may be started once at a time (`AGENT_STARTED`) and report a
+ * clean finish (`AGENT_FINISHED`) without ending the session.
  * Any event in a final state is refused (the snapshot's `can()` is false).
  */
 export const sessionMachine = setup({
@@ -40,7 +51,16 @@ export const sessionMachine = setup({
     events: {} as SessionMachineEvent,
     input: {} as SessionMachineContext,
   },
+  guards: {
+    noAgentRunning: ({ context }) => context.agent === undefined || context.agent.finished,
+    agentRunning: ({ context }) => context.agent !== undefined && !context.agent.finished,
+  },
   actions: {
+    recordAgentStart: assign(({ event }) => (event.type === 'AGENT_STARTED' ? { agent: { pid: event.pid, finished: false } } : {})),
+    recordAgentFinish: assign(({ context, event }) => {
+      if (event.type !== 'AGENT_FINISHED' || context.agent === undefined) return {};
+      return { agent: { ...context.agent, finished: true }, result: event.result };
+    }),
     recordHandoff: assign(({ context, event }) => {
       if (event.type !== 'HAND_OFF') return {};
       const handedOff = {
@@ -68,6 +88,8 @@ export const sessionMachine = setup({
   states: {
     active: {
       on: {
+        AGENT_STARTED: { guard: 'noAgentRunning', actions: 'recordAgentStart' },
+        AGENT_FINISHED: { guard: 'agentRunning', actions: 'recordAgentFinish' },
         HAND_OFF: { target: 'handedOff', actions: 'recordHandoff' },
         COMPLETE: { target: 'completed', actions: 'recordCompletion' },
         FAIL: { target: 'failed', actions: 'recordFailure' },

@@ -2,6 +2,29 @@ import type { AgentResult } from './agent-result.js';
 import type { SessionContext } from './session-context.js';
 import type { SessionStatus } from './session-status.js';
 
+/** A process, identified so that a later reader can tell whether it still runs. */
+export interface ProcessRef {
+  host: string;
+  pid: number;
+  startTime: string | null;
+}
+
+/** The agent process run for a session, as recorded in the log. */
+export interface AgentProcess {
+  process: ProcessRef;
+  /** The manager process supervising it. */
+  supervisor: ProcessRef;
+  /** Program and arguments, without the prompt. */
+  command: string[];
+  cwd: string;
+  logFile: string;
+  /** The session whose transcript it continues, if it was forked. */
+  resumedFrom: string | null;
+  startedAt: string;
+  /** Set when it exited (or its session ended). */
+  finishedAt?: string;
+}
+
 /**
  * One agent session as the projections see it (camelCase; `sessions.json` holds the same
  * in the original's snake_case).
@@ -27,6 +50,8 @@ export interface Session {
   result?: AgentResult;
   /** Why the session failed. */
   error?: string;
+  /** The agent process, when a runner started one. */
+  agent?: AgentProcess;
   /** How many events the log holds for this session (its stream version). */
   revision: number;
 }

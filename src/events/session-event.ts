@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { SessionAgentFinishedSchema } from './session-agent-finished.js';
+import { SessionAgentStartedSchema } from './session-agent-started.js';
 import { SessionCompletedSchema } from './session-completed.js';
 import { SessionFailedSchema } from './session-failed.js';
 import { SessionHandedOffSchema } from './session-handed-off.js';
@@ -10,6 +12,8 @@ export const SessionEventSchema = z.discriminatedUnion('type', [
   SessionHandedOffSchema,
   SessionCompletedSchema,
   SessionFailedSchema,
+  SessionAgentStartedSchema,
+  SessionAgentFinishedSchema,
 ]);
 
 /** Any event of the log, as stored: envelope plus `type` and `data`. */

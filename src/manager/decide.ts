@@ -85,7 +85,7 @@ export function decideComplete(sessions: Sessions, input: { id: unknown; result?
   const session = existing(sessions, id);
   assertAllowed(session, { type: 'COMPLETE', at: clock.now });
   const data: { result?: AgentResult } = result === undefined ? {} : { result };
-  return ending(session, { ...envelope(id, clock), type: 'SessionCompleted', data });
+  return forSession(session, { ...envelope(id, clock), type: 'SessionCompleted', data });
 }
 
 /** Decides `failSession`: the session must be Active; `error` must say why. */
@@ -100,7 +100,26 @@ export function decideFail(
   const session = existing(sessions, id);
   assertAllowed(session, { type: 'FAIL', error, at: clock.now });
   const data = result === undefined ? { error } : { error, result };
-  return ending(session, { ...envelope(id, clock), type: 'SessionFailed', data });
+  return forSession(session, { ...envelope(id, clock), type: 'SessionFailed', data });
+}
+
+/** Decides the record of an agent process started for an Active session (the runner's doing, already validated). */
+export function decideAgentStarted(
+  sessions: Sessions,
+  input: { id: string; data: Extract<PendingEvent, { type: 'SessionAgentStarted' }>['data'] },
+  clock: DecisionClock,
+): AppendRequest {
+  const session = existing(sessions, input.id);
+  assertAllowed(session, { type: 'AGENT_STARTED', pid: input.data.process.pid, at: clock.now });
+  return forSession(session, { ...envelope(input.id, clock), type: 'SessionAgentStarted', data: input.data });
+}
+
+/** Decides the record of an agent's clean finish; its session stays Active. */
+export function decideAgentFinished(sessions: Sessions, input: { id: string; result: AgentResult }, clock: DecisionClock): AppendRequest {
+  const session = existing(sessions, input.id);
+  const result = parseInput(AgentResultSchema, input.result, 'agent result');
+  assertAllowed(session, { type: 'AGENT_FINISHED', result, at: clock.now });
+  return forSession(session, { ...envelope(input.id, clock), type: 'SessionAgentFinished', data: { result } });
 }
 
 /** Validates a session id given to a query. */
@@ -108,7 +127,8 @@ export function parseSessionId(id: unknown): string {
   return parseInput(UuidSchema, id, 'session id');
 }
 
-function ending(session: Session, event: PendingEvent): AppendRequest {
+/** One event for an existing session, decided on its current revision. */
+function forSession(session: Session, event: PendingEvent): AppendRequest {
   return { events: [event], expectedRevisions: new Map([[session.id, session.revision]]) };
 }
 
@@ -139,13 +159,19 @@ function freshId(sessions: Sessions, requested: string | undefined, clock: Decis
   return id;
 }
 
+const REFUSAL: Record<SessionMachineEvent['type'], string> = {
+  HAND_OFF: 'only an Active session can be handed off',
+  COMPLETE: 'only an Active session can be completed',
+  FAIL: 'only an Active session can be failed',
+  AGENT_STARTED: 'an agent can start only in an Active session without a running agent',
+  AGENT_FINISHED: 'only a running agent of an Active session can finish',
+};
+
 function assertAllowed(session: Session, event: SessionMachineEvent): void {
   if (!snapshotOf(session).can(event)) {
-    const verb = { HAND_OFF: 'handed off', COMPLETE: 'completed', FAIL: 'failed' }[event.type];
-    throw new SessionError(
-      'INVALID_TRANSITION',
-      `session ${session.id} is ${session.status}; only an Active session can be ${verb}`,
-      { sessionId: session.id },
-    );
+    const agent = session.agent !== undefined && session.agent.finishedAt === undefined ? `, agent pid ${session.agent.process.pid} running` : '';
+    throw new SessionError('INVALID_TRANSITION', `session ${session.id} is ${session.status}${agent}; ${REFUSAL[event.type]}`, {
+      sessionId: session.id,
+    });
   }
 }

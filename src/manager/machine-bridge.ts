@@ -28,6 +28,7 @@ export function machineContextOf(session: Session): SessionMachineContext {
   if (session.endedAt !== undefined) context.endedAt = session.endedAt;
   if (session.result !== undefined) context.result = session.result;
   if (session.error !== undefined) context.error = session.error;
+  if (session.agent !== undefined) context.agent = { pid: session.agent.process.pid, finished: session.agent.finishedAt !== undefined };
   return context;
 }
 
@@ -36,11 +37,15 @@ export function snapshotOf(session: Session): SnapshotFrom<typeof sessionMachine
   return sessionMachine.resolveState({ value: STATE_OF[session.status], context: machineContextOf(session) });
 }
 
-/** The machine event an ending event stands for; null for `SessionSpawned`, which creates the actor. */
+/** The machine event a stored event stands for; null for `SessionSpawned`, which creates the actor. */
 export function machineEventOf(event: SessionEvent): SessionMachineEvent | null {
   switch (event.type) {
     case 'SessionSpawned':
       return null;
+    case 'SessionAgentStarted':
+      return { type: 'AGENT_STARTED', pid: event.data.process.pid, at: event.timestamp };
+    case 'SessionAgentFinished':
+      return { type: 'AGENT_FINISHED', result: event.data.result, at: event.timestamp };
     case 'SessionHandedOff':
       return event.data.result === undefined
         ? { type: 'HAND_OFF', toAgent: event.data.toAgent, childSession: event.data.childSession, at: event.timestamp }

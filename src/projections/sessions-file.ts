@@ -2,7 +2,7 @@ import { crc32 } from 'node:zlib';
 import { z } from 'zod';
 import type { AgentResult } from '../domain/agent-result.js';
 import { PhaseSchema } from '../domain/phase.js';
-import type { Session } from '../domain/session.js';
+import type { AgentProcess, ProcessRef, Session } from '../domain/session.js';
 import { SessionStatusSchema } from '../domain/session-status.js';
 import { SessionError } from '../errors.js';
 import type { StoreCursor } from '../store/event-store.js';
@@ -27,6 +27,21 @@ const ResultRecord = z.object({
 });
 type ResultRecord = z.infer<typeof ResultRecord>;
 
+const ProcessRecord = z.object({ host: z.string(), pid: z.number(), start_time: z.string().nullable() });
+type ProcessRecord = z.infer<typeof ProcessRecord>;
+
+const AgentRecord = z.object({
+  process: ProcessRecord,
+  supervisor: ProcessRecord,
+  command: z.array(z.string()),
+  cwd: z.string(),
+  log_file: z.string(),
+  resumed_from: z.string().nullable(),
+  started_at: z.string(),
+  finished_at: z.string().optional(),
+});
+type AgentRecord = z.infer<typeof AgentRecord>;
+
 const SessionRecord = z.object({
   id: z.string(),
   agent_name: z.string(),
@@ -45,6 +60,7 @@ const SessionRecord = z.object({
   ended_at: z.string().optional(),
   result: ResultRecord.optional(),
   error: z.string().optional(),
+  agent: AgentRecord.optional(),
   revision: z.number(),
 });
 type SessionRecord = z.infer<typeof SessionRecord>;
@@ -121,6 +137,7 @@ function toRecord(s: Session): SessionRecord {
     ...(s.endedAt === undefined ? {} : { ended_at: s.endedAt }),
     ...(s.result === undefined ? {} : { result: resultToRecord(s.result) }),
     ...(s.error === undefined ? {} : { error: s.error }),
+    ...(s.agent === undefined ? {} : { agent: agentToRecord(s.agent) }),
     revision: s.revision,
   };
 }
@@ -144,6 +161,7 @@ function fromRecord(r: SessionRecord): Session {
     ...(r.ended_at === undefined ? {} : { endedAt: r.ended_at }),
     ...(r.result === undefined ? {} : { result: resultFromRecord(r.result) }),
     ...(r.error === undefined ? {} : { error: r.error }),
+    ...(r.agent === undefined ? {} : { agent: agentFromRecord(r.agent) }),
     revision: r.revision,
   };
 }
@@ -167,4 +185,38 @@ function resultFromRecord(record: ResultRecord): AgentResult {
   const result: Record<string, unknown> = { success: record.success, output: record.output };
   for (const [camel, snake] of RESULT_KEYS) if (record[snake] !== undefined) result[camel] = record[snake];
   return result as AgentResult;
+}
+
+function processToRecord(p: ProcessRef): ProcessRecord {
+  return { host: p.host, pid: p.pid, start_time: p.startTime };
+}
+
+function processFromRecord(r: ProcessRecord): ProcessRef {
+  return { host: r.host, pid: r.pid, startTime: r.start_time };
+}
+
+function agentToRecord(a: AgentProcess): AgentRecord {
+  return {
+    process: processToRecord(a.process),
+    supervisor: processToRecord(a.supervisor),
+    command: a.command,
+    cwd: a.cwd,
+    log_file: a.logFile,
+    resumed_from: a.resumedFrom,
+    started_at: a.startedAt,
+    ...(a.finishedAt === undefined ? {} : { finished_at: a.finishedAt }),
+  };
+}
+
+function agentFromRecord(r: AgentRecord): AgentProcess {
+  return {
+    process: processFromRecord(r.process),
+    supervisor: processFromRecord(r.supervisor),
+    command: r.command,
+    cwd: r.cwd,
+    logFile: r.log_file,
+    resumedFrom: r.resumed_from,
+    startedAt: r.started_at,
+    ...(r.finished_at === undefined ? {} : { finishedAt: r.finished_at }),
+  };
 }

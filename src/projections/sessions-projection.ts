@@ -43,15 +43,33 @@ export function evolveSessions(state: SessionsState, event: SessionEvent): Sessi
   } else {
     if (existing === undefined) throw refused(event, 'no such session');
     if (existing.status !== 'Active') throw refused(event, `the session is ${existing.status}, not Active`);
-    sessions.set(event.sessionId, endSession(existing, event));
+    sessions.set(event.sessionId, event.type === 'SessionAgentStarted' || event.type === 'SessionAgentFinished' ? agentEvent(existing, event) : endSession(existing, event));
   }
   state.lastSeq = event.seq;
   state.lastEventId = event.id;
   return state;
 }
 
-function endSession(session: Session, event: Exclude<SessionEvent, { type: 'SessionSpawned' }>): Session {
-  const ended = { ...session, endedAt: event.timestamp, revision: session.revision + 1 };
+type AgentEvent = Extract<SessionEvent, { type: 'SessionAgentStarted' | 'SessionAgentFinished' }>;
+type EndEvent = Extract<SessionEvent, { type: 'SessionHandedOff' | 'SessionCompleted' | 'SessionFailed' }>;
+
+function agentRunning(session: Session): boolean {
+  return session.agent !== undefined && session.agent.finishedAt === undefined;
+}
+
+function agentEvent(session: Session, event: AgentEvent): Session {
+  const revision = session.revision + 1;
+  if (event.type === 'SessionAgentStarted') {
+    if (agentRunning(session)) throw refused(event, `its agent (pid ${session.agent!.process.pid}) is still running`);
+    return { ...session, revision, agent: { ...event.data, startedAt: event.timestamp } };
+  }
+  if (!agentRunning(session)) throw refused(event, 'it has no running agent');
+  return { ...session, revision, agent: { ...session.agent!, finishedAt: event.timestamp }, result: event.data.result };
+}
+
+function endSession(session: Session, event: EndEvent): Session {
+  const ended: Session = { ...session, endedAt: event.timestamp, revision: session.revision + 1 };
+  if (agentRunning(session)) ended.agent = { ...session.agent!, finishedAt: event.timestamp };
   switch (event.type) {
     case 'SessionHandedOff': {
       const handedOff: Session = { ...ended, status: 'HandedOff', handoffTo: event.data.toAgent, childSessions: [...session.childSessions, event.data.childSession] };

@@ -1,6 +1,6 @@
 import { getAdjacencyMap, getSimplePaths } from '@xstate/graph';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createActor } from 'xstate';
+import { createActor, transition } from 'xstate';
 import { sessionMachine, type SessionMachineEvent } from '../../machines/session.machine.js';
 import { SessionManager, type Session } from '../../src/index.js';
 import { contextFor, tempDir } from '../helpers/fixtures.js';
@@ -11,6 +11,8 @@ const EVENTS: SessionMachineEvent[] = [
   { type: 'HAND_OFF', toAgent: 'ReviewAgent', childSession: CHILD, at: AT },
   { type: 'COMPLETE', result: { success: true, output: 'ok' }, at: AT },
   { type: 'FAIL', error: 'boom', at: AT },
+  { type: 'AGENT_STARTED', pid: 4242, at: AT },
+  { type: 'AGENT_FINISHED', result: { success: true, output: 'done' }, at: AT },
 ];
 const INPUT = { id: '00000000-0000-4000-8000-000000000000', agentName: 'CodeGenAgent', childSessions: [] };
 const traversal = { events: EVENTS, input: INPUT };
@@ -21,23 +23,31 @@ describe('session machine', () => {
     expect([...states].sort()).toEqual(['active', 'completed', 'failed', 'handedOff']);
   });
 
-  it('moves from active on every event and refuses every event in each final state', () => {
+  it('moves from active on every ending event, runs one agent at a time, and refuses every event in each final state', () => {
     const adjacency = getAdjacencyMap(sessionMachine, traversal);
-    const edges: string[] = [];
-    for (const { state, transitions } of Object.values(adjacency)) {
+    const edges = new Set<string>();
+    for (const { state } of Object.values(adjacency)) {
+      const running = state.context.agent !== undefined && !state.context.agent.finished;
       for (const event of EVENTS) {
         const allowed = state.can(event);
-        const next = Object.values(transitions).find((t) => t.event.type === event.type)?.state;
-        if (state.value === 'active') {
-          expect(allowed).toBe(true);
-          edges.push(`${String(state.value)} -${event.type}-> ${String(next?.value)}`);
-        } else {
+        if (state.value !== 'active') {
           expect(state.status).toBe('done');
           expect(allowed).toBe(false);
+          continue;
         }
+        if (event.type === 'AGENT_STARTED') expect(allowed).toBe(!running);
+        else if (event.type === 'AGENT_FINISHED') expect(allowed).toBe(running);
+        else expect(allowed).toBe(true);
+        if (allowed) edges.add(`active -${event.type}-> ${String(transition(sessionMachine, state, event)[0].value)}`);
       }
     }
-    expect(edges.sort()).toEqual(['active -COMPLETE-> completed', 'active -FAIL-> failed', 'active -HAND_OFF-> handedOff']);
+    expect([...edges].sort()).toEqual([
+      'active -AGENT_FINISHED-> active',
+      'active -AGENT_STARTED-> active',
+      'active -COMPLETE-> completed',
+      'active -FAIL-> failed',
+      'active -HAND_OFF-> handedOff',
+    ]);
   });
 
   it('records what each transition says about the session', () => {
@@ -68,6 +78,7 @@ describe('the manager follows every machine path', () => {
       let session: Session = await manager.spawnAgentSession('CodeGenAgent', 'Implement #42', contextFor());
       for (const step of path.steps.slice(1)) {
         const event = step.event as SessionMachineEvent;
+        if (event.type === 'AGENT_STARTED' || event.type === 'AGENT_FINISHED') continue;
         if (event.type === 'HAND_OFF') await manager.handoff(session.id, 'ReviewAgent', contextFor('Review'));
         else if (event.type === 'COMPLETE') await manager.completeSession(session.id, { success: true, output: 'ok' });
         else await manager.failSession(session.id, 'boom');

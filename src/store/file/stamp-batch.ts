@@ -1,5 +1,5 @@
 import { SessionError } from '../../errors.js';
-import type { SessionEvent } from '../../events/session-event.js';
+import { SessionEventSchema, type SessionEvent } from '../../events/session-event.js';
 import type { AppendRequest } from '../event-store.js';
 
 interface Waiting {
@@ -11,7 +11,8 @@ interface Waiting {
  * Decides which appends of a group commit go in: each one's expected revisions are checked
  * against the latest state plus the appends accepted before it in the same batch. Accepted
  * events get consecutive `seq`s; a multi-event append marks its first event with `txSize`.
- * Refused appends are rejected with `CONFLICT` here and write nothing.
+ * Refused appends are rejected here (`CONFLICT`, or `INVALID_INPUT` for an event the schema
+ * refuses) and write nothing.
  */
 export function stampBatch<P extends Waiting>(
   batch: readonly P[],
@@ -35,12 +36,18 @@ export function stampBatch<P extends Waiting>(
       continue;
     }
     const stored = pendingEvents.map((event, i) => {
-      seq += 1;
       const { id, type, sessionId, timestamp, schemaVersion, data } = event;
       const txSize = i === 0 && pendingEvents.length > 1 ? { txSize: pendingEvents.length } : {};
       // Key order is fixed here so every writer produces the same bytes for the same event.
-      return { seq, id, type, sessionId, timestamp, schemaVersion, ...txSize, data } as SessionEvent;
+      return { seq: seq + i + 1, id, type, sessionId, timestamp, schemaVersion, ...txSize, data } as SessionEvent;
     });
+    // Nothing the reader would refuse may reach the log, or one bad write would block every open.
+    const invalid = stored.map((e) => SessionEventSchema.safeParse(e)).find((r) => !r.success);
+    if (invalid !== undefined && !invalid.success) {
+      pending.reject(new SessionError('INVALID_INPUT', `refusing to write an invalid event: ${invalid.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`));
+      continue;
+    }
+    seq += stored.length;
     for (const event of stored) bumped.set(event.sessionId, current(event.sessionId) + 1);
     accepted.push({ pending, stored });
     events.push(...stored);
