@@ -14,12 +14,18 @@ export type {
 } from './manager/session-manager.js';
 export type { SessionActor } from './manager/session-actors.js';
 
+export { ClaudeRunner, type ClaudeRunnerOptions } from './runner/claude-runner.js';
+export type { AgentRunner, AgentRunSpec, AgentOutcome, StartedProcess } from './runner/agent-runner.js';
+export type { ClaudeArgOptions } from './runner/claude-args.js';
+export { buildPrompt } from './runner/build-prompt.js';
+export { ENV_ALLOWLIST, ENV_PREFIXES, childEnv } from './runner/child-env.js';
+
 export { PHASES, PhaseSchema, type Phase } from './domain/phase.js';
 export { SESSION_STATUSES, SessionStatusSchema, type SessionStatus } from './domain/session-status.js';
 export { AgentResultSchema, type AgentResult } from './domain/agent-result.js';
 export { SessionContextSchema, type SessionContext, type SessionContextInput } from './domain/session-context.js';
 export { LIMITS } from './domain/limits.js';
-export type { Session } from './domain/session.js';
+export type { Session, AgentProcess, ProcessRef } from './domain/session.js';
 
 export { SessionError, isSessionError, type SessionErrorCode, type LogPosition } from './errors.js';
 
@@ -28,6 +34,8 @@ export { SessionSpawnedSchema, type SessionSpawned } from './events/session-spaw
 export { SessionHandedOffSchema, type SessionHandedOff } from './events/session-handed-off.js';
 export { SessionCompletedSchema, type SessionCompleted } from './events/session-completed.js';
 export { SessionFailedSchema, type SessionFailed } from './events/session-failed.js';
+export { SessionAgentStartedSchema, type SessionAgentStarted } from './events/session-agent-started.js';
+export { SessionAgentFinishedSchema, type SessionAgentFinished } from './events/session-agent-finished.js';
 export { SessionEventSchema, type SessionEvent, type SessionEventType, type PendingEvent } from './events/session-event.js';
 
 export type { EventStore, EventSink, AppendRequest, StoreCursor, ConnectReport, TornTail } from './store/event-store.js';

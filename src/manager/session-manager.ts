@@ -12,7 +12,22 @@ import { computeStats, type SessionStats } from '../projections/stats.js';
 import type { AppendRequest, EventSink, EventStore, TornTail } from '../store/event-store.js';
 import { FileEventStore, type FileEventStoreOptions } from '../store/file/file-event-store.js';
 import { Checkpointer, readCheckpoint, type CheckpointVerdict } from './checkpointer.js';
-import { decideComplete, decideFail, decideHandoff, decideSpawn, parseSessionId, type DecisionClock } from './decide.js';
+import { hostname } from 'node:os';
+import { LIMITS } from '../domain/limits.js';
+import type { AgentRunner } from '../runner/agent-runner.js';
+import { currentProcess } from '../store/file/process-identity.js';
+import { AgentSupervisor, type SupervisorRecorder } from './agent-supervisor.js';
+import {
+  decideAgentFinished,
+  decideAgentStarted,
+  decideComplete,
+  decideFail,
+  decideHandoff,
+  decideSpawn,
+  parseSessionId,
+  type DecisionClock,
+} from './decide.js';
+import { findOrphans, stopOrphan } from './orphans.js';
 import { SessionActors, type SessionActor } from './session-actors.js';
 
 /** Options of {@link SessionManager.open}. */
@@ -25,6 +40,12 @@ export interface SessionManagerOptions extends FileEventStoreOptions {
   clock?: () => Date;
   /** How often a command is re-decided after losing a race to another writer (default 3). */
   maxConflictRetries?: number;
+  /**
+   * Runs an agent process for every spawned session (e.g. `new ClaudeRunner()`); without one,
+   * sessions are records only and the caller ends them. With one, `open` also fails the sessions
+   * whose agents were orphaned by a manager that died.
+   */
+  runner?: AgentRunner;
 }
 
 /** What opening the store found. */
@@ -35,6 +56,8 @@ export interface OpenReport {
   replayedEvents: number;
   /** The unfinished end of the log a crash left, now cut off; null when there was none. */
   tornTail: TornTail | null;
+  /** Sessions failed as orphans: their agent's manager had died (only with a runner). */
+  orphaned: string[];
 }
 
 /** What {@link SessionManager.replay} found. */
@@ -49,14 +72,23 @@ export interface ReplayReport {
 export interface SpawnOptions {
   /** Use this UUID instead of a fresh one (e.g. an agent's own session id). */
   sessionId?: string;
+  /** Aborts the session's agent (with a runner): its process group is stopped and the session fails. */
+  signal?: AbortSignal;
 }
 
 /** Options of {@link SessionManager.handoff}. */
 export interface HandoffOptions {
-  /** The handing-off agent's result; it is appended to the child's `previousResults`. */
+  /**
+   * The handing-off agent's result; it is appended to the child's `previousResults`.
+   * Defaults to the result the parent's agent finished with, if any.
+   */
   result?: AgentResult;
   /** Use this UUID for the child session instead of a fresh one. */
   sessionId?: string;
+  /** With a runner: continue the parent's conversation (`--resume --fork-session`); default: the runner's setting. */
+  fork?: boolean;
+  /** Aborts the child's agent. */
+  signal?: AbortSignal;
 }
 
 /** Receives every event the manager learns of, its own and other processes', in `seq` order. */
@@ -88,6 +120,7 @@ export class SessionManager {
   private readonly actors = new SessionActors();
   private readonly listeners = new Set<EventListener>();
   private readonly checkpointer: Checkpointer;
+  private readonly supervisor: AgentSupervisor | null;
   private live = false;
   private closed = false;
 
@@ -105,7 +138,8 @@ export class SessionManager {
       options.checkpointEvery ?? 1000,
       options.checkpointIdleMs ?? 250,
     );
-    this.openReport = { checkpoint: opened.verdict, replayedEvents: 0, tornTail: null };
+    this.openReport = { checkpoint: opened.verdict, replayedEvents: 0, tornTail: null, orphaned: [] };
+    this.supervisor = options.runner === undefined ? null : new AgentSupervisor(options.runner, join(dir, 'logs'), this.agentRecorder());
   }
 
   /**
@@ -138,7 +172,9 @@ export class SessionManager {
   /** Starts a new session for `agentName`. Throws `INVALID_INPUT` or `ALREADY_EXISTS`; nothing is written then. */
   async spawnAgentSession(agentName: string, purpose: string, context: SessionContextInput, options: SpawnOptions = {}): Promise<Session> {
     const [event] = await this.execute((clock) => decideSpawn(this.state.sessions, { agentName, purpose, context, sessionId: options.sessionId }, clock));
-    return this.copyOf(event!.sessionId);
+    const session = this.copyOf(event!.sessionId);
+    this.supervisor?.launch(session, null, options.signal);
+    return session;
   }
 
   /**
@@ -147,22 +183,69 @@ export class SessionManager {
    * Throws `NOT_FOUND`, `INVALID_TRANSITION` (the session is not Active), `INVALID_INPUT`, `CONFLICT`.
    */
   async handoff(fromId: string, toAgent: string, context: SessionContextInput, options: HandoffOptions = {}): Promise<Session> {
-    const events = await this.execute((clock) =>
-      decideHandoff(this.state.sessions, { fromId, toAgent, context, result: options.result, sessionId: options.sessionId }, clock),
-    );
-    return this.copyOf(events[1]!.sessionId);
+    const events = await this.execute((clock) => {
+      const result = options.result ?? this.state.sessions.get(fromId)?.result;
+      return decideHandoff(this.state.sessions, { fromId, toAgent, context, result, sessionId: options.sessionId }, clock);
+    });
+    const child = this.copyOf(events[1]!.sessionId);
+    if (this.supervisor !== null) {
+      await this.supervisor.stop(fromId, `session ${fromId} was handed off to ${child.id}`);
+      const parentRan = this.state.sessions.get(fromId)?.agent !== undefined;
+      const fork = (options.fork ?? this.supervisor.runner.forksOnHandoff) && parentRan;
+      this.supervisor.launch(child, fork ? fromId : null, options.signal);
+    }
+    return child;
   }
 
   /** Ends an Active session as Completed. Throws `NOT_FOUND`, `INVALID_TRANSITION`, `INVALID_INPUT`. */
   async completeSession(id: string, result?: AgentResult): Promise<Session> {
     await this.execute((clock) => decideComplete(this.state.sessions, { id, result }, clock));
+    await this.supervisor?.stop(id, `session ${id} was completed`);
     return this.copyOf(id);
   }
 
   /** Ends an Active session as Failed with the reason. Throws `NOT_FOUND`, `INVALID_TRANSITION`, `INVALID_INPUT`. */
   async failSession(id: string, error: string, result?: AgentResult): Promise<Session> {
     await this.execute((clock) => decideFail(this.state.sessions, { id, error, result }, clock));
+    await this.supervisor?.stop(id, `session ${id} was failed`);
     return this.copyOf(id);
+  }
+
+  /**
+   * With a runner: resolves, with the session as recorded, once the session's agent has ended
+   * (finished, failed, or stopped) and its end is in the log. Without a running agent it resolves
+   * at once. Throws `NOT_FOUND`, `INVALID_INPUT`.
+   */
+  async waitForAgent(id: string): Promise<Session> {
+    const sessionId = parseSessionId(id);
+    await this.supervisor?.wait(sessionId);
+    const session = await this.getSession(sessionId);
+    if (session === undefined) throw new SessionError('NOT_FOUND', `no session ${sessionId}`, { sessionId });
+    return session;
+  }
+
+  /** The path of a session's agent output log (`<dir>/logs/<id>.log`). */
+  logFileOf(id: string): string {
+    return join(this.dir, 'logs', `${parseSessionId(id)}.log`);
+  }
+
+  /**
+   * Fails every Active session whose agent's manager process is gone, stopping the agent if it
+   * still runs. `open` does this when a runner is configured. Resolves with their ids.
+   */
+  async reapOrphans(): Promise<string[]> {
+    await this.refresh();
+    const reaped: string[] = [];
+    for (const orphan of findOrphans(this.state.sessions.values())) {
+      const reason = await stopOrphan(orphan, 2000);
+      try {
+        await this.failSession(orphan.id, reason);
+        reaped.push(orphan.id);
+      } catch (error) {
+        if (!isSessionError(error, 'INVALID_TRANSITION')) throw error;
+      }
+    }
+    return reaped;
   }
 
   /** The session with that id, or undefined. Throws `INVALID_INPUT` for a non-UUID. */
@@ -247,7 +330,11 @@ export class SessionManager {
   /** Waits for pending appends, writes sessions.json, stops the actors and releases the store. Idempotent. */
   async close(): Promise<void> {
     if (this.closed) return;
-    this.closed = true;
+    try {
+      await this.supervisor?.stopAll('the session manager was closed');
+    } finally {
+      this.closed = true;
+    }
     try {
       await this.store.close();
       await this.checkpointer.flush();
@@ -263,6 +350,33 @@ export class SessionManager {
     this.actors.rebuild(this.state.sessions.values());
     this.live = true;
     if (report.replayedEvents > 0 || this.openReport.checkpoint !== 'loaded') await this.checkpointer.write();
+    if (this.supervisor !== null) this.openReport.orphaned = await this.reapOrphans();
+  }
+
+  private agentRecorder(): SupervisorRecorder {
+    return {
+      started: async (id, started, resumedFrom, logFile) => {
+        const data = {
+          process: { host: hostname(), pid: started.pid, startTime: started.startTime },
+          supervisor: currentProcess(),
+          command: started.command.map((a) => a.slice(0, LIMITS.path)).slice(0, 256),
+          cwd: started.cwd,
+          logFile,
+          resumedFrom,
+        };
+        await this.execute((clock) => decideAgentStarted(this.state.sessions, { id, data }, clock));
+      },
+      finished: async (id, outcome) => {
+        if (outcome.ok && !this.options.runner!.completeOnSuccess) {
+          await this.execute((clock) => decideAgentFinished(this.state.sessions, { id, result: outcome.result }, clock));
+        } else if (outcome.ok) {
+          await this.execute((clock) => decideComplete(this.state.sessions, { id, result: outcome.result }, clock));
+        } else {
+          const error = outcome.error.slice(0, LIMITS.errorText);
+          await this.execute((clock) => decideFail(this.state.sessions, { id, error, result: outcome.result }, clock));
+        }
+      },
+    };
   }
 
   private sink(): EventSink {

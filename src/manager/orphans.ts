@@ -1,0 +1,27 @@
+import { hostname } from 'node:os';
+import type { Session } from '../domain/session.js';
+import { terminateGroup } from '../runner/process-tree.js';
+import { isProcessGone } from '../store/file/process-identity.js';
+
+/**
+ * Active sessions whose agent was left without a supervisor: the manager process that started
+ * it is gone. Their agents cannot be reattached (the output pipe died with that manager), so
+ * the caller stops any still-running agent with {@link stopOrphan} and fails the session.
+ */
+export function findOrphans(sessions: Iterable<Session>): Session[] {
+  const orphans: Session[] = [];
+  for (const s of sessions) {
+    if (s.status !== 'Active' || s.agent === undefined || s.agent.finishedAt !== undefined) continue;
+    if (isProcessGone(s.agent.supervisor)) orphans.push(s);
+  }
+  return orphans;
+}
+
+/** Stops an orphan's agent process group if it still runs; returns the reason to record. */
+export async function stopOrphan(session: Session, graceMs: number): Promise<string> {
+  const { process: agent, supervisor } = session.agent!;
+  // Only a process on this host can be signalled; the same pid elsewhere is someone else.
+  const alive = agent.host === hostname() && !isProcessGone(agent);
+  if (alive) await terminateGroup(agent.pid, graceMs);
+  return `orphaned: the manager (pid ${supervisor.pid} on ${supervisor.host}) that ran agent pid ${agent.pid} exited${alive ? '; the agent was stopped' : ' and the agent is gone'}`;
+}

@@ -1,0 +1,37 @@
+import type { AgentResult } from '../domain/agent-result.js';
+import type { Session } from '../domain/session.js';
+
+/** The process identity of a started agent. */
+export interface StartedProcess {
+  pid: number;
+  startTime: string | null;
+  /** Program and arguments, with the prompt left out. */
+  command: string[];
+  cwd: string;
+}
+
+/** What a runner is asked to do: run one session's agent. */
+export interface AgentRunSpec {
+  session: Session;
+  /** The session whose conversation to fork into this one (a handoff), or null for a fresh start. */
+  resumeFrom: string | null;
+  /** Where the agent's stdout and stderr go. */
+  logFile: string;
+  /** Aborts the run: the agent's process group is terminated. */
+  signal: AbortSignal;
+  /** Called once the process runs, before its output is read; if it throws, the agent is stopped. */
+  onStarted: (started: StartedProcess) => Promise<void>;
+}
+
+/** How a run ended: a result to record, or a reason a person can act on. */
+export type AgentOutcome = { ok: true; result: AgentResult } | { ok: false; error: string; result?: AgentResult };
+
+/** Something that runs agents as processes: the Claude Code CLI by default, another CLI by option. */
+export interface AgentRunner {
+  /** True when a handoff child continues its parent's conversation (`--resume … --fork-session`). */
+  readonly forksOnHandoff: boolean;
+  /** True when a clean finish completes the session; false leaves it Active for a handoff. */
+  readonly completeOnSuccess: boolean;
+  /** Runs one agent to its end. Never rejects: every failure is an outcome. */
+  run(spec: AgentRunSpec): Promise<AgentOutcome>;
+}

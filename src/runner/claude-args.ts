@@ -1,0 +1,32 @@
+/** Options that shape the Claude Code command line. */
+export interface ClaudeArgOptions {
+  model?: string;
+  allowedTools?: readonly string[];
+  permissionMode?: 'default' | 'acceptEdits' | 'bypassPermissions' | 'plan' | 'dontAsk';
+  extraArgs?: readonly string[];
+}
+
+/** What the arguments are built from. */
+export interface ClaudeArgInput {
+  prompt: string;
+  sessionId: string;
+  resumeFrom: string | null;
+}
+
+/** Stands in for the prompt wherever the command is recorded or shown. */
+export const PROMPT_PLACEHOLDER = '<prompt>';
+
+/**
+ * `claude -p <prompt> --output-format stream-json --verbose --session-id <id>`, with
+ * `--resume <parent> --fork-session` for a handoff: the fork takes our child id as its own
+ * Claude session id, so the child's transcript is found by the same UUID as its session.
+ */
+export function claudeArgs(input: ClaudeArgInput, options: ClaudeArgOptions): string[] {
+  const args = ['-p', input.prompt, '--output-format', 'stream-json', '--verbose'];
+  if (input.resumeFrom !== null) args.push('--resume', input.resumeFrom, '--fork-session');
+  args.push('--session-id', input.sessionId);
+  if (options.model !== undefined) args.push('--model', options.model);
+  if (options.allowedTools !== undefined && options.allowedTools.length > 0) args.push('--allowedTools', options.allowedTools.join(','));
+  if (options.permissionMode !== undefined) args.push('--permission-mode', options.permissionMode);
+  return [...args, ...(options.extraArgs ?? [])];
+}

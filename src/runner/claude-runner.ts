@@ -1,0 +1,182 @@
+import { createWriteStream, type WriteStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { execa } from 'execa';
+import type { AgentResult } from '../domain/agent-result.js';
+import { processStartTime } from '../store/file/process-identity.js';
+import type { AgentOutcome, AgentRunner, AgentRunSpec } from './agent-runner.js';
+import { buildPrompt } from './build-prompt.js';
+import { childEnv } from './child-env.js';
+import { PROMPT_PLACEHOLDER, claudeArgs, type ClaudeArgOptions } from './claude-args.js';
+import { groupAlive, terminateGroup, trackGroup } from './process-tree.js';
+import { resolveClaudeCommand } from './resolve-claude.js';
+import { Semaphore } from './semaphore.js';
+import { StreamJsonReader } from './stream-json.js';
+import { LineSplitter } from './line-splitter.js';
+
+/** Options of {@link ClaudeRunner}. */
+export interface ClaudeRunnerOptions extends ClaudeArgOptions {
+  /** The agent CLI to run (default: the installed Claude Code binary, else `claude` on PATH). */
+  command?: string;
+  /** Builds the whole argument list instead, for another headless agent CLI that prints stream-json. */
+  args?: (input: { prompt: string; sessionId: string; resumeFrom: string | null }) => string[];
+  /** Variables added to the agent's environment (on top of the allowlist). */
+  env?: Record<string, string>;
+  /** Kill an agent that runs longer than this, in ms (default 30 minutes). */
+  timeoutMs?: number;
+  /** How many agents may run at once (default 4); the rest wait for a slot. */
+  maxConcurrent?: number;
+  /** Time between SIGTERM and SIGKILL when an agent is stopped, in ms (default 5 000). */
+  killGraceMs?: number;
+  /** Whether a handoff child continues the parent's conversation (default true). */
+  forkOnHandoff?: boolean;
+  /** Whether a clean finish completes the session (default false: it stays Active for a handoff). */
+  completeOnSuccess?: boolean;
+}
+
+const STDERR_TAIL = 2048;
+
+/**
+ * Runs agents as headless Claude Code processes (`claude -p … --output-format stream-json`),
+ * through execa with no shell: each in its own process group (so stopping it stops its tools
+ * too), its output appended to the session's log file (mode 0600) as it arrives, its
+ * stream-json read for the init session id and the final result.
+ *
+ * @example
+ * const manager = await SessionManager.open('.ai/sessions', { runner: new ClaudeRunner({ maxConcurrent: 4 }) });
+ */
+export class ClaudeRunner implements AgentRunner {
+  readonly forksOnHandoff: boolean;
+  readonly completeOnSuccess: boolean;
+  /** The slots agents run in; `highWater` tells the most that ever ran at once. */
+  readonly slots: Semaphore;
+  private readonly command: string;
+
+  constructor(private readonly options: ClaudeRunnerOptions = {}) {
+    this.command = options.command ?? resolveClaudeCommand();
+    this.slots = new Semaphore(options.maxConcurrent ?? 4);
+    this.forksOnHandoff = options.forkOnHandoff ?? true;
+    this.completeOnSuccess = options.completeOnSuccess ?? false;
+  }
+
+  async run(spec: AgentRunSpec): Promise<AgentOutcome> {
+    const release = await this.slots.acquire();
+    try {
+      if (spec.signal.aborted) return { ok: false, error: `aborted before start: ${reasonOf(spec.signal)}` };
+      return await this.runInSlot(spec);
+    } finally {
+      release();
+    }
+  }
+
+  private async runInSlot(spec: AgentRunSpec): Promise<AgentOutcome> {
+    const { session } = spec;
+    const cwd = resolve(session.context.worktreePath);
+    const isDir = await stat(cwd).then((s) => s.isDirectory(), () => false);
+    if (!isDir) return { ok: false, error: `worktree ${cwd} does not exist or is not a directory` };
+
+    const input = { prompt: buildPrompt(session), sessionId: session.id, resumeFrom: spec.resumeFrom };
+    const args = this.options.args?.(input) ?? claudeArgs(input, this.options);
+    const log = createWriteStream(spec.logFile, { flags: 'a', mode: 0o600 });
+    const child = execa(this.command, args, {
+      cwd,
+      env: childEnv(process.env, this.options.env),
+      extendEnv: false,
+      stdin: 'ignore',
+      detached: true,
+      cleanup: false,
+      reject: false,
+      buffer: false,
+    });
+    const reader = new StreamJsonReader();
+    let stderrTail = '';
+    let stopReason: string | null = null;
+    const stop = (why: string) => {
+      stopReason ??= why;
+      if (child.pid !== undefined) void terminateGroup(child.pid, this.options.killGraceMs ?? 5000);
+    };
+    const stdoutLines = new LineSplitter((line) => {
+      reader.push(line);
+      if (reader.initSessionId !== null && reader.initSessionId !== session.id) {
+        stop(`the agent announced session id ${reader.initSessionId}, not ${session.id}`);
+      }
+    });
+    child.stdout?.on('data', (chunk: Buffer) => {
+      log.write(chunk);
+      stdoutLines.push(chunk.toString('utf8'));
+    });
+    child.stderr?.on('data', (chunk: Buffer) => {
+      const text = chunk.toString('utf8');
+      log.write(text.replace(/^(?=.)/gm, '[stderr] '));
+      stderrTail = (stderrTail + text).slice(-STDERR_TAIL);
+    });
+
+    let untrack = () => {};
+    const timeoutMs = this.options.timeoutMs ?? 30 * 60_000;
+    const timer = setTimeout(() => stop(`timed out after ${timeoutMs} ms and was stopped`), timeoutMs);
+    const onAbort = () => stop(`aborted: ${reasonOf(spec.signal)}`);
+    spec.signal.addEventListener('abort', onAbort, { once: true });
+    try {
+      if (child.pid !== undefined) {
+        untrack = trackGroup(child.pid);
+        const command = [this.command, ...args.map((a) => (a === input.prompt ? PROMPT_PLACEHOLDER : a))];
+        await spec.onStarted({ pid: child.pid, startTime: processStartTime(child.pid), command, cwd }).catch((error: unknown) => {
+          stop(`could not record the agent's start: ${error instanceof Error ? error.message : String(error)}`);
+        });
+        if (spec.signal.aborted) onAbort();
+      }
+      const result = await child;
+      stdoutLines.end();
+      // The leader may exit before the tools it started: none may outlive the agent.
+      if (child.pid !== undefined && groupAlive(child.pid)) await terminateGroup(child.pid, this.options.killGraceMs ?? 5000);
+      return outcomeOf({ result, reader, stderrTail, stopReason, command: this.command });
+    } finally {
+      clearTimeout(timer);
+      spec.signal.removeEventListener('abort', onAbort);
+      untrack();
+      await closeLog(log);
+    }
+  }
+}
+
+interface Finished {
+  result: { exitCode?: number; signal?: string; code?: string; originalMessage?: string; failed: boolean };
+  reader: StreamJsonReader;
+  stderrTail: string;
+  stopReason: string | null;
+  command: string;
+}
+
+/** Turns how the process ended into an outcome: the result decides, never the exit code alone. */
+function outcomeOf({ result, reader, stderrTail, stopReason, command }: Finished): AgentOutcome {
+  const clean = result.exitCode === 0 && stopReason === null;
+  const agentResult = reader.toAgentResult(clean);
+  if (stopReason !== null) return withResult(stopReason, agentResult);
+  if (result.exitCode === undefined && result.signal === undefined) {
+    const why = result.code === 'ENOENT' ? `command not found: ${command}` : (result.originalMessage ?? 'unknown error');
+    return { ok: false, error: `could not start the agent: ${why}` };
+  }
+  if (reader.result !== null && reader.result.isError) {
+    return withResult(`${reader.result.result || 'the agent reported an error'} (exit code ${result.exitCode ?? result.signal})`, agentResult);
+  }
+  if (result.signal !== undefined) return withResult(`the agent was killed by ${result.signal}`, agentResult);
+  if (result.exitCode !== 0) {
+    const tail = stderrTail.trim();
+    return withResult(`the agent exited with code ${result.exitCode}${tail ? `: ${tail}` : ''}`, agentResult);
+  }
+  if (agentResult === undefined) return { ok: false, error: 'the agent exited without a result line' };
+  return { ok: true, result: agentResult };
+}
+
+function withResult(error: string, result: AgentResult | undefined): AgentOutcome {
+  return result === undefined ? { ok: false, error } : { ok: false, error, result };
+}
+
+function reasonOf(signal: AbortSignal): string {
+  const reason: unknown = signal.reason;
+  return reason instanceof Error ? reason.message : String(reason ?? 'aborted');
+}
+
+function closeLog(log: WriteStream): Promise<void> {
+  return new Promise((done) => log.end(() => done()));
+}

@@ -1,0 +1,91 @@
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/** One scripted answer of the fake Messages API. */
+export type ScriptedReply =
+  | { text: string }
+  | { status: number; error: { type: string; message: string } }
+  | { hang: true };
+
+/** A request the server received. */
+export interface RecordedRequest {
+  path: string;
+  body: Record<string, unknown>;
+}
+
+/**
+ * A local HTTP server on 127.0.0.1 that speaks enough of the Anthropic Messages API for the
+ * real Claude Code CLI to run whole sessions: streamed (SSE) and plain replies, count_tokens,
+ * and scripted errors or hangs. `reply` picks the answer for each /v1/messages request.
+ */
+export async function startFakeAnthropic(reply: (request: RecordedRequest, index: number) => ScriptedReply) {
+  const requests: RecordedRequest[] = [];
+  const hanging = new Set<ServerResponse>();
+  const server = createServer((req, res) => {
+    void readBody(req).then((text) => {
+      const path = req.url ?? '/';
+      if (req.method === 'POST' && path.startsWith('/v1/messages/count_tokens')) return json(res, 200, { input_tokens: 10 });
+      if (req.method !== 'POST' || !path.startsWith('/v1/messages')) {
+        return json(res, 404, { type: 'error', error: { type: 'not_found_error', message: `no ${path}` } });
+      }
+      const body = JSON.parse(text || '{}') as Record<string, unknown>;
+      const request = { path, body };
+      requests.push(request);
+      const answer = reply(request, requests.length - 1);
+      if ('hang' in answer) {
+        hanging.add(res);
+        res.on('close', () => hanging.delete(res));
+        return undefined;
+      }
+      if ('status' in answer) return json(res, answer.status, { type: 'error', error: answer.error });
+      return body['stream'] === true ? stream(res, String(body['model']), answer.text) : json(res, 200, message(String(body['model']), answer.text));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  // Never keep a test process alive for this server.
+  server.unref();
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    requests,
+    async close(): Promise<void> {
+      for (const res of hanging) res.destroy();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve) => {
+    let text = '';
+    req.setEncoding('utf8').on('data', (c: string) => (text += c)).on('end', () => resolve(text));
+  });
+}
+
+function json(res: ServerResponse, status: number, body: unknown): void {
+  res.writeHead(status, { 'content-type': 'application/json' });
+  res.end(JSON.stringify(body));
+}
+
+function message(model: string, text: string) {
+  return {
+    id: 'msg_fake', type: 'message', role: 'assistant', model, content: [{ type: 'text', text }],
+    stop_reason: 'end_turn', stop_sequence: null, usage: { input_tokens: 12, output_tokens: 7 },
+  };
+}
+
+function stream(res: ServerResponse, model: string, text: string): void {
+  res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+  const send = (event: string, data: unknown) => res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+  const start = message(model, '');
+  send('message_start', { type: 'message_start', message: { ...start, content: [], stop_reason: null, usage: { input_tokens: 12, output_tokens: 1 } } });
+  send('content_block_start', { type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } });
+  for (const piece of text.match(/.{1,16}/gs) ?? ['']) {
+    send('content_block_delta', { type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: piece } });
+  }
+  send('content_block_stop', { type: 'content_block_stop', index: 0 });
+  send('message_delta', { type: 'message_delta', delta: { stop_reason: 'end_turn', stop_sequence: null }, usage: { output_tokens: 7 } });
+  send('message_stop', { type: 'message_stop' });
+  res.end();
+}
