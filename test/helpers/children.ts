@@ -35,3 +35,14 @@ export async function waitFor(predicate: () => boolean, timeoutMs: number, what:
     await new Promise((r) => setTimeout(r, 5));
   }
 }
+
+/** Polls `probe` until it returns something other than undefined; rejects after `timeoutMs`. */
+export async function pollFor<T>(probe: () => Promise<T | undefined>, timeoutMs: number, what: string): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}

@@ -2,6 +2,7 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ClaudeRunner, SessionManager, type ClaudeRunnerOptions } from '../../src/index.js';
+import { pidAlive } from '../../src/store/file/process-identity.js';
 import { claudeTestEnv } from '../helpers/claude-env.js';
 import { startFakeAnthropic, type ScriptedReply } from '../helpers/fake-anthropic.js';
 import { tempDir } from '../helpers/fixtures.js';
@@ -122,7 +123,7 @@ describe('the real Claude Code CLI as the agent', () => {
       const ended = await manager.waitForAgent(session.id);
       expect(ended.status).toBe('Failed');
       expect(ended.error).toMatch(/timed out after 4000 ms/);
-      expect(() => process.kill(ended.agent!.process.pid, 0)).toThrow();
+      expect(pidAlive(ended.agent!.process.pid)).toBe(false);
       await manager.close();
     });
   });

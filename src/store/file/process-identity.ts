@@ -21,6 +21,29 @@ export function processStartTime(pid: number): string | null {
   }
 }
 
+/** The one-letter state of a process from /proc (`R`, `S`, `Z`, …); null where /proc is absent or it is gone. */
+export function processState(pid: number): string | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) || null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Whether a process runs. A zombie does not: where no init reaps orphans (some containers),
+ * a dead process can linger as one, and `kill(pid, 0)` still succeeds on it.
+ */
+export function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+  return processState(pid) !== 'Z';
+}
+
 /** This process's identity. */
 export function currentProcess(): ProcessIdentity {
   return { host: hostname(), pid: process.pid, startTime: processStartTime(process.pid) };
@@ -32,11 +55,7 @@ export function currentProcess(): ProcessIdentity {
  */
 export function isProcessGone(holder: ProcessIdentity): boolean {
   if (holder.host !== hostname()) return false;
-  try {
-    process.kill(holder.pid, 0);
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'ESRCH';
-  }
+  if (!pidAlive(holder.pid)) return true;
   if (holder.startTime === null) return false;
   const now = processStartTime(holder.pid);
   return now !== null && now !== holder.startTime;
