@@ -1,36 +1,44 @@
 /*
- * The main job, small: one issue goes through CodeGen → Review → Test → Deploy, each agent
- * handing off to the next with its result, then the lineage and stats are printed.
- * Usage: npm run demo [-- <store dir>]   (default .ai/sessions)
+ * The main job: issue #42 goes through CodeGen → Review → Test → Deploy. Each agent is a real
+ * headless Claude Code process; each hands off to the next, which continues its conversation.
+ *
+ *   npm run demo                     model replies scripted by a local API server (no credentials needed)
+ *   npm run demo -- --real           the real Anthropic API, with your own ANTHROPIC_API_KEY / login
+ *   npm run demo -- --dir <store>    where the store goes (default .ai/sessions)
  */
-import { SessionManager, type Phase, type SessionContextInput } from '../src/index.js';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { ClaudeRunner, SessionManager, runPipeline } from '../src/index.js';
+import { claudeTestEnv } from './claude-env.js';
+import { lastUserText, startScriptedApi } from './scripted-api-server.js';
 
-const dir = process.argv[2] ?? '.ai/sessions';
+const { values } = parseArgs({ options: { real: { type: 'boolean', default: false }, dir: { type: 'string', default: '.ai/sessions' } } });
 const issueNumber = 42;
-const context = (currentPhase: Phase): SessionContextInput => ({ issueNumber, currentPhase, worktreePath: `.worktrees/issue-${issueNumber}` });
+const worktree = await mkdtemp(join(tmpdir(), `issue-${issueNumber}-`));
 
-const manager = await SessionManager.open(dir);
-console.log(`store: ${dir} (checkpoint ${manager.openReport.checkpoint}, ${manager.openReport.replayedEvents} events replayed)`);
+const api = values.real
+  ? null
+  : await startScriptedApi(({ body }) => {
+      const agent = /You are (\S+),/.exec(lastUserText(body))?.[1] ?? 'agent';
+      return { text: `${agent}: step done for issue #${issueNumber} (scripted reply)` };
+    });
+const env = api === null ? {} : await claudeTestEnv(await mkdtemp(join(tmpdir(), 'claude-home-')), api.url);
 
-const steps: Array<[string, Phase, string]> = [
-  ['CodeGenAgent', 'CodeGeneration', 'implemented the feature in src/feature.ts'],
-  ['ReviewAgent', 'Review', 'review passed: 0 blocking comments'],
-  ['TestAgent', 'Test', '128 tests passed'],
-  ['DeployAgent', 'CICD', 'deployed to staging'],
-];
-let session = await manager.spawnAgentSession(steps[0]![0], `Implement issue #${issueNumber}`, context(steps[0]![1]));
-for (const [i, [, , output]] of steps.entries()) {
-  const next = steps[i + 1];
-  const result = { success: true, output };
-  session = next === undefined
-    ? await manager.completeSession(session.id, result)
-    : await manager.handoff(session.id, next[0], context(next[1]), { result });
-}
+const manager = await SessionManager.open(values.dir, { runner: new ClaudeRunner({ env, timeoutMs: 10 * 60_000 }) });
+console.log(`store ${values.dir} · model replies ${api === null ? 'from the real API' : `scripted by ${api.url}`}\n`);
+const run = await runPipeline(manager, { issueNumber, worktreePath: worktree, purpose: `Implement issue #${issueNumber}` });
 
-console.log('\nlineage (root → leaf):');
-for (const [depth, s] of (await manager.getSessionLineage(session.id)).entries()) {
-  console.log(`${'  '.repeat(depth)}└─ ${s.agentName} [${s.status}] ${s.context.currentPhase} ${s.id}`);
+console.log(`pipeline ${run.status}${run.error === undefined ? '' : `: ${run.error}`}\n\nlineage (root → leaf):`);
+for (const [depth, s] of run.sessions.entries()) {
+  const ms = s.endedAt === undefined ? 0 : Date.parse(s.endedAt) - Date.parse(s.createdAt);
+  console.log(`${'   '.repeat(depth)}└─ ${s.agentName} [${s.status}] ${s.context.currentPhase} ${ms} ms ${s.id}`);
+  console.log(`${'   '.repeat(depth)}   ${s.result?.output ?? s.error ?? ''}`);
 }
 const stats = await manager.getStats();
-console.log(`\nstats: ${stats.total} sessions, ${stats.active} active, ${stats.handedOff} handed off, ${stats.completed} completed, ${stats.failed} failed`);
+console.log(`\nstats: ${stats.total} sessions, ${stats.active} active, ${stats.handedOff} handed off, ${stats.completed} completed, ${stats.failed} failed · cost $${stats.totalCostUsd.toFixed(4)} · ${stats.totalTurns} turns`);
+console.log(`agent output: ${join(values.dir, 'logs')}/<session id>.log`);
 await manager.close();
+await api?.close();
+process.exitCode = run.status === 'Completed' ? 0 : 1;

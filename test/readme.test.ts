@@ -37,12 +37,14 @@ describe('README', () => {
     expect(await readFile(join(root, '.ci/run'), 'utf8')).toMatch(/^npm test$/m);
   });
 
-  it('the demo runs a CodeGen → Review → Test → Deploy pipeline and prints its lineage and stats', async () => {
+  it('the demo runs a CodeGen → Review → Test → Deploy pipeline of real Claude Code agents and prints its lineage and stats', async () => {
     const { dir, cleanup } = await tempDir();
     try {
-      const { stdout } = await run(process.execPath, [join(root, 'dist/examples/demo.js'), join(dir, 'store')]);
+      const { stdout } = await run(process.execPath, [join(root, 'dist/examples/demo.js'), '--dir', join(dir, 'store')]);
+      expect(stdout).toContain('pipeline Completed');
       expect(stdout).toMatch(/CodeGenAgent \[HandedOff\][\s\S]*ReviewAgent \[HandedOff\][\s\S]*TestAgent \[HandedOff\][\s\S]*DeployAgent \[Completed\]/);
-      expect(stdout).toContain('stats: 4 sessions, 0 active, 3 handed off, 1 completed, 0 failed');
+      expect(stdout).toContain('ReviewAgent: step done for issue #42 (scripted reply)');
+      expect(stdout).toMatch(/stats: 4 sessions, 0 active, 3 handed off, 1 completed, 0 failed · cost \$0\.\d+ · 4 turns/);
     } finally {
       await cleanup();
     }

@@ -41,8 +41,9 @@ export function decideSpawn(
 
 /**
  * Decides `handoff`: the parent must be Active (the machine must accept `HAND_OFF`); the child
- * gets the given context plus, when the parent handed over a result, that result appended to
- * `previousResults`. Both events go in one atomic append.
+ * gets the given context (whose `previousResults`, if left out, are the parent's) plus, when the
+ * parent handed over a result, that result appended to `previousResults`. Both events go in one
+ * atomic append.
  */
 export function decideHandoff(
   sessions: Sessions,
@@ -51,9 +52,12 @@ export function decideHandoff(
 ): AppendRequest {
   const fromId = parseInput(UuidSchema, input.fromId, 'session id');
   const toAgent = parseInput(AgentNameSchema, input.toAgent, 'agent name');
-  const context = parseInput(SessionContextSchema, input.context, 'session context');
   const result = parseInput(OptionalResult, input.result, 'agent result');
   const parent = existing(sessions, fromId);
+  // A context that leaves out previousResults inherits the parent's: the history travels on.
+  const inherits = typeof input.context === 'object' && input.context !== null && !('previousResults' in input.context);
+  const given = inherits ? { ...(input.context as object), previousResults: parent.context.previousResults } : input.context;
+  const context = parseInput(SessionContextSchema, given, 'session context');
   const childId = freshId(sessions, parseInput(OptionalId, input.sessionId, 'session id'), clock);
   const handedOver = result === undefined ? undefined : { ...result, agentName: parent.agentName, sessionId: parent.id };
   if (handedOver !== undefined && context.previousResults.length >= LIMITS.previousResults) {

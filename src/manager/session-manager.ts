@@ -179,7 +179,8 @@ export class SessionManager {
 
   /**
    * Ends `fromId` as HandedOff and starts `toAgent`'s session with `context` (plus the handed-over
-   * result), in one atomic append. Resolves with the child session.
+   * result), in one atomic append. A context without `previousResults` inherits the parent's, so
+   * the whole chain's results reach every later agent. Resolves with the child session.
    * Throws `NOT_FOUND`, `INVALID_TRANSITION` (the session is not Active), `INVALID_INPUT`, `CONFLICT`.
    */
   async handoff(fromId: string, toAgent: string, context: SessionContextInput, options: HandoffOptions = {}): Promise<Session> {
@@ -222,6 +223,16 @@ export class SessionManager {
     const session = await this.getSession(sessionId);
     if (session === undefined) throw new SessionError('NOT_FOUND', `no session ${sessionId}`, { sessionId });
     return session;
+  }
+
+  /** True when this manager runs an agent for every session it spawns (it has a runner). */
+  get runsAgents(): boolean {
+    return this.supervisor !== null;
+  }
+
+  /** True when its runner completes a session whose agent succeeded (instead of leaving it Active). */
+  get completesOnSuccess(): boolean {
+    return this.supervisor?.runner.completeOnSuccess ?? false;
   }
 
   /** The path of a session's agent output log (`<dir>/logs/<id>.log`). */

@@ -46,6 +46,15 @@ describe('SessionManager API', () => {
     expect(log.slice(1).map((e) => [e['type'], e['txSize']])).toEqual([['SessionHandedOff', 2], ['SessionSpawned', undefined]]);
   });
 
+  it('a handoff context without previousResults inherits the chain; an explicit list replaces it', async () => {
+    const a = await manager.spawnAgentSession('A', 'p', contextFor());
+    const b = await manager.handoff(a.id, 'B', contextFor('Review'), { result: { success: true, output: 'one' } });
+    const c = await manager.handoff(b.id, 'C', contextFor('Test'), { result: { success: true, output: 'two' } });
+    expect(c.context.previousResults.map((r) => r.output)).toEqual(['one', 'two']);
+    const d = await manager.handoff(c.id, 'D', { ...contextFor('CICD'), previousResults: [] });
+    expect(d.context.previousResults).toEqual([]);
+  });
+
   it('completeSession and failSession end Active sessions with result or reason', async () => {
     const a = await manager.spawnAgentSession('TestAgent', 'run tests', contextFor('Test'));
     const b = await manager.spawnAgentSession('DeployAgent', 'deploy', contextFor('CICD'));

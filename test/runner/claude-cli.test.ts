@@ -3,8 +3,8 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ClaudeRunner, SessionManager, type ClaudeRunnerOptions } from '../../src/index.js';
 import { pidAlive } from '../../src/store/file/process-identity.js';
-import { claudeTestEnv } from '../helpers/claude-env.js';
-import { startFakeAnthropic, type ScriptedReply } from '../helpers/fake-anthropic.js';
+import { claudeTestEnv } from '../../examples/claude-env.js';
+import { startScriptedApi, type ScriptedReply } from '../../examples/scripted-api-server.js';
 import { tempDir } from '../helpers/fixtures.js';
 import { logEvents } from '../helpers/log-files.js';
 
@@ -38,7 +38,7 @@ describe('the real Claude Code CLI as the agent', () => {
   const context = () => ({ issueNumber: 42, currentPhase: 'CodeGeneration' as const, worktreePath: worktree });
 
   async function withServer(reply: (index: number) => ScriptedReply, run: (url: string, requests: Array<{ body: Record<string, unknown> }>) => Promise<void>) {
-    const server = await startFakeAnthropic((_, i) => reply(i));
+    const server = await startScriptedApi((_, i) => reply(i));
     try {
       await run(server.url, server.requests);
     } finally {

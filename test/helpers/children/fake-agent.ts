@@ -5,6 +5,7 @@
  *   env      reply with the names of the environment variables it received
  *   sleep    start a grandchild `sleep`, print its pid, then wait (to be stopped or time out)
  *   wrong-id announce a different session id
+ * and FAKE_AGENT_FAIL=<agent name> makes that agent report an error and exit 1.
  * Usage: node fake-agent.js --session-id <id> <prompt>
  */
 import { spawn } from 'node:child_process';
@@ -20,6 +21,9 @@ if (mode === 'sleep') {
   const grandchild = spawn('sleep', ['600'], { stdio: 'ignore' });
   print({ type: 'assistant', message: { content: [{ type: 'text', text: `grandchild ${grandchild.pid}` }] }, session_id: sessionId });
   setInterval(() => {}, 1000);
+} else if (process.env['FAKE_AGENT_FAIL'] !== undefined && prompt.startsWith(`You are ${process.env['FAKE_AGENT_FAIL']},`)) {
+  print({ type: 'result', subtype: 'success', is_error: true, result: 'tests are red', num_turns: 1, session_id: sessionId });
+  process.exitCode = 1;
 } else {
   const reply = mode === 'env' ? Object.keys(process.env).sort().join(',') : prompt.split('\n')[0]!;
   if (mode === 'wrong-id') setInterval(() => {}, 1000);

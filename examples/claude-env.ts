@@ -2,7 +2,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 
 /**
- * Environment for the real Claude Code CLI in tests: a temp HOME (its transcripts land under
+ * Environment for the real Claude Code CLI in tests and the demo: a temp HOME (its transcripts land under
  * `$HOME/.claude/projects`), the fake API server, any API key, and no traffic elsewhere.
  */
 export async function claudeTestEnv(home: string, apiUrl?: string): Promise<Record<string, string>> {

@@ -17,8 +17,10 @@ export interface RecordedRequest {
  * A local HTTP server on 127.0.0.1 that speaks enough of the Anthropic Messages API for the
  * real Claude Code CLI to run whole sessions: streamed (SSE) and plain replies, count_tokens,
  * and scripted errors or hangs. `reply` picks the answer for each /v1/messages request.
+ * The demo and the runner tests point `ANTHROPIC_BASE_URL` at it; its replies are scripted,
+ * no model runs.
  */
-export async function startFakeAnthropic(reply: (request: RecordedRequest, index: number) => ScriptedReply) {
+export async function startScriptedApi(reply: (request: RecordedRequest, index: number) => ScriptedReply) {
   const requests: RecordedRequest[] = [];
   const hanging = new Set<ServerResponse>();
   const server = createServer((req, res) => {
@@ -88,4 +90,13 @@ function stream(res: ServerResponse, model: string, text: string): void {
   send('message_delta', { type: 'message_delta', delta: { stop_reason: 'end_turn', stop_sequence: null }, usage: { output_tokens: 7 } });
   send('message_stop', { type: 'message_stop' });
   res.end();
+}
+
+/** The text of the last user message of a Messages API request (string or text blocks). */
+export function lastUserText(body: Record<string, unknown>): string {
+  const messages = Array.isArray(body['messages']) ? (body['messages'] as Array<{ role?: string; content?: unknown }>) : [];
+  const last = [...messages].reverse().find((m) => m.role === 'user');
+  if (typeof last?.content === 'string') return last.content;
+  if (!Array.isArray(last?.content)) return '';
+  return (last.content as Array<{ type?: string; text?: string }>).filter((b) => b.type === 'text').map((b) => b.text ?? '').join('\n');
 }

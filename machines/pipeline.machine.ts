@@ -1,0 +1,73 @@
+import { assign, setup } from 'xstate';
+
+/*
+ * The flow of one pipeline run (CodeGen → Review → Test → Deploy by default): each step's agent
+ * runs in its own session; a successful step hands off to the next, the last one completes,
+ * the first failure stops the run. Self-contained: paste into the Stately editor as is.
+ * The machine only decides; runPipeline does the I/O and reports back with events.
+ */
+
+/** One step: which agent runs it, in which phase. */
+export interface PipelineStep {
+  agentName: string;
+  phase: string;
+}
+
+/** What a pipeline run carries. */
+export interface PipelineMachineContext {
+  steps: PipelineStep[];
+  /** The step running now (index into `steps`). */
+  index: number;
+  /** The session of each step started so far. */
+  sessionIds: string[];
+  error?: string;
+}
+
+/** What runPipeline reports. */
+export type PipelineMachineEvent =
+  | { type: 'STEP_STARTED'; sessionId: string }
+  | { type: 'STEP_SUCCEEDED' }
+  | { type: 'STEP_FAILED'; error: string };
+
+/** The pipeline run machine: `running` ⇄ `handingOff`, ending `completed` or `failed`. */
+export const pipelineMachine = setup({
+  types: {
+    context: {} as PipelineMachineContext,
+    events: {} as PipelineMachineEvent,
+    input: {} as { steps: PipelineStep[] },
+  },
+  guards: {
+    hasNextStep: ({ context }) => context.index + 1 < context.steps.length,
+  },
+  actions: {
+    recordSession: assign(({ context, event }) => (event.type === 'STEP_STARTED' ? { sessionIds: [...context.sessionIds, event.sessionId] } : {})),
+    advance: assign(({ context }) => ({ index: context.index + 1 })),
+    recordError: assign(({ event }) => (event.type === 'STEP_FAILED' ? { error: event.error } : {})),
+  },
+}).createMachine({
+  id: 'pipeline',
+  context: ({ input }) => ({ steps: input.steps, index: 0, sessionIds: [] }),
+  initial: 'starting',
+  states: {
+    starting: {
+      on: {
+        STEP_STARTED: { target: 'running', actions: 'recordSession' },
+        STEP_FAILED: { target: 'failed', actions: 'recordError' },
+      },
+    },
+    running: {
+      on: {
+        STEP_SUCCEEDED: [{ guard: 'hasNextStep', target: 'handingOff', actions: 'advance' }, { target: 'completed' }],
+        STEP_FAILED: { target: 'failed', actions: 'recordError' },
+      },
+    },
+    handingOff: {
+      on: {
+        STEP_STARTED: { target: 'running', actions: 'recordSession' },
+        STEP_FAILED: { target: 'failed', actions: 'recordError' },
+      },
+    },
+    completed: { type: 'final' },
+    failed: { type: 'final' },
+  },
+});

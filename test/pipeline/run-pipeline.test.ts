@@ -1,0 +1,82 @@
+import { getSimplePaths } from '@xstate/graph';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { pipelineMachine, type PipelineMachineEvent } from '../../machines/pipeline.machine.js';
+import { ClaudeRunner, SessionManager, runPipeline } from '../../src/index.js';
+import { childScript } from '../helpers/children.js';
+import { tempDir } from '../helpers/fixtures.js';
+import { logEvents } from '../helpers/log-files.js';
+
+const steps = [
+  { agentName: 'CodeGenAgent', phase: 'CodeGeneration' },
+  { agentName: 'ReviewAgent', phase: 'Review' },
+];
+
+describe('pipeline machine', () => {
+  it('every path ends completed only after every step succeeded, or failed at the first failure', () => {
+    const events: PipelineMachineEvent[] = [
+      { type: 'STEP_STARTED', sessionId: 's' },
+      { type: 'STEP_SUCCEEDED' },
+      { type: 'STEP_FAILED', error: 'boom' },
+    ];
+    const paths = getSimplePaths(pipelineMachine, { events, input: { steps } });
+    const endings = paths.filter((p) => p.state.status === 'done');
+    expect(endings.length).toBeGreaterThan(0);
+    for (const path of endings) {
+      const types = path.steps.map((s) => s.event.type);
+      const succeeded = types.filter((t) => t === 'STEP_SUCCEEDED').length;
+      if (path.state.value === 'completed') {
+        expect(succeeded).toBe(steps.length);
+        expect(types).not.toContain('STEP_FAILED');
+      } else {
+        expect(path.state.value).toBe('failed');
+        expect(types.at(-1)).toBe('STEP_FAILED');
+        expect(path.state.context.error).toBe('boom');
+      }
+    }
+  });
+});
+
+describe('runPipeline', () => {
+  let dir: string;
+  let cleanup: () => Promise<void>;
+  let manager: SessionManager | null = null;
+  beforeEach(async () => ({ dir, cleanup } = await tempDir()));
+  afterEach(async () => {
+    await manager?.close();
+    manager = null;
+    await cleanup();
+  });
+
+  const runner = (env: Record<string, string> = {}) =>
+    new ClaudeRunner({ command: process.execPath, args: ({ prompt, sessionId }) => [childScript('fake-agent'), '--session-id', sessionId, prompt], env: { FAKE_AGENT_MODE: 'ok', ...env } });
+
+  it('hands off along every step and completes the last', async () => {
+    manager = await SessionManager.open(join(dir, 'store'), { runner: runner() });
+    const run = await runPipeline(manager, { issueNumber: 5, worktreePath: dir });
+    expect(run.status).toBe('Completed');
+    expect(run.sessions.map((s) => [s.agentName, s.status])).toEqual([
+      ['CodeGenAgent', 'HandedOff'], ['ReviewAgent', 'HandedOff'], ['TestAgent', 'HandedOff'], ['DeployAgent', 'Completed'],
+    ]);
+    expect(run.sessions[3]!.context.previousResults.map((r) => r.agentName)).toEqual(['CodeGenAgent', 'ReviewAgent', 'TestAgent']);
+  });
+
+  it('stops at the first failing step: that session fails and no later agent starts', async () => {
+    manager = await SessionManager.open(join(dir, 'store'), { runner: runner({ FAKE_AGENT_FAIL: 'ReviewAgent' }) });
+    const run = await runPipeline(manager, { issueNumber: 5, worktreePath: dir });
+    expect(run.status).toBe('Failed');
+    expect(run.error).toMatch(/tests are red/);
+    expect(run.sessions.map((s) => [s.agentName, s.status])).toEqual([['CodeGenAgent', 'HandedOff'], ['ReviewAgent', 'Failed']]);
+    const spawned = (await logEvents(join(dir, 'store'))).filter((e) => e['type'] === 'SessionSpawned');
+    expect(spawned).toHaveLength(2);
+  });
+
+  it('refuses a manager without a runner, or whose runner completes sessions itself, and bad steps', async () => {
+    manager = await SessionManager.open(join(dir, 'store'));
+    await expect(runPipeline(manager, { issueNumber: 1, worktreePath: dir })).rejects.toMatchObject({ code: 'INVALID_INPUT' });
+    await manager.close();
+    manager = await SessionManager.open(join(dir, 'store'), { runner: runner() });
+    await expect(runPipeline(manager, { issueNumber: 1, worktreePath: dir, steps: [] })).rejects.toMatchObject({ code: 'INVALID_INPUT' });
+    await expect(runPipeline(manager, { issueNumber: 1, worktreePath: dir, steps: [{ agentName: 'A', phase: 'Nap' as never }] })).rejects.toMatchObject({ code: 'INVALID_INPUT' });
+  });
+});
