@@ -112,6 +112,25 @@ describe('agent processes', () => {
     await reopened.close();
   });
 
+  it('an AbortSignal stops the agent and fails its session as aborted', async () => {
+    manager = await SessionManager.open(join(dir, 'store'), { runner: fakeAgent('sleep') });
+    const controller = new AbortController();
+    const s = await manager.spawnAgentSession('A', 'p', context(), { signal: controller.signal });
+    const grandchild = await grandchildOf(manager, s.id);
+    controller.abort(new Error('user pressed stop'));
+    expect(await manager.waitForAgent(s.id)).toMatchObject({ status: 'Failed', error: 'aborted: user pressed stop' });
+    expect(alive(grandchild)).toBe(false);
+  });
+
+  it('a manager process ended by SIGTERM takes its agents with it', async () => {
+    const { child, lines, exited } = startChild('run-agent', [join(dir, 'store'), dir]);
+    await waitFor(() => lines.some((l) => l.startsWith('started ')), 20_000, 'the manager to start an agent');
+    const agentPid = Number(lines.find((l) => l.startsWith('started '))!.split(' ')[2]);
+    child.kill('SIGTERM');
+    expect((await exited).signal).toBe('SIGTERM');
+    await pollFor(async () => (alive(agentPid) ? undefined : true), 5000, `agent ${agentPid} to be gone`);
+  });
+
   it('a manager killed with SIGKILL leaves orphans that the next manager with a runner stops and fails', async () => {
     const store = join(dir, 'store');
     const { child, lines } = startChild('run-agent', [store, dir]);
