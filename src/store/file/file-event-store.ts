@@ -89,7 +89,9 @@ export class FileEventStore implements EventStore {
     const length = cursor.offset - cursor.lastLineOffset;
     if (cursor.seq === 0) return cursor.offset === 0;
     if (length <= 1 || length > 64 * 1024 * 1024) return false;
-    const handle = this.handle ?? (await this.openLog());
+    // Read-only when not connected: a check must never create the log.
+    const handle = this.handle ?? (await open(this.location, 'r').catch(() => null));
+    if (handle === null) return false;
     const buffer = Buffer.alloc(length);
     const { bytesRead } = await handle.read(buffer, 0, length, cursor.lastLineOffset);
     if (handle !== this.handle) await handle.close();

@@ -15,6 +15,13 @@ export interface LogRecord {
   end: number;
 }
 
+/** A problem the scanner found in tolerant mode (the audit's use). */
+export interface LogFinding {
+  line: number;
+  offset: number;
+  message: string;
+}
+
 /** Where a scan starts: after the last event a previous scan (or a checkpoint) covered. */
 export interface ScanStart {
   offset: number;
@@ -38,7 +45,8 @@ export interface ScanTail {
  * Splits log bytes into validated events, with no I/O of its own so the same code serves
  * a full replay, a tail catch-up and the audit. Events come out only in whole transactions
  * (a handoff's two events together), and only with the next `seq`. A bad line throws
- * `CORRUPT_LOG` naming file, line and byte offset; bytes that may still be being written
+ * `CORRUPT_LOG` naming file, line and byte offset — or, given `onFinding` (the audit), is
+ * reported there and skipped so the scan goes on. Bytes that may still be being written
  * (or were torn by a crash) are held back and reported by {@link LogScanner.tail}.
  */
 export class LogScanner {
@@ -53,6 +61,7 @@ export class LogScanner {
   constructor(
     private readonly file: string,
     start: ScanStart = { offset: 0, line: 0, lastSeq: 0 },
+    private readonly onFinding?: (finding: LogFinding) => void,
   ) {
     this.carryOffset = start.offset;
     this.nextLine = start.line + 1;
@@ -68,9 +77,9 @@ export class LogScanner {
     let newline = data.indexOf(NEWLINE, lineStart);
     while (newline !== -1) {
       const offset = this.carryOffset + lineStart;
-      const record = this.decode(data.toString('utf8', lineStart, newline), this.nextLine, offset, offset + newline - lineStart + 1);
+      const record = this.tolerate(() => this.decode(data.toString('utf8', lineStart, newline), this.nextLine, offset, offset + newline - lineStart + 1));
       this.nextLine += 1;
-      this.accept(record, released);
+      if (record !== null) this.tolerate(() => this.accept(record, released));
       lineStart = newline + 1;
       newline = data.indexOf(NEWLINE, lineStart);
     }
@@ -91,6 +100,19 @@ export class LogScanner {
     };
   }
 
+  /** Runs a step; in tolerant mode a `CORRUPT_LOG` becomes a finding and the step yields null. */
+  private tolerate<T>(step: () => T): T | null {
+    if (this.onFinding === undefined) return step();
+    try {
+      return step();
+    } catch (error) {
+      const { position, message } = error as SessionError;
+      if (position === undefined) throw error;
+      this.onFinding({ line: position.line, offset: position.offset, message: message.slice(message.indexOf('): ') + 3) });
+      return null;
+    }
+  }
+
   private decode(text: string, line: number, offset: number, end: number): LogRecord {
     const where = { file: this.file, line, offset };
     if (text.length === 0) throw corrupt(where, 'empty line');
@@ -98,9 +120,12 @@ export class LogScanner {
     if (!decoded.ok) throw corrupt(where, decoded.reason);
     const { event } = decoded;
     if (event.seq !== this.expectedSeq) {
-      throw corrupt(where, `seq ${event.seq} where ${this.expectedSeq} was expected (a gap, a duplicate or a reordering)`);
+      const message = `seq ${event.seq} where ${this.expectedSeq} was expected (a gap, a duplicate or a reordering)`;
+      if (this.onFinding === undefined) throw corrupt(where, message);
+      // The audit keeps the event and resynchronizes on its seq, so one gap is one finding, not a cascade.
+      this.onFinding({ line, offset, message });
     }
-    this.expectedSeq += 1;
+    this.expectedSeq = event.seq + 1;
     return { event, line, offset, end };
   }
 

@@ -1,0 +1,100 @@
+import { stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Session } from '../domain/session.js';
+import { SessionError } from '../errors.js';
+import type { SessionEvent } from '../events/session-event.js';
+import { machineEventOf, snapshotOf } from '../manager/machine-bridge.js';
+import { emptySessionsState, evolveSessions } from '../projections/sessions-projection.js';
+import { LOG_FILE } from '../store/file/file-event-store.js';
+import { LogScanner, type LogRecord } from '../store/file/log-scanner.js';
+import { readLogChunks } from '../store/file/read-log-chunks.js';
+
+/** What kind of problem a finding is. */
+export type FindingKind = 'line' | 'sequence' | 'duplicate-id' | 'transition' | 'link' | 'torn-tail';
+
+/** One problem in the log, with where it is. */
+export interface AuditFinding {
+  kind: FindingKind;
+  line: number;
+  offset: number;
+  sessionId?: string;
+  message: string;
+}
+
+/** The audit's verdict on a log. */
+export interface AuditReport {
+  file: string;
+  lines: number;
+  events: number;
+  sessions: number;
+  findings: AuditFinding[];
+}
+
+/**
+ * Verifies a log without changing it: every line's checksum and schema, gap-free `seq`, unique
+ * event ids, every transition allowed by the session machine, parent/child links that agree,
+ * and whether the end is torn. Unlike opening a store it does not stop at the first problem.
+ * Throws `NOT_FOUND` when `dir` does not exist.
+ */
+export async function auditLog(dir: string): Promise<AuditReport> {
+  if (!(await stat(dir).then((s) => s.isDirectory(), () => false))) throw new SessionError('NOT_FOUND', `no session store at ${dir}`);
+  const file = join(dir, LOG_FILE);
+  const findings: AuditFinding[] = [];
+  const scanner = new LogScanner(file, undefined, (f) => findings.push({ kind: f.message.startsWith('seq ') ? 'sequence' : 'line', ...f }));
+  const state = emptySessionsState();
+  const ids = new Set<string>();
+  const spawnedAt = new Map<string, LogRecord>();
+  let events = 0;
+  const check = (record: LogRecord) => {
+    const { event } = record;
+    const at = { line: record.line, offset: record.offset, sessionId: event.sessionId };
+    events += 1;
+    if (ids.has(event.id)) findings.push({ kind: 'duplicate-id', ...at, message: `event id ${event.id} appears again` });
+    ids.add(event.id);
+    const refusal = transitionRefusal(state.sessions, event);
+    if (refusal !== null) {
+      findings.push({ kind: event.type === 'SessionSpawned' ? 'link' : 'transition', ...at, message: refusal });
+      return;
+    }
+    try {
+      evolveSessions(state, event);
+    } catch (error) {
+      findings.push({ kind: 'transition', ...at, message: (error as Error).message });
+      return;
+    }
+    if (event.type === 'SessionSpawned') spawnedAt.set(event.sessionId, record);
+  };
+  for await (const chunk of readLogChunks(file, 0)) for (const record of scanner.push(chunk)) check(record);
+
+  for (const session of state.sessions.values()) {
+    for (const child of session.childSessions) {
+      if (state.sessions.get(child)?.parentSession !== session.id) {
+        const record = spawnedAt.get(session.id)!;
+        findings.push({ kind: 'link', line: record.line, offset: record.offset, sessionId: session.id, message: `handed off to ${child}, which was never spawned as its child` });
+      }
+    }
+  }
+  const tail = scanner.tail();
+  if (tail.pendingBytes > 0) {
+    findings.push({ kind: 'torn-tail', line: tail.line + 1, offset: tail.committedEnd, message: `${tail.pendingBytes} bytes after the last whole transaction (${tail.pendingLines} complete lines of an unfinished transaction); opening the store would cut them` });
+  }
+  findings.sort((a, b) => a.offset - b.offset);
+  return { file, lines: tail.line + tail.pendingLines, events, sessions: state.sessions.size, findings };
+}
+
+/** Why the session machine (or the lineage rules) refuse this event, or null when it fits. */
+function transitionRefusal(sessions: ReadonlyMap<string, Session>, event: SessionEvent): string | null {
+  const session = sessions.get(event.sessionId);
+  if (event.type === 'SessionSpawned') {
+    if (session !== undefined) return `session ${event.sessionId} is spawned a second time`;
+    const parent = event.data.parentSession;
+    if (parent !== null && !sessions.get(parent)?.childSessions.includes(event.sessionId)) {
+      return `session ${event.sessionId} names ${parent} as its parent, which did not hand off to it`;
+    }
+    return null;
+  }
+  if (session === undefined) return `${event.type} for session ${event.sessionId}, which was never spawned`;
+  const machineEvent = machineEventOf(event)!;
+  if (!snapshotOf(session).can(machineEvent)) return `${event.type} is not allowed: session ${session.id} is ${session.status}`;
+  return null;
+}

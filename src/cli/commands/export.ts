@@ -1,0 +1,73 @@
+import { writeFile } from 'node:fs/promises';
+import ndjson from 'ndjson';
+import type { Session } from '../../domain/session.js';
+import { renderSessionsFile } from '../../projections/sessions-file.js';
+import { readStore } from '../../query/read-store.js';
+import { UsageError, stringOption, type Command } from '../command.js';
+
+const STATUS_COLOR: Record<Session['status'], string> = { Active: '#1f6feb', HandedOff: '#8957e5', Completed: '#1a7f37', Failed: '#cf222e' };
+
+/** The lineage of every pipeline as a Mermaid flowchart. */
+export function lineageMermaid(sessions: Iterable<Session>): string {
+  const lines = ['flowchart TD'];
+  const list = [...sessions];
+  for (const s of list) lines.push(`  s${s.id.replaceAll('-', '')}["${s.agentName}<br/>${s.status} · ${s.context.currentPhase}<br/>#${s.context.issueNumber} ${s.id.slice(0, 8)}"]:::${s.status}`);
+  for (const s of list) if (s.parentSession !== null) lines.push(`  s${s.parentSession.replaceAll('-', '')} --> s${s.id.replaceAll('-', '')}`);
+  for (const [status, color] of Object.entries(STATUS_COLOR)) lines.push(`  classDef ${status} stroke:${color},stroke-width:2px`);
+  return `${lines.join('\n')}\n`;
+}
+
+/** The lineage of every pipeline as a Graphviz DOT digraph. */
+export function lineageDot(sessions: Iterable<Session>): string {
+  const quote = (text: string) => `"${text.replaceAll('\\', '\\\\').replaceAll('"', '\\"')}"`;
+  const lines = ['digraph lineage {', '  rankdir=LR;', '  node [shape=box, style=rounded];'];
+  const list = [...sessions];
+  for (const s of list) {
+    lines.push(`  ${quote(s.id)} [label=${quote(`${s.agentName}\n${s.status} · ${s.context.currentPhase}\n#${s.context.issueNumber} ${s.id.slice(0, 8)}`)}, color=${quote(STATUS_COLOR[s.status])}];`);
+  }
+  for (const s of list) if (s.parentSession !== null) lines.push(`  ${quote(s.parentSession)} -> ${quote(s.id)};`);
+  lines.push('}');
+  return `${lines.join('\n')}\n`;
+}
+
+/** `export`: sessions.json in the original format, the lineage as Mermaid or DOT, or the events as NDJSON. */
+export const exportCommand: Command = {
+  name: 'export',
+  summary: 'write sessions.json (original format), lineage as mermaid or dot, or events as ndjson',
+  usage: 'export [--format sessions|mermaid|dot|ndjson] [--out FILE]',
+  options: { format: { type: 'string', default: 'sessions' }, out: { type: 'string' } },
+  example: 'flowchart TD\n  s6f3d…["CodeGenAgent<br/>HandedOff · CodeGeneration<br/>#42 6f3d9a21"]:::HandedOff\n  s6f3d… --> s6e50…',
+  async run(context) {
+    const format = stringOption(context, 'format') ?? 'sessions';
+    const out = stringOption(context, 'out');
+    if (format === 'ndjson') {
+      const stream = ndjson.stringify();
+      const chunks: string[] = [];
+      stream.on('data', (line: string) => chunks.push(line));
+      await readStore(context.dir, undefined, ({ event }) => stream.write(event));
+      await new Promise<void>((resolve) => stream.end(resolve));
+      await emit(chunks.join(''), out);
+      return 0;
+    }
+    const view = await readStore(context.dir);
+    const sessions = view.state.sessions.values();
+    switch (format) {
+      case 'sessions':
+        await emit(renderSessionsFile(view.state, view.cursor), out);
+        return 0;
+      case 'mermaid':
+        await emit(lineageMermaid(sessions), out);
+        return 0;
+      case 'dot':
+        await emit(lineageDot(sessions), out);
+        return 0;
+      default:
+        throw new UsageError(`--format must be sessions, mermaid, dot or ndjson, got "${format}"`);
+    }
+  },
+};
+
+async function emit(text: string, out: string | undefined): Promise<void> {
+  if (out === undefined) process.stdout.write(text);
+  else await writeFile(out, text);
+}

@@ -1,0 +1,32 @@
+import type { Command } from '../command.js';
+import { atCommand } from './at.js';
+import { auditCommand } from './audit.js';
+import { exportCommand } from './export.js';
+import { lineageCommand } from './lineage.js';
+import { listCommand } from './list.js';
+import { machinesCommand } from './machines.js';
+import { replayCommand } from './replay.js';
+import { reportCommand } from './report.js';
+import { showCommand } from './show.js';
+import { statsCommand } from './stats.js';
+import { watchCommand } from './watch.js';
+import { completeCommand, failCommand, handoffCommand, spawnCommand } from './write-commands.js';
+
+/** Every CLI command, in the order --help lists them. */
+export const COMMANDS: readonly Command[] = [
+  listCommand,
+  showCommand,
+  statsCommand,
+  lineageCommand,
+  spawnCommand,
+  handoffCommand,
+  completeCommand,
+  failCommand,
+  replayCommand,
+  auditCommand,
+  atCommand,
+  watchCommand,
+  exportCommand,
+  reportCommand,
+  machinesCommand,
+];

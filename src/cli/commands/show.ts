@@ -1,0 +1,48 @@
+import { parseSessionId } from '../../manager/decide.js';
+import type { SessionEvent } from '../../events/session-event.js';
+import { readStore } from '../../query/read-store.js';
+import { SessionError } from '../../errors.js';
+import { requirePositional, type Command } from '../command.js';
+import { duration, print, printJson, sessionDuration, table } from '../format.js';
+
+/** `show <id>`: one session, with every event of its history. */
+export const showCommand: Command = {
+  name: 'show',
+  summary: 'one session in full, with its event history',
+  usage: 'show <id>',
+  async run(context) {
+    const id = parseSessionId(requirePositional(context, 0, 'session id'));
+    const history: SessionEvent[] = [];
+    const { state } = await readStore(context.dir, undefined, ({ event }) => {
+      if (event.sessionId === id) history.push(event);
+    });
+    const session = state.sessions.get(id);
+    if (session === undefined) throw new SessionError('NOT_FOUND', `no session ${id} in ${context.dir}`, { sessionId: id });
+    if (context.json) {
+      printJson({ session, events: history });
+      return 0;
+    }
+    const fields: Array<[string, string]> = [
+      ['id', session.id],
+      ['agent', session.agentName],
+      ['status', session.status],
+      ['purpose', session.purpose],
+      ['issue', `#${session.context.issueNumber}`],
+      ['phase', session.context.currentPhase],
+      ['worktree', session.context.worktreePath],
+      ['created', session.createdAt],
+      ['ended', session.endedAt ?? '—'],
+      ['duration', duration(sessionDuration(session))],
+      ['parent', session.parentSession ?? '—'],
+      ['children', session.childSessions.join(', ') || '—'],
+    ];
+    if (session.handoffTo !== undefined) fields.push(['handed off to', session.handoffTo]);
+    if (session.result !== undefined) fields.push(['result', `${session.result.success ? 'success' : 'failure'}: ${session.result.output}`]);
+    if (session.error !== undefined) fields.push(['error', session.error]);
+    if (session.agent !== undefined) fields.push(['agent process', `pid ${session.agent.process.pid}, log ${session.agent.logFile}`]);
+    for (const [k, v] of fields) print(`${k.padEnd(14)} ${v}`);
+    print('');
+    print(table(['SEQ', 'TIME', 'EVENT'], history.map((e) => [String(e.seq), e.timestamp, e.type])));
+    return 0;
+  },
+};

@@ -1,0 +1,69 @@
+import { stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { SessionError } from '../errors.js';
+import { readCheckpoint, type CheckpointVerdict } from '../manager/checkpointer.js';
+import { emptySessionsState, evolveSessions, type SessionsState } from '../projections/sessions-projection.js';
+import type { StoreCursor } from '../store/event-store.js';
+import { FileEventStore, LOG_FILE } from '../store/file/file-event-store.js';
+import { LogScanner, type LogRecord } from '../store/file/log-scanner.js';
+import { readLogChunks } from '../store/file/read-log-chunks.js';
+
+/** Where to stop reading: after event `seq`, or before the first event later than `time`. */
+export interface ReadLimit {
+  seq?: number;
+  time?: string;
+}
+
+/** A store as read without writing anything. */
+export interface StoreView {
+  state: SessionsState;
+  /** Events folded from the log (on top of the checkpoint, when one was used). */
+  eventsRead: number;
+  checkpoint: CheckpointVerdict | 'unused';
+  /** Unfinished bytes at the end of the log (left as they are: this is a read). */
+  pendingBytes: number;
+  /** Where the folded part of the log ends. */
+  cursor: StoreCursor;
+}
+
+/**
+ * Reads a store without touching it: no lock, no repair, no checkpoint write, nothing created.
+ * With a limit it replays from the start up to that point (time travel); without, it starts from
+ * a valid sessions.json and reads the tail. `onRecord` (which forces a replay from the start)
+ * sees every event with its line and the state right after it. Throws `NOT_FOUND` when `dir` does not exist and
+ * `CORRUPT_LOG` (line and byte) on a damaged log.
+ */
+export async function readStore(dir: string, limit?: ReadLimit, onRecord?: (record: LogRecord, state: SessionsState) => void): Promise<StoreView> {
+  const isDir = await stat(dir).then((s) => s.isDirectory(), () => false);
+  if (!isDir) throw new SessionError('NOT_FOUND', `no session store at ${dir}`);
+  const logPath = join(dir, LOG_FILE);
+  let state = emptySessionsState();
+  let start = { offset: 0, line: 0, lastSeq: 0, lastLineOffset: 0 };
+  let lastLineOffset: number | undefined;
+  let checkpoint: StoreView['checkpoint'] = 'unused';
+  if (limit === undefined && onRecord === undefined) {
+    const loaded = await readCheckpoint(join(dir, 'sessions.json'));
+    if (typeof loaded === 'string') checkpoint = loaded;
+    else if (loaded.state.lastEventId === null || (await new FileEventStore(dir).verifyCursor(loaded.cursor, loaded.state.lastEventId))) {
+      ({ state } = loaded);
+      start = { offset: loaded.cursor.offset, line: loaded.cursor.line, lastSeq: loaded.cursor.seq, lastLineOffset: loaded.cursor.lastLineOffset };
+      checkpoint = 'loaded';
+    } else checkpoint = 'stale';
+  }
+  const scanner = new LogScanner(logPath, start);
+  let eventsRead = 0;
+  outer: for await (const chunk of readLogChunks(logPath, start.offset)) {
+    for (const record of scanner.push(chunk)) {
+      const { event } = record;
+      if (limit?.seq !== undefined && event.seq > limit.seq) break outer;
+      if (limit?.time !== undefined && event.timestamp > limit.time) break outer;
+      evolveSessions(state, event);
+      lastLineOffset = record.offset;
+      onRecord?.(record, state);
+      eventsRead += 1;
+    }
+  }
+  const tail = scanner.tail();
+  const cursor = { seq: state.lastSeq, offset: tail.committedEnd, line: tail.line, lastLineOffset: lastLineOffset ?? start.lastLineOffset };
+  return { state, eventsRead, checkpoint, pendingBytes: limit === undefined ? tail.pendingBytes : 0, cursor };
+}

@@ -1,0 +1,34 @@
+import type { Session } from '../domain/session.js';
+import { esc, STATUS_FILL, STATUS_STROKE } from './html.js';
+
+/**
+ * A timeline of sessions: one row each, a bar from spawn to end (to `now` while Active), so who
+ * ran when, for how long and how it ended can be read at a glance.
+ */
+export function timelineSvg(sessions: readonly Session[], now: number): string {
+  if (sessions.length === 0) return '<p class="muted">No sessions.</p>';
+  const start = Math.min(...sessions.map((s) => Date.parse(s.createdAt)));
+  const end = Math.max(start + 1, ...sessions.map((s) => (s.endedAt === undefined ? now : Date.parse(s.endedAt))));
+  const label = 200;
+  const span = 640;
+  const rowH = 24;
+  const x = (t: number) => label + ((t - start) / (end - start)) * span;
+  const rows = sessions.map((s, i) => {
+    const from = Date.parse(s.createdAt);
+    const to = s.endedAt === undefined ? now : Date.parse(s.endedAt);
+    const y = 24 + i * rowH;
+    const width = Math.max(2, x(to) - x(from));
+    return (
+      `<g class="bar" data-session="${esc(s.id)}" data-status="${s.status}"><title>${esc(`${s.agentName} ${s.status} ${to - from} ms`)}</title>` +
+      `<text x="${label - 8}" y="${y + 15}" text-anchor="end">${esc(s.agentName)} ${esc(s.id.slice(0, 8))}</text>` +
+      `<rect x="${x(from)}" y="${y + 3}" width="${width}" height="${rowH - 8}" rx="3" fill="${STATUS_FILL[s.status]}" stroke="${STATUS_STROKE[s.status]}"/>` +
+      `<text x="${x(from) + width + 6}" y="${y + 15}" class="muted">${to - from} ms</text></g>`
+    );
+  });
+  const height = 30 + sessions.length * rowH;
+  return (
+    `<svg id="timeline" xmlns="http://www.w3.org/2000/svg" width="${label + span + 90}" height="${height}">` +
+    `<text x="${label}" y="14" class="muted">${esc(new Date(start).toISOString())}</text>` +
+    `<text x="${label + span}" y="14" text-anchor="end" class="muted">+${end - start} ms</text>${rows.join('')}</svg>`
+  );
+}
