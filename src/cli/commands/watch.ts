@@ -46,6 +46,7 @@ export const watchCommand: Command = {
     const start = fromStart ? { offset: 0, line: 0, lastSeq: 0 } : { offset: view.cursor.offset, line: view.cursor.line, lastSeq: view.cursor.seq };
     const logPath = join(context.dir, LOG_FILE);
     const scanner = new LogScanner(logPath, start);
+    process.stderr.write(`watching ${logPath} after seq ${start.lastSeq}\n`);
     const out = context.json ? ndjson.stringify() : null;
     out?.pipe(process.stdout);
     let readOffset = start.offset;

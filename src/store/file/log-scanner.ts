@@ -78,6 +78,8 @@ export class LogScanner {
     while (newline !== -1) {
       const offset = this.carryOffset + lineStart;
       const record = this.tolerate(() => this.decode(data.toString('utf8', lineStart, newline), this.nextLine, offset, offset + newline - lineStart + 1));
+      // A line the audit could not read most likely held the next seq: expect the one after it.
+      if (record === null) this.expectedSeq += 1;
       this.nextLine += 1;
       if (record !== null) this.tolerate(() => this.accept(record, released));
       lineStart = newline + 1;

@@ -1,0 +1,185 @@
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { runCli, snapshotDir } from '../helpers/cli.js';
+import { tempDir } from '../helpers/fixtures.js';
+import { appendInvalidTransition, corruptLine, pipelineStore, tearTail } from './fixtures.js';
+
+describe('miyabi-sessions CLI', () => {
+  let dir: string;
+  let cleanup: () => Promise<void>;
+  let store: string;
+  beforeEach(async () => {
+    ({ dir, cleanup } = await tempDir());
+    store = join(dir, 'store');
+  });
+  afterEach(() => cleanup());
+
+  it('read commands change nothing in the store, whatever its state', async () => {
+    const { chain } = await pipelineStore(store);
+    await tearTail(store);
+    const before = await snapshotDir(store);
+    const id = chain[2]!.id;
+    for (const args of [['list'], ['show', id], ['stats'], ['lineage', id], ['audit'], ['at', '3'], ['export'], ['export', '--format', 'mermaid'], ['export', '--format', 'dot'], ['replay']]) {
+      await runCli([...args, '--dir', store]);
+      await runCli([...args, '--dir', store, '--json']);
+    }
+    expect(await snapshotDir(store)).toEqual(before);
+  });
+
+  it('list shows every session and filters by status, agent and issue', async () => {
+    const { chain, active } = await pipelineStore(store);
+    const all = await runCli(['list', '--dir', store]);
+    expect(all.code).toBe(0);
+    for (const s of [...chain, active]) expect(all.stdout).toContain(s.id);
+    const activeOnly = JSON.parse((await runCli(['list', '--status', 'Active', '--json', '--dir', store])).stdout);
+    expect(activeOnly.map((s: { id: string }) => s.id)).toEqual([active.id]);
+    expect(JSON.parse((await runCli(['list', '--agent', 'ReviewAgent', '--json', '--dir', store])).stdout)).toHaveLength(1);
+    expect(JSON.parse((await runCli(['list', '--issue', '7', '--json', '--dir', store])).stdout)).toHaveLength(1);
+    expect((await runCli(['list', '--status', 'Sleeping', '--dir', store])).code).toBe(2);
+  });
+
+  it('show prints the session and its event history; unknown and malformed ids exit 3 and 4', async () => {
+    const { chain } = await pipelineStore(store);
+    const shown = await runCli(['show', chain[1]!.id, '--dir', store]);
+    expect(shown.code).toBe(0);
+    expect(shown.stdout).toMatch(/status\s+HandedOff/);
+    expect(shown.stdout).toMatch(/SessionSpawned[\s\S]*SessionHandedOff/);
+    const json = JSON.parse((await runCli(['show', chain[1]!.id, '--json', '--dir', store])).stdout);
+    expect(json.events.map((e: { type: string }) => e.type)).toEqual(['SessionSpawned', 'SessionHandedOff']);
+    expect((await runCli(['show', '0b9c6c7e-9a59-4f7c-9a7c-3d6f1e0f4a11', '--dir', store])).code).toBe(3);
+    const bad = await runCli(['show', 'nope', '--dir', store]);
+    expect(bad.code).toBe(4);
+    expect(bad.stderr).toContain('INVALID_INPUT');
+  });
+
+  it('stats counts by status, agent and phase', async () => {
+    await pipelineStore(store);
+    const stats = JSON.parse((await runCli(['stats', '--json', '--dir', store])).stdout);
+    expect(stats).toMatchObject({ total: 4, active: 1, handedOff: 2, completed: 1, failed: 0, totalCostUsd: 0.5, totalTurns: 2 });
+    expect((await runCli(['stats', '--dir', store])).stdout).toMatch(/all sessions\s+4\s+1\s+2\s+1\s+0/);
+  });
+
+  it('lineage draws the tree root to leaf and marks the session asked for', async () => {
+    const { chain } = await pipelineStore(store);
+    const { stdout, code } = await runCli(['lineage', chain[1]!.id, '--dir', store]);
+    expect(code).toBe(0);
+    const lines = stdout.trim().split('\n');
+    expect(lines[0]).toMatch(/^CodeGenAgent \[HandedOff\] CodeGeneration \+0 ms for/);
+    expect(lines[1]).toMatch(/^└─ ReviewAgent \[HandedOff\] Review .*◀$/);
+    expect(lines[2]).toMatch(/^   └─ TestAgent \[Completed\] Test/);
+  });
+
+  it('spawn, handoff, complete and fail drive the whole API from a shell', async () => {
+    const spawned = JSON.parse((await runCli(['spawn', 'CodeGenAgent', '--purpose', 'p', '--issue', '9', '--phase', 'CodeGeneration', '--worktree', '/w', '--json', '--dir', store])).stdout);
+    expect(spawned.status).toBe('Active');
+    const child = JSON.parse((await runCli(['handoff', spawned.id, 'ReviewAgent', '--phase', 'Review', '--output', 'done', '--json', '--dir', store])).stdout);
+    expect(child).toMatchObject({ parentSession: spawned.id, context: { issueNumber: 9, currentPhase: 'Review', worktreePath: '/w' } });
+    expect((await runCli(['complete', child.id, '--dir', store])).code).toBe(0);
+    const again = await runCli(['complete', child.id, '--dir', store]);
+    expect(again.code).toBe(4);
+    expect(again.stderr).toContain('INVALID_TRANSITION');
+    const other = JSON.parse((await runCli(['spawn', 'X', '--purpose', 'p', '--issue', '1', '--phase', 'Test', '--worktree', '/w', '--json', '--dir', store])).stdout);
+    expect((await runCli(['fail', other.id, '--error', 'broken', '--dir', store])).code).toBe(0);
+    expect((await runCli(['fail', other.id, '--dir', store])).code).toBe(2);
+    expect((await runCli(['spawn', 'X', '--purpose', 'p', '--issue', '1', '--phase', 'Nap', '--worktree', '/w', '--dir', store])).code).toBe(2);
+    expect((await runCli(['spawn', '../x', '--purpose', 'p', '--issue', '1', '--phase', 'Test', '--worktree', '/w', '--dir', store])).code).toBe(4);
+  });
+
+  it('replay reports whether sessions.json matches the log, and --write rebuilds it', async () => {
+    await pipelineStore(store);
+    const ok = await runCli(['replay', '--dir', store]);
+    expect(ok.code).toBe(0);
+    expect(ok.stdout).toMatch(/covers seq 7 of 7: matches the log/);
+    const { writeFile, readFile } = await import('node:fs/promises');
+    const path = join(store, 'sessions.json');
+    await writeFile(path, (await readFile(path, 'utf8')).replace('"CodeGenAgent"', '"Impostor"'));
+    const edited = await runCli(['replay', '--json', '--dir', store]);
+    expect(edited.code).toBe(1);
+    expect(JSON.parse(edited.stdout)).toMatchObject({ sessionsJson: 'corrupt', events: 7 });
+    expect((await runCli(['replay', '--write', '--dir', store])).code).toBe(0);
+    expect((await runCli(['replay', '--dir', store])).code).toBe(0);
+  });
+
+  it('audit passes a clean log and names line and byte of a torn tail, a corrupt line and an invalid transition', async () => {
+    const { chain } = await pipelineStore(store);
+    expect(await runCli(['audit', '--dir', store])).toMatchObject({ code: 0, stdout: expect.stringContaining('no findings') });
+    const seq = await appendInvalidTransition(store, chain[0]!);
+    const offset = await corruptLine(store, 7);
+    await tearTail(store);
+    const { code, stdout } = await runCli(['audit', '--json', '--dir', store]);
+    expect(code).toBe(1);
+    const findings = JSON.parse(stdout).findings as Array<{ kind: string; line: number; offset: number }>;
+    expect(findings.map((f) => [f.kind, f.line])).toEqual([['line', 7], ['transition', seq], ['torn-tail', seq + 1]]);
+    expect(findings[0]!.offset).toBe(offset);
+    expect((await runCli(['audit', '--dir', store])).stdout).toMatch(/3 findings/);
+  });
+
+  it('a corrupt middle line makes read commands exit 5 naming line and byte', async () => {
+    await pipelineStore(store);
+    const offset = await corruptLine(store, 3);
+    const { rm } = await import('node:fs/promises');
+    await rm(join(store, 'sessions.json'));
+    const { code, stderr } = await runCli(['list', '--dir', store]);
+    expect(code).toBe(5);
+    expect(stderr).toContain(`events.ndjson:3 (byte ${offset})`);
+  });
+
+  it('at travels back to a seq or a timestamp', async () => {
+    const { chain } = await pipelineStore(store);
+    const atOne = JSON.parse((await runCli(['at', '1', '--json', '--dir', store])).stdout);
+    expect(atOne.sessions.map((s: { status: string }) => s.status)).toEqual(['Active']);
+    const atThree = JSON.parse((await runCli(['at', '3', '--json', '--dir', store])).stdout);
+    expect(atThree.stats).toMatchObject({ total: 2, handedOff: 1, active: 1 });
+    const before = JSON.parse((await runCli(['at', '2000-01-01T00:00:00Z', '--json', '--dir', store])).stdout);
+    expect(before.sessions).toEqual([]);
+    const atCreation = JSON.parse((await runCli(['at', chain[0]!.createdAt, '--json', '--dir', store])).stdout);
+    expect(atCreation.sessions.length).toBeGreaterThanOrEqual(1);
+    expect((await runCli(['at', 'yesterday-ish', '--dir', store])).code).toBe(2);
+  });
+
+  it('export writes the original sessions.json format, Mermaid, DOT and NDJSON', async () => {
+    const { chain } = await pipelineStore(store);
+    const sessions = JSON.parse((await runCli(['export', '--dir', store])).stdout);
+    expect(sessions.version).toBe(1);
+    expect(Object.keys(sessions.sessions[0])).toEqual(expect.arrayContaining(['id', 'agent_name', 'purpose', 'context', 'created_at', 'status', 'parent_session', 'child_sessions', 'handoff_to']));
+    const mermaid = (await runCli(['export', '--format', 'mermaid', '--dir', store])).stdout;
+    expect(mermaid).toMatch(/^flowchart TD/);
+    expect(mermaid).toContain(`s${chain[0]!.id.replaceAll('-', '')} --> s${chain[1]!.id.replaceAll('-', '')}`);
+    const dot = (await runCli(['export', '--format', 'dot', '--dir', store])).stdout;
+    expect(dot).toContain(`"${chain[1]!.id}" -> "${chain[2]!.id}";`);
+    const events = (await runCli(['export', '--format', 'ndjson', '--dir', store])).stdout.trim().split('\n').map((l) => JSON.parse(l));
+    expect(events.map((e: { seq: number }) => e.seq)).toEqual([1, 2, 3, 4, 5, 6, 7]);
+    const out = join(dir, 'lineage.dot');
+    expect((await runCli(['export', '--format', 'dot', '--out', out, '--dir', store])).code).toBe(0);
+    expect((await runCli(['export', '--format', 'svg', '--dir', store])).code).toBe(2);
+  });
+
+  it('an empty directory is an empty store; a missing one exits 3; a bad command exits 2', async () => {
+    await mkdir(store);
+    expect(await runCli(['list', '--dir', store])).toMatchObject({ code: 0, stdout: '(no sessions)\n' });
+    expect(await runCli(['audit', '--dir', store])).toMatchObject({ code: 0 });
+    const missing = await runCli(['stats', '--dir', join(dir, 'nope')]);
+    expect(missing.code).toBe(3);
+    expect(missing.stderr).toContain('no session store at');
+    expect((await runCli(['frobnicate'])).code).toBe(2);
+    expect((await runCli(['list', '--bogus', '--dir', store])).code).toBe(2);
+    expect((await runCli([])).code).toBe(2);
+    const help = await runCli(['--help']);
+    expect(help.code).toBe(0);
+    for (const name of ['list', 'show', 'stats', 'lineage', 'spawn', 'handoff', 'complete', 'fail', 'replay', 'audit', 'at', 'watch', 'export', 'report', 'machines export']) expect(help.stdout).toContain(`  ${name}`);
+    expect((await runCli(['audit', '--help'])).stdout).toContain('example output');
+  });
+
+  it('machines export writes each machine as JSON and a Mermaid state diagram', async () => {
+    const out = join(dir, 'machines');
+    expect((await runCli(['machines', 'export', '--out', out])).code).toBe(0);
+    const { readFile } = await import('node:fs/promises');
+    const session = JSON.parse(await readFile(join(out, 'session.machine.json'), 'utf8'));
+    expect(Object.keys(session.states)).toEqual(['active', 'handedOff', 'completed', 'failed']);
+    const mermaid = await readFile(join(out, 'session.machine.mmd'), 'utf8');
+    expect(mermaid).toContain('active --> handedOff: HAND_OFF');
+    expect(mermaid).toContain('failed --> [*]');
+    expect(await readFile(join(out, 'pipeline.machine.mmd'), 'utf8')).toContain('running --> handingOff: STEP_SUCCEEDED [hasNextStep]');
+  });
+});
