@@ -1,0 +1,52 @@
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { chromium } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
+import { SessionManager } from '../../src/index.js';
+import { pipelineStore } from '../cli/fixtures.js';
+import { runCli } from '../helpers/cli.js';
+import { contextFor, tempDir } from '../helpers/fixtures.js';
+
+const ARTIFACTS = fileURLToPath(new URL('../../test-artifacts/', import.meta.url));
+
+describe('report', () => {
+  it('is one self-contained HTML page whose lineage, timeline, machine and stats match the log in a real Chromium', async () => {
+    const { dir, cleanup } = await tempDir();
+    const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
+    try {
+      const store = join(dir, 'store');
+      await pipelineStore(store);
+      const m = await SessionManager.open(store);
+      const broken = await m.spawnAgentSession('LintAgent', 'lint', contextFor('Review', 8));
+      await m.failSession(broken.id, 'eslint crashed');
+      const sessions = await m.listSessions();
+      await m.close();
+
+      const file = join(dir, 'report.html');
+      expect((await runCli(['report', '--out', file, '--dir', store])).code).toBe(0);
+      const page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
+      const requests: string[] = [];
+      page.on('request', (r) => requests.push(r.url()));
+      await page.goto(pathToFileURL(file).href);
+
+      const nodes = await page.$$eval('#lineage g.node', (gs) => gs.map((g) => [g.getAttribute('data-session'), g.getAttribute('data-status')]));
+      expect(new Map(nodes)).toEqual(new Map(sessions.map((s) => [s.id, s.status])));
+      expect(await page.$$eval('#lineage path.edge', (es) => es.length)).toBe(sessions.filter((s) => s.parentSession !== null).length);
+      const bars = await page.$$eval('#timeline g.bar', (gs) => gs.map((g) => g.getAttribute('data-status')));
+      expect(bars).toEqual(sessions.map((s) => s.status));
+      const states = await page.$$eval('svg.machine[data-machine="session"] g.state', (gs) => gs.map((g) => g.getAttribute('data-state')));
+      expect(states).toEqual(['active', 'handedOff', 'completed', 'failed']);
+      const totals = await page.$$eval('#stats tr:nth-child(2) td', (tds) => tds.map((td) => td.textContent));
+      expect(totals).toEqual(['5', '1', '2', '1', '1']);
+      expect(await page.textContent('#lineage')).toContain('LintAgent');
+      expect(requests.every((url) => url.startsWith('file://'))).toBe(true);
+
+      await mkdir(ARTIFACTS, { recursive: true });
+      await page.screenshot({ path: join(ARTIFACTS, 'report.png'), fullPage: true });
+    } finally {
+      await browser.close();
+      await cleanup();
+    }
+  });
+});
