@@ -1,8 +1,11 @@
-import { createActor, type Actor } from 'xstate';
+import { createActor, type Actor, type InspectionEvent, type Observer } from 'xstate';
 import { sessionMachine } from '../../machines/session.machine.js';
 import type { Session } from '../domain/session.js';
 import type { SessionEvent } from '../events/session-event.js';
 import { machineContextOf, machineEventOf } from './machine-bridge.js';
+
+/** An XState inspection hook: a callback or observer of inspection events. */
+export type SessionInspector = ((event: InspectionEvent) => void) | Observer<InspectionEvent>;
 
 /** A live session actor: the XState actor of one Active session. */
 export type SessionActor = Actor<typeof sessionMachine>;
@@ -13,6 +16,9 @@ export type SessionActor = Actor<typeof sessionMachine>;
  */
 export class SessionActors {
   private readonly actors = new Map<string, SessionActor>();
+
+  /** `inspect` receives every actor's inspection events (e.g. Stately's inspector); none when absent. */
+  constructor(private readonly inspect?: SessionInspector) {}
 
   /** Starts one actor per Active session, e.g. after a restart. */
   rebuild(sessions: Iterable<Session>): void {
@@ -51,6 +57,7 @@ export class SessionActors {
   }
 
   private start(session: Session): void {
-    this.actors.set(session.id, createActor(sessionMachine, { input: machineContextOf(session) }).start());
+    const options = this.inspect === undefined ? {} : { inspect: this.inspect };
+    this.actors.set(session.id, createActor(sessionMachine, { input: machineContextOf(session), ...options }).start());
   }
 }

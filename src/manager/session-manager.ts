@@ -28,7 +28,7 @@ import {
   type DecisionClock,
 } from './decide.js';
 import { findOrphans, stopOrphan } from './orphans.js';
-import { SessionActors, type SessionActor } from './session-actors.js';
+import { SessionActors, type SessionActor, type SessionInspector } from './session-actors.js';
 
 /** Options of {@link SessionManager.open}. */
 export interface SessionManagerOptions extends FileEventStoreOptions {
@@ -46,6 +46,12 @@ export interface SessionManagerOptions extends FileEventStoreOptions {
    * whose agents were orphaned by a manager that died.
    */
   runner?: AgentRunner;
+  /**
+   * Watches the session actors live: XState's `inspect` hook, e.g. `createSkyInspector().inspect`
+   * or `createBrowserInspector().inspect` from `@statelyai/inspect` to see them in Stately's
+   * inspector. Off by default; nothing leaves the process unless the hook you pass sends it.
+   */
+  inspect?: SessionInspector;
 }
 
 /** What opening the store found. */
@@ -117,7 +123,7 @@ export class SessionManager {
   /** What opening found: checkpoint use, replayed events, torn tail. */
   readonly openReport: OpenReport;
   private state: SessionsState;
-  private readonly actors = new SessionActors();
+  private readonly actors: SessionActors;
   private readonly listeners = new Set<EventListener>();
   private readonly checkpointer: Checkpointer;
   private readonly supervisor: AgentSupervisor | null;
@@ -132,6 +138,7 @@ export class SessionManager {
     opened: { state: SessionsState; verdict: CheckpointVerdict },
   ) {
     this.state = opened.state;
+    this.actors = new SessionActors(options.inspect);
     this.checkpointer = new Checkpointer(
       join(dir, SESSIONS_FILE),
       () => ({ state: this.state, cursor: this.store.cursor() }),

@@ -153,6 +153,18 @@ describe('SessionManager API', () => {
     await manager.close();
   });
 
+  it('an inspect hook sees the session actors start and move, as Stately\'s inspector would', async () => {
+    await manager.close();
+    const seen: Array<{ type: string; value?: unknown }> = [];
+    manager = await SessionManager.open(dir, {
+      inspect: (e) => seen.push({ type: e.type, value: e.type === '@xstate.snapshot' ? (e.snapshot as { value?: unknown }).value : undefined }),
+    });
+    const a = await manager.spawnAgentSession('A', 'p', contextFor());
+    await manager.handoff(a.id, 'B', contextFor('Review'));
+    expect(seen.filter((e) => e.type === '@xstate.actor')).toHaveLength(2);
+    expect(seen.filter((e) => e.type === '@xstate.snapshot').map((e) => e.value)).toContain('handedOff');
+  });
+
   it('replay rebuilds sessions.json from the log alone, equal to the live state', async () => {
     const a = await manager.spawnAgentSession('A', 'p', contextFor());
     await manager.handoff(a.id, 'B', contextFor('Review'));
