@@ -50,3 +50,14 @@ describe('README', () => {
     }
   });
 });
+
+describe('README documents the CLI', () => {
+  it('every command has an example in the README', async () => {
+    const readme = await readFile(join(root, 'README.md'), 'utf8');
+    const { COMMANDS } = await import('../src/cli/commands/index.js');
+    for (const command of COMMANDS) {
+      const name = command.name === 'machines' ? 'machines export' : command.name;
+      expect(readme, `README shows "miyabi-sessions ${name}"`).toContain(`$ miyabi-sessions ${name}`);
+    }
+  });
+});

@@ -19,7 +19,7 @@ export function lineageMermaid(sessions: Iterable<Session>): string {
 
 /** The lineage of every pipeline as a Graphviz DOT digraph. */
 export function lineageDot(sessions: Iterable<Session>): string {
-  const quote = (text: string) => `"${text.replaceAll('\\', '\\\\').replaceAll('"', '\\"')}"`;
+  const quote = (text: string) => `"${text.replaceAll('\\', '\\\\').replaceAll('"', '\\"').replaceAll('\n', '\\n')}"`;
   const lines = ['digraph lineage {', '  rankdir=LR;', '  node [shape=box, style=rounded];'];
   const list = [...sessions];
   for (const s of list) {
