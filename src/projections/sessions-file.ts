@@ -12,7 +12,8 @@ import { emptySessionsState, type SessionsState } from './sessions-projection.js
  * sessions.json in the original (Rust) format: `{ "sessions": [...], "version": 1 }` with
  * snake_case keys. This file is the one place where camelCase and snake_case meet.
  * The extra `checkpoint` object says which prefix of the log the file covers, so an open
- * replays only the tail; `checksum` catches a hand-edited file, which is then rebuilt.
+ * replays only the tail; its `checksum` (CRC-32 of every byte before it) catches a hand-edited
+ * or truncated file, which is then rebuilt from the log.
  */
 
 const ResultRecord = z.object({
@@ -65,8 +66,9 @@ const SessionRecord = z.object({
 });
 type SessionRecord = z.infer<typeof SessionRecord>;
 
-const SessionsFile = z.object({
-  sessions: z.array(SessionRecord),
+/** The outer shape only: records are checked one by one, cheaply (the checksum vouches for them). */
+const SessionsFileShape = z.object({
+  sessions: z.array(z.unknown()),
   version: z.literal(1),
   checkpoint: z.object({
     seq: z.number(),
@@ -93,29 +95,53 @@ export function renderSessionsFile(state: SessionsState, cursor: StoreCursor): s
     offset: cursor.offset,
     line: cursor.line,
     last_line_offset: cursor.lastLineOffset,
-    checksum: crc32(JSON.stringify(sessions)),
   };
-  return `${JSON.stringify({ sessions, version: 1, checkpoint }, null, 2)}\n`;
+  const body = JSON.stringify({ sessions, version: 1, checkpoint }, null, 2);
+  // The checksum covers every byte before it, and goes last so it can be cut off to check them.
+  return `${body.slice(0, -CLOSE.length)},\n    "checksum": ${crc32(body)}${CLOSE}\n`;
 }
 
-/** Parses sessions.json; throws `CORRUPT_CHECKPOINT` if it does not validate or its checksum fails. */
+const CLOSE = '\n  }\n}';
+const CHECKSUM_TAIL = /,\n {4}"checksum": (\d{1,10})\n {2}\}\n\}\n?$/;
+
+/**
+ * Parses sessions.json; throws `CORRUPT_CHECKPOINT` if its checksum fails (the file was edited
+ * or cut) or it does not hold what this library writes. The checksum, not a schema pass over
+ * every record, is what makes loading a large checkpoint cheap.
+ */
 export function parseSessionsFile(text: string, path: string): Checkpoint {
+  const match = CHECKSUM_TAIL.exec(text);
+  if (match === null) throw new SessionError('CORRUPT_CHECKPOINT', `${path} has no checksum: it was not written by this library, or was edited`);
+  if (crc32(`${text.slice(0, match.index)}${CLOSE}`) !== Number(match[1])) {
+    throw new SessionError('CORRUPT_CHECKPOINT', `${path} was edited: its checksum does not match its content`);
+  }
   let parsed;
   try {
-    parsed = SessionsFile.parse(JSON.parse(text));
+    parsed = SessionsFileShape.parse(JSON.parse(text));
   } catch (error) {
     throw new SessionError('CORRUPT_CHECKPOINT', `${path} is not a valid sessions file`, { cause: error });
   }
   const { sessions, checkpoint } = parsed;
-  if (crc32(JSON.stringify(sessions)) !== checkpoint.checksum) {
-    throw new SessionError('CORRUPT_CHECKPOINT', `${path} was edited: its checksum does not match its sessions`);
-  }
   const state = emptySessionsState();
-  for (const record of sessions) state.sessions.set(record.id, fromRecord(record as SessionRecord));
+  for (const record of sessions) {
+    if (!isSessionRecord(record)) throw new SessionError('CORRUPT_CHECKPOINT', `${path} holds a malformed session record`);
+    state.sessions.set(record.id, fromRecord(record));
+  }
   state.lastSeq = checkpoint.seq;
   state.lastEventId = checkpoint.event_id;
   const cursor = { seq: checkpoint.seq, offset: checkpoint.offset, line: checkpoint.line, lastLineOffset: checkpoint.last_line_offset };
   return { state, cursor };
+}
+
+const STATUSES = new Set(['Active', 'HandedOff', 'Completed', 'Failed']);
+
+function isSessionRecord(r: unknown): r is SessionRecord {
+  const o = r as Partial<SessionRecord> | null;
+  return (
+    typeof o === 'object' && o !== null && typeof o.id === 'string' && typeof o.agent_name === 'string' &&
+    typeof o.context === 'object' && o.context !== null && Array.isArray(o.context.previous_results) &&
+    STATUSES.has(o.status as string) && Array.isArray(o.child_sessions) && typeof o.revision === 'number'
+  );
 }
 
 function toRecord(s: Session): SessionRecord {

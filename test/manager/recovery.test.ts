@@ -2,10 +2,16 @@ import { appendFile, readFile, stat, truncate, unlink, writeFile } from 'node:fs
 import { join } from 'node:path';
 import { v4 as uuidv4 } from 'uuid';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { SessionManager, type SessionEvent } from '../../src/index.js';
+import { SessionManager, parseSessionsFile, renderSessionsFile, type SessionEvent } from '../../src/index.js';
 import { encodeEventLine } from '../../src/store/file/line-codec.js';
 import { contextFor, tempDir } from '../helpers/fixtures.js';
 import { logBytes } from '../helpers/log-files.js';
+
+/** A well-formed sessions.json (valid checksum) that claims to cover events up to `seq`. */
+function lying(text: string, seq: number): string {
+  const { state, cursor } = parseSessionsFile(text, 'sessions.json');
+  return renderSessionsFile(state, { ...cursor, seq, offset: cursor.offset + 500 });
+}
 
 describe('opening a store after crashes and tampering', () => {
   let dir: string;
@@ -44,7 +50,8 @@ describe('opening a store after crashes and tampering', () => {
       ['missing', null],
       ['corrupt', good.replace('"ReviewAgent"', '"EvilAgent"')],
       ['corrupt', '{"sessions": ['],
-      ['stale', good.replace(/"seq": 4/, '"seq": 9')],
+      ['corrupt', good.replace(/"seq": 4/, '"seq": 9')],
+      ['stale', lying(good, 9)],
     ];
     for (const [verdict, text] of cases) {
       if (text === null) await unlink(sessionsPath());

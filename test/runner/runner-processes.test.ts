@@ -136,6 +136,7 @@ describe('agent processes', () => {
     const { child, lines } = startChild('run-agent', [store, dir]);
     await waitFor(() => lines.some((l) => l.startsWith('started ')), 20_000, 'the manager to start an agent');
     const [, sessionId, agentPid] = lines.find((l) => l.startsWith('started '))!.split(' ');
+    await pollFor(async () => ((await readFile(join(store, 'logs', `${sessionId}.log`), 'utf8').catch(() => '')).includes('grandchild') ? true : undefined), 10_000, 'the agent to be running');
     child.kill('SIGKILL');
     await new Promise((r) => child.once('close', r));
     expect(alive(Number(agentPid))).toBe(true);

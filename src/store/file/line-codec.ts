@@ -1,6 +1,7 @@
 import { crc32 } from 'node:zlib';
 import { SessionEventSchema, type SessionEvent } from '../../events/session-event.js';
 import { upcast } from '../../events/upcast.js';
+import { EVENT_SCHEMA_VERSION } from '../../events/event-envelope.js';
 
 const CRC_FIELD = ',"crc":';
 const CRC_TAIL = /,"crc":(\d{1,10})\}$/;
@@ -18,8 +19,18 @@ export function encodeEventLine(event: SessionEvent): string {
 /** What decoding one line gave: the event, or the reason it is not one. */
 export type DecodedLine = { ok: true; event: SessionEvent } | { ok: false; reason: string };
 
+/**
+ * How much a reader checks. `'schema'` validates every event against its zod schema (the audit,
+ * and any event of an older schema version). `'checksum'` trusts an event whose CRC matches and
+ * whose envelope looks right: writers validate every event before it is written, and the CRC
+ * proves the bytes are the ones written — so a replay skips the costliest step.
+ */
+export type Verification = 'schema' | 'checksum';
+
+const EVENT_TYPES = new Set(SessionEventSchema.options.map((o) => o.shape.type.value));
+
 /** Decodes one log line (without its `\n`): checksum, JSON, upcast, schema, in that order. */
-export function decodeEventLine(text: string): DecodedLine {
+export function decodeEventLine(text: string, verify: Verification = 'schema'): DecodedLine {
   const match = CRC_TAIL.exec(text);
   if (match === null) return { ok: false, reason: 'no checksum field at the end of the line' };
   const body = `${text.slice(0, match.index)}}`;
@@ -31,10 +42,23 @@ export function decodeEventLine(text: string): DecodedLine {
     return { ok: false, reason: `not JSON: ${(error as Error).message}` };
   }
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return { ok: false, reason: 'not a JSON object' };
+  if (verify === 'checksum' && looksCurrent(raw as Record<string, unknown>)) return { ok: true, event: raw as SessionEvent };
   const parsed = SessionEventSchema.safeParse(upcast(raw as Record<string, unknown>));
   if (!parsed.success) {
     const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(event)'}: ${i.message}`);
     return { ok: false, reason: `not a valid event: ${issues.join('; ')}` };
   }
   return { ok: true, event: parsed.data };
+}
+
+function looksCurrent(e: Record<string, unknown>): boolean {
+  return (
+    e['schemaVersion'] === EVENT_SCHEMA_VERSION &&
+    EVENT_TYPES.has(e['type'] as SessionEvent['type']) &&
+    Number.isSafeInteger(e['seq']) &&
+    typeof e['sessionId'] === 'string' &&
+    typeof e['id'] === 'string' &&
+    typeof e['data'] === 'object' &&
+    e['data'] !== null
+  );
 }

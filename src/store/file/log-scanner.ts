@@ -1,6 +1,6 @@
 import { SessionError } from '../../errors.js';
 import type { SessionEvent } from '../../events/session-event.js';
-import { decodeEventLine } from './line-codec.js';
+import { decodeEventLine, type Verification } from './line-codec.js';
 
 const NEWLINE = 0x0a;
 
@@ -62,6 +62,7 @@ export class LogScanner {
     private readonly file: string,
     start: ScanStart = { offset: 0, line: 0, lastSeq: 0 },
     private readonly onFinding?: (finding: LogFinding) => void,
+    private readonly verify: Verification = onFinding === undefined ? 'checksum' : 'schema',
   ) {
     this.carryOffset = start.offset;
     this.nextLine = start.line + 1;
@@ -118,7 +119,7 @@ export class LogScanner {
   private decode(text: string, line: number, offset: number, end: number): LogRecord {
     const where = { file: this.file, line, offset };
     if (text.length === 0) throw corrupt(where, 'empty line');
-    const decoded = decodeEventLine(text);
+    const decoded = decodeEventLine(text, this.verify);
     if (!decoded.ok) throw corrupt(where, decoded.reason);
     const { event } = decoded;
     if (event.seq !== this.expectedSeq) {

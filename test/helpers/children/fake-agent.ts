@@ -14,6 +14,8 @@ const args = process.argv.slice(2);
 const sessionId = args[args.indexOf('--session-id') + 1]!;
 const prompt = args.at(-1) ?? '';
 const mode = process.env['FAKE_AGENT_MODE'] ?? 'ok';
+// Outlive a supervisor that died (its pipe closes): that is what an orphan is.
+process.stdout.on('error', () => {});
 const print = (message: unknown) => process.stdout.write(`${JSON.stringify(message)}\n`);
 
 print({ type: 'system', subtype: 'init', session_id: mode === 'wrong-id' ? '00000000-0000-4000-8000-000000000000' : sessionId });

@@ -1,0 +1,38 @@
+/*
+ * npm run bench: every figure is the median of several runs (min–max beside it), next to a
+ * baseline measured in the same run on the same disk. Writes bench/results.json as well.
+ * BENCH_DIR picks the disk; BENCH_EVENTS the size of the big log (default 1 000 000).
+ */
+import { writeFile } from 'node:fs/promises';
+import { cpus, hostname, totalmem } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { appendBenches } from './append.bench.js';
+import { show, type Row } from './measure.js';
+import { originalBaselineBenches } from './original-baseline.bench.js';
+import { replayBenches } from './replay.bench.js';
+import { spawnBenches } from './spawn.bench.js';
+
+const runs = Number(process.env['BENCH_RUNS'] ?? 5);
+const events = Number(process.env['BENCH_EVENTS'] ?? 1_000_000);
+const machine = `${cpus().length} × ${cpus()[0]?.model.trim() ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`;
+const log = (text: string) => process.stderr.write(`${text}\n`);
+
+log(`bench on ${machine}, ${runs} runs each`);
+const rows: Row[] = [];
+log('durable appends…');
+rows.push(...(await appendBenches(runs)));
+log(`replay and open of ${events.toLocaleString('en-US')} events…`);
+const replay = await replayBenches(Math.max(3, Math.min(runs, 3)), events);
+rows.push(...replay.rows);
+log('the original design as a baseline…');
+rows.push(...(await originalBaselineBenches(3)));
+log('spawn overhead…');
+rows.push(...(await spawnBenches(runs)));
+
+const digits = (r: Row) => (r.unit === 'ms' ? 2 : 0);
+const header = `| benchmark | ours | baseline (same run) | ratio | target |\n| --- | --- | --- | --- | --- |`;
+const lines = rows.map((r) => `| ${r.name} | ${show(r.ours, digits(r))} ${r.unit} | ${r.baselineName}: ${show(r.baseline, digits(r))} ${r.unit} | ${r.ratio.toFixed(2)} | ${r.target ?? ''}${r.note ? ` — ${r.note}` : ''} |`);
+const date = new Date().toISOString().slice(0, 10);
+const facts = `replay: ${replay.facts['events']} events, ${replay.facts['sessions']} sessions, ${((replay.facts['logBytes'] as number) / 2 ** 20).toFixed(0)} MiB log; peak RSS growth while replaying ${((replay.facts['replayPeakRssGrowthBytes'] as number) / 2 ** 20).toFixed(0)} MiB; replay equals live projections: ${replay.facts['replayMatchesLive']}`;
+process.stdout.write(`${date} · ${hostname()} · ${machine}\n\n${header}\n${lines.join('\n')}\n\n${facts}\n`);
+await writeFile(fileURLToPath(new URL('../../bench/results.json', import.meta.url)), `${JSON.stringify({ date, machine, runs, rows, facts: replay.facts }, null, 2)}\n`);
