@@ -223,17 +223,22 @@ export class FileEventStore implements EventStore {
       for (const pending of batch) pending.reject(error);
       return;
     }
+    let settle = () => {};
     try {
       await this.feedToEnd();
       await this.cutTornTail();
       const { accepted, events } = stampBatch(batch, this.position.seq, (id) => this.sink!.revisionOf(id), this.location);
       if (events.length > 0) await this.write(events);
-      for (const { pending, stored } of accepted) pending.resolve(stored);
+      settle = () => {
+        for (const { pending, stored } of accepted) pending.resolve(stored);
+      };
     } catch (error) {
       for (const pending of batch) pending.reject(error);
     } finally {
+      // Callers hear back only once the lock is handed back, so nothing of theirs is still in flight.
       await release();
     }
+    settle();
   }
 
   private async write(events: SessionEvent[]): Promise<void> {

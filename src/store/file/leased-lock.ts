@@ -43,11 +43,16 @@ export class LeasedLock {
     };
   }
 
-  /** Gives the file lock back now (on close). */
+  /** Gives the file lock back now (on close); throws `STORAGE` if the lock file cannot be removed. */
   async releaseNow(): Promise<void> {
     await this.tail;
     this.clearTimer();
     await this.releaseFile();
+    if (this.held !== null) {
+      const held = this.held;
+      this.held = null;
+      await held.release();
+    }
   }
 
   private async releaseIdle(): Promise<void> {
@@ -68,10 +73,20 @@ export class LeasedLock {
     return done;
   }
 
+  /**
+   * Removes the lock file. If that fails (EACCES, EIO…) the lock is still ours: it stays held,
+   * the next acquire reuses it and the next release tries again, rather than failing a caller
+   * whose append already succeeded.
+   */
   private async releaseFile(): Promise<void> {
     const held = this.held;
-    this.held = null;
-    await held?.release();
+    if (held === null) return;
+    try {
+      await held.release();
+      this.held = null;
+    } catch (error) {
+      process.emitWarning(`could not release the store lock yet: ${String(error)}`, 'SessionLockWarning');
+    }
   }
 
   private clearTimer(): void {
