@@ -7,7 +7,9 @@ import { PhaseSchema } from './phase.js';
 export const SessionContextSchema = z.strictObject({
   issueNumber: z.number().int().positive().max(Number.MAX_SAFE_INTEGER),
   currentPhase: PhaseSchema,
-  worktreePath: boundedText(LIMITS.path, 'worktreePath').min(1, 'worktreePath must not be empty'),
+  worktreePath: boundedText(LIMITS.path, 'worktreePath')
+    .min(1, 'worktreePath must not be empty')
+    .refine((p) => !p.split(/[\\/]/).includes('..'), { message: 'worktreePath must not climb out with ".." segments' }),
   previousResults: z.array(AgentResultSchema).max(LIMITS.previousResults).default([]),
 });
 

@@ -192,7 +192,8 @@ export class SessionManager {
    */
   async handoff(fromId: string, toAgent: string, context: SessionContextInput, options: HandoffOptions = {}): Promise<Session> {
     const events = await this.execute((clock) => {
-      const result = options.result ?? this.state.sessions.get(fromId)?.result;
+      // Only a missing result defaults to the parent's; anything else given (even null) is validated as is.
+      const result = options.result === undefined ? this.state.sessions.get(fromId)?.result : options.result;
       return decideHandoff(this.state.sessions, { fromId, toAgent, context, result, sessionId: options.sessionId }, clock);
     });
     const child = this.copyOf(events[1]!.sessionId);

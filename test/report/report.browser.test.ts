@@ -30,7 +30,7 @@ describe('report', () => {
       page.on('request', (r) => requests.push(r.url()));
       await page.goto(pathToFileURL(file).href);
 
-      const nodes = await page.$$eval('#lineage g.node', (gs) => gs.map((g) => [g.getAttribute('data-session'), g.getAttribute('data-status')]));
+      const nodes = await page.$$eval('#lineage g.node', (gs) => gs.map((g) => [g.getAttribute('data-session'), g.getAttribute('data-status')] as const));
       expect(new Map(nodes)).toEqual(new Map(sessions.map((s) => [s.id, s.status])));
       expect(await page.$$eval('#lineage path.edge', (es) => es.length)).toBe(sessions.filter((s) => s.parentSession !== null).length);
       const bars = await page.$$eval('#timeline g.bar', (gs) => gs.map((g) => g.getAttribute('data-status')));
