@@ -3,7 +3,8 @@ import { v4 as uuidv4 } from 'uuid';
 import type { AgentResult } from '../domain/agent-result.js';
 import type { Session } from '../domain/session.js';
 import type { SessionContextInput } from '../domain/session-context.js';
-import { SessionError, isSessionError } from '../errors.js';
+import { mkdir } from 'node:fs/promises';
+import { SessionError, isSessionError, storageError } from '../errors.js';
 import type { SessionEvent } from '../events/session-event.js';
 import { lineageOf } from '../projections/lineage.js';
 import { renderSessionsFile } from '../projections/sessions-file.js';
@@ -52,6 +53,11 @@ export interface SessionManagerOptions extends FileEventStoreOptions {
    * inspector. Off by default; nothing leaves the process unless the hook you pass sends it.
    */
   inspect?: SessionInspector;
+  /**
+   * Where the events live (default: the file store in `dir`). Pass a `PostgresEventStore` to share
+   * one record across hosts; `dir` then holds only this host's sessions.json cache and agent logs.
+   */
+  store?: EventStore;
 }
 
 /** What opening the store found. */
@@ -159,7 +165,10 @@ export class SessionManager {
     if (typeof dir !== 'string' || dir.length === 0 || dir.includes('\0')) {
       throw new SessionError('INVALID_INPUT', 'the store directory must be a non-empty path without NUL bytes');
     }
-    const store = new FileEventStore(dir, options);
+    await mkdir(dir, { recursive: true }).catch((error: unknown) => {
+      throw storageError('creating directory', dir, error);
+    });
+    const store = options.store ?? new FileEventStore(dir, options);
     const loaded = await readCheckpoint(join(dir, SESSIONS_FILE));
     let opened: { state: SessionsState; verdict: CheckpointVerdict; cursor: Parameters<EventStore['connect']>[1] };
     if (typeof loaded === 'string') opened = { state: emptySessionsState(), verdict: loaded, cursor: null };

@@ -27,10 +27,12 @@ export function startChild(name: string, args: string[]): { child: ChildProcess;
   return { child, lines, exited };
 }
 
-/** Resolves once `predicate` holds, checking on every tick; rejects after `timeoutMs`. */
-export async function waitFor(predicate: () => boolean, timeoutMs: number, what: string): Promise<void> {
+/** Resolves once `predicate` holds, checking every few ms (after running `step`, if given); rejects after `timeoutMs`. */
+export async function waitFor(predicate: () => boolean, timeoutMs: number, what: string, step?: () => Promise<void>): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while (!predicate()) {
+  for (;;) {
+    await step?.();
+    if (predicate()) return;
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 5));
   }

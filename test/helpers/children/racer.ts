@@ -1,16 +1,19 @@
 /*
  * Multi-process racer: repeatedly picks an Active session (mostly the oldest, to collide) and tries to hand it off, complete it
  * or fail it, racing other racers on the same store. Prints its wins as one JSON line at the end.
- * Usage: node racer.js <dir> <seed> <operations>
+ * Usage: node racer.js <dir> <seed> <operations> [<postgres url> <schema>]
+ * With a PostgreSQL url the racer is its own "host": <dir> is only its local cache, the events
+ * live in the database, and the start signal is a row count instead of a file.
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { SessionManager, isSessionError, PHASES, type Session } from '../../../src/index.js';
+import { PostgresEventStore, SessionManager, isSessionError, PHASES, type Session } from '../../../src/index.js';
 
-const [dir, seedText, opsText] = process.argv.slice(2) as [string, string, string];
+const [dir, seedText, opsText, pgUrl, schema] = process.argv.slice(2) as [string, string, string, string?, string?];
 let seed = Number(seedText);
 const random = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
-const manager = await SessionManager.open(dir, { checkpointEvery: 100 });
+const store = pgUrl === undefined ? undefined : new PostgresEventStore({ connectionString: pgUrl, schema: schema! });
+const manager = await SessionManager.open(dir, { checkpointEvery: 100, ...(store === undefined ? {} : { store }) });
 // Start together: the parent creates <dir>/go once every racer has said it is ready.
 process.stdout.write('ready\n');
 while (!existsSync(join(dir, 'go'))) await new Promise((r) => setTimeout(r, 2));
