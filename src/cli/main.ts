@@ -7,6 +7,7 @@ import { EXIT, exitCodeOf } from './exit-codes.js';
 
 const GLOBAL_OPTIONS = {
   dir: { type: 'string', default: '.ai/sessions' },
+  store: { type: 'string' },
   json: { type: 'boolean', default: false },
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
@@ -19,7 +20,8 @@ function usage(): string {
     '',
     ...COMMANDS.map((c) => `  ${c.usage}\n      ${c.summary}`),
     '',
-    'global options: --dir <store> (default .ai/sessions), --json (machine-readable output), --help',
+    'global options: --dir <store> (default .ai/sessions), --store postgres://…[#schema] (PostgreSQL instead of the file log),',
+    '                --json (machine-readable output), --help',
     'exit codes: 0 ok, 1 findings (audit/replay), 2 usage, 3 not found, 4 refused, 5 corrupt log, 6 store unavailable',
   ].join('\n');
 }

@@ -1,5 +1,6 @@
 import { computeStats } from '../../projections/stats.js';
-import { readStore, type ReadLimit } from '../../query/read-store.js';
+import type { ReadLimit } from '../../query/read-store.js';
+import { loadView } from '../open-store.js';
 import { UsageError, requirePositional, type Command } from '../command.js';
 import { print, printJson, sessionsTable } from '../format.js';
 import { printStats } from './stats.js';
@@ -19,7 +20,7 @@ export const atCommand: Command = {
   usage: 'at <seq|timestamp>',
   async run(context) {
     const limit = parsePoint(requirePositional(context, 0, 'seq or timestamp'));
-    const { state } = await readStore(context.dir, limit);
+    const { state } = await loadView(context, limit);
     const sessions = [...state.sessions.values()];
     const stats = computeStats(sessions);
     if (context.json) {

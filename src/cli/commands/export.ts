@@ -2,7 +2,7 @@ import { writeFile } from 'node:fs/promises';
 import ndjson from 'ndjson';
 import type { Session } from '../../domain/session.js';
 import { renderSessionsFile } from '../../projections/sessions-file.js';
-import { readStore } from '../../query/read-store.js';
+import { loadView } from '../open-store.js';
 import { UsageError, stringOption, type Command } from '../command.js';
 
 const STATUS_COLOR: Record<Session['status'], string> = { Active: '#1f6feb', HandedOff: '#8957e5', Completed: '#1a7f37', Failed: '#cf222e' };
@@ -44,12 +44,12 @@ export const exportCommand: Command = {
       const stream = ndjson.stringify();
       const chunks: string[] = [];
       stream.on('data', (line: string) => chunks.push(line));
-      await readStore(context.dir, undefined, ({ event }) => stream.write(event));
+      await loadView(context, undefined, (event) => stream.write(event));
       await new Promise<void>((resolve) => stream.end(resolve));
       await emit(chunks.join(''), out);
       return 0;
     }
-    const view = await readStore(context.dir);
+    const view = await loadView(context);
     const sessions = view.state.sessions.values();
     switch (format) {
       case 'sessions':

@@ -9,6 +9,7 @@ import { replayCommand } from './replay.js';
 import { reportCommand } from './report.js';
 import { showCommand } from './show.js';
 import { statsCommand } from './stats.js';
+import { copyCommand, migrateCommand } from './store-commands.js';
 import { watchCommand } from './watch.js';
 import { completeCommand, failCommand, handoffCommand, spawnCommand } from './write-commands.js';
 
@@ -29,4 +30,6 @@ export const COMMANDS: readonly Command[] = [
   exportCommand,
   reportCommand,
   machinesCommand,
+  copyCommand,
+  migrateCommand,
 ];

@@ -1,7 +1,7 @@
 import type { Session } from '../../domain/session.js';
 import { parseSessionId } from '../../manager/decide.js';
 import { lineageOf, lineageTree, type LineageNode } from '../../projections/lineage.js';
-import { readStore } from '../../query/read-store.js';
+import { loadView } from '../open-store.js';
 import { requirePositional, type Command } from '../command.js';
 import { duration, print, printJson, sessionDuration } from '../format.js';
 
@@ -30,7 +30,7 @@ export const lineageCommand: Command = {
   example: 'CodeGenAgent [HandedOff] CodeGeneration +0 ms for 963 ms 6f3d…\n└─ ReviewAgent [Completed] Review +963 ms for 1.0 s 6e50…  ◀',
   async run(context) {
     const id = parseSessionId(requirePositional(context, 0, 'session id'));
-    const { state } = await readStore(context.dir);
+    const { state } = await loadView(context);
     const chain = lineageOf(state.sessions, id);
     if (context.json) printJson({ chain, tree: lineageTree(state.sessions, id) });
     else for (const line of drawTree(lineageTree(state.sessions, id), id)) print(line);

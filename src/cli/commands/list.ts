@@ -1,5 +1,5 @@
 import { SessionStatusSchema } from '../../domain/session-status.js';
-import { readStore } from '../../query/read-store.js';
+import { loadView } from '../open-store.js';
 import { UsageError, intOption, stringOption, type Command } from '../command.js';
 import { print, printJson, sessionsTable } from '../format.js';
 
@@ -17,7 +17,7 @@ export const listCommand: Command = {
     }
     const agent = stringOption(context, 'agent');
     const issue = intOption(context, 'issue');
-    const { state } = await readStore(context.dir);
+    const { state } = await loadView(context);
     const sessions = [...state.sessions.values()].filter(
       (s) => (status === undefined || s.status === status) && (agent === undefined || s.agentName === agent) && (issue === undefined || s.context.issueNumber === issue),
     );

@@ -4,7 +4,7 @@ import { SessionManager } from '../../manager/session-manager.js';
 import { parseSessionsFile, renderSessionsFile } from '../../projections/sessions-file.js';
 import { readStore } from '../../query/read-store.js';
 import { LOG_FILE } from '../../store/file/file-event-store.js';
-import type { Command } from '../command.js';
+import { UsageError, type Command } from '../command.js';
 import { EXIT } from '../exit-codes.js';
 import { print, printJson } from '../format.js';
 
@@ -21,6 +21,7 @@ export const replayCommand: Command = {
   options: { write: { type: 'boolean', default: false } },
   example: 'replayed 4 events, 4 sessions, in 12 ms\nsessions.json covers seq 4 of 4: matches the log',
   async run(context) {
+    if (context.values['store'] !== undefined) throw new UsageError(`${this.name} reads the file log; PostgreSQL enforces the same rules with constraints (use --dir)`);
     const path = join(context.dir, 'sessions.json');
     const storedText = await readFile(path, 'utf8').catch(() => null);
     let storedSeq: number | null = null;

@@ -1,6 +1,6 @@
 import { writeFile } from 'node:fs/promises';
 import { computeStats } from '../../projections/stats.js';
-import { readStore } from '../../query/read-store.js';
+import { loadView } from '../open-store.js';
 import { renderReport } from '../../report/render-report.js';
 import { stringOption, type Command } from '../command.js';
 import { print } from '../format.js';
@@ -13,7 +13,7 @@ export const reportCommand: Command = {
   options: { out: { type: 'string', default: 'sessions-report.html' }, title: { type: 'string' } },
   async run(context) {
     const out = stringOption(context, 'out') ?? 'sessions-report.html';
-    const { state } = await readStore(context.dir);
+    const { state } = await loadView(context);
     const html = renderReport({
       title: stringOption(context, 'title') ?? `Agent sessions · ${context.dir}`,
       sessions: state.sessions,

@@ -1,6 +1,6 @@
 import { parseSessionId } from '../../manager/decide.js';
 import type { SessionEvent } from '../../events/session-event.js';
-import { readStore } from '../../query/read-store.js';
+import { loadView } from '../open-store.js';
 import { SessionError } from '../../errors.js';
 import { requirePositional, type Command } from '../command.js';
 import { duration, print, printJson, sessionDuration, table } from '../format.js';
@@ -13,7 +13,7 @@ export const showCommand: Command = {
   async run(context) {
     const id = parseSessionId(requirePositional(context, 0, 'session id'));
     const history: SessionEvent[] = [];
-    const { state } = await readStore(context.dir, undefined, ({ event }) => {
+    const { state } = await loadView(context, undefined, (event) => {
       if (event.sessionId === id) history.push(event);
     });
     const session = state.sessions.get(id);

@@ -1,5 +1,5 @@
 import { computeStats, type StatusCounts } from '../../projections/stats.js';
-import { readStore } from '../../query/read-store.js';
+import { loadView } from '../open-store.js';
 import type { Command } from '../command.js';
 import { duration, print, printJson, table } from '../format.js';
 
@@ -26,7 +26,7 @@ export const statsCommand: Command = {
   usage: 'stats',
   example: '              TOTAL  ACTIVE  HANDED OFF  COMPLETED  FAILED\nall sessions  4      0       3           1          0',
   async run(context) {
-    const { state } = await readStore(context.dir);
+    const { state } = await loadView(context);
     const stats = computeStats(state.sessions.values());
     if (context.json) printJson(stats);
     else printStats(stats);

@@ -7,7 +7,7 @@ import { readStore } from '../../query/read-store.js';
 import { LOG_FILE } from '../../store/file/file-event-store.js';
 import { LogScanner } from '../../store/file/log-scanner.js';
 import { readLogChunks } from '../../store/file/read-log-chunks.js';
-import { intOption, type Command } from '../command.js';
+import { UsageError, intOption, type Command } from '../command.js';
 import { print } from '../format.js';
 
 /** One decoded event as a line for people. */
@@ -39,6 +39,7 @@ export const watchCommand: Command = {
   options: { 'from-start': { type: 'boolean', default: false }, count: { type: 'string' } },
   example: '     5 2026-11-25T16:30:10.896Z a9ab935e ReviewAgent    SessionSpawned phase=Review issue=#42 parent=31233063',
   async run(context) {
+    if (context.values['store'] !== undefined) throw new UsageError(`${this.name} reads the file log; PostgreSQL enforces the same rules with constraints (use --dir)`);
     const limit = intOption(context, 'count');
     const fromStart = context.values['from-start'] === true;
     const view = await readStore(context.dir, fromStart ? { seq: 0 } : undefined);

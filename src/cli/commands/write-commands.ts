@@ -4,10 +4,12 @@ import { SessionError } from '../../errors.js';
 import { SessionManager } from '../../manager/session-manager.js';
 import { UsageError, intOption, requirePositional, stringOption, type Command, type CommandContext } from '../command.js';
 import { print, printJson } from '../format.js';
+import { contextStore } from '../open-store.js';
 import type { Session } from '../../domain/session.js';
 
 async function withManager(context: CommandContext, act: (m: SessionManager) => Promise<Session>): Promise<number> {
-  const manager = await SessionManager.open(context.dir);
+  const store = contextStore(context);
+  const manager = await SessionManager.open(context.dir, store === undefined ? {} : { store });
   try {
     const session = await act(manager);
     if (context.json) printJson(session);

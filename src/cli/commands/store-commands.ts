@@ -1,0 +1,51 @@
+import { copyEvents } from '../../store/copy-events.js';
+import { migrationSql } from '../../store/postgres/schema.js';
+import { PostgresEventStore } from '../../store/postgres/postgres-event-store.js';
+import { UsageError, stringOption, type Command } from '../command.js';
+import { EXIT } from '../exit-codes.js';
+import { print, printJson } from '../format.js';
+import { contextStore, storeFromSpec } from '../open-store.js';
+
+/** `migrate`: prints the PostgreSQL schema migration, or applies it to --store. */
+export const migrateCommand: Command = {
+  name: 'migrate',
+  summary: 'print the PostgreSQL migration (--print [--schema S]) or apply it to --store (idempotent)',
+  usage: 'migrate --print [--schema S] | migrate --store postgres://…[#schema]',
+  options: { print: { type: 'boolean', default: false }, schema: { type: 'string' } },
+  async run(context) {
+    if (context.values['print'] === true) {
+      process.stdout.write(migrationSql(stringOption(context, 'schema') ?? 'miyabi'));
+      return EXIT.OK;
+    }
+    const store = contextStore(context);
+    if (!(store instanceof PostgresEventStore)) throw new UsageError('give --print, or --store postgres://…');
+    try {
+      await store.migrate();
+    } finally {
+      await store.close();
+    }
+    print(`migrated ${store.location}`);
+    return EXIT.OK;
+  },
+};
+
+/** `copy --from A --to B`: copies a store (directory or postgres url) into an empty one and verifies it. */
+export const copyCommand: Command = {
+  name: 'copy',
+  summary: 'copy every event from one store into an empty one (dir or postgres://…) and verify both replay the same',
+  usage: 'copy --from <dir|postgres://…> --to <dir|postgres://…>',
+  options: { from: { type: 'string' }, to: { type: 'string' } },
+  example: 'copied 16 events (4 sessions) from .ai/sessions to postgres://postgres@127.0.0.1:5432/test#miyabi: projections identical',
+  async run(context) {
+    const from = stringOption(context, 'from');
+    const to = stringOption(context, 'to');
+    if (from === undefined || to === undefined) throw new UsageError('--from and --to are required');
+    const source = storeFromSpec(from);
+    const target = storeFromSpec(to);
+    const report = await copyEvents(source, target);
+    const summary = { events: report.events, sessions: report.target.sessions.size, from: source.location, to: target.location, identical: report.identical };
+    if (context.json) printJson(summary);
+    else print(`copied ${summary.events} events (${summary.sessions} sessions) from ${summary.from} to ${summary.to}: projections ${report.identical ? 'identical' : 'DIFFER'}`);
+    return report.identical ? EXIT.OK : EXIT.FINDINGS;
+  },
+};

@@ -1,0 +1,55 @@
+import type { SessionEvent } from '../events/session-event.js';
+import { emptySessionsState, evolveSessions, type SessionsState } from '../projections/sessions-projection.js';
+import { readStore, type ReadLimit } from '../query/read-store.js';
+import type { EventStore, StoreCursor } from '../store/event-store.js';
+import { FileEventStore } from '../store/file/file-event-store.js';
+import { PostgresEventStore } from '../store/postgres/postgres-event-store.js';
+import { UsageError, type CommandContext } from './command.js';
+
+/** A store named on the command line: a directory, or a `postgres://…[#schema]` url. */
+export function storeFromSpec(spec: string): EventStore {
+  if (!/^postgres(ql)?:\/\//.test(spec)) return new FileEventStore(spec);
+  const url = new URL(spec);
+  const schema = url.hash.slice(1) || undefined;
+  url.hash = '';
+  return new PostgresEventStore({ connectionString: url.toString(), ...(schema === undefined ? {} : { schema }) });
+}
+
+/** The store of `--store`, when one is given. */
+export function contextStore(context: CommandContext): EventStore | undefined {
+  const spec = context.values['store'];
+  if (spec === undefined) return undefined;
+  if (typeof spec !== 'string' || !/^postgres(ql)?:\/\//.test(spec)) throw new UsageError('--store takes a postgres:// url (the file store is --dir)');
+  return storeFromSpec(spec);
+}
+
+/**
+ * The sessions of the store the command names, read without writing: the file store through
+ * its read-only view, PostgreSQL by replaying its events. `onEvent` sees each event with the
+ * state right after it (a full replay); `limit` stops early (time travel).
+ */
+export async function loadView(
+  context: CommandContext,
+  limit?: ReadLimit,
+  onEvent?: (event: SessionEvent, state: SessionsState) => void,
+): Promise<{ state: SessionsState; cursor: StoreCursor }> {
+  const store = contextStore(context);
+  if (store === undefined) {
+    const view = await readStore(context.dir, limit, onEvent === undefined ? undefined : (record, state) => onEvent(record.event, state));
+    return { state: view.state, cursor: view.cursor };
+  }
+  const state = emptySessionsState();
+  try {
+    outer: for await (const batch of store.readAll()) {
+      for (const event of batch) {
+        if (limit?.seq !== undefined && event.seq > limit.seq) break outer;
+        if (limit?.time !== undefined && event.timestamp > limit.time) break outer;
+        evolveSessions(state, event);
+        onEvent?.(event, state);
+      }
+    }
+  } finally {
+    await store.close();
+  }
+  return { state, cursor: { seq: state.lastSeq, offset: state.lastSeq, line: state.lastSeq, lastLineOffset: state.lastSeq } };
+}

@@ -1,0 +1,67 @@
+import { SessionError } from '../errors.js';
+import type { PendingEvent, SessionEvent } from '../events/session-event.js';
+import { emptySessionsState, evolveSessions, type SessionsState } from '../projections/sessions-projection.js';
+import type { EventStore } from './event-store.js';
+
+/** What a copy did, and the state both stores replay to. */
+export interface CopyReport {
+  events: number;
+  /** The projection rebuilt from the source. */
+  source: SessionsState;
+  /** The projection rebuilt from the target after the copy. */
+  target: SessionsState;
+  /** True when both replay to the same sessions, byte for byte. */
+  identical: boolean;
+}
+
+/**
+ * Copies every event of `from` into the empty store `to`, keeping ids, timestamps, order and
+ * transactions (a handoff's two events stay one append), then replays both and compares.
+ * Throws `CONFLICT` if `to` is not empty. The source is only read; both stores are closed here.
+ */
+export async function copyEvents(from: EventStore, to: EventStore): Promise<CopyReport> {
+  const target = emptySessionsState();
+  const revisions = new Map<string, number>();
+  await to.connect({ apply: (events) => events.forEach((e) => evolveSessions(target, e)), revisionOf: (id) => target.sessions.get(id)?.revision ?? 0 }, null);
+  try {
+    if (to.cursor().seq !== 0) throw new SessionError('CONFLICT', `${to.location} is not empty (it holds events up to seq ${to.cursor().seq})`);
+    const source = emptySessionsState();
+    let events = 0;
+    let pending: Promise<unknown>[] = [];
+    let tx: SessionEvent[] = [];
+    const flush = () => {
+      const expectedRevisions = new Map(tx.map((e) => [e.sessionId, revisions.get(e.sessionId) ?? 0]));
+      for (const e of tx) revisions.set(e.sessionId, (revisions.get(e.sessionId) ?? 0) + 1);
+      pending.push(to.append({ events: tx.map(toPending), expectedRevisions }));
+      tx = [];
+    };
+    for await (const batch of from.readAll()) {
+      for (const event of batch) {
+        evolveSessions(source, event);
+        events += 1;
+        if (tx.length > 0 && event.txSize !== undefined) flush();
+        tx.push(event);
+        const size = tx[0]!.txSize ?? 1;
+        if (tx.length >= size) flush();
+      }
+      // Many appends in flight let the target group-commit them; bound how many wait at once.
+      if (pending.length >= 5000) {
+        await Promise.all(pending);
+        pending = [];
+      }
+    }
+    if (tx.length > 0) flush();
+    await Promise.all(pending);
+    await to.refresh();
+    const same = JSON.stringify([...source.sessions.values()]) === JSON.stringify([...target.sessions.values()]);
+    return { events, source, target, identical: same && source.lastSeq === target.lastSeq };
+  } finally {
+    await to.close();
+    await from.close();
+  }
+}
+
+function toPending(event: SessionEvent): PendingEvent {
+  const { seq: _seq, txSize: _txSize, ...rest } = event;
+  return rest as PendingEvent;
+}
