@@ -1,6 +1,7 @@
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
-import { SessionManager } from '../src/index.js';
+import pg from 'pg';
+import { PostgresEventStore, SessionManager, type EventStore } from '../src/index.js';
 import { measure, perSecond, type Row } from './measure.js';
 import { scratch } from './work-dir.js';
 
@@ -36,9 +37,9 @@ async function bareLoop(line: Buffer, batches: number, batch: number): Promise<n
 }
 
 /** Durable appends through SessionManager: one awaited caller, or `callers` concurrent ones. */
-async function managerLoop(total: number, callers: number): Promise<number> {
+async function managerLoop(total: number, callers: number, store?: () => EventStore): Promise<number> {
   const { dir, done } = await scratch('manager');
-  const m = await SessionManager.open(dir, { checkpointIdleMs: -1, checkpointEvery: Number.MAX_SAFE_INTEGER });
+  const m = await SessionManager.open(dir, { checkpointIdleMs: -1, checkpointEvery: Number.MAX_SAFE_INTEGER, ...(store === undefined ? {} : { store: store() }) });
   const start = performance.now();
   await Promise.all(
     Array.from({ length: callers }, async () => {
@@ -64,4 +65,28 @@ export async function appendBenches(runs: number): Promise<Row[]> {
     { name: 'durable append, 1 caller', unit: 'events/s', ours: ours1, baseline: bare1, baselineName: 'write + fdatasync per event', ratio: ours1.median / bare1.median, target: '≥ 0.8' },
     { name: 'durable append, 100 callers', unit: 'events/s', ours: ours100, baseline: bare100, baselineName: 'write of 100 + one fdatasync', ratio: ours100.median / bare100.median, target: '≥ 0.5' },
   ];
+}
+
+/** The PostgreSQL store's rows: the same manager loops, through one database, next to the file store's. */
+export async function postgresAppendBenches(runs: number, url: string, fileRows: Row[]): Promise<Row[]> {
+  const schemas: string[] = [];
+  const store = () => {
+    const schema = `miyabi_bench_${process.pid}_${schemas.length}`;
+    schemas.push(schema);
+    return new PostgresEventStore({ connectionString: url, schema });
+  };
+  try {
+    const single = await measure(runs, () => managerLoop(1500, 1, store));
+    const concurrent = await measure(runs, () => managerLoop(20_000, 100, store));
+    const [file1, file100] = fileRows;
+    return [
+      { name: 'PostgreSQL: durable append, 1 caller', unit: 'events/s', ours: single, baseline: file1!.ours, baselineName: 'file store, same loop', ratio: single.median / file1!.ours.median },
+      { name: 'PostgreSQL: durable append, 100 callers', unit: 'events/s', ours: concurrent, baseline: file100!.ours, baselineName: 'file store, same loop', ratio: concurrent.median / file100!.ours.median },
+    ];
+  } finally {
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    for (const schema of schemas) await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+    await client.end();
+  }
 }

@@ -1,12 +1,13 @@
 /*
  * npm run bench: every figure is the median of several runs (min–max beside it), next to a
  * baseline measured in the same run on the same disk. Writes bench/results.json as well.
- * BENCH_DIR picks the disk; BENCH_EVENTS the size of the big log (default 1 000 000).
+ * BENCH_DIR picks the disk; BENCH_EVENTS the size of the big log (default 1 000 000); BENCH_PG the
+ * PostgreSQL url for the PostgreSQL rows.
  */
 import { writeFile } from 'node:fs/promises';
 import { cpus, hostname, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { appendBenches } from './append.bench.js';
+import { appendBenches, postgresAppendBenches } from './append.bench.js';
 import { show, type Row } from './measure.js';
 import { originalBaselineBenches } from './original-baseline.bench.js';
 import { replayBenches } from './replay.bench.js';
@@ -20,7 +21,14 @@ const log = (text: string) => process.stderr.write(`${text}\n`);
 log(`bench on ${machine}, ${runs} runs each`);
 const rows: Row[] = [];
 log('durable appends…');
-rows.push(...(await appendBenches(runs)));
+const fileAppends = await appendBenches(runs);
+rows.push(...fileAppends);
+const pgUrl = process.env['BENCH_PG'] ?? 'postgres://postgres@127.0.0.1:5432/test';
+log(`PostgreSQL appends (${pgUrl})…`);
+rows.push(...(await postgresAppendBenches(runs, pgUrl, fileAppends).catch((error: unknown) => {
+  log(`PostgreSQL rows skipped: ${String(error)}`);
+  return [];
+})));
 log(`replay and open of ${events.toLocaleString('en-US')} events…`);
 const replay = await replayBenches(Math.max(3, Math.min(runs, 3)), events);
 rows.push(...replay.rows);

@@ -10,9 +10,9 @@ export type CheckpointVerdict = 'loaded' | 'missing' | 'corrupt' | 'stale';
 
 /** Reads sessions.json: null when missing; `'corrupt'` when unreadable or edited. */
 export async function readCheckpoint(path: string): Promise<Checkpoint | 'missing' | 'corrupt'> {
-  let text: string;
+  let text: Buffer;
   try {
-    text = await readFile(path, 'utf8');
+    text = await readFile(path);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return 'missing';
     throw storageError('reading', path, error);

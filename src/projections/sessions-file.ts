@@ -98,7 +98,8 @@ export function renderSessionsFile(state: SessionsState, cursor: StoreCursor): s
   };
   const body = JSON.stringify({ sessions, version: 1, checkpoint }, null, 2);
   // The checksum covers every byte before it, and goes last so it can be cut off to check them.
-  return `${body.slice(0, -CLOSE.length)},\n    "checksum": ${crc32(body)}${CLOSE}\n`;
+  const head = body.slice(0, -CLOSE.length);
+  return `${head},\n    "checksum": ${crc32(CLOSE, crc32(Buffer.from(head)))}${CLOSE}\n`;
 }
 
 const CLOSE = '\n  }\n}';
@@ -109,15 +110,18 @@ const CHECKSUM_TAIL = /,\n {4}"checksum": (\d{1,10})\n {2}\}\n\}\n?$/;
  * or cut) or it does not hold what this library writes. The checksum, not a schema pass over
  * every record, is what makes loading a large checkpoint cheap.
  */
-export function parseSessionsFile(text: string, path: string): Checkpoint {
-  const match = CHECKSUM_TAIL.exec(text);
+export function parseSessionsFile(input: string | Buffer, path: string): Checkpoint {
+  const bytes = typeof input === 'string' ? Buffer.from(input) : input;
+  // Only the end of the file is searched for the checksum: a regex over hundreds of MB is not free.
+  const tailStart = Math.max(0, bytes.length - 64);
+  const match = CHECKSUM_TAIL.exec(bytes.toString('utf8', tailStart));
   if (match === null) throw new SessionError('CORRUPT_CHECKPOINT', `${path} has no checksum: it was not written by this library, or was edited`);
-  if (crc32(`${text.slice(0, match.index)}${CLOSE}`) !== Number(match[1])) {
+  if (crc32(CLOSE, crc32(bytes.subarray(0, tailStart + match.index))) !== Number(match[1])) {
     throw new SessionError('CORRUPT_CHECKPOINT', `${path} was edited: its checksum does not match its content`);
   }
   let parsed;
   try {
-    parsed = SessionsFileShape.parse(JSON.parse(text));
+    parsed = SessionsFileShape.parse(JSON.parse(bytes.toString('utf8')));
   } catch (error) {
     throw new SessionError('CORRUPT_CHECKPOINT', `${path} is not a valid sessions file`, { cause: error });
   }

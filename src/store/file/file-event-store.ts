@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { SessionError, storageError } from '../../errors.js';
 import type { SessionEvent } from '../../events/session-event.js';
 import type { AppendRequest, ConnectReport, EventSink, EventStore, StoreCursor, TornTail } from '../event-store.js';
+import { GroupCommit, type PendingAppend } from '../group-commit.js';
 import { fsyncDirectory } from './atomic-file.js';
 import { FileLock } from './file-lock.js';
 import { LeasedLock } from './leased-lock.js';
@@ -34,11 +35,6 @@ export interface FileEventStoreOptions {
   lockLeaseMs?: number;
 }
 
-interface Pending {
-  request: AppendRequest;
-  resolve: (events: SessionEvent[]) => void;
-  reject: (error: unknown) => void;
-}
 
 /** The log file's name inside the store directory. */
 export const LOG_FILE = 'events.ndjson';
@@ -54,21 +50,19 @@ export class FileEventStore implements EventStore {
   readonly location: string;
   private readonly lock: LeasedLock;
   private readonly durability: Durability;
-  private readonly maxBatch: number;
   private handle: FileHandle | null = null;
   private sink: EventSink | null = null;
   private scanner: LogScanner;
   private readOffset = 0;
   private position: StoreCursor = { seq: 0, offset: 0, line: 0, lastLineOffset: 0 };
-  private queue: Pending[] = [];
-  private flushing: Promise<void> | null = null;
+  private readonly appends: GroupCommit;
   private closed = false;
 
   constructor(readonly dir: string, options: FileEventStoreOptions = {}) {
     this.location = join(dir, LOG_FILE);
     this.lock = new LeasedLock(new FileLock(join(dir, 'events.lock'), options.lockTimeoutMs ?? 10_000), options.lockLeaseMs ?? 2, 50);
     this.durability = options.durability ?? 'fsync';
-    this.maxBatch = options.maxBatch ?? 1000;
+    this.appends = new GroupCommit((batch) => this.commit(batch), options.maxBatch ?? 1000);
     this.scanner = new LogScanner(this.location);
   }
 
@@ -110,12 +104,7 @@ export class FileEventStore implements EventStore {
 
   append(request: AppendRequest): Promise<SessionEvent[]> {
     if (this.closed || this.handle === null) return Promise.reject(new SessionError('CLOSED', `${this.location} is closed`));
-    return new Promise((resolve, reject) => {
-      this.queue.push({ request, resolve, reject });
-      this.flushing ??= this.flushLoop().finally(() => {
-        this.flushing = null;
-      });
-    });
+    return this.appends.enqueue(request);
   }
 
   async refresh(): Promise<number> {
@@ -146,7 +135,7 @@ export class FileEventStore implements EventStore {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await this.flushing;
+    await this.appends.drained();
     await this.lock.releaseNow();
     await this.handle?.close();
     this.handle = null;
@@ -211,11 +200,7 @@ export class FileEventStore implements EventStore {
     }
   }
 
-  private async flushLoop(): Promise<void> {
-    while (this.queue.length > 0) await this.commit(this.queue.splice(0, this.maxBatch));
-  }
-
-  private async commit(batch: Pending[]): Promise<void> {
+  private async commit(batch: PendingAppend[]): Promise<void> {
     let release: () => Promise<void>;
     try {
       release = await this.lock.acquire();

@@ -3,6 +3,7 @@ import { SessionError } from '../../errors.js';
 import type { SessionEvent } from '../../events/session-event.js';
 import type { AppendRequest, ConnectReport, EventSink, EventStore, StoreCursor } from '../event-store.js';
 import { stampBatch } from '../file/stamp-batch.js';
+import { GroupCommit, type PendingAppend } from '../group-commit.js';
 import { channelOf, checkSchemaName, migrationSql } from './schema.js';
 import { isTransient, withRetry } from './with-retry.js';
 
@@ -18,11 +19,6 @@ export interface PostgresStoreOptions {
   maxBatch?: number;
 }
 
-interface Pending {
-  request: AppendRequest;
-  resolve: (events: SessionEvent[]) => void;
-  reject: (error: unknown) => void;
-}
 
 const PAGE = 5000;
 
@@ -41,10 +37,8 @@ export class PostgresEventStore implements EventStore {
   private sink: EventSink | null = null;
   private position: StoreCursor = { seq: 0, offset: 0, line: 0, lastLineOffset: 0 };
   private reading: Promise<number> = Promise.resolve(0);
-  private queue: Pending[] = [];
-  private flushing: Promise<void> | null = null;
+  private readonly appends: GroupCommit;
   private closed = false;
-  private readonly maxBatch: number;
 
   constructor(private readonly options: PostgresStoreOptions) {
     this.schema = checkSchemaName(options.schema ?? 'miyabi');
@@ -54,7 +48,7 @@ export class PostgresEventStore implements EventStore {
     this.pool = new pg.Pool({ connectionString: options.connectionString, max: options.poolSize ?? 5 });
     // An idle client losing its connection must not crash the process; the next query reconnects.
     this.pool.on('error', () => undefined);
-    this.maxBatch = options.maxBatch ?? 1000;
+    this.appends = new GroupCommit((batch) => this.commit(batch), options.maxBatch ?? 1000);
   }
 
   /** Creates the schema and tables if missing (idempotent); `connect` runs it too. */
@@ -81,12 +75,7 @@ export class PostgresEventStore implements EventStore {
 
   append(request: AppendRequest): Promise<SessionEvent[]> {
     if (this.closed) return Promise.reject(new SessionError('CLOSED', `${this.location} is closed`));
-    return new Promise((resolve, reject) => {
-      this.queue.push({ request, resolve, reject });
-      this.flushing ??= this.flushLoop().finally(() => {
-        this.flushing = null;
-      });
-    });
+    return this.appends.enqueue(request);
   }
 
   /** Reads every event after the sink's position, in order; serialized so none is delivered twice. */
@@ -113,7 +102,7 @@ export class PostgresEventStore implements EventStore {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await this.flushing;
+    await this.appends.drained();
     await this.reading.catch(() => undefined);
     await this.listener?.end().catch(() => undefined);
     await this.pool.end();
@@ -153,12 +142,8 @@ export class PostgresEventStore implements EventStore {
     await this.refresh();
   }
 
-  private async flushLoop(): Promise<void> {
-    while (this.queue.length > 0) await this.commit(this.queue.splice(0, this.maxBatch));
-  }
-
-  private async commit(batch: Pending[]): Promise<void> {
-    const refused: Array<[Pending, unknown]> = [];
+  private async commit(batch: PendingAppend[]): Promise<void> {
+    const refused: Array<[PendingAppend, unknown]> = [];
     const deferred = batch.map((p) => ({ ...p, reject: (error: unknown) => refused.push([p, error]) }));
     let accepted: Array<{ pending: (typeof deferred)[number]; stored: SessionEvent[] }> = [];
     let client: pg.PoolClient;

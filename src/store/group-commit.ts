@@ -1,0 +1,43 @@
+import type { SessionEvent } from '../events/session-event.js';
+import type { AppendRequest } from './event-store.js';
+
+/** An append waiting for its commit. */
+export interface PendingAppend {
+  request: AppendRequest;
+  resolve: (events: SessionEvent[]) => void;
+  reject: (error: unknown) => void;
+}
+
+/**
+ * Group commit: appends that arrive while a commit is in flight wait and go out together in the
+ * next one (one write and one fsync, or one transaction), at most `maxBatch` at a time.
+ * `commit` must settle every append of its batch.
+ */
+export class GroupCommit {
+  private queue: PendingAppend[] = [];
+  private flushing: Promise<void> | null = null;
+
+  constructor(
+    private readonly commit: (batch: PendingAppend[]) => Promise<void>,
+    private readonly maxBatch: number,
+  ) {}
+
+  /** Queues an append; resolves with its stored events once committed. */
+  enqueue(request: AppendRequest): Promise<SessionEvent[]> {
+    return new Promise((resolve, reject) => {
+      this.queue.push({ request, resolve, reject });
+      this.flushing ??= this.flushLoop().finally(() => {
+        this.flushing = null;
+      });
+    });
+  }
+
+  /** Resolves when nothing is queued or in flight. */
+  async drained(): Promise<void> {
+    while (this.flushing !== null) await this.flushing;
+  }
+
+  private async flushLoop(): Promise<void> {
+    while (this.queue.length > 0) await this.commit(this.queue.splice(0, this.maxBatch));
+  }
+}
