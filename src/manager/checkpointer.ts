@@ -1,8 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import { isSessionError, storageError } from '../errors.js';
 import { parseSessionsFile, renderSessionsFile, type Checkpoint } from '../projections/sessions-file.js';
-import type { SessionsState } from '../projections/sessions-projection.js';
-import type { StoreCursor } from '../store/event-store.js';
+import { emptySessionsState, type SessionsState } from '../projections/sessions-projection.js';
+import type { EventStore, StoreCursor } from '../store/event-store.js';
 import { writeFileAtomic } from '../store/file/atomic-file.js';
 
 /** Why a checkpoint could not be used at open. */
@@ -23,6 +23,27 @@ export async function readCheckpoint(path: string): Promise<Checkpoint | 'missin
     if (isSessionError(error, 'CORRUPT_CHECKPOINT')) return 'corrupt';
     throw error;
   }
+}
+
+/** Where a store's replay starts: the checkpoint's state and position if it matches the store, else nothing. */
+export interface CheckpointStart {
+  state: SessionsState;
+  cursor: StoreCursor | null;
+  verdict: CheckpointVerdict;
+}
+
+/**
+ * Reads sessions.json and keeps it only if the store holds, at the position it claims, exactly
+ * the event it names; otherwise the store is replayed from the start and the file rebuilt.
+ */
+export async function resolveCheckpoint(path: string, store: Pick<EventStore, 'verifyCursor'>): Promise<CheckpointStart> {
+  const loaded = await readCheckpoint(path);
+  if (typeof loaded === 'string') return { state: emptySessionsState(), cursor: null, verdict: loaded };
+  const { state, cursor } = loaded;
+  if (state.lastEventId !== null && !(await store.verifyCursor(cursor, state.lastEventId))) {
+    return { state: emptySessionsState(), cursor: null, verdict: 'stale' };
+  }
+  return { state, cursor, verdict: 'loaded' };
 }
 
 /**

@@ -1,110 +1,26 @@
 import { join } from 'node:path';
 import { v4 as uuidv4 } from 'uuid';
+import { mkdir } from 'node:fs/promises';
 import type { AgentResult } from '../domain/agent-result.js';
 import type { Session } from '../domain/session.js';
 import type { SessionContextInput } from '../domain/session-context.js';
-import { mkdir } from 'node:fs/promises';
 import { SessionError, isSessionError, storageError } from '../errors.js';
 import type { SessionEvent } from '../events/session-event.js';
 import { lineageOf } from '../projections/lineage.js';
 import { renderSessionsFile } from '../projections/sessions-file.js';
 import { emptySessionsState, evolveSessions, type SessionsState } from '../projections/sessions-projection.js';
 import { computeStats, type SessionStats } from '../projections/stats.js';
-import type { AppendRequest, EventSink, EventStore, TornTail } from '../store/event-store.js';
-import { FileEventStore, type FileEventStoreOptions } from '../store/file/file-event-store.js';
-import { Checkpointer, readCheckpoint, type CheckpointVerdict } from './checkpointer.js';
-import { hostname } from 'node:os';
-import { LIMITS } from '../domain/limits.js';
-import type { AgentRunner } from '../runner/agent-runner.js';
-import { currentProcess } from '../store/file/process-identity.js';
+import type { AppendRequest, EventSink, EventStore } from '../store/event-store.js';
+import { FileEventStore } from '../store/file/file-event-store.js';
+import { Checkpointer, resolveCheckpoint, type CheckpointVerdict } from './checkpointer.js';
+import { agentRecorder } from './agent-recorder.js';
 import { AgentSupervisor, type SupervisorRecorder } from './agent-supervisor.js';
-import {
-  decideAgentFinished,
-  decideAgentStarted,
-  decideComplete,
-  decideFail,
-  decideHandoff,
-  decideSpawn,
-  parseSessionId,
-  type DecisionClock,
-} from './decide.js';
+import { decideComplete, decideFail, decideHandoff, decideSpawn, parseSessionId, type DecisionClock } from './decide.js';
+import type { EventListener, HandoffOptions, OpenReport, ReplayReport, SessionManagerOptions, SpawnOptions } from './options.js';
 import { findOrphans, stopOrphan } from './orphans.js';
-import { SessionActors, type SessionActor, type SessionInspector } from './session-actors.js';
+import { SessionActors, type SessionActor } from './session-actors.js';
 
-/** Options of {@link SessionManager.open}. */
-export interface SessionManagerOptions extends FileEventStoreOptions {
-  /** Write sessions.json after this many new events (default 1 000). */
-  checkpointEvery?: number;
-  /** …or after this long without new events, in ms (default 250; -1 = only by count and on close). */
-  checkpointIdleMs?: number;
-  /** Where "now" comes from (tests pin it). */
-  clock?: () => Date;
-  /** How often a command is re-decided after losing a race to another writer (default 3). */
-  maxConflictRetries?: number;
-  /**
-   * Runs an agent process for every spawned session (e.g. `new ClaudeRunner()`); without one,
-   * sessions are records only and the caller ends them. With one, `open` also fails the sessions
-   * whose agents were orphaned by a manager that died.
-   */
-  runner?: AgentRunner;
-  /**
-   * Watches the session actors live: XState's `inspect` hook, e.g. `createSkyInspector().inspect`
-   * or `createBrowserInspector().inspect` from `@statelyai/inspect` to see them in Stately's
-   * inspector. Off by default; nothing leaves the process unless the hook you pass sends it.
-   */
-  inspect?: SessionInspector;
-  /**
-   * Where the events live (default: the file store in `dir`). Pass a `PostgresEventStore` to share
-   * one record across hosts; `dir` then holds only this host's sessions.json cache and agent logs.
-   */
-  store?: EventStore;
-}
-
-/** What opening the store found. */
-export interface OpenReport {
-  /** Whether sessions.json could be used as the starting point, or why not. */
-  checkpoint: CheckpointVerdict;
-  /** Events replayed from the log on top of the checkpoint (all of them when it was not used). */
-  replayedEvents: number;
-  /** The unfinished end of the log a crash left, now cut off; null when there was none. */
-  tornTail: TornTail | null;
-  /** Sessions failed as orphans: their agent's manager had died (only with a runner). */
-  orphaned: string[];
-}
-
-/** What {@link SessionManager.replay} found. */
-export interface ReplayReport {
-  events: number;
-  sessions: number;
-  /** True when the state rebuilt from the log alone equals the live state. */
-  matchesLive: boolean;
-}
-
-/** Options of {@link SessionManager.spawnAgentSession}. */
-export interface SpawnOptions {
-  /** Use this UUID instead of a fresh one (e.g. an agent's own session id). */
-  sessionId?: string;
-  /** Aborts the session's agent (with a runner): its process group is stopped and the session fails. */
-  signal?: AbortSignal;
-}
-
-/** Options of {@link SessionManager.handoff}. */
-export interface HandoffOptions {
-  /**
-   * The handing-off agent's result; it is appended to the child's `previousResults`.
-   * Defaults to the result the parent's agent finished with, if any.
-   */
-  result?: AgentResult;
-  /** Use this UUID for the child session instead of a fresh one. */
-  sessionId?: string;
-  /** With a runner: continue the parent's conversation (`--resume --fork-session`); default: the runner's setting. */
-  fork?: boolean;
-  /** Aborts the child's agent. */
-  signal?: AbortSignal;
-}
-
-/** Receives every event the manager learns of, its own and other processes', in `seq` order. */
-export type EventListener = (event: SessionEvent) => void;
+export type { EventListener, HandoffOptions, OpenReport, ReplayReport, SessionManagerOptions, SpawnOptions } from './options.js';
 
 const SESSIONS_FILE = 'sessions.json';
 
@@ -169,12 +85,7 @@ export class SessionManager {
       throw storageError('creating directory', dir, error);
     });
     const store = options.store ?? new FileEventStore(dir, options);
-    const loaded = await readCheckpoint(join(dir, SESSIONS_FILE));
-    let opened: { state: SessionsState; verdict: CheckpointVerdict; cursor: Parameters<EventStore['connect']>[1] };
-    if (typeof loaded === 'string') opened = { state: emptySessionsState(), verdict: loaded, cursor: null };
-    else if (loaded.state.lastEventId !== null && !(await store.verifyCursor(loaded.cursor, loaded.state.lastEventId))) {
-      opened = { state: emptySessionsState(), verdict: 'stale', cursor: null };
-    } else opened = { ...loaded, verdict: 'loaded' };
+    const opened = await resolveCheckpoint(join(dir, SESSIONS_FILE), store);
     const manager = new SessionManager(dir, store, options, opened);
     try {
       await manager.connect(opened.cursor);
@@ -382,29 +293,11 @@ export class SessionManager {
   }
 
   private agentRecorder(): SupervisorRecorder {
-    return {
-      started: async (id, started, resumedFrom, logFile) => {
-        const data = {
-          process: { host: hostname(), pid: started.pid, startTime: started.startTime },
-          supervisor: currentProcess(),
-          command: started.command.map((a) => a.slice(0, LIMITS.path)).slice(0, 256),
-          cwd: started.cwd,
-          logFile,
-          resumedFrom,
-        };
-        await this.execute((clock) => decideAgentStarted(this.state.sessions, { id, data }, clock));
-      },
-      finished: async (id, outcome) => {
-        if (outcome.ok && !this.options.runner!.completeOnSuccess) {
-          await this.execute((clock) => decideAgentFinished(this.state.sessions, { id, result: outcome.result }, clock));
-        } else if (outcome.ok) {
-          await this.execute((clock) => decideComplete(this.state.sessions, { id, result: outcome.result }, clock));
-        } else {
-          const error = outcome.error.slice(0, LIMITS.errorText);
-          await this.execute((clock) => decideFail(this.state.sessions, { id, error, result: outcome.result }, clock));
-        }
-      },
-    };
+    return agentRecorder({
+      sessions: () => this.state.sessions,
+      execute: (decide) => this.execute(decide),
+      completeOnSuccess: () => this.options.runner?.completeOnSuccess ?? false,
+    });
   }
 
   private sink(): EventSink {

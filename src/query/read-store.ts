@@ -1,7 +1,7 @@
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SessionError } from '../errors.js';
-import { readCheckpoint, type CheckpointVerdict } from '../manager/checkpointer.js';
+import { resolveCheckpoint, type CheckpointVerdict } from '../manager/checkpointer.js';
 import { emptySessionsState, evolveSessions, type SessionsState } from '../projections/sessions-projection.js';
 import type { StoreCursor } from '../store/event-store.js';
 import { FileEventStore, LOG_FILE } from '../store/file/file-event-store.js';
@@ -42,13 +42,13 @@ export async function readStore(dir: string, limit?: ReadLimit, onRecord?: (reco
   let lastLineOffset: number | undefined;
   let checkpoint: StoreView['checkpoint'] = 'unused';
   if (limit === undefined && onRecord === undefined) {
-    const loaded = await readCheckpoint(join(dir, 'sessions.json'));
-    if (typeof loaded === 'string') checkpoint = loaded;
-    else if (loaded.state.lastEventId === null || (await new FileEventStore(dir).verifyCursor(loaded.cursor, loaded.state.lastEventId))) {
-      ({ state } = loaded);
-      start = { offset: loaded.cursor.offset, line: loaded.cursor.line, lastSeq: loaded.cursor.seq, lastLineOffset: loaded.cursor.lastLineOffset };
-      checkpoint = 'loaded';
-    } else checkpoint = 'stale';
+    const resolved = await resolveCheckpoint(join(dir, 'sessions.json'), new FileEventStore(dir));
+    checkpoint = resolved.verdict;
+    if (resolved.cursor !== null) {
+      state = resolved.state;
+      const { offset, line, seq, lastLineOffset } = resolved.cursor;
+      start = { offset, line, lastSeq: seq, lastLineOffset };
+    }
   }
   const scanner = new LogScanner(logPath, start);
   let eventsRead = 0;

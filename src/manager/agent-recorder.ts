@@ -1,0 +1,45 @@
+import { hostname } from 'node:os';
+import { LIMITS } from '../domain/limits.js';
+import type { Session } from '../domain/session.js';
+import type { SessionEvent } from '../events/session-event.js';
+import type { AppendRequest } from '../store/event-store.js';
+import { currentProcess } from '../store/file/process-identity.js';
+import type { SupervisorRecorder } from './agent-supervisor.js';
+import { decideAgentFinished, decideAgentStarted, decideComplete, decideFail, type DecisionClock } from './decide.js';
+
+/** What recording an agent's life needs from the manager. */
+export interface RecorderDeps {
+  sessions: () => ReadonlyMap<string, Session>;
+  execute: (decide: (clock: DecisionClock) => AppendRequest) => Promise<SessionEvent[]>;
+  completeOnSuccess: () => boolean;
+}
+
+/**
+ * Turns what the supervisor sees — an agent started, an agent ended — into commands, so every
+ * fact about an agent reaches the event log through the session machine like any other change.
+ */
+export function agentRecorder(deps: RecorderDeps): SupervisorRecorder {
+  return {
+    started: async (id, started, resumedFrom, logFile) => {
+      const data = {
+        process: { host: hostname(), pid: started.pid, startTime: started.startTime },
+        supervisor: currentProcess(),
+        command: started.command.map((a) => a.slice(0, LIMITS.path)).slice(0, 256),
+        cwd: started.cwd,
+        logFile,
+        resumedFrom,
+      };
+      await deps.execute((clock) => decideAgentStarted(deps.sessions(), { id, data }, clock));
+    },
+    finished: async (id, outcome) => {
+      if (outcome.ok && !deps.completeOnSuccess()) {
+        await deps.execute((clock) => decideAgentFinished(deps.sessions(), { id, result: outcome.result }, clock));
+      } else if (outcome.ok) {
+        await deps.execute((clock) => decideComplete(deps.sessions(), { id, result: outcome.result }, clock));
+      } else {
+        const error = outcome.error.slice(0, LIMITS.errorText);
+        await deps.execute((clock) => decideFail(deps.sessions(), { id, error, result: outcome.result }, clock));
+      }
+    },
+  };
+}

@@ -1,0 +1,83 @@
+import type { AgentResult } from '../domain/agent-result.js';
+import type { SessionEvent } from '../events/session-event.js';
+import type { AgentRunner } from '../runner/agent-runner.js';
+import type { EventStore, TornTail } from '../store/event-store.js';
+import type { FileEventStoreOptions } from '../store/file/file-event-store.js';
+import type { CheckpointVerdict } from './checkpointer.js';
+import type { SessionInspector } from './session-actors.js';
+
+/** Options of {@link SessionManager.open}. */
+export interface SessionManagerOptions extends FileEventStoreOptions {
+  /** Write sessions.json after this many new events (default 1 000). */
+  checkpointEvery?: number;
+  /** …or after this long without new events, in ms (default 250; -1 = only by count and on close). */
+  checkpointIdleMs?: number;
+  /** Where "now" comes from (tests pin it). */
+  clock?: () => Date;
+  /** How often a command is re-decided after losing a race to another writer (default 3). */
+  maxConflictRetries?: number;
+  /**
+   * Runs an agent process for every spawned session (e.g. `new ClaudeRunner()`); without one,
+   * sessions are records only and the caller ends them. With one, `open` also fails the sessions
+   * whose agents were orphaned by a manager that died.
+   */
+  runner?: AgentRunner;
+  /**
+   * Watches the session actors live: XState's `inspect` hook, e.g. `createSkyInspector().inspect`
+   * or `createBrowserInspector().inspect` from `@statelyai/inspect` to see them in Stately's
+   * inspector. Off by default; nothing leaves the process unless the hook you pass sends it.
+   */
+  inspect?: SessionInspector;
+  /**
+   * Where the events live (default: the file store in `dir`). Pass a `PostgresEventStore` to share
+   * one record across hosts; `dir` then holds only this host's sessions.json cache and agent logs.
+   */
+  store?: EventStore;
+}
+
+/** What opening the store found. */
+export interface OpenReport {
+  /** Whether sessions.json could be used as the starting point, or why not. */
+  checkpoint: CheckpointVerdict;
+  /** Events replayed from the log on top of the checkpoint (all of them when it was not used). */
+  replayedEvents: number;
+  /** The unfinished end of the log a crash left, now cut off; null when there was none. */
+  tornTail: TornTail | null;
+  /** Sessions failed as orphans: their agent's manager had died (only with a runner). */
+  orphaned: string[];
+}
+
+/** What {@link SessionManager.replay} found. */
+export interface ReplayReport {
+  events: number;
+  sessions: number;
+  /** True when the state rebuilt from the log alone equals the live state. */
+  matchesLive: boolean;
+}
+
+/** Options of {@link SessionManager.spawnAgentSession}. */
+export interface SpawnOptions {
+  /** Use this UUID instead of a fresh one (e.g. an agent's own session id). */
+  sessionId?: string;
+  /** Aborts the session's agent (with a runner): its process group is stopped and the session fails. */
+  signal?: AbortSignal;
+}
+
+/** Options of {@link SessionManager.handoff}. */
+export interface HandoffOptions {
+  /**
+   * The handing-off agent's result; it is appended to the child's `previousResults`.
+   * Defaults to the result the parent's agent finished with, if any.
+   */
+  result?: AgentResult;
+  /** Use this UUID for the child session instead of a fresh one. */
+  sessionId?: string;
+  /** With a runner: continue the parent's conversation (`--resume --fork-session`); default: the runner's setting. */
+  fork?: boolean;
+  /** Aborts the child's agent. */
+  signal?: AbortSignal;
+}
+
+/** Receives every event the manager learns of, its own and other processes', in `seq` order. */
+export type EventListener = (event: SessionEvent) => void;
+

@@ -1,0 +1,166 @@
+import { z } from 'zod';
+import type { AgentResult } from '../domain/agent-result.js';
+import { PhaseSchema } from '../domain/phase.js';
+import type { AgentProcess, ProcessRef, Session } from '../domain/session.js';
+import { SessionStatusSchema } from '../domain/session-status.js';
+
+/*
+ * One session as sessions.json holds it: the original's snake_case record. This file is the one
+ * place where camelCase and snake_case meet; the schemas document the format.
+ */
+
+const ResultRecord = z.object({
+  success: z.boolean(),
+  output: z.string(),
+  agent_name: z.string().optional(),
+  session_id: z.string().optional(),
+  num_turns: z.number().optional(),
+  duration_ms: z.number().optional(),
+  total_cost_usd: z.number().optional(),
+  usage: z.record(z.string(), z.number()).optional(),
+});
+type ResultRecord = z.infer<typeof ResultRecord>;
+
+const ProcessRecord = z.object({ host: z.string(), pid: z.number(), start_time: z.string().nullable() });
+type ProcessRecord = z.infer<typeof ProcessRecord>;
+
+const AgentRecord = z.object({
+  process: ProcessRecord,
+  supervisor: ProcessRecord,
+  command: z.array(z.string()),
+  cwd: z.string(),
+  log_file: z.string(),
+  resumed_from: z.string().nullable(),
+  started_at: z.string(),
+  finished_at: z.string().optional(),
+});
+type AgentRecord = z.infer<typeof AgentRecord>;
+
+const SessionRecord = z.object({
+  id: z.string(),
+  agent_name: z.string(),
+  purpose: z.string(),
+  context: z.object({
+    issue_number: z.number(),
+    current_phase: PhaseSchema,
+    worktree_path: z.string(),
+    previous_results: z.array(ResultRecord),
+  }),
+  created_at: z.string(),
+  status: SessionStatusSchema,
+  parent_session: z.string().nullable(),
+  child_sessions: z.array(z.string()),
+  handoff_to: z.string().optional(),
+  ended_at: z.string().optional(),
+  result: ResultRecord.optional(),
+  error: z.string().optional(),
+  agent: AgentRecord.optional(),
+  revision: z.number(),
+});
+/** A session record as stored in sessions.json. */
+export type SessionRecord = z.infer<typeof SessionRecord>;
+
+/** A session as its snake_case record. */
+export function toRecord(s: Session): SessionRecord {
+  return {
+    id: s.id,
+    agent_name: s.agentName,
+    purpose: s.purpose,
+    context: {
+      issue_number: s.context.issueNumber,
+      current_phase: s.context.currentPhase,
+      worktree_path: s.context.worktreePath,
+      previous_results: s.context.previousResults.map(resultToRecord),
+    },
+    created_at: s.createdAt,
+    status: s.status,
+    parent_session: s.parentSession,
+    child_sessions: s.childSessions,
+    ...(s.handoffTo === undefined ? {} : { handoff_to: s.handoffTo }),
+    ...(s.endedAt === undefined ? {} : { ended_at: s.endedAt }),
+    ...(s.result === undefined ? {} : { result: resultToRecord(s.result) }),
+    ...(s.error === undefined ? {} : { error: s.error }),
+    ...(s.agent === undefined ? {} : { agent: agentToRecord(s.agent) }),
+    revision: s.revision,
+  };
+}
+
+/** A snake_case record as a session. */
+export function fromRecord(r: SessionRecord): Session {
+  return {
+    id: r.id,
+    agentName: r.agent_name,
+    purpose: r.purpose,
+    context: {
+      issueNumber: r.context.issue_number,
+      currentPhase: r.context.current_phase,
+      worktreePath: r.context.worktree_path,
+      previousResults: r.context.previous_results.map(resultFromRecord),
+    },
+    createdAt: r.created_at,
+    status: r.status,
+    parentSession: r.parent_session,
+    childSessions: r.child_sessions,
+    ...(r.handoff_to === undefined ? {} : { handoffTo: r.handoff_to }),
+    ...(r.ended_at === undefined ? {} : { endedAt: r.ended_at }),
+    ...(r.result === undefined ? {} : { result: resultFromRecord(r.result) }),
+    ...(r.error === undefined ? {} : { error: r.error }),
+    ...(r.agent === undefined ? {} : { agent: agentFromRecord(r.agent) }),
+    revision: r.revision,
+  };
+}
+
+const RESULT_KEYS = [
+  ['agentName', 'agent_name'],
+  ['sessionId', 'session_id'],
+  ['numTurns', 'num_turns'],
+  ['durationMs', 'duration_ms'],
+  ['totalCostUsd', 'total_cost_usd'],
+  ['usage', 'usage'],
+] as const;
+
+function resultToRecord(result: AgentResult): ResultRecord {
+  const record: Record<string, unknown> = { success: result.success, output: result.output };
+  for (const [camel, snake] of RESULT_KEYS) if (result[camel] !== undefined) record[snake] = result[camel];
+  return record as ResultRecord;
+}
+
+function resultFromRecord(record: ResultRecord): AgentResult {
+  const result: Record<string, unknown> = { success: record.success, output: record.output };
+  for (const [camel, snake] of RESULT_KEYS) if (record[snake] !== undefined) result[camel] = record[snake];
+  return result as AgentResult;
+}
+
+function processToRecord(p: ProcessRef): ProcessRecord {
+  return { host: p.host, pid: p.pid, start_time: p.startTime };
+}
+
+function processFromRecord(r: ProcessRecord): ProcessRef {
+  return { host: r.host, pid: r.pid, startTime: r.start_time };
+}
+
+function agentToRecord(a: AgentProcess): AgentRecord {
+  return {
+    process: processToRecord(a.process),
+    supervisor: processToRecord(a.supervisor),
+    command: a.command,
+    cwd: a.cwd,
+    log_file: a.logFile,
+    resumed_from: a.resumedFrom,
+    started_at: a.startedAt,
+    ...(a.finishedAt === undefined ? {} : { finished_at: a.finishedAt }),
+  };
+}
+
+function agentFromRecord(r: AgentRecord): AgentProcess {
+  return {
+    process: processFromRecord(r.process),
+    supervisor: processFromRecord(r.supervisor),
+    command: r.command,
+    cwd: r.cwd,
+    logFile: r.log_file,
+    resumedFrom: r.resumed_from,
+    startedAt: r.started_at,
+    ...(r.finished_at === undefined ? {} : { finishedAt: r.finished_at }),
+  };
+}
