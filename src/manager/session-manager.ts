@@ -17,6 +17,7 @@ import { agentRecorder } from './agent-recorder.js';
 import { AgentSupervisor, type SupervisorRecorder } from './agent-supervisor.js';
 import { decideComplete, decideFail, decideHandoff, decideSpawn, parseSessionId, type DecisionClock } from './decide.js';
 import type { EventListener, HandoffOptions, OpenReport, ReplayReport, SessionManagerOptions, SpawnOptions } from './options.js';
+import { followDirectory } from './log-follower.js';
 import { findOrphans, stopOrphan } from './orphans.js';
 import { SessionActors, type SessionActor } from './session-actors.js';
 
@@ -47,6 +48,7 @@ export class SessionManager {
   private state: SessionsState;
   private readonly actors: SessionActors;
   private readonly listeners = new Set<EventListener>();
+  private readonly followers = new Set<{ stop: () => void }>();
   private readonly checkpointer: Checkpointer;
   private readonly supervisor: AgentSupervisor | null;
   private live = false;
@@ -225,13 +227,21 @@ export class SessionManager {
   }
 
   /**
-   * Calls `listener` with every event from now on, whichever process appended it (others' events
-   * arrive when this manager next reads the log: on any call, or on {@link refresh}).
-   * Returns the function that unsubscribes.
+   * Calls `listener` with every event from now on, whichever process appended it. Other
+   * processes' events arrive when this manager next reads the store — on any call, on
+   * {@link refresh}, or by itself with `{ follow: true }`, which watches the store directory
+   * (PostgreSQL stores always follow, through LISTEN/NOTIFY). Returns the function that unsubscribes.
    */
-  subscribe(listener: EventListener): () => void {
+  subscribe(listener: EventListener, options: { follow?: boolean } = {}): () => void {
+    this.assertOpen();
     this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
+    const follower = options.follow === true ? followDirectory(this.dir, () => this.refresh()) : null;
+    if (follower !== null) this.followers.add(follower);
+    return () => {
+      this.listeners.delete(listener);
+      follower?.stop();
+      if (follower !== null) this.followers.delete(follower);
+    };
   }
 
   /** Reads what other processes appended since; resolves with how many events. */
@@ -280,6 +290,8 @@ export class SessionManager {
     } finally {
       this.actors.stopAll();
       this.listeners.clear();
+      for (const follower of this.followers) follower.stop();
+      this.followers.clear();
     }
   }
 

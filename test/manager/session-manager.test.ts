@@ -105,6 +105,22 @@ describe('SessionManager API', () => {
     expect(seen).toHaveLength(3);
   });
 
+  it('subscribe with follow hears another process\'s appends without being asked', async () => {
+    const other = await SessionManager.open(dir);
+    const seen: string[] = [];
+    const heard = new Promise<void>((resolve) => {
+      manager.subscribe((e) => {
+        seen.push(e.type);
+        if (seen.length === 2) resolve();
+      }, { follow: true });
+    });
+    const a = await other.spawnAgentSession('A', 'p', contextFor());
+    await other.completeSession(a.id);
+    await heard;
+    expect(seen).toEqual(['SessionSpawned', 'SessionCompleted']);
+    await other.close();
+  });
+
   it('of 50 concurrent completions of one session exactly one wins; the rest are INVALID_TRANSITION', async () => {
     const s = await manager.spawnAgentSession('A', 'p', contextFor());
     const outcomes = await Promise.allSettled(Array.from({ length: 50 }, (_, i) => manager.completeSession(s.id, { success: true, output: `#${i}` })));
