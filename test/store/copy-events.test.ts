@@ -26,6 +26,16 @@ describe('copying between stores', () => {
       expect((await m.getStats()).total).toBe(4);
       await m.close();
       await expect(copyEvents(new FileEventStore(original), new FileEventStore(back))).rejects.toMatchObject({ code: 'CONFLICT' });
+      // A directory whose sessions.json came from another store opens on a new PostgreSQL schema: the cache is rebuilt.
+      const fresh = freshSchema();
+      try {
+        const onPg = await SessionManager.open(original, { store: new PostgresEventStore({ connectionString: PG_URL, schema: fresh }) });
+        expect(onPg.openReport.checkpoint).toBe('stale');
+        expect((await onPg.getStats()).total).toBe(0);
+        await onPg.close();
+      } finally {
+        await dropSchema(fresh);
+      }
     } finally {
       await dropSchema(schema);
       await cleanup();

@@ -67,10 +67,16 @@ export class PostgresEventStore implements EventStore {
 
   async verifyCursor(cursor: StoreCursor, eventId: string): Promise<boolean> {
     if (cursor.seq === 0) return true;
-    const { rows } = await withRetry('reading a checkpoint position', () =>
-      this.pool.query<{ id: string }>(`SELECT id::text FROM ${this.schema}.events WHERE seq = $1`, [cursor.seq]),
-    );
-    return rows[0]?.id === eventId;
+    try {
+      const { rows } = await withRetry('reading a checkpoint position', () =>
+        this.pool.query<{ id: string }>(`SELECT id::text FROM ${this.schema}.events WHERE seq = $1`, [cursor.seq]),
+      );
+      return rows[0]?.id === eventId;
+    } catch (error) {
+      // No table yet (a new schema): no checkpoint can match it.
+      if ((error as { cause?: { code?: string } }).cause?.code === '42P01') return false;
+      throw error;
+    }
   }
 
   append(request: AppendRequest): Promise<SessionEvent[]> {
