@@ -43,7 +43,8 @@ export function evolveSessions(state: SessionsState, event: SessionEvent): Sessi
   } else {
     if (existing === undefined) throw refused(event, 'no such session');
     if (existing.status !== 'Active') throw refused(event, `the session is ${existing.status}, not Active`);
-    sessions.set(event.sessionId, event.type === 'SessionAgentStarted' || event.type === 'SessionAgentFinished' ? agentEvent(existing, event) : endSession(existing, event));
+    if (event.type === 'SessionAgentStarted' || event.type === 'SessionAgentFinished') agentEvent(existing, event);
+    else endSession(existing, event);
   }
   state.lastSeq = event.seq;
   state.lastEventId = event.id;
@@ -57,30 +58,40 @@ function agentRunning(session: Session): boolean {
   return session.agent !== undefined && session.agent.finishedAt === undefined;
 }
 
-function agentEvent(session: Session, event: AgentEvent): Session {
-  const revision = session.revision + 1;
+// Sessions are updated in place: a replay of a million events must not copy a record per event.
+// Nothing outside the projection holds these objects; the manager hands out clones.
+function agentEvent(session: Session, event: AgentEvent): void {
   if (event.type === 'SessionAgentStarted') {
     if (agentRunning(session)) throw refused(event, `its agent (pid ${session.agent!.process.pid}) is still running`);
-    return { ...session, revision, agent: { ...event.data, startedAt: event.timestamp } };
+    session.agent = { ...event.data, startedAt: event.timestamp };
+  } else {
+    if (!agentRunning(session)) throw refused(event, 'it has no running agent');
+    session.agent!.finishedAt = event.timestamp;
+    session.result = event.data.result;
   }
-  if (!agentRunning(session)) throw refused(event, 'it has no running agent');
-  return { ...session, revision, agent: { ...session.agent!, finishedAt: event.timestamp }, result: event.data.result };
+  session.revision += 1;
 }
 
-function endSession(session: Session, event: EndEvent): Session {
-  const ended: Session = { ...session, endedAt: event.timestamp, revision: session.revision + 1 };
-  if (agentRunning(session)) ended.agent = { ...session.agent!, finishedAt: event.timestamp };
+function endSession(session: Session, event: EndEvent): void {
+  if (agentRunning(session)) session.agent!.finishedAt = event.timestamp;
+  session.endedAt = event.timestamp;
+  session.revision += 1;
   switch (event.type) {
-    case 'SessionHandedOff': {
-      const handedOff: Session = { ...ended, status: 'HandedOff', handoffTo: event.data.toAgent, childSessions: [...session.childSessions, event.data.childSession] };
-      return event.data.result === undefined ? handedOff : { ...handedOff, result: event.data.result };
-    }
+    case 'SessionHandedOff':
+      session.status = 'HandedOff';
+      session.handoffTo = event.data.toAgent;
+      session.childSessions.push(event.data.childSession);
+      if (event.data.result !== undefined) session.result = event.data.result;
+      return;
     case 'SessionCompleted':
-      return event.data.result === undefined ? { ...ended, status: 'Completed' } : { ...ended, status: 'Completed', result: event.data.result };
+      session.status = 'Completed';
+      if (event.data.result !== undefined) session.result = event.data.result;
+      return;
     case 'SessionFailed':
-      return event.data.result === undefined
-        ? { ...ended, status: 'Failed', error: event.data.error }
-        : { ...ended, status: 'Failed', error: event.data.error, result: event.data.result };
+      session.status = 'Failed';
+      session.error = event.data.error;
+      if (event.data.result !== undefined) session.result = event.data.result;
+      return;
   }
 }
 
