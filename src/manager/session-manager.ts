@@ -259,15 +259,19 @@ export class SessionManager {
     const rebuilt = emptySessionsState();
     let events = 0;
     for await (const batch of this.store.readAll()) {
-      for (const event of batch) if (event.seq <= this.state.lastSeq) evolveSessions(rebuilt, event);
-      events += batch.length;
+      // Events appended since the refresh are left for the next one, so both states cover the same prefix.
+      for (const event of batch) {
+        if (event.seq > this.state.lastSeq) break;
+        evolveSessions(rebuilt, event);
+        events += 1;
+      }
     }
     const cursor = this.store.cursor();
     const matchesLive = renderSessionsFile(rebuilt, cursor) === renderSessionsFile(this.state, cursor);
     this.state = rebuilt;
     this.actors.rebuild(rebuilt.sessions.values());
     await this.checkpointer.write();
-    return { events: Math.min(events, this.state.lastSeq), sessions: rebuilt.sessions.size, matchesLive };
+    return { events, sessions: rebuilt.sessions.size, matchesLive };
   }
 
   /** Writes sessions.json now. */

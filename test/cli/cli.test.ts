@@ -1,7 +1,9 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { FileEventStore, SessionManager, emptySessionsState, evolveSessions, type PendingEvent } from '../../src/index.js';
 import { runCli, snapshotDir } from '../helpers/cli.js';
+import { sampleEvents } from '../helpers/events.js';
 import { tempDir } from '../helpers/fixtures.js';
 import { appendInvalidTransition, corruptLine, pipelineStore, tearTail } from './fixtures.js';
 
@@ -99,6 +101,19 @@ describe('miyabi-sessions CLI', () => {
     expect(JSON.parse(edited.stdout)).toMatchObject({ sessionsJson: 'corrupt', events: 7 });
     expect((await runCli(['replay', '--write', '--dir', store])).code).toBe(0);
     expect((await runCli(['replay', '--dir', store])).code).toBe(0);
+  });
+
+  it('replay judges a checkpoint of the empty store against the state before the first event', async () => {
+    await (await SessionManager.open(store)).close();
+    const writer = new FileEventStore(store);
+    const state = emptySessionsState();
+    await writer.connect({ apply: (es) => es.forEach((e) => evolveSessions(state, e)), revisionOf: () => 0 }, null);
+    const [event] = sampleEvents(1);
+    const { seq: _seq, ...pending } = event!;
+    await writer.append({ events: [pending as PendingEvent], expectedRevisions: new Map() });
+    await writer.close();
+    const report = JSON.parse((await runCli(['replay', '--json', '--dir', store])).stdout);
+    expect(report).toMatchObject({ storedSeq: 0, lastSeq: 1, sessionsJson: 'matches' });
   });
 
   it('audit passes a clean log and names line and byte of a torn tail, a corrupt line and an invalid transition', async () => {

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { appendFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -41,6 +42,22 @@ describe('watch', () => {
       const events = json.output().trim().split('\n').map((l) => JSON.parse(l) as { seq: number; type: string });
       expect(events.map((e) => [e.seq, e.type])).toEqual([[2, 'SessionHandedOff'], [3, 'SessionSpawned'], [4, 'SessionCompleted']]);
       await m.close();
+    } finally {
+      await cleanup();
+    }
+  });
+
+  it('a damaged line appended while watching ends the watch with exit code 5, not as a clean stop', async () => {
+    const { dir, cleanup } = await tempDir();
+    try {
+      const store = join(dir, 'store');
+      const m = await SessionManager.open(store);
+      await m.spawnAgentSession('A', 'p', contextFor());
+      await m.close();
+      const watcher = watchStore(['--dir', store]);
+      await watcher.ready;
+      await appendFile(join(store, 'events.ndjson'), '{"seq":2,"garbage":true}\n');
+      expect(await watcher.exited).toBe(5);
     } finally {
       await cleanup();
     }

@@ -2,6 +2,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SessionManager } from '../../manager/session-manager.js';
 import { parseSessionsFile, renderSessionsFile } from '../../projections/sessions-file.js';
+import { emptySessionsState } from '../../projections/sessions-projection.js';
 import { readStore } from '../../query/read-store.js';
 import { LOG_FILE } from '../../store/file/file-event-store.js';
 import { UsageError, type Command } from '../command.js';
@@ -35,6 +36,8 @@ export const replayCommand: Command = {
     const progress = process.stderr.isTTY === true && size > 16 * 1024 * 1024 && !context.json;
     const started = performance.now();
     let lastShown = 0;
+    // A checkpoint of the empty store covers no event: check it against the state before the first.
+    if (storedSeq === 0) verdict = renderSessionsFile(emptySessionsState(), { seq: 0, offset: 0, line: 0, lastLineOffset: 0 }) === storedText ? 'matches' : 'differs';
     const view = await readStore(context.dir, undefined, (record, state) => {
       if (record.event.seq === storedSeq) {
         const cursor = { seq: record.event.seq, offset: record.end, line: record.line, lastLineOffset: record.offset };
@@ -46,7 +49,6 @@ export const replayCommand: Command = {
       }
     });
     if (progress) process.stderr.write('\r\x1b[K');
-    if (storedSeq === 0 && view.state.lastSeq === 0 && storedText !== null) verdict = renderSessionsFile(view.state, { seq: 0, offset: 0, line: 0, lastLineOffset: 0 }) === storedText ? 'matches' : 'differs';
     if (storedSeq !== null && storedSeq > view.state.lastSeq) verdict = 'differs';
     const ms = Math.round(performance.now() - started);
     const write = context.values['write'] === true;

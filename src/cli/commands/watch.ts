@@ -54,15 +54,21 @@ export const watchCommand: Command = {
     let seen = 0;
     let reading = Promise.resolve();
     return new Promise<number>((resolve, reject) => {
-      const finish = (code: number) => {
+      let done = false;
+      const stop = () => {
+        done = true;
         watcher.close();
         clearInterval(poll);
         process.removeListener('SIGINT', onSigint);
+      };
+      const finish = (code: number) => {
+        stop();
         if (out === null) resolve(code);
         else out.end(() => resolve(code));
       };
       const readNew = () => {
         reading = reading.then(async () => {
+          if (done) return;
           for await (const chunk of readLogChunks(logPath, readOffset)) {
             readOffset += chunk.length;
             for (const { event } of scanner.push(chunk)) {
@@ -74,7 +80,8 @@ export const watchCommand: Command = {
             }
           }
         }).catch((error: unknown) => {
-          finish(0);
+          // A damaged log ends the watch with its error (and exit code), not as a clean stop.
+          stop();
           reject(error);
         });
       };
