@@ -2,7 +2,7 @@ import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import pg from 'pg';
 import { PostgresEventStore, SessionManager, type EventStore } from '../src/index.js';
-import { measure, perSecond, type Row } from './measure.js';
+import { measure, measurePair, perSecond, type Row } from './measure.js';
 import { scratch } from './work-dir.js';
 
 const context = { issueNumber: 1, currentPhase: 'CodeGeneration' as const, worktreePath: '/w' };
@@ -56,11 +56,9 @@ async function managerLoop(total: number, callers: number, store?: () => EventSt
 export async function appendBenches(runs: number): Promise<Row[]> {
   const line = await sampleLine();
   const single = 1500;
-  const ours1 = await measure(runs, () => managerLoop(single, 1));
-  const bare1 = await measure(runs, () => bareLoop(line, single, 1));
+  const { ours: ours1, baseline: bare1 } = await measurePair(runs, 3, () => managerLoop(single, 1), () => bareLoop(line, single, 1));
   const concurrent = 20_000;
-  const ours100 = await measure(runs, () => managerLoop(concurrent, 100));
-  const bare100 = await measure(runs, () => bareLoop(line, concurrent / 100, 100));
+  const { ours: ours100, baseline: bare100 } = await measurePair(runs, 1, () => managerLoop(concurrent, 100), () => bareLoop(line, concurrent / 100, 100));
   return [
     { name: 'durable append, 1 caller', unit: 'events/s', ours: ours1, baseline: bare1, baselineName: 'write + fdatasync per event', ratio: ours1.median / bare1.median, target: '≥ 0.8' },
     { name: 'durable append, 100 callers', unit: 'events/s', ours: ours100, baseline: bare100, baselineName: 'write of 100 + one fdatasync', ratio: ours100.median / bare100.median, target: '≥ 0.5' },

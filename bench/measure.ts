@@ -11,8 +11,36 @@ export async function measure(runs: number, once: () => Promise<number>): Promis
   await once();
   const values: number[] = [];
   for (let i = 0; i < runs; i += 1) values.push(await once());
-  values.sort((a, b) => a - b);
-  return { median: values[Math.floor(values.length / 2)]!, min: values[0]!, max: values.at(-1)!, runs };
+  return summarize(values);
+}
+
+/**
+ * Measures ours and its baseline in alternation, after `warmups` unmeasured rounds of both:
+ * a shared disk's speed drifts over minutes, and alternating puts both sides under the same
+ * drift; the warm-up rounds let V8 finish optimizing both before anything counts.
+ */
+export async function measurePair(
+  runs: number,
+  warmups: number,
+  ours: () => Promise<number>,
+  baseline: () => Promise<number>,
+): Promise<{ ours: Figure; baseline: Figure }> {
+  for (let i = 0; i < warmups; i += 1) {
+    await ours();
+    await baseline();
+  }
+  const a: number[] = [];
+  const b: number[] = [];
+  for (let i = 0; i < runs; i += 1) {
+    a.push(await ours());
+    b.push(await baseline());
+  }
+  return { ours: summarize(a), baseline: summarize(b) };
+}
+
+function summarize(values: number[]): Figure {
+  const sorted = [...values].sort((x, y) => x - y);
+  return { median: sorted[Math.floor(sorted.length / 2)]!, min: sorted[0]!, max: sorted.at(-1)!, runs: sorted.length };
 }
 
 /** Events per second for `count` events done in `ms`. */

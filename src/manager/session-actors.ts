@@ -16,6 +16,8 @@ export type SessionActor = Actor<typeof sessionMachine>;
  */
 export class SessionActors {
   private readonly actors = new Map<string, SessionActor>();
+  /** Actors built for spawns whose events are being written; adopted when the events apply. */
+  private prepared = new Map<string, SessionActor>();
 
   /** `inspect` receives every actor's inspection events (e.g. Stately's inspector); none when absent. */
   constructor(private readonly inspect?: SessionInspector) {}
@@ -27,11 +29,32 @@ export class SessionActors {
     for (const session of sessions) if (session.status === 'Active') this.start(session);
   }
 
+  /**
+   * Builds the actors of sessions about to be spawned while their events are being written, so
+   * that cost overlaps the disk's. Not with an inspector: it must see only actors that exist.
+   * Leftovers of a write that failed are dropped at the next call.
+   */
+  prepare(events: readonly SessionEvent[]): void {
+    if (this.inspect !== undefined) return;
+    for (const actor of this.prepared.values()) actor.stop();
+    this.prepared = new Map();
+    for (const event of events) {
+      if (event.type !== 'SessionSpawned') continue;
+      const input = { id: event.sessionId, agentName: event.data.agentName, childSessions: [] };
+      this.prepared.set(event.sessionId, createActor(sessionMachine, { input }).start());
+    }
+  }
+
   /** Moves the actors the event concerns (`session` is the record after the event). */
   apply(event: SessionEvent, session: Session): void {
     const machineEvent = machineEventOf(event);
     if (machineEvent === null) {
-      this.start(session);
+      const prepared = this.prepared.get(session.id);
+      if (prepared === undefined) this.start(session);
+      else {
+        this.prepared.delete(session.id);
+        this.actors.set(session.id, prepared);
+      }
       return;
     }
     const actor = this.actors.get(event.sessionId);
@@ -52,8 +75,9 @@ export class SessionActors {
 
   /** Stops every actor. */
   stopAll(): void {
-    for (const actor of this.actors.values()) actor.stop();
+    for (const actor of [...this.actors.values(), ...this.prepared.values()]) actor.stop();
     this.actors.clear();
+    this.prepared.clear();
   }
 
   private start(session: Session): void {

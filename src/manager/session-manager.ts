@@ -17,6 +17,7 @@ import { agentRecorder } from './agent-recorder.js';
 import { AgentSupervisor, type SupervisorRecorder } from './agent-supervisor.js';
 import { decideComplete, decideFail, decideHandoff, decideSpawn, parseSessionId, type DecisionClock } from './decide.js';
 import type { EventListener, HandoffOptions, OpenReport, ReplayReport, SessionManagerOptions, SpawnOptions } from './options.js';
+import { clonePlain } from '../domain/clone-plain.js';
 import { followDirectory } from './log-follower.js';
 import { findOrphans, stopOrphan } from './orphans.js';
 import { SessionActors, type SessionActor } from './session-actors.js';
@@ -200,7 +201,7 @@ export class SessionManager {
   async getSessionLineage(id: string): Promise<Session[]> {
     const sessionId = parseSessionId(id);
     await this.refresh();
-    return structuredClone(lineageOf(this.state.sessions, sessionId));
+    return clonePlain(lineageOf(this.state.sessions, sessionId));
   }
 
   /** Every Active session, in spawn order. */
@@ -212,7 +213,7 @@ export class SessionManager {
   async listSessions(filter?: (session: Session) => boolean): Promise<Session[]> {
     await this.refresh();
     const all = [...this.state.sessions.values()];
-    return structuredClone(filter === undefined ? all : all.filter(filter));
+    return clonePlain(filter === undefined ? all : all.filter(filter));
   }
 
   /** Counts by status, agent and phase, with durations, cost and turns. */
@@ -328,6 +329,9 @@ export class SessionManager {
         if (this.live) this.checkpointer.noteEvents(events.length);
       },
       revisionOf: (id) => this.state.sessions.get(id)?.revision ?? 0,
+      prepare: (events) => {
+        if (this.live) this.actors.prepare(events);
+      },
     };
   }
 
@@ -348,7 +352,7 @@ export class SessionManager {
   }
 
   private copyOf(id: string): Session {
-    return structuredClone(this.state.sessions.get(id)!);
+    return clonePlain(this.state.sessions.get(id)!);
   }
 
   private assertOpen(): void {

@@ -63,7 +63,9 @@ function agentRunning(session: Session): boolean {
 function agentEvent(session: Session, event: AgentEvent): void {
   if (event.type === 'SessionAgentStarted') {
     if (agentRunning(session)) throw refused(event, `its agent (pid ${session.agent!.process.pid}) is still running`);
-    session.agent = { ...event.data, startedAt: event.timestamp };
+    // Field by field rather than a spread: this runs for every agent start of a replay.
+    const { process, supervisor, command, cwd, logFile, resumedFrom } = event.data;
+    session.agent = { process, supervisor, command, cwd, logFile, resumedFrom, startedAt: event.timestamp };
   } else {
     if (!agentRunning(session)) throw refused(event, 'it has no running agent');
     session.agent!.finishedAt = event.timestamp;

@@ -29,6 +29,12 @@ export interface EventSink {
   apply(events: readonly SessionEvent[]): void;
   /** How many events the consumer has seen for a session (0 if none). */
   revisionOf(sessionId: string): number;
+  /**
+   * Optional: called with events about to be applied while their write is still on its way to
+   * disk, so the consumer can do work that needs no state change (e.g. build session actors)
+   * in the time the disk takes. The events may yet fail to commit; `apply` is what counts.
+   */
+  prepare?(events: readonly SessionEvent[]): void;
 }
 
 /** What connecting found: how much was replayed and whether a torn tail was cut off. */

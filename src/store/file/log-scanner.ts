@@ -117,14 +117,13 @@ export class LogScanner {
   }
 
   private decode(text: string, line: number, offset: number, end: number): LogRecord {
-    const where = { file: this.file, line, offset };
-    if (text.length === 0) throw corrupt(where, 'empty line');
+    if (text.length === 0) throw corrupt({ file: this.file, line, offset }, 'empty line');
     const decoded = decodeEventLine(text, this.verify);
-    if (!decoded.ok) throw corrupt(where, decoded.reason);
+    if (!decoded.ok) throw corrupt({ file: this.file, line, offset }, decoded.reason);
     const { event } = decoded;
     if (event.seq !== this.expectedSeq) {
       const message = `seq ${event.seq} where ${this.expectedSeq} was expected (a gap, a duplicate or a reordering)`;
-      if (this.onFinding === undefined) throw corrupt(where, message);
+      if (this.onFinding === undefined) throw corrupt({ file: this.file, line, offset }, message);
       // The audit keeps the event and resynchronizes on its seq, so one gap is one finding, not a cascade.
       this.onFinding({ line, offset, message });
     }
