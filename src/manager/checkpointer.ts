@@ -1,29 +1,14 @@
-import { readFile } from 'node:fs/promises';
-import { isSessionError, storageError } from '../errors.js';
-import { parseSessionsFile, renderSessionsFile, type Checkpoint } from '../projections/sessions-file.js';
+import { closeSync } from 'node:fs';
+import { loadSessionsFile } from '../projections/load-sessions-file.js';
+import { SessionArchive } from '../projections/session-archive.js';
+import { SessionMap } from '../projections/session-map.js';
+import { renderSessionsFileParts } from '../projections/sessions-file.js';
 import { emptySessionsState, type SessionsState } from '../projections/sessions-projection.js';
 import type { EventStore, StoreCursor } from '../store/event-store.js';
-import { writeFileAtomic } from '../store/file/atomic-file.js';
+import { writeFileAtomicKeepingFd } from '../store/file/atomic-file.js';
 
 /** Why a checkpoint could not be used at open. */
 export type CheckpointVerdict = 'loaded' | 'missing' | 'corrupt' | 'stale';
-
-/** Reads sessions.json: null when missing; `'corrupt'` when unreadable or edited. */
-export async function readCheckpoint(path: string): Promise<Checkpoint | 'missing' | 'corrupt'> {
-  let text: Buffer;
-  try {
-    text = await readFile(path);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return 'missing';
-    throw storageError('reading', path, error);
-  }
-  try {
-    return parseSessionsFile(text, path);
-  } catch (error) {
-    if (isSessionError(error, 'CORRUPT_CHECKPOINT')) return 'corrupt';
-    throw error;
-  }
-}
 
 /** Where a store's replay starts: the checkpoint's state and position if it matches the store, else nothing. */
 export interface CheckpointStart {
@@ -37,13 +22,22 @@ export interface CheckpointStart {
  * the event it names; otherwise the store is replayed from the start and the file rebuilt.
  */
 export async function resolveCheckpoint(path: string, store: Pick<EventStore, 'verifyCursor'>): Promise<CheckpointStart> {
-  const loaded = await readCheckpoint(path);
+  const loaded = await loadSessionsFile(path);
   if (typeof loaded === 'string') return { state: emptySessionsState(), cursor: null, verdict: loaded };
   const { state, cursor } = loaded;
-  if (state.lastEventId !== null && !(await store.verifyCursor(cursor, state.lastEventId))) {
-    return { state: emptySessionsState(), cursor: null, verdict: 'stale' };
+  let matches = false;
+  try {
+    matches = state.lastEventId === null || (await store.verifyCursor(cursor, state.lastEventId));
+  } finally {
+    if (!matches) closeSessions(state);
   }
+  if (!matches) return { state: emptySessionsState(), cursor: null, verdict: 'stale' };
   return { state, cursor, verdict: 'loaded' };
+}
+
+/** Lets go of the file a loaded state still reads ended sessions from, without reading them. */
+export function closeSessions(state: SessionsState): void {
+  if (state.sessions instanceof SessionMap) state.sessions.source?.close();
 }
 
 /**
@@ -105,9 +99,13 @@ export class Checkpointer {
 
   private async writeNow(): Promise<void> {
     const { state, cursor } = this.snapshot();
-    const text = renderSessionsFile(state, cursor);
+    // Rendered at once, so the file is the state at `cursor` even if events arrive while it is written.
+    const { parts, layout, moved } = renderSessionsFileParts(state, cursor);
     try {
-      await writeFileAtomic(this.path, text);
+      const fd = await writeFileAtomicKeepingFd(this.path, parts);
+      // Sessions still unread now read from the new file, so the old one can go.
+      const kept = state.sessions instanceof SessionMap && state.sessions.adopt(new SessionArchive(fd, this.path, layout), moved);
+      if (!kept) closeSync(fd);
       this.lastError = null;
     } catch (error) {
       this.lastError = error;

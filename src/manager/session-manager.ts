@@ -9,10 +9,11 @@ import type { SessionEvent } from '../events/session-event.js';
 import { lineageOf } from '../projections/lineage.js';
 import { renderSessionsFile } from '../projections/sessions-file.js';
 import { emptySessionsState, evolveSessions, type SessionsState } from '../projections/sessions-projection.js';
-import { computeStats, type SessionStats } from '../projections/stats.js';
+import { sessionsInMemory } from '../projections/session-map.js';
+import { statsOf, type SessionStats } from '../projections/stats.js';
 import type { AppendRequest, EventSink, EventStore } from '../store/event-store.js';
 import { FileEventStore } from '../store/file/file-event-store.js';
-import { Checkpointer, resolveCheckpoint, type CheckpointVerdict } from './checkpointer.js';
+import { Checkpointer, closeSessions, resolveCheckpoint, type CheckpointVerdict } from './checkpointer.js';
 import { agentRecorder } from './agent-recorder.js';
 import { AgentSupervisor, type SupervisorRecorder } from './agent-supervisor.js';
 import { decideComplete, decideFail, decideHandoff, decideSpawn, parseSessionId, type DecisionClock } from './decide.js';
@@ -178,7 +179,7 @@ export class SessionManager {
   async reapOrphans(): Promise<string[]> {
     await this.refresh();
     const reaped: string[] = [];
-    for (const orphan of findOrphans(this.state.sessions.values())) {
+    for (const orphan of findOrphans(sessionsInMemory(this.state.sessions))) {
       const reason = await stopOrphan(orphan, 2000);
       try {
         await this.failSession(orphan.id, reason);
@@ -206,7 +207,9 @@ export class SessionManager {
 
   /** Every Active session, in spawn order. */
   async listActiveSessions(): Promise<Session[]> {
-    return this.listSessions((s) => s.status === 'Active');
+    await this.refresh();
+    // Every Active session is in memory: no need to read ended ones from sessions.json.
+    return clonePlain([...sessionsInMemory(this.state.sessions)].filter((s) => s.status === 'Active'));
   }
 
   /** Every session (or those `filter` keeps), in spawn order. */
@@ -219,7 +222,7 @@ export class SessionManager {
   /** Counts by status, agent and phase, with durations, cost and turns. */
   async getStats(): Promise<SessionStats> {
     await this.refresh();
-    return computeStats(this.state.sessions.values());
+    return statsOf(this.state.sessions);
   }
 
   /** The live XState actor of an Active session (for inspection); undefined once it has ended. */
@@ -269,6 +272,7 @@ export class SessionManager {
     }
     const cursor = this.store.cursor();
     const matchesLive = renderSessionsFile(rebuilt, cursor) === renderSessionsFile(this.state, cursor);
+    closeSessions(this.state);
     this.state = rebuilt;
     this.actors.rebuild(rebuilt.sessions.values());
     await this.checkpointer.write();
@@ -293,6 +297,7 @@ export class SessionManager {
       await this.store.close();
       await this.checkpointer.flush();
     } finally {
+      closeSessions(this.state);
       this.actors.stopAll();
       this.listeners.clear();
       for (const follower of this.followers) follower.stop();
@@ -303,7 +308,7 @@ export class SessionManager {
   private async connect(cursor: Parameters<EventStore['connect']>[1]): Promise<void> {
     const report = await this.store.connect(this.sink(), cursor);
     Object.assign(this.openReport, report);
-    this.actors.rebuild(this.state.sessions.values());
+    this.actors.rebuild(sessionsInMemory(this.state.sessions));
     this.live = true;
     if (report.replayedEvents > 0 || this.openReport.checkpoint !== 'loaded') await this.checkpointer.write();
     if (this.supervisor !== null) this.openReport.orphaned = await this.reapOrphans();

@@ -3,6 +3,7 @@ import type { AgentResult } from '../domain/agent-result.js';
 import { PhaseSchema } from '../domain/phase.js';
 import type { AgentProcess, ProcessRef, Session } from '../domain/session.js';
 import { SessionStatusSchema } from '../domain/session-status.js';
+import { SessionError } from '../errors.js';
 
 /*
  * One session as sessions.json holds it: the original's snake_case record. This file is the one
@@ -163,4 +164,31 @@ function agentFromRecord(r: AgentRecord): AgentProcess {
     startedAt: r.started_at,
     ...(r.finished_at === undefined ? {} : { finishedAt: r.finished_at }),
   };
+}
+
+const STATUSES = new Set(['Active', 'HandedOff', 'Completed', 'Failed']);
+
+/**
+ * Whether a parsed value has the shape of a record this library writes. The file's checksums
+ * vouch for the rest, so this cheap check stands in for a schema pass over every record.
+ */
+export function isSessionRecord(r: unknown): r is SessionRecord {
+  const o = r as Partial<SessionRecord> | null;
+  return (
+    typeof o === 'object' && o !== null && typeof o.id === 'string' && typeof o.agent_name === 'string' &&
+    typeof o.context === 'object' && o.context !== null && Array.isArray(o.context.previous_results) &&
+    STATUSES.has(o.status as string) && Array.isArray(o.child_sessions) && typeof o.revision === 'number'
+  );
+}
+
+/** Parses one record's bytes (already checksum-verified) into the session `id`. Throws `CORRUPT_CHECKPOINT`. */
+export function decodeRecord(bytes: Buffer, id: string, path: string): Session {
+  let record: unknown;
+  try {
+    record = JSON.parse(bytes.toString('utf8'));
+  } catch (error) {
+    throw new SessionError('CORRUPT_CHECKPOINT', `${path} holds a record that is not JSON`, { cause: error });
+  }
+  if (!isSessionRecord(record) || record.id !== id) throw new SessionError('CORRUPT_CHECKPOINT', `${path} holds a malformed session record`);
+  return fromRecord(record);
 }

@@ -1,5 +1,6 @@
 import { PHASES, type Phase } from '../domain/phase.js';
 import type { Session } from '../domain/session.js';
+import { SessionMap } from './session-map.js';
 
 /** Sessions counted by status. */
 export interface StatusCounts {
@@ -36,7 +37,9 @@ export function computeStats(sessions: Iterable<Session>): SessionStats {
   let ended = 0;
   let totalMs = 0;
   let maxMs: number | null = null;
-  let totalCostUsd = 0;
+  // Cost is summed in whole nano-dollars: an integer sum is the same in any order, so stats
+  // merged from a checkpoint equal stats recomputed from every session, to the last bit.
+  let costNanos = 0;
   let totalTurns = 0;
   for (const session of sessions) {
     const key = KEY[session.status];
@@ -51,7 +54,7 @@ export function computeStats(sessions: Iterable<Session>): SessionStats {
       totalMs += ms;
       maxMs = maxMs === null ? ms : Math.max(maxMs, ms);
     }
-    totalCostUsd += session.result?.totalCostUsd ?? 0;
+    costNanos += toNanos(session.result?.totalCostUsd ?? 0);
     totalTurns += session.result?.numTurns ?? 0;
   }
   return {
@@ -59,7 +62,46 @@ export function computeStats(sessions: Iterable<Session>): SessionStats {
     byAgent: { ...byAgent },
     byPhase,
     durations: { ended, totalMs, meanMs: ended === 0 ? null : totalMs / ended, maxMs },
-    totalCostUsd,
+    totalCostUsd: costNanos / NANOS,
     totalTurns,
   };
+}
+
+const NANOS = 1e9;
+const toNanos = (usd: number) => Math.round(usd * NANOS);
+
+/** The stats of two disjoint sets of sessions, combined: the same as computing them over both. */
+export function mergeStats(a: SessionStats, b: SessionStats): SessionStats {
+  const byAgent: Record<string, StatusCounts> = Object.create(null) as Record<string, StatusCounts>;
+  for (const stats of [a, b]) {
+    for (const [agent, counts] of Object.entries(stats.byAgent)) byAgent[agent] = addCounts(byAgent[agent] ?? zero(), counts);
+  }
+  const byPhase = Object.fromEntries(PHASES.map((p) => [p, addCounts(a.byPhase[p], b.byPhase[p])])) as Record<Phase, StatusCounts>;
+  const ended = a.durations.ended + b.durations.ended;
+  const totalMs = a.durations.totalMs + b.durations.totalMs;
+  const maxes = [a.durations.maxMs, b.durations.maxMs].filter((m): m is number => m !== null);
+  return {
+    ...addCounts(a, b),
+    byAgent: { ...byAgent },
+    byPhase,
+    durations: { ended, totalMs, meanMs: ended === 0 ? null : totalMs / ended, maxMs: maxes.length === 0 ? null : Math.max(...maxes) },
+    totalCostUsd: (toNanos(a.totalCostUsd) + toNanos(b.totalCostUsd)) / NANOS,
+    totalTurns: a.totalTurns + b.totalTurns,
+  };
+}
+
+function addCounts(a: StatusCounts, b: StatusCounts): StatusCounts {
+  return {
+    total: a.total + b.total,
+    active: a.active + b.active,
+    handedOff: a.handedOff + b.handedOff,
+    completed: a.completed + b.completed,
+    failed: a.failed + b.failed,
+  };
+}
+
+/** The stats of every session in `sessions`; a {@link SessionMap}'s archived sessions count from its stored stats, unread. */
+export function statsOf(sessions: ReadonlyMap<string, Session>): SessionStats {
+  const parts = sessions instanceof SessionMap ? sessions.statsParts() : null;
+  return parts === null ? computeStats(sessions.values()) : mergeStats(parts.archived, computeStats(parts.others));
 }

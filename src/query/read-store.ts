@@ -2,6 +2,7 @@ import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SessionError } from '../errors.js';
 import { resolveCheckpoint, type CheckpointVerdict } from '../manager/checkpointer.js';
+import { SessionMap } from '../projections/session-map.js';
 import { emptySessionsState, evolveSessions, type SessionsState } from '../projections/sessions-projection.js';
 import type { StoreCursor } from '../store/event-store.js';
 import { FileEventStore, LOG_FILE } from '../store/file/file-event-store.js';
@@ -46,6 +47,8 @@ export async function readStore(dir: string, limit?: ReadLimit, onRecord?: (reco
     checkpoint = resolved.verdict;
     if (resolved.cursor !== null) {
       state = resolved.state;
+      // A read holds no file open after it returns: ended sessions are read from sessions.json now.
+      if (state.sessions instanceof SessionMap) state.sessions.close();
       const { offset, line, seq, lastLineOffset } = resolved.cursor;
       start = { offset, line, lastSeq: seq, lastLineOffset };
     }

@@ -1,4 +1,6 @@
 import fc from 'fast-check';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { SessionManager, emptySessionsState, evolveSessions, renderSessionsFile, type SessionStatus } from '../../src/index.js';
 import { FileEventStore } from '../../src/store/file/file-event-store.js';
@@ -60,10 +62,28 @@ describe('model-based: random command sequences', () => {
           const liveState = emptySessionsState();
           for (const s of live) liveState.sessions.set(s.id, s);
           expect(renderSessionsFile(replayed, cursor)).toBe(renderSessionsFile({ ...liveState, lastEventId: replayed.lastEventId }, cursor));
+          const liveStats = await manager.getStats();
           await manager.close();
+          // Reopened from sessions.json, ended sessions are read from it on demand: every query,
+          // in any order, must answer as the live manager did.
           const reopened = await SessionManager.open(dir);
+          expect(reopened.openReport.checkpoint).toBe('loaded');
+          expect(await reopened.listActiveSessions()).toEqual(live.filter((s) => s.status === 'Active'));
+          expect(await reopened.getStats()).toEqual(liveStats);
+          for (const s of [...live].reverse()) expect(await reopened.getSession(s.id)).toEqual(s);
           expect(await reopened.listSessions()).toEqual(live);
           await reopened.close();
+          // A checkpoint written while ended sessions are still unread copies their records as
+          // they are: the file must be byte for byte the one a full replay writes.
+          const writer = await SessionManager.open(dir, { checkpointIdleMs: -1 });
+          const late = await writer.spawnAgentSession('Late', 'after reopen', contextFor());
+          await writer.checkpoint();
+          const copied = await readFile(join(dir, 'sessions.json'));
+          expect((await writer.replay()).matchesLive).toBe(true);
+          expect(await readFile(join(dir, 'sessions.json'))).toEqual(copied);
+          expect((await writer.getStats()).total).toBe(live.length + 1);
+          expect((await writer.getSession(late.id))?.status).toBe('Active');
+          await writer.close();
           const seqs = (await logEvents(dir)).map((e) => e['seq']);
           expect(seqs).toEqual(seqs.map((_, i) => i + 1));
         } finally {

@@ -1,0 +1,159 @@
+import type { Session } from '../domain/session.js';
+import type { SessionArchive } from './session-archive.js';
+import { decodeRecord } from './session-record.js';
+import type { SessionStats } from './stats.js';
+
+/** A session in memory, or the index of its record in the archive (not read yet). */
+type Slot = Session | number;
+
+/**
+ * The sessions of a store opened from a large sessions.json: a Map whose ended sessions stay
+ * in the file until first asked for (`get` reads and parses that one record), so opening a
+ * store of a million events costs its index, not its size, and memory holds only what is used.
+ * Active sessions are always in memory. Iterating the whole map loads every record first, so
+ * code written for a plain Map sees no difference.
+ */
+export class SessionMap extends Map<string, Session> {
+  private archive: SessionArchive | null = null;
+  private stubs = 0;
+  private readonly loadedFromArchive = new Set<string>();
+  /** Stats of every session left in the archive at load (the file's ended sessions). */
+  private archivedStats: SessionStats | null = null;
+
+  /**
+   * Builds the map from a loaded file: `slots` in file order, each a session or the archive
+   * index of an ended one; `archivedStats` are the stats of exactly those ended ones.
+   */
+  static fromArchive(archive: SessionArchive, slots: Iterable<[string, Slot]>, archivedStats: SessionStats): SessionMap {
+    const map = new SessionMap();
+    for (const [id, slot] of slots) {
+      map.setSlot(id, slot);
+      if (typeof slot === 'number') map.stubs += 1;
+    }
+    map.archive = archive;
+    map.archivedStats = archivedStats;
+    if (map.stubs === 0) map.release();
+    return map;
+  }
+
+  override get(id: string): Session | undefined {
+    const slot = super.get(id) as Slot | undefined;
+    return typeof slot === 'number' ? this.load(id, slot, (i) => this.archive!.read(i)) : slot;
+  }
+
+  override values(): MapIterator<Session> {
+    this.loadAll();
+    return super.values();
+  }
+
+  override entries(): MapIterator<[string, Session]> {
+    this.loadAll();
+    return super.entries();
+  }
+
+  override [Symbol.iterator](): MapIterator<[string, Session]> {
+    return this.entries();
+  }
+
+  override forEach(callback: (value: Session, key: string, map: Map<string, Session>) => void, thisArg?: unknown): void {
+    this.loadAll();
+    super.forEach(callback, thisArg);
+  }
+
+  override set(id: string, session: Session): this {
+    if (typeof super.get(id) === 'number') this.stubs -= 1;
+    return super.set(id, session);
+  }
+
+  override clear(): void {
+    super.clear();
+    this.loadedFromArchive.clear();
+    this.stubs = 0;
+    this.archivedStats = null;
+    this.release();
+  }
+
+  override delete(id: string): boolean {
+    if (typeof super.get(id) === 'number') this.stubs -= 1;
+    this.loadedFromArchive.delete(id);
+    return super.delete(id);
+  }
+
+  /** The sessions already in memory, in spawn order, without reading the archive (every Active one is here). */
+  *inMemory(): Generator<Session> {
+    for (const slot of super.values() as Iterable<Slot>) if (typeof slot !== 'number') yield slot;
+  }
+
+  /** Every id with its session or archive index, in spawn order, without reading the archive. */
+  slots(): Iterable<[string, Slot]> {
+    return super.entries() as Iterable<[string, Slot]>;
+  }
+
+  /** The archive, while any record is still in it. */
+  get source(): SessionArchive | null {
+    return this.archive;
+  }
+
+  /**
+   * The stats of the archived sessions and the sessions that were never archived, for
+   * {@link statsOf}: together they cover the map without reading the archive. Null without an archive.
+   */
+  statsParts(): { archived: SessionStats; others: Iterable<Session> } | null {
+    if (this.archivedStats === null) return null;
+    const others = function* (map: SessionMap): Generator<Session> {
+      for (const [id, slot] of map.slots()) if (typeof slot !== 'number' && !map.loadedFromArchive.has(id)) yield slot;
+    };
+    return { archived: this.archivedStats, others: others(this) };
+  }
+
+  /**
+   * Points the records still archived at a new copy of the file (a checkpoint just written),
+   * whose indexes `moved` gives, and closes the old one. A map already released keeps nothing.
+   */
+  adopt(archive: SessionArchive, moved: ReadonlyMap<string, number>): boolean {
+    if (this.archive === null) return false;
+    for (const [id, slot] of this.slots()) {
+      if (typeof slot === 'number') this.setSlot(id, moved.get(id)!);
+    }
+    this.archive.close();
+    this.archive = archive;
+    return true;
+  }
+
+  /** Reads every archived record now (a full scan, the CLI), then closes the file. */
+  loadAll(): void {
+    if (this.stubs === 0) return;
+    const read = this.archive!.sequentialReader();
+    for (const [id, slot] of this.slots()) if (typeof slot === 'number') this.load(id, slot, read);
+  }
+
+  /** Closes the archive file; records not read yet are read first, so nothing is lost. */
+  close(): void {
+    this.loadAll();
+    this.release();
+  }
+
+  private load(id: string, index: number, read: (index: number) => Buffer): Session {
+    const session = decodeRecord(read(index), id, this.archive!.path);
+    this.setSlot(id, session);
+    this.loadedFromArchive.add(id);
+    this.stubs -= 1;
+    if (this.stubs === 0) this.release();
+    return session;
+  }
+
+  private setSlot(id: string, slot: Slot): void {
+    // A stub is stored as its index; every read of the map goes through `get` or `slots`.
+    Map.prototype.set.call(this, id, slot);
+  }
+
+  private release(): void {
+    this.archive?.close();
+    this.archive = null;
+  }
+}
+
+/** The sessions of `sessions` that are in memory: all of a plain Map; of a {@link SessionMap}, all but the archived (ended) ones. */
+export function sessionsInMemory(sessions: ReadonlyMap<string, Session>): Iterable<Session> {
+  return sessions instanceof SessionMap ? sessions.inMemory() : sessions.values();
+}

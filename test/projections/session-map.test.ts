@@ -1,0 +1,112 @@
+import { open, readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { SessionManager, computeStats, isSessionError } from '../../src/index.js';
+import { loadSessionsFile } from '../../src/projections/load-sessions-file.js';
+import { SessionMap } from '../../src/projections/session-map.js';
+import { statsOf } from '../../src/projections/stats.js';
+import { contextFor, tempDir } from '../helpers/fixtures.js';
+
+/** Three pipelines of three sessions (the last completed, with cost), one Active session, one Failed. */
+async function buildStore(dir: string): Promise<{ ended: string[]; active: string }> {
+  const m = await SessionManager.open(dir, { checkpointIdleMs: -1 });
+  const ended: string[] = [];
+  for (let issue = 1; issue <= 3; issue += 1) {
+    const a = await m.spawnAgentSession('CodeGenAgent', `issue ${issue}`, contextFor('CodeGeneration', issue));
+    const b = await m.handoff(a.id, 'ReviewAgent', contextFor('Review', issue), { result: { success: true, output: 'code', totalCostUsd: 0.1 } });
+    const c = await m.handoff(b.id, 'TestAgent', contextFor('Test', issue), { result: { success: true, output: 'reviewed', totalCostUsd: 0.2 } });
+    await m.completeSession(c.id, { success: true, output: 'green', totalCostUsd: 0.3, numTurns: 2 });
+    ended.push(a.id, b.id, c.id);
+  }
+  const failed = await m.spawnAgentSession('DeployAgent', 'deploy', contextFor('CICD'));
+  await m.failSession(failed.id, 'no credentials');
+  ended.push(failed.id);
+  const active = await m.spawnAgentSession('CodeGenAgent', 'still working', contextFor());
+  await m.close();
+  return { ended, active: active.id };
+}
+
+async function openFds(): Promise<number> {
+  return (await readdir('/proc/self/fd')).length;
+}
+
+describe('a SessionMap loaded from sessions.json', () => {
+  let dir: string;
+  let cleanup: () => Promise<void>;
+  beforeEach(async () => ({ dir, cleanup } = await tempDir()));
+  afterEach(() => cleanup());
+
+  it('holds only the Active sessions in memory, reads an ended one when asked, and counts stats without reading any', async () => {
+    const { ended, active } = await buildStore(dir);
+    const loaded = await loadSessionsFile(join(dir, 'sessions.json'));
+    if (typeof loaded === 'string') throw new Error(`not loaded: ${loaded}`);
+    const map = loaded.state.sessions as SessionMap;
+    expect(map).toBeInstanceOf(SessionMap);
+    expect(map.size).toBe(ended.length + 1);
+    expect([...map.inMemory()].map((s) => s.id)).toEqual([active]);
+    const stats = statsOf(map);
+    expect([...map.inMemory()].length).toBe(1);
+
+    const one = map.get(ended[4]!);
+    expect(one).toMatchObject({ id: ended[4], agentName: 'ReviewAgent', status: 'HandedOff', result: { totalCostUsd: 0.2 } });
+    expect([...map.inMemory()].map((s) => s.id)).toEqual([ended[4], active]);
+    expect(map.has(ended[0]!)).toBe(true);
+    expect([...map.inMemory()].length).toBe(2);
+
+    // Iterating loads the rest, in spawn order, and gives the file back.
+    expect([...map.keys()]).toEqual([...ended, active]);
+    expect([...map.values()].map((s) => s.id)).toEqual([...ended, active]);
+    expect(map.source).toBeNull();
+    expect(stats).toEqual(computeStats(map.values()));
+    expect(stats).toMatchObject({ total: 11, active: 1, completed: 3, failed: 1, handedOff: 6, totalCostUsd: 1.8, totalTurns: 6 });
+  });
+
+  it('refuses a record changed in place after the file was loaded, with CORRUPT_CHECKPOINT', async () => {
+    const { ended } = await buildStore(dir);
+    const path = join(dir, 'sessions.json');
+    const loaded = await loadSessionsFile(path);
+    if (typeof loaded === 'string') throw new Error(`not loaded: ${loaded}`);
+    const text = await readFile(path, 'utf8');
+    const at = Buffer.byteLength(text.slice(0, text.indexOf('"agent_name": "ReviewAgent"') + 14));
+    const handle = await open(path, 'r+');
+    await handle.write('"EvilAgent__"', at);
+    await handle.close();
+    let refusal: unknown;
+    try {
+      loaded.state.sessions.get(ended[1]!);
+    } catch (error) {
+      refusal = error;
+    }
+    expect(isSessionError(refusal, 'CORRUPT_CHECKPOINT')).toBe(true);
+    expect((refusal as Error).message).toMatch(/fails its checksum/);
+    (loaded.state.sessions as SessionMap).source?.close();
+  });
+
+  it('keeps reading the file it loaded when another writer replaces sessions.json', async () => {
+    const { ended, active } = await buildStore(dir);
+    const reader = await SessionManager.open(dir, { checkpointIdleMs: -1 });
+    const writer = await SessionManager.open(dir, { checkpointIdleMs: -1 });
+    // Completing the Active session changes its record's length, so every later offset moves.
+    await writer.completeSession(active, { success: true, output: 'x'.repeat(500) });
+    await writer.spawnAgentSession('Other', 'p', contextFor());
+    await writer.checkpoint();
+    await writer.close();
+    expect((await reader.getSession(ended.at(-1)!))?.error).toBe('no credentials');
+    expect((await reader.getSessionLineage(ended[8]!)).map((s) => s.agentName)).toEqual(['CodeGenAgent', 'ReviewAgent', 'TestAgent']);
+    expect((await reader.getSession(active))?.status).toBe('Completed');
+    await reader.close();
+  });
+
+  it('closes the file it reads from with the manager, and after a checkpoint holds only the new one', async () => {
+    await buildStore(dir);
+    const before = await openFds();
+    const m = await SessionManager.open(dir, { checkpointIdleMs: -1 });
+    const whileOpen = await openFds();
+    await m.spawnAgentSession('A', 'p', contextFor());
+    await m.checkpoint();
+    await m.checkpoint();
+    expect(await openFds()).toBe(whileOpen);
+    await m.close();
+    expect(await openFds()).toBe(before);
+  });
+});
