@@ -58,8 +58,6 @@ export class FileEventStore implements EventStore {
   private position: StoreCursor = { seq: 0, offset: 0, line: 0, lastLineOffset: 0 };
   private readonly appends: GroupCommit;
   private closed = false;
-  /** Set when a write failed: whatever it left must be checked even under a kept lock. */
-  private tailInDoubt = false;
 
   constructor(readonly dir: string, options: FileEventStoreOptions = {}) {
     this.location = join(dir, LOG_FILE);
@@ -224,12 +222,8 @@ export class FileEventStore implements EventStore {
     }
     let settle = () => {};
     try {
-      // A lock kept since this process's last commit means the log is still as we left it.
-      if (!this.lock.keptFile || this.tailInDoubt) {
-        await this.feedToEnd();
-        await this.cutTornTail();
-        this.tailInDoubt = false;
-      }
+      await this.feedToEnd();
+      await this.cutTornTail();
       const { accepted, events } = stampBatch(batch, this.position.seq, (id) => this.sink!.revisionOf(id), this.location);
       if (events.length > 0) await this.write(events);
       settle = () => {
@@ -255,7 +249,6 @@ export class FileEventStore implements EventStore {
     } catch (error) {
       // Undo a partial write so no half-acknowledged event stays behind; if even that fails,
       // the next writer's torn-tail check cuts whatever is incomplete.
-      this.tailInDoubt = true;
       await this.truncateTo(start).catch(() => undefined);
       throw storageError('appending to', this.location, error);
     }

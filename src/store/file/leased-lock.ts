@@ -11,7 +11,6 @@ export class LeasedLock {
   private tail: Promise<void> = Promise.resolve();
   private held: { release: () => Promise<void>; since: number } | null = null;
   private timer: NodeJS.Timeout | null = null;
-  private kept = false;
 
   constructor(
     private readonly lock: FileLock,
@@ -29,7 +28,6 @@ export class LeasedLock {
     try {
       this.clearTimer();
       if (this.held !== null && Date.now() - this.held.since >= this.maxHoldMs) await this.releaseFile();
-      this.kept = this.held !== null;
       this.held ??= { release: await this.lock.acquire(), since: Date.now() };
     } catch (error) {
       done();
@@ -51,11 +49,6 @@ export class LeasedLock {
    */
   get holdsFile(): boolean {
     return this.held !== null;
-  }
-
-  /** Whether the current holder's turn kept a file lock already held (no other writer came between). */
-  get keptFile(): boolean {
-    return this.kept;
   }
 
   /** Gives the file lock back now (on close); throws `STORAGE` if the lock file cannot be removed. */
