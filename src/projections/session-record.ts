@@ -61,9 +61,15 @@ const SessionRecord = z.object({
 /** A session record as stored in sessions.json. */
 export type SessionRecord = z.infer<typeof SessionRecord>;
 
+/*
+ * The conversions assign optional keys one by one rather than spreading `{}` or `{ key }`:
+ * they run for every record of a large sessions.json, and spreads cost several times more.
+ * Key order is the file's: optional keys before `revision`, which comes last.
+ */
+
 /** A session as its snake_case record. */
 export function toRecord(s: Session): SessionRecord {
-  return {
+  const record: Record<string, unknown> = {
     id: s.id,
     agent_name: s.agentName,
     purpose: s.purpose,
@@ -77,18 +83,19 @@ export function toRecord(s: Session): SessionRecord {
     status: s.status,
     parent_session: s.parentSession,
     child_sessions: s.childSessions,
-    ...(s.handoffTo === undefined ? {} : { handoff_to: s.handoffTo }),
-    ...(s.endedAt === undefined ? {} : { ended_at: s.endedAt }),
-    ...(s.result === undefined ? {} : { result: resultToRecord(s.result) }),
-    ...(s.error === undefined ? {} : { error: s.error }),
-    ...(s.agent === undefined ? {} : { agent: agentToRecord(s.agent) }),
-    revision: s.revision,
   };
+  if (s.handoffTo !== undefined) record['handoff_to'] = s.handoffTo;
+  if (s.endedAt !== undefined) record['ended_at'] = s.endedAt;
+  if (s.result !== undefined) record['result'] = resultToRecord(s.result);
+  if (s.error !== undefined) record['error'] = s.error;
+  if (s.agent !== undefined) record['agent'] = agentToRecord(s.agent);
+  record['revision'] = s.revision;
+  return record as SessionRecord;
 }
 
 /** A snake_case record as a session. */
 export function fromRecord(r: SessionRecord): Session {
-  return {
+  const session: Session = {
     id: r.id,
     agentName: r.agent_name,
     purpose: r.purpose,
@@ -102,13 +109,14 @@ export function fromRecord(r: SessionRecord): Session {
     status: r.status,
     parentSession: r.parent_session,
     childSessions: r.child_sessions,
-    ...(r.handoff_to === undefined ? {} : { handoffTo: r.handoff_to }),
-    ...(r.ended_at === undefined ? {} : { endedAt: r.ended_at }),
-    ...(r.result === undefined ? {} : { result: resultFromRecord(r.result) }),
-    ...(r.error === undefined ? {} : { error: r.error }),
-    ...(r.agent === undefined ? {} : { agent: agentFromRecord(r.agent) }),
     revision: r.revision,
   };
+  if (r.handoff_to !== undefined) session.handoffTo = r.handoff_to;
+  if (r.ended_at !== undefined) session.endedAt = r.ended_at;
+  if (r.result !== undefined) session.result = resultFromRecord(r.result);
+  if (r.error !== undefined) session.error = r.error;
+  if (r.agent !== undefined) session.agent = agentFromRecord(r.agent);
+  return session;
 }
 
 const RESULT_KEYS = [
@@ -141,7 +149,7 @@ function processFromRecord(r: ProcessRecord): ProcessRef {
 }
 
 function agentToRecord(a: AgentProcess): AgentRecord {
-  return {
+  const record: AgentRecord = {
     process: processToRecord(a.process),
     supervisor: processToRecord(a.supervisor),
     command: a.command,
@@ -149,12 +157,13 @@ function agentToRecord(a: AgentProcess): AgentRecord {
     log_file: a.logFile,
     resumed_from: a.resumedFrom,
     started_at: a.startedAt,
-    ...(a.finishedAt === undefined ? {} : { finished_at: a.finishedAt }),
   };
+  if (a.finishedAt !== undefined) record.finished_at = a.finishedAt;
+  return record;
 }
 
 function agentFromRecord(r: AgentRecord): AgentProcess {
-  return {
+  const agent: AgentProcess = {
     process: processFromRecord(r.process),
     supervisor: processFromRecord(r.supervisor),
     command: r.command,
@@ -162,8 +171,9 @@ function agentFromRecord(r: AgentRecord): AgentProcess {
     logFile: r.log_file,
     resumedFrom: r.resumed_from,
     startedAt: r.started_at,
-    ...(r.finished_at === undefined ? {} : { finishedAt: r.finished_at }),
   };
+  if (r.finished_at !== undefined) agent.finishedAt = r.finished_at;
+  return agent;
 }
 
 const STATUSES = new Set(['Active', 'HandedOff', 'Completed', 'Failed']);

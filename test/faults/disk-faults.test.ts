@@ -7,6 +7,7 @@ import { auditLog } from '../../src/audit/audit-log.js';
 import { childScript } from '../helpers/children.js';
 import { tempDir } from '../helpers/fixtures.js';
 import { spawn } from 'node:child_process';
+import { v4 as uuidv4 } from 'uuid';
 
 const isRoot = process.getuid?.() === 0;
 const context = { issueNumber: 1, currentPhase: 'Test' as const, worktreePath: '/w' };
@@ -39,6 +40,11 @@ describe.runIf(isRoot)('disk full and permission denied (needs root: a small tmp
       }
       expect(isSessionError(refusal, 'STORAGE')).toBe(true);
       expect((refusal as Error).message).toMatch(/ENOSPC/);
+      // The actor built while the refused write was in flight must not become the session's.
+      const retried = uuidv4();
+      await expect(manager.spawnAgentSession('A', `retry ${'x'.repeat(400)}`, context, { sessionId: retried })).rejects.toMatchObject({ code: 'STORAGE' });
+      expect(manager.actorOf(retried)).toBeUndefined();
+      expect(await manager.getSession(retried)).toBeUndefined();
       await expect(manager.checkpoint()).rejects.toMatchObject({ code: 'STORAGE' });
       expect(await readFile(join(store, 'sessions.json'), 'utf8')).toBe(sessionsBefore);
       expect((await readdir(store)).filter((f) => f.endsWith('.tmp'))).toEqual([]);
@@ -46,6 +52,7 @@ describe.runIf(isRoot)('disk full and permission denied (needs root: a small tmp
 
       await rm(join(mountPoint, 'filler'));
       const after = await manager.spawnAgentSession('A', 'space is back', context);
+      expect(manager.actorOf(after.id)?.getSnapshot().value).toBe('active');
       await manager.checkpoint();
       await manager.close();
       const reopened = await SessionManager.open(store);
