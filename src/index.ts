@@ -12,7 +12,7 @@ export type {
   SessionManagerOptions,
   SpawnOptions,
 } from './manager/session-manager.js';
-export type { SessionActor, SessionInspector } from './manager/session-actors.js';
+export type { ActorActivation, SessionActor, SessionInspector } from './manager/session-actors.js';
 
 export { ClaudeRunner, type ClaudeRunnerOptions } from './runner/claude-runner.js';
 export type { AgentRunner, AgentRunSpec, AgentOutcome, StartedProcess } from './runner/agent-runner.js';

@@ -64,7 +64,7 @@ export class SessionManager {
     opened: { state: SessionsState; verdict: CheckpointVerdict },
   ) {
     this.state = opened.state;
-    this.actors = new SessionActors(options.inspect);
+    this.actors = new SessionActors(options.inspect, options.actors);
     this.checkpointer = new Checkpointer(
       join(dir, SESSIONS_FILE),
       () => ({ state: this.state, cursor: this.store.cursor() }),
@@ -225,9 +225,13 @@ export class SessionManager {
     return statsOf(this.state.sessions);
   }
 
-  /** The live XState actor of an Active session (for inspection); undefined once it has ended. */
+  /**
+   * The live XState actor of an Active session (for inspection), started now if actors are
+   * on-demand; undefined once the session has ended, or for an unknown id.
+   */
   actorOf(id: string): SessionActor | undefined {
-    return this.actors.get(id);
+    if (typeof id !== 'string' || !this.state.sessions.has(id)) return undefined;
+    return this.actors.get(id, this.state.sessions.get(id));
   }
 
   /**

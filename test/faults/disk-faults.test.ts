@@ -24,7 +24,8 @@ describe.runIf(isRoot)('disk full and permission denied (needs root: a small tmp
     execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=256k', 'tmpfs', mountPoint]);
     try {
       const store = join(mountPoint, 'store');
-      const manager = await SessionManager.open(store, { checkpointIdleMs: -1, checkpointEvery: Number.MAX_SAFE_INTEGER });
+      // Eager actors: one is built while each spawn's write is in flight, and must not outlive a refusal.
+      const manager = await SessionManager.open(store, { checkpointIdleMs: -1, checkpointEvery: Number.MAX_SAFE_INTEGER, actors: 'eager' });
       await manager.checkpoint();
       const sessionsBefore = await readFile(join(store, 'sessions.json'), 'utf8');
       // Fill the disk, leaving room for a few dozen events.

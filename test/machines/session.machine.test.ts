@@ -71,11 +71,13 @@ describe('the manager follows every machine path', () => {
   const paths = getSimplePaths(sessionMachine, traversal);
   const status = { active: 'Active', handedOff: 'HandedOff', completed: 'Completed', failed: 'Failed' } as const;
 
-  for (const path of paths) {
+  for (const path of paths) for (const actors of ['eager', 'on-demand'] as const) {
     const name = path.steps.map((s) => s.event.type).join(' → ') || '(spawn only)';
-    it(`path ${name} ends ${String(path.state.value)} in the manager, live, after reopen, and refuses all further moves`, async () => {
-      let manager = await SessionManager.open(dir);
+    it(`path ${name} ends ${String(path.state.value)} in the manager, live (${actors} actor), after reopen, and refuses all further moves`, async () => {
+      let manager = await SessionManager.open(dir, { actors });
       let session: Session = await manager.spawnAgentSession('CodeGenAgent', 'Implement #42', contextFor());
+      // Asked for right after the spawn, the actor must then follow every event of the path.
+      const actor = manager.actorOf(session.id)!;
       for (const step of path.steps.slice(1)) {
         const event = step.event as SessionMachineEvent;
         if (event.type === 'AGENT_STARTED' || event.type === 'AGENT_FINISHED') continue;
@@ -86,6 +88,7 @@ describe('the manager follows every machine path', () => {
       const expected = status[path.state.value as keyof typeof status];
       expect((await manager.getSession(session.id))?.status).toBe(expected);
       expect(manager.actorOf(session.id)?.getSnapshot().value ?? 'ended').toBe(expected === 'Active' ? 'active' : 'ended');
+      expect(actor.getSnapshot().value).toBe(path.state.value);
       await manager.close();
       manager = await SessionManager.open(dir);
       session = (await manager.getSession(session.id))!;
