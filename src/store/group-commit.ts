@@ -38,6 +38,15 @@ export class GroupCommit {
   }
 
   private async flushLoop(): Promise<void> {
-    while (this.queue.length > 0) await this.commit(this.queue.splice(0, this.maxBatch));
+    let lastBatch = 0;
+    while (this.queue.length > 0) {
+      // After a batch of several, let every caller it released append again before the next
+      // batch is taken (one turn of the event loop): one larger write instead of many small
+      // ones, each paying the disk's fixed cost. A lone caller never waits.
+      if (lastBatch > 1) await new Promise((resolve) => setImmediate(resolve));
+      const batch = this.queue.splice(0, this.maxBatch);
+      lastBatch = batch.length;
+      await this.commit(batch);
+    }
   }
 }
