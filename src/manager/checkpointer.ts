@@ -37,7 +37,7 @@ export async function resolveCheckpoint(path: string, store: Pick<EventStore, 'v
 
 /** Lets go of the file a loaded state still reads ended sessions from, without reading them. */
 export function closeSessions(state: SessionsState): void {
-  if (state.sessions instanceof SessionMap) state.sessions.source?.close();
+  if (state.sessions instanceof SessionMap) state.sessions.discard();
 }
 
 /**

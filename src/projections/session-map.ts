@@ -1,4 +1,5 @@
 import type { Session } from '../domain/session.js';
+import { SessionError } from '../errors.js';
 import type { SessionArchive } from './session-archive.js';
 import { decodeRecord } from './session-record.js';
 import type { SessionStats } from './stats.js';
@@ -99,11 +100,7 @@ export class SessionMap extends Map<string, Session> {
    * {@link statsOf}: together they cover the map without reading the archive. Null without an archive.
    */
   statsParts(): { archived: SessionStats; others: Iterable<Session> } | null {
-    if (this.archivedStats === null) return null;
-    const others = function* (map: SessionMap): Generator<Session> {
-      for (const [id, slot] of map.slots()) if (typeof slot !== 'number' && !map.loadedFromArchive.has(id)) yield slot;
-    };
-    return { archived: this.archivedStats, others: others(this) };
+    return this.archivedStats === null ? null : { archived: this.archivedStats, others: this.neverArchived() };
   }
 
   /**
@@ -123,8 +120,15 @@ export class SessionMap extends Map<string, Session> {
   /** Reads every archived record now (a full scan, the CLI), then closes the file. */
   loadAll(): void {
     if (this.stubs === 0) return;
-    const read = this.archive!.sequentialReader();
+    if (this.archive === null) throw new SessionError('CLOSED', 'the sessions.json these sessions were in is closed');
+    const read = this.archive.sequentialReader();
     for (const [id, slot] of this.slots()) if (typeof slot === 'number') this.load(id, slot, read);
+  }
+
+  /** Closes the archive file unread, for a map that is thrown away: its archived sessions are gone. */
+  discard(): void {
+    this.archive?.close();
+    this.archive = null;
   }
 
   /** Closes the archive file; records not read yet are read first, so nothing is lost. */
@@ -134,6 +138,7 @@ export class SessionMap extends Map<string, Session> {
   }
 
   private load(id: string, index: number, read: (index: number) => Buffer): Session {
+    if (this.archive === null) throw new SessionError('CLOSED', `session ${id} was in a sessions.json that is closed`);
     const session = decodeRecord(read(index), id, this.archive!.path);
     this.setSlot(id, session);
     this.loadedFromArchive.add(id);
@@ -142,14 +147,21 @@ export class SessionMap extends Map<string, Session> {
     return session;
   }
 
+  private *neverArchived(): Generator<Session> {
+    for (const [id, slot] of this.slots()) if (typeof slot !== 'number' && !this.loadedFromArchive.has(id)) yield slot;
+  }
+
   private setSlot(id: string, slot: Slot): void {
     // A stub is stored as its index; every read of the map goes through `get` or `slots`.
     Map.prototype.set.call(this, id, slot);
   }
 
+  /** Once nothing is left in the archive: close the file; stats are then computed over the map itself. */
   private release(): void {
     this.archive?.close();
     this.archive = null;
+    this.archivedStats = null;
+    this.loadedFromArchive.clear();
   }
 }
 

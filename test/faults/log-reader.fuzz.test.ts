@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { isSessionError } from '../../src/index.js';
+import { decodeEventLine } from '../../src/store/file/line-codec.js';
 import { LogScanner } from '../../src/store/file/log-scanner.js';
 import { logText, sampleEvents } from '../helpers/events.js';
 
@@ -46,4 +47,17 @@ describe('log reader fuzz', () => {
       );
     });
   }
+
+  it('finds the checksum field exactly where the pattern /,"crc":(\\d{1,10})\\}$/ does', () => {
+    const tail = fc.oneof(fc.string(), fc.constantFrom(',"crc":', '}', ',"crc":1}', ',"crc":12345678901}', '"crc":1}', ',"crc":}'));
+    fc.assert(
+      fc.property(fc.string(), tail, fc.string({ unit: fc.constantFrom('0', '9', '}', ',', '"') }), (head, middle, end) => {
+        const text = head + middle + end;
+        const hasField = /,"crc":(\d{1,10})\}$/.test(text);
+        const decoded = decodeEventLine(text);
+        expect(!decoded.ok && decoded.reason === 'no checksum field at the end of the line').toBe(!hasField);
+      }),
+      { numRuns: 5000 },
+    );
+  });
 });

@@ -79,7 +79,7 @@ describe('a SessionMap loaded from sessions.json', () => {
     }
     expect(isSessionError(refusal, 'CORRUPT_CHECKPOINT')).toBe(true);
     expect((refusal as Error).message).toMatch(/fails its checksum/);
-    (loaded.state.sessions as SessionMap).source?.close();
+    (loaded.state.sessions as SessionMap).discard();
   });
 
   it('keeps reading the file it loaded when another writer replaces sessions.json', async () => {

@@ -244,7 +244,11 @@ export class FileEventStore implements EventStore {
     const start = this.position.offset;
     try {
       const writing = this.writeAll(buffer);
-      this.sink!.prepare?.(events);
+      try {
+        this.sink!.prepare?.(events);
+      } catch {
+        // Preparing is only a head start: whatever it could not build, apply builds later.
+      }
       await writing;
     } catch (error) {
       // Undo a partial write so no half-acknowledged event stays behind; if even that fails,

@@ -76,13 +76,20 @@ export class LogScanner {
     const released: LogRecord[] = [];
     let lineStart = 0;
     let newline = data.indexOf(NEWLINE, lineStart);
+    const strict = this.onFinding === undefined;
     while (newline !== -1) {
       const offset = this.carryOffset + lineStart;
-      const record = this.tolerate(() => this.decode(data.toString('utf8', lineStart, newline), this.nextLine, offset, offset + newline - lineStart + 1));
+      const text = data.toString('utf8', lineStart, newline);
+      const end = offset + newline - lineStart + 1;
+      // Strict scans (every open and replay) call the steps directly: no closure per line.
+      const record = strict ? this.decode(text, this.nextLine, offset, end) : this.tolerate(() => this.decode(text, this.nextLine, offset, end));
       // A line the audit could not read most likely held the next seq: expect the one after it.
       if (record === null) this.expectedSeq += 1;
       this.nextLine += 1;
-      if (record !== null) this.tolerate(() => this.accept(record, released));
+      if (record !== null) {
+        if (strict) this.accept(record, released);
+        else this.tolerate(() => this.accept(record, released));
+      }
       lineStart = newline + 1;
       newline = data.indexOf(NEWLINE, lineStart);
     }
