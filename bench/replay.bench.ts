@@ -8,6 +8,12 @@ import { writeBigLog } from './big-log.js';
 import { measure, perSecond, type Row } from './measure.js';
 import { scratch } from './work-dir.js';
 
+/** Heap in use after a full collection (the bench runs with --expose-gc; without it, as is). */
+function heapUsed(): number {
+  (globalThis as { gc?: () => void }).gc?.();
+  return process.memoryUsage().heapUsed;
+}
+
 /** The bare baseline: read the file line by line and JSON.parse each line, nothing else. */
 async function bareParse(path: string): Promise<number> {
   const start = performance.now();
@@ -48,13 +54,16 @@ export async function replayBenches(runs: number, events: number): Promise<{ row
       return ms;
     });
     // What an open from the checkpoint leaves for later: ended sessions are read on first use.
+    const heapBefore = heapUsed();
     const lazy = await SessionManager.open(dir, { checkpointIdleMs: -1 });
+    const heapAfterOpenBytes = heapUsed() - heapBefore;
     let start = performance.now();
     await lazy.getStats();
     const statsAfterOpenMs = performance.now() - start;
     start = performance.now();
     const listed = (await lazy.listSessions()).length;
     const firstListAllMs = performance.now() - start;
+    const heapAllReadBytes = heapUsed() - heapBefore;
     await lazy.close();
     const fullReplay = await measure(runs, async () => {
       await rm(join(dir, 'sessions.json'), { force: true });
@@ -78,6 +87,8 @@ export async function replayBenches(runs: number, events: number): Promise<{ row
         statsAfterOpenMs,
         firstListAllMs,
         listedAfterOpen: listed,
+        heapAfterOpenBytes,
+        heapAllReadBytes,
       },
     };
   } finally {

@@ -39,10 +39,17 @@ log('the original design as a baseline…');
 rows.push(...(await originalBaselineBenches(3)));
 rows.push(...spawns);
 
+const mib = (bytes: unknown) => ((bytes as number) / 2 ** 20).toFixed(0);
 const digits = (r: Row) => (r.unit === 'ms' ? 2 : 0);
 const header = `| benchmark | ours | baseline (same run) | ratio | target |\n| --- | --- | --- | --- | --- |`;
 const lines = rows.map((r) => `| ${r.name} | ${show(r.ours, digits(r))} ${r.unit} | ${r.baselineName}: ${show(r.baseline, digits(r))} ${r.unit} | ${r.ratio.toFixed(2)} | ${r.target ?? ''}${r.note ? ` — ${r.note}` : ''} |`);
 const date = new Date().toISOString().slice(0, 10);
-const facts = `replay: ${replay.facts['events']} events, ${replay.facts['sessions']} sessions, ${((replay.facts['logBytes'] as number) / 2 ** 20).toFixed(0)} MiB log; peak RSS growth while replaying ${((replay.facts['replayPeakRssGrowthBytes'] as number) / 2 ** 20).toFixed(0)} MiB; replay equals live projections: ${replay.facts['replayMatchesLive']}; after an open from the checkpoint, getStats took ${(replay.facts['statsAfterOpenMs'] as number).toFixed(1)} ms and the first listSessions (reads every ended session) ${(replay.facts['firstListAllMs'] as number).toFixed(0)} ms`;
+const f = replay.facts;
+const facts = [
+  `replay: ${f['events']} events, ${f['sessions']} sessions, ${mib(f['logBytes'])} MiB log; peak RSS growth while replaying ${mib(f['replayPeakRssGrowthBytes'])} MiB; replay equals live projections: ${f['replayMatchesLive']}`,
+  `after an open from the checkpoint: getStats ${(f['statsAfterOpenMs'] as number).toFixed(1)} ms, the first listSessions (reads every ended session) ${(f['firstListAllMs'] as number).toFixed(0)} ms; heap held ${mib(f['heapAfterOpenBytes'])} MiB after the open, ${mib(f['heapAllReadBytes'])} MiB once every session was read`,
+]
+  .map((line) => `- ${line}`)
+  .join('\n');
 process.stdout.write(`${date} · ${hostname()} · ${machine}\n\n${header}\n${lines.join('\n')}\n\n${facts}\n`);
 await writeFile(fileURLToPath(new URL('../../bench/results.json', import.meta.url)), `${JSON.stringify({ date, machine, runs, rows, facts: replay.facts }, null, 2)}\n`);
