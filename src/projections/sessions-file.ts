@@ -1,5 +1,6 @@
 import { crc32 } from 'node:zlib';
 import { z } from 'zod';
+import { PHASES } from '../domain/phase.js';
 import type { Session } from '../domain/session.js';
 import { SessionError } from '../errors.js';
 import type { StoreCursor } from '../store/event-store.js';
@@ -217,6 +218,10 @@ export function parseCheckpoint(bytes: Buffer, path: string): ParsedCheckpoint {
     if (typeof records.ids[i] !== 'string' || !isOffset(records.starts[i]) || !isOffset(records.lengths[i]) || !isOffset(records.crcs[i])) {
       throw new SessionError('CORRUPT_CHECKPOINT', `${path} has a malformed record index entry ${i}`);
     }
+  }
+  // Stats merge phase by phase: a file from a version that knew other phases is rebuilt instead.
+  if (PHASES.some((phase) => parsed.ended_stats.byPhase[phase] === undefined)) {
+    throw new SessionError('CORRUPT_CHECKPOINT', `${path} has stats for other phases than this version's`);
   }
   return {
     cursor: { seq: parsed.seq, offset: parsed.offset, line: parsed.line, lastLineOffset: parsed.last_line_offset },
