@@ -94,6 +94,8 @@ export class SessionManager {
     try {
       await manager.connect(opened.cursor);
     } catch (error) {
+      closeSessions(manager.state);
+      manager.actors.stopAll();
       await store.close();
       throw error;
     }

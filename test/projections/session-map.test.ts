@@ -1,4 +1,4 @@
-import { open, readdir, readFile } from 'node:fs/promises';
+import { appendFile, open, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SessionManager, computeStats, isSessionError } from '../../src/index.js';
@@ -107,6 +107,14 @@ describe('a SessionMap loaded from sessions.json', () => {
     await m.checkpoint();
     expect(await openFds()).toBe(whileOpen);
     await m.close();
+    expect(await openFds()).toBe(before);
+  });
+
+  it('lets go of the file it loaded when the open then fails on a damaged log', async () => {
+    await buildStore(dir);
+    await appendFile(join(dir, 'events.ndjson'), 'not an event\nnor this\n');
+    const before = await openFds();
+    await expect(SessionManager.open(dir)).rejects.toMatchObject({ code: 'CORRUPT_LOG' });
     expect(await openFds()).toBe(before);
   });
 });
