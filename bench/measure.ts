@@ -6,12 +6,25 @@ export interface Figure {
   runs: number;
 }
 
-/** Runs `once` `runs` times (after one warm-up) and summarizes what it returns (e.g. events/s). */
-export async function measure(runs: number, once: () => Promise<number>): Promise<Figure> {
-  await once();
+/**
+ * Runs `once` `runs` times (after one warm-up) and summarizes what it returns (e.g. events/s).
+ * With `collect`, a full garbage collection runs before each run (untimed), so a run that builds
+ * a large heap is not billed for collecting the one before it.
+ */
+export async function measure(runs: number, once: () => Promise<number>, options: { collect?: boolean } = {}): Promise<Figure> {
+  const run = async () => {
+    if (options.collect === true) collectGarbage();
+    return once();
+  };
+  await run();
   const values: number[] = [];
-  for (let i = 0; i < runs; i += 1) values.push(await once());
+  for (let i = 0; i < runs; i += 1) values.push(await run());
   return summarize(values);
+}
+
+/** A full collection when the bench runs with --expose-gc (npm run bench does); otherwise nothing. */
+export function collectGarbage(): void {
+  (globalThis as { gc?: () => void }).gc?.();
 }
 
 /**

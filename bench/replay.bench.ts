@@ -5,12 +5,12 @@ import { createInterface } from 'node:readline';
 import { SessionManager } from '../src/index.js';
 import { readStore } from '../src/query/read-store.js';
 import { writeBigLog } from './big-log.js';
-import { measure, perSecond, type Row } from './measure.js';
+import { collectGarbage, measure, perSecond, type Row } from './measure.js';
 import { scratch } from './work-dir.js';
 
 /** Heap in use after a full collection (the bench runs with --expose-gc; without it, as is). */
 function heapUsed(): number {
-  (globalThis as { gc?: () => void }).gc?.();
+  collectGarbage();
   return process.memoryUsage().heapUsed;
 }
 
@@ -38,9 +38,9 @@ export async function replayBenches(runs: number, events: number): Promise<{ row
       const start = performance.now();
       const view = await readStore(dir, undefined, () => {});
       return perSecond(view.eventsRead, performance.now() - start);
-    });
+    }, { collect: true });
     clearInterval(sampler);
-    const bare = await measure(runs, () => bareParse(path));
+    const bare = await measure(runs, () => bareParse(path), { collect: true });
 
     // Open with a valid checkpoint vs a full replay (no sessions.json): times in ms.
     const first = await SessionManager.open(dir, { checkpointIdleMs: -1 });
@@ -52,7 +52,7 @@ export async function replayBenches(runs: number, events: number): Promise<{ row
       const ms = performance.now() - start;
       await m.close();
       return ms;
-    });
+    }, { collect: true });
     // What an open from the checkpoint leaves for later: ended sessions are read on first use.
     const heapBefore = heapUsed();
     const lazy = await SessionManager.open(dir, { checkpointIdleMs: -1 });
@@ -72,7 +72,7 @@ export async function replayBenches(runs: number, events: number): Promise<{ row
       const ms = performance.now() - start;
       await m.close();
       return ms;
-    });
+    }, { collect: true });
     return {
       rows: [
         { name: `replay, ${(log.events / 1e6).toFixed(1)} M events`, unit: 'events/s', ours, baseline: bare, baselineName: 'read lines + JSON.parse', ratio: ours.median / bare.median, target: '≥ 0.5' },

@@ -33,7 +33,7 @@ rows.push(...(await postgresAppendBenches(runs, pgUrl, fileAppends).catch((error
 log('spawn overhead…');
 const spawns = await spawnBenches(runs);
 log(`replay and open of ${events.toLocaleString('en-US')} events…`);
-const replay = await replayBenches(Math.max(3, Math.min(runs, 3)), events);
+const replay = await replayBenches(Math.max(3, Math.min(runs, 5)), events);
 rows.push(...replay.rows);
 log('the original design as a baseline…');
 rows.push(...(await originalBaselineBenches(3)));

@@ -3,6 +3,9 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SessionManager, computeStats, isSessionError } from '../../src/index.js';
 import { loadSessionsFile } from '../../src/projections/load-sessions-file.js';
+import { SessionArchive } from '../../src/projections/session-archive.js';
+import { parseSessionsFile, renderSessionsFileParts } from '../../src/projections/sessions-file.js';
+import { writeFileAtomicKeepingFd } from '../../src/store/file/atomic-file.js';
 import { SessionMap } from '../../src/projections/session-map.js';
 import { statsOf } from '../../src/projections/stats.js';
 import { contextFor, tempDir } from '../helpers/fixtures.js';
@@ -116,5 +119,22 @@ describe('a SessionMap loaded from sessions.json', () => {
     const before = await openFds();
     await expect(SessionManager.open(dir)).rejects.toMatchObject({ code: 'CORRUPT_LOG' });
     expect(await openFds()).toBe(before);
+  });
+
+  it('moves unread records to a checkpoint it writes, even when their places in the file change', async () => {
+    const { ended, active } = await buildStore(dir);
+    const path = join(dir, 'sessions.json');
+    const expected = parseSessionsFile(await readFile(path), path).state.sessions;
+    const loaded = await loadSessionsFile(path);
+    if (typeof loaded === 'string') throw new Error(`not loaded: ${loaded}`);
+    const map = loaded.state.sessions as SessionMap;
+    // Dropping the first record shifts every later one by one place in the next file.
+    map.delete(ended[0]!);
+    const { parts, layout, moved } = renderSessionsFileParts(loaded.state, loaded.cursor);
+    const fd = await writeFileAtomicKeepingFd(path, parts);
+    expect(map.adopt(new SessionArchive(fd, path, layout), moved)).toBe(true);
+    for (const id of [...ended.slice(1), active]) expect(map.get(id)).toEqual(expected.get(id));
+    expect(map.get(ended[0]!)).toBeUndefined();
+    map.discard();
   });
 });
