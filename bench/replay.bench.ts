@@ -33,6 +33,7 @@ export async function replayBenches(runs: number, events: number): Promise<{ row
     const path = join(dir, 'events.ndjson');
     let peakRss = 0;
     const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 20);
+    collectGarbage();
     const rssBefore = process.memoryUsage().rss;
     const ours = await measure(runs, async () => {
       const start = performance.now();

@@ -44,11 +44,6 @@ export class SessionArchive {
     this.statuses = layout.statuses;
   }
 
-  /** How many records the file holds. */
-  get count(): number {
-    return this.starts.length;
-  }
-
   /** Record `index`'s status letter in the index. */
   statusLetterOf(index: number): string {
     return this.statuses[index]!;

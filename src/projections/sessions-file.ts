@@ -1,14 +1,13 @@
 import { crc32 } from 'node:zlib';
 import { z } from 'zod';
 import { PHASES } from '../domain/phase.js';
-import type { Session } from '../domain/session.js';
 import { SessionError } from '../errors.js';
 import type { StoreCursor } from '../store/event-store.js';
 import type { RecordLayout } from './session-archive.js';
 import { SessionMap } from './session-map.js';
 import { decodeRecord, toRecord } from './session-record.js';
 import { emptySessionsState, type SessionsState } from './sessions-projection.js';
-import { computeStats, mergeStats, type SessionStats } from './stats.js';
+import { statsOf, type SessionStats } from './stats.js';
 
 /*
  * sessions.json in the original (Rust) format: `{ "sessions": [...], "version": 1 }` with
@@ -76,7 +75,8 @@ export function renderSessionsFileParts(state: SessionsState, cursor: StoreCurso
   out.text(layout.ids.length === 0 ? '],\n  "version": 1,\n  "checkpoint": ' : '\n  ],\n  "version": 1,\n  "checkpoint": ');
   layout.statuses = letters.join('');
   const checkpointAt = out.offset;
-  out.text(renderCheckpoint(state, cursor, layout, endedStats(state)));
+  // The ended sessions are those a reader of the file leaves archived: their stats go with them.
+  out.text(renderCheckpoint(state, cursor, layout, statsOf(state.sessions, 'ended')));
   out.text(`,\n  "checkpoint_at": ${checkpointAt}`);
   out.text(`,\n  "checksum": ${out.crc}\n}\n`);
   return { parts: out.finish(), layout, moved };
@@ -85,18 +85,6 @@ export function renderSessionsFileParts(state: SessionsState, cursor: StoreCurso
 /** Renders the projection as sessions.json, as one string (export, tests). */
 export function renderSessionsFile(state: SessionsState, cursor: StoreCursor): string {
   return Buffer.concat(renderSessionsFileParts(state, cursor).parts).toString('utf8');
-}
-
-/** The stats of the ended sessions: those a reader of the file leaves archived. */
-function endedStats(state: SessionsState): SessionStats {
-  const ended = (sessions: Iterable<Session>) => {
-    const out: Session[] = [];
-    for (const s of sessions) if (s.status !== 'Active') out.push(s);
-    return out;
-  };
-  const parts = state.sessions instanceof SessionMap ? state.sessions.statsParts() : null;
-  if (parts === null) return computeStats(ended(state.sessions.values()));
-  return mergeStats(parts.archived, computeStats(ended(parts.others)));
 }
 
 function renderCheckpoint(state: SessionsState, cursor: StoreCursor, layout: RecordLayout, stats: SessionStats): string {

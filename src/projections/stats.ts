@@ -100,8 +100,16 @@ function addCounts(a: StatusCounts, b: StatusCounts): StatusCounts {
   };
 }
 
-/** The stats of every session in `sessions`; a {@link SessionMap}'s archived sessions count from its stored stats, unread. */
-export function statsOf(sessions: ReadonlyMap<string, Session>): SessionStats {
+/**
+ * The stats of every session in `sessions`, or of the ended ones only. A {@link SessionMap}'s
+ * archived sessions (all ended) count from its stored stats, unread.
+ */
+export function statsOf(sessions: ReadonlyMap<string, Session>, which: 'all' | 'ended' = 'all'): SessionStats {
   const parts = sessions instanceof SessionMap ? sessions.statsParts() : null;
-  return parts === null ? computeStats(sessions.values()) : mergeStats(parts.archived, computeStats(parts.others));
+  const counted = (all: Iterable<Session>) => (which === 'all' ? all : endedOnly(all));
+  return parts === null ? computeStats(counted(sessions.values())) : mergeStats(parts.archived, computeStats(counted(parts.others)));
+}
+
+function* endedOnly(sessions: Iterable<Session>): Generator<Session> {
+  for (const session of sessions) if (session.status !== 'Active') yield session;
 }

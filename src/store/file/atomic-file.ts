@@ -5,35 +5,15 @@ import { basename, dirname, join } from 'node:path';
 import { v4 as uuidv4 } from 'uuid';
 import { storageError } from '../../errors.js';
 
-/**
- * Replaces `path` with `text` so that a reader (or a crash) sees either the old file or the
- * new one, never a mix: write a temp file beside it, fsync it, rename it over, fsync the directory.
- */
-export async function writeFileAtomic(path: string, text: string, mode = 0o644): Promise<void> {
-  const temp = join(dirname(path), `.${basename(path)}.${process.pid}.${uuidv4()}.tmp`);
-  try {
-    const handle = await open(temp, 'wx', mode);
-    try {
-      await handle.writeFile(text);
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await rename(temp, path);
-    await fsyncDirectory(dirname(path));
-  } catch (error) {
-    await unlink(temp).catch(() => undefined);
-    throw storageError('writing', path, error);
-  }
-}
-
 const writevAt = promisify(writev);
 const fdatasync = promisify(fdatasyncCallback);
 
 /**
- * {@link writeFileAtomic} for a file given in pieces, which resolves to a descriptor open for
- * reading on the file written: the caller owns it (and must close it). Reading through it is
- * safe from later replacements of `path` by other writers: it stays on this file's inode.
+ * Replaces `path` with the file given in pieces so that a reader (or a crash) sees either the
+ * old file or the new one, never a mix: write a temp file beside it, fsync it, rename it over,
+ * fsync the directory. Resolves to a descriptor open for reading on the file written, which the
+ * caller owns (and must close): reading through it is safe from later replacements of `path`
+ * by other writers, as it stays on this file's inode.
  */
 export async function writeFileAtomicKeepingFd(path: string, parts: readonly Buffer[], mode = 0o644): Promise<number> {
   const temp = join(dirname(path), `.${basename(path)}.${process.pid}.${uuidv4()}.tmp`);
