@@ -64,7 +64,8 @@ export type SessionRecord = z.infer<typeof SessionRecord>;
 /*
  * The conversions assign optional keys one by one rather than spreading `{}` or `{ key }`:
  * they run for every record of a large sessions.json, and spreads cost several times more.
- * Key order is the file's: optional keys before `revision`, which comes last.
+ * A record keeps the file's key order (optional keys, then `revision` last); a session gets the
+ * order a live one has (`revision` before the optional keys, which arrive with later events).
  */
 
 /** A session as its snake_case record. */
