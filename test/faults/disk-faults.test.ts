@@ -43,7 +43,10 @@ describe.runIf(isRoot)('disk full and permission denied (needs root: a small tmp
       expect((refusal as Error).message).toMatch(/ENOSPC/);
       // The actor built while the refused write was in flight must not become the session's.
       const retried = uuidv4();
+      const liveActors = () => (manager as unknown as { actors: { size: number } }).actors.size;
+      const before = liveActors();
       await expect(manager.spawnAgentSession('A', `retry ${'x'.repeat(400)}`, context, { sessionId: retried })).rejects.toMatchObject({ code: 'STORAGE' });
+      expect(liveActors()).toBe(before);
       expect(manager.actorOf(retried)).toBeUndefined();
       expect(await manager.getSession(retried)).toBeUndefined();
       await expect(manager.checkpoint()).rejects.toMatchObject({ code: 'STORAGE' });
