@@ -1,11 +1,12 @@
-import { closeSync } from 'node:fs';
-import { loadSessionsFile } from '../projections/load-sessions-file.js';
-import { SessionArchive } from '../projections/session-archive.js';
+import { join, dirname } from 'node:path';
+import { loadSessionsFile, type LoadedSessionsFile } from '../projections/load-sessions-file.js';
 import { SessionMap } from '../projections/session-map.js';
-import { renderSessionsFileParts } from '../projections/sessions-file.js';
 import { emptySessionsState, type SessionsState } from '../projections/sessions-projection.js';
+import type { SessionEvent } from '../events/session-event.js';
 import type { EventStore, StoreCursor } from '../store/event-store.js';
-import { writeFileAtomicKeepingFd } from '../store/file/atomic-file.js';
+import { FileLock } from '../store/file/file-lock.js';
+import { estimateCheckpointBytes, pageOf, type CheckpointPolicy } from './checkpoint-policy.js';
+import { SessionsFileWriter, type WriteOutcome } from './sessions-file-writer.js';
 
 /** Why a checkpoint could not be used at open. */
 export type CheckpointVerdict = 'loaded' | 'missing' | 'corrupt' | 'stale';
@@ -15,6 +16,8 @@ export interface CheckpointStart {
   state: SessionsState;
   cursor: StoreCursor | null;
   verdict: CheckpointVerdict;
+  /** The file as loaded, when it was used. */
+  loaded: LoadedSessionsFile | null;
 }
 
 /**
@@ -23,7 +26,7 @@ export interface CheckpointStart {
  */
 export async function resolveCheckpoint(path: string, store: Pick<EventStore, 'verifyCursor'>): Promise<CheckpointStart> {
   const loaded = await loadSessionsFile(path);
-  if (typeof loaded === 'string') return { state: emptySessionsState(), cursor: null, verdict: loaded };
+  if (typeof loaded === 'string') return { state: emptySessionsState(), cursor: null, verdict: loaded, loaded: null };
   const { state, cursor } = loaded;
   let matches = false;
   try {
@@ -31,8 +34,8 @@ export async function resolveCheckpoint(path: string, store: Pick<EventStore, 'v
   } finally {
     if (!matches) closeSessions(state);
   }
-  if (!matches) return { state: emptySessionsState(), cursor: null, verdict: 'stale' };
-  return { state, cursor, verdict: 'loaded' };
+  if (!matches) return { state: emptySessionsState(), cursor: null, verdict: 'stale', loaded: null };
+  return { state, cursor, verdict: 'loaded', loaded };
 }
 
 /** Lets go of the file a loaded state still reads ended sessions from, without reading them. */
@@ -40,55 +43,89 @@ export function closeSessions(state: SessionsState): void {
   if (state.sessions instanceof SessionMap) state.sessions.discard();
 }
 
+/** What the checkpointer has done, for benchmarks and tests. */
+export interface CheckpointCounters {
+  incremental: number;
+  full: number;
+  bytes: number;
+}
+
 /**
- * Keeps sessions.json close behind the log without rewriting it on every change (the original's
- * cost that grows with the store): it is written after `every` events, after `idleMs` without
- * new events, and on close. Writes are atomic and never overlap.
+ * Keeps sessions.json close behind the log at a cost bounded by what changed: it remembers which
+ * sessions changed since the file's position, and writes (in place, see SessionsFileWriter)
+ * when the log holds `every` events past it, when `idleMs` after new events the write would cost
+ * at most `costRatio` bytes per byte of those events, and on close. Writes never overlap, in
+ * this process (a promise chain) or across processes (the checkpoint lock).
  */
 export class Checkpointer {
-  private pendingEvents = 0;
+  readonly counters: CheckpointCounters = { incremental: 0, full: 0, bytes: 0 };
+  private readonly writer: SessionsFileWriter;
+  private readonly lock: FileLock;
+  private dirty = new Set<string>();
+  private dirtySince = 0;
+  private blankedPages = new Set<number>();
+  private eventsSince = 0;
+  private baseOffset = 0;
+  private averageRecordBytes = 1024;
   private timer: NodeJS.Timeout | null = null;
-  private writing: Promise<void> = Promise.resolve();
+  private writing: Promise<unknown> = Promise.resolve();
   private lastError: unknown = null;
 
   constructor(
-    private readonly path: string,
+    path: string,
     private readonly snapshot: () => { state: SessionsState; cursor: StoreCursor },
-    private readonly every: number,
-    private readonly idleMs: number,
-  ) {}
+    private readonly policy: CheckpointPolicy,
+    lockTimeoutMs: number,
+  ) {
+    this.writer = new SessionsFileWriter(path);
+    this.lock = new FileLock(join(dirname(path), 'sessions.lock'), lockTimeoutMs);
+  }
 
-  /** Counts newly folded events and schedules a write when due. */
-  noteEvents(count: number): void {
-    this.pendingEvents += count;
-    if (this.pendingEvents >= this.every) {
+  /** Starts from the file the store was opened with. */
+  adoptLoaded(loaded: LoadedSessionsFile): void {
+    this.writer.adoptLoaded(loaded);
+    this.dirtySince = loaded.cursor.seq;
+    this.baseOffset = loaded.cursor.offset;
+  }
+
+  /** Notes folded events (their sessions changed); with `schedule`, considers a write. */
+  noteEvents(events: readonly SessionEvent[], schedule: boolean): void {
+    for (const event of events) {
+      if (this.dirty.has(event.sessionId)) continue;
+      this.dirty.add(event.sessionId);
+      const place = this.writer.placeOf(event.sessionId);
+      if (place !== null && !place.ended) this.blankedPages.add(pageOf(place.start));
+    }
+    this.eventsSince += events.length;
+    if (!schedule) return;
+    if (this.eventsSince >= this.policy.every) {
       void this.write().catch(() => undefined);
       return;
     }
-    if (this.timer !== null || this.idleMs < 0) return;
+    if (this.timer !== null || this.policy.idleMs < 0) return;
     this.timer = setTimeout(() => {
       this.timer = null;
-      void this.write().catch(() => undefined);
-    }, this.idleMs);
+      if (this.pays()) void this.write().catch(() => undefined);
+    }, this.policy.idleMs);
     // A pending checkpoint must not keep the process alive: the log already holds everything.
     this.timer.unref();
   }
 
-  /** Writes sessions.json now (after any write in flight), from the current state. */
-  write(): Promise<void> {
+  /** Writes sessions.json now (after any write in flight): in place, or whole with `full`. */
+  write(full = false): Promise<unknown> {
     this.clearTimer();
-    this.pendingEvents = 0;
-    this.writing = this.writing.then(
-      () => this.writeNow(),
-      () => this.writeNow(),
+    const written = this.writing.then(
+      () => this.writeNow(full),
+      () => this.writeNow(full),
     );
-    return this.writing;
+    this.writing = written;
+    return written;
   }
 
   /** Writes if anything changed since the last write; rethrows the last background failure. */
   async flush(): Promise<void> {
     this.clearTimer();
-    if (this.pendingEvents > 0) await this.write();
+    if (this.eventsSince > 0 || this.dirty.size > 0) await this.write();
     else await this.writing;
   }
 
@@ -97,20 +134,49 @@ export class Checkpointer {
     return this.lastError;
   }
 
-  private async writeNow(): Promise<void> {
-    const { state, cursor } = this.snapshot();
-    // Rendered at once, so the file is the state at `cursor` even if events arrive while it is written.
-    const { parts, layout, moved } = renderSessionsFileParts(state, cursor);
+  /** Whether a write now would cost at most `costRatio` bytes per byte of events since the last. */
+  private pays(): boolean {
+    const { cursor } = this.snapshot();
+    // The file store's cursor is a byte offset; other stores count events (~256 bytes each here).
+    const eventBytes = Math.max(cursor.offset - this.baseOffset, this.eventsSince * 256);
+    return estimateCheckpointBytes(this.dirty.size, this.averageRecordBytes, this.blankedPages.size) <= this.policy.costRatio * eventBytes;
+  }
+
+  private async writeNow(full: boolean): Promise<void> {
+    let taken: { dirty: Set<string>; pages: Set<number>; events: number; cursor: StoreCursor } | null = null;
+    let release: (() => Promise<void>) | null = null;
+    let outcome: WriteOutcome;
     try {
-      const fd = await writeFileAtomicKeepingFd(this.path, parts);
-      // Sessions still unread now read from the new file, so the old one can go.
-      const kept = state.sessions instanceof SessionMap && state.sessions.adopt(new SessionArchive(fd, this.path, layout), moved);
-      if (!kept) closeSync(fd);
-      this.lastError = null;
+      release = await this.lock.acquire();
+      outcome = await this.writer.write(() => {
+        const { state, cursor } = this.snapshot();
+        taken = { dirty: this.dirty, pages: this.blankedPages, events: this.eventsSince, cursor };
+        this.dirty = new Set();
+        this.blankedPages = new Set();
+        return { state, cursor, dirty: taken.dirty, dirtySince: this.dirtySince };
+      }, full);
     } catch (error) {
       this.lastError = error;
+      // Nothing of it counts as written: its sessions stay changed for the next write.
+      if (taken !== null) this.restore(taken);
       throw error;
+    } finally {
+      await release?.();
     }
+    const { dirty, events, cursor } = taken!;
+    this.dirtySince = cursor.seq;
+    this.eventsSince -= events;
+    this.baseOffset = cursor.offset;
+    this.lastError = null;
+    if (outcome.kind === 'skipped') return;
+    this.counters[outcome.kind] += 1;
+    this.counters.bytes += outcome.bytes;
+    if (outcome.kind === 'incremental' && dirty.size > 0) this.averageRecordBytes = (this.averageRecordBytes + outcome.bytes / dirty.size) / 2;
+  }
+
+  private restore(taken: { dirty: Set<string>; pages: Set<number> }): void {
+    for (const id of taken.dirty) this.dirty.add(id);
+    for (const page of taken.pages) this.blankedPages.add(page);
   }
 
   private clearTimer(): void {

@@ -8,10 +8,22 @@ import type { ActorActivation, SessionInspector } from './session-actors.js';
 
 /** Options of {@link SessionManager.open}. */
 export interface SessionManagerOptions extends FileEventStoreOptions {
-  /** Write sessions.json after this many new events (default 1 000). */
+  /**
+   * sessions.json is kept up to date in place, at a cost bounded by what changed. It is written
+   * at the latest once the log holds this many events past it, whatever that costs (default
+   * 10 000): the most an open replays on top of it.
+   */
   checkpointEvery?: number;
-  /** …or after this long without new events, in ms (default 250; -1 = only by count and on close). */
+  /**
+   * How long after new events a checkpoint is considered, in ms (default 250; -1 = only by
+   * count and on close). It is written then if it costs at most `checkpointCostRatio`.
+   */
   checkpointIdleMs?: number;
+  /**
+   * The most bytes a considered checkpoint may write per byte of events appended since the last
+   * one (default 2): a trickle of events on a large store waits until the checkpoint is worth it.
+   */
+  checkpointCostRatio?: number;
   /** Where "now" comes from (tests pin it). */
   clock?: () => Date;
   /** How often a command is re-decided after losing a race to another writer (default 3). */

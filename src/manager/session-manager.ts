@@ -14,7 +14,8 @@ import { emptySessionsState, evolveSessions, type SessionsState } from '../proje
 import { statsOf, type SessionStats } from '../projections/stats.js';
 import type { AppendRequest, EventSink, EventStore } from '../store/event-store.js';
 import { FileEventStore } from '../store/file/file-event-store.js';
-import { Checkpointer, closeSessions, resolveCheckpoint, type CheckpointVerdict } from './checkpointer.js';
+import { checkpointPolicyOf } from './checkpoint-policy.js';
+import { Checkpointer, closeSessions, resolveCheckpoint, type CheckpointCounters, type CheckpointStart } from './checkpointer.js';
 import { agentRecorder } from './agent-recorder.js';
 import { AgentSupervisor, type SupervisorRecorder } from './agent-supervisor.js';
 import { decideComplete, decideFail, decideHandoff, decideSpawn, parseSessionId, type DecisionClock } from './decide.js';
@@ -61,16 +62,17 @@ export class SessionManager {
     readonly dir: string,
     private readonly store: EventStore,
     private readonly options: SessionManagerOptions,
-    opened: { state: SessionsState; verdict: CheckpointVerdict },
+    opened: CheckpointStart,
   ) {
     this.state = opened.state;
     this.actors = new SessionActors(options.inspect, options.actors);
     this.checkpointer = new Checkpointer(
       join(dir, SESSIONS_FILE),
       () => ({ state: this.state, cursor: this.store.cursor() }),
-      options.checkpointEvery ?? 1000,
-      options.checkpointIdleMs ?? 250,
+      checkpointPolicyOf(options),
+      options.lockTimeoutMs ?? 10_000,
     );
+    if (opened.loaded !== null) this.checkpointer.adoptLoaded(opened.loaded);
     this.openReport = { checkpoint: opened.verdict, replayedEvents: 0, tornTail: null, orphaned: [] };
     this.supervisor = options.runner === undefined ? null : new AgentSupervisor(options.runner, join(dir, 'logs'), this.agentRecorder());
   }
@@ -85,6 +87,7 @@ export class SessionManager {
     if (typeof dir !== 'string' || dir.length === 0 || dir.includes('\0')) {
       throw new SessionError('INVALID_INPUT', 'the store directory must be a non-empty path without NUL bytes');
     }
+    checkpointPolicyOf(options);
     await mkdir(dir, { recursive: true }).catch((error: unknown) => {
       throw storageError('creating directory', dir, error);
     });
@@ -281,14 +284,19 @@ export class SessionManager {
     closeSessions(this.state);
     this.state = rebuilt;
     this.actors.rebuild(rebuilt.sessions.values());
-    await this.checkpointer.write();
+    await this.checkpointer.write(true);
     return { events, sessions: rebuilt.sessions.size, matchesLive };
   }
 
-  /** Writes sessions.json now. */
+  /** Brings sessions.json up to date now (in place: it costs what changed since the last checkpoint). */
   async checkpoint(): Promise<void> {
     this.assertOpen();
     await this.checkpointer.write();
+  }
+
+  /** How many checkpoints this manager wrote, in place and whole, and their bytes (for benchmarks). */
+  get checkpointCounters(): Readonly<CheckpointCounters> {
+    return this.checkpointer.counters;
   }
 
   /** Waits for pending appends, writes sessions.json, stops the actors and releases the store. Idempotent. */
@@ -316,7 +324,8 @@ export class SessionManager {
     Object.assign(this.openReport, report);
     this.actors.rebuild(sessionsInMemory(this.state.sessions));
     this.live = true;
-    if (report.replayedEvents > 0 || this.openReport.checkpoint !== 'loaded') await this.checkpointer.write();
+    // A file that could not be used is rebuilt now; a usable one is brought up to date when that pays.
+    if (this.openReport.checkpoint !== 'loaded') await this.checkpointer.write(true);
     if (this.supervisor !== null) this.openReport.orphaned = await this.reapOrphans();
   }
 
@@ -337,7 +346,7 @@ export class SessionManager {
           this.actors.apply(event, this.state.sessions.get(event.sessionId)!);
           for (const listener of this.listeners) queueMicrotask(() => notify(listener, event));
         }
-        if (this.live) this.checkpointer.noteEvents(events.length);
+        this.checkpointer.noteEvents(events, this.live);
       },
       revisionOf: (id) => this.state.sessions.get(id)?.revision ?? 0,
       prepare: (events) => {

@@ -1,24 +1,57 @@
-import { closeSync, fstatSync, openSync, read } from 'node:fs';
+import { closeSync, fstatSync, openSync, read, statSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { crc32 } from 'node:zlib';
 import type { Session } from '../domain/session.js';
 import { SessionError, isSessionError, storageError } from '../errors.js';
+import { RecordIndex, decodeIndexInto } from './record-index.js';
 import { SessionArchive } from './session-archive.js';
 import { SessionMap } from './session-map.js';
 import { decodeRecord } from './session-record.js';
-import { TRAILER_BYTES, parseCheckpoint, parseTrailer, type Checkpoint } from './sessions-file.js';
+import { TRAILER_BYTES, parseCheckpoint, parseTrailer, type Checkpoint, type SessionsFileFacts } from './sessions-file.js';
 
 const readAt = promisify(read);
 const CHUNK = 4 * 1024 * 1024;
+/** How often a load is tried again when the file changed under it (another process checkpointing). */
+const ATTEMPTS = 4;
+
+/** A sessions.json as loaded: the projection, and what its next in-place writer must know. */
+export interface LoadedSessionsFile extends Checkpoint {
+  facts: SessionsFileFacts;
+  index: RecordIndex;
+  /** The file's identity (device and inode), to tell whether it is still the one at its path. */
+  identity: string;
+}
+
+/** The record index file that goes with generation `generation` of `path`. */
+export function indexPathOf(path: string, generation: number): string {
+  return join(dirname(path), `sessions.${generation}.idx`);
+}
+
+/** A file's identity: the same path may hold another file after a rename. */
+export function identityOf(fd: number): string {
+  const { dev, ino } = fstatSync(fd);
+  return `${dev}:${ino}`;
+}
 
 /**
  * Opens sessions.json for a store: checks its checksum over every byte (a streaming CRC-32, fast
- * even for hundreds of MB), reads its checkpoint and index, and parses only the Active
+ * even for hundreds of MB), reads its checkpoint and record index, and parses only the Active
  * sessions; ended ones stay in the file (a {@link SessionMap} reads each when first asked for).
- * `'missing'` when there is no file; `'corrupt'` when it was edited, cut, or not written by this
- * library. Throws `STORAGE` when it cannot be read at all.
+ * `'missing'` when there is no file; `'corrupt'` when it was edited, cut, has no index, or was
+ * not written by this library. A file that changes while it is read (another process writing a
+ * checkpoint in place) is read again. Throws `STORAGE` when it cannot be read at all.
  */
-export async function loadSessionsFile(path: string): Promise<Checkpoint | 'missing' | 'corrupt'> {
+export async function loadSessionsFile(path: string): Promise<LoadedSessionsFile | 'missing' | 'corrupt'> {
+  for (let attempt = 1; ; attempt += 1) {
+    const loaded = await loadOnce(path);
+    if (loaded !== 'changed') return loaded;
+    if (attempt === ATTEMPTS) return 'corrupt';
+  }
+}
+
+async function loadOnce(path: string): Promise<LoadedSessionsFile | 'missing' | 'corrupt' | 'changed'> {
   let fd: number;
   try {
     fd = openSync(path, 'r');
@@ -26,37 +59,57 @@ export async function loadSessionsFile(path: string): Promise<Checkpoint | 'miss
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return 'missing';
     throw storageError('reading', path, error);
   }
+  const before = fstatSync(fd);
   try {
     // The map's archive owns the file from here: closed when its last record is read, or with the map.
-    return await loadFrom(fd, path);
+    return await loadFrom(fd, path, before.size);
   } catch (error) {
     closeSync(fd);
-    if (isSessionError(error, 'CORRUPT_CHECKPOINT')) return 'corrupt';
-    throw error;
+    if (!isSessionError(error, 'CORRUPT_CHECKPOINT')) throw error;
+    const after = statSync(path, { throwIfNoEntry: false });
+    return after === undefined || after.size !== before.size || after.mtimeMs !== before.mtimeMs || after.ino !== before.ino ? 'changed' : 'corrupt';
   }
 }
 
-async function loadFrom(fd: number, path: string): Promise<Checkpoint> {
-  const { size } = fstatSync(fd);
+async function loadFrom(fd: number, path: string, size: number): Promise<LoadedSessionsFile> {
   const end = await readRange(fd, Math.max(0, size - TRAILER_BYTES), Math.min(size, TRAILER_BYTES), path);
   const trailer = parseTrailer(end, size);
   if (trailer === null) throw new SessionError('CORRUPT_CHECKPOINT', `${path} has no checksum: it was not written by this library, or was edited`);
   if ((await checksumOf(fd, trailer.checksumEnd, path)) !== trailer.checksum) {
     throw new SessionError('CORRUPT_CHECKPOINT', `${path} was edited: its checksum does not match its content`);
   }
-  const checkpoint = parseCheckpoint(await readRange(fd, trailer.checkpointAt, trailer.checkpointEnd - trailer.checkpointAt, path), path);
-  const { layout } = checkpoint;
-  const archive = new SessionArchive(fd, path, layout);
-  const slots: Array<[string, Session | number]> = new Array(layout.ids.length);
-  for (let i = 0; i < layout.ids.length; i += 1) {
-    const id = layout.ids[i]!;
-    if (layout.starts[i]! + layout.lengths[i]! > trailer.checkpointAt) {
+  const bytes = await readRange(fd, trailer.checkpointAt, trailer.checkpointEnd - trailer.checkpointAt, path);
+  const { cursor, eventId, facts } = parseCheckpoint(bytes, path, trailer.checkpointAt);
+  const index = await readIndex(path, facts);
+  // Taken now: the archive closes the file as soon as it holds no unread record.
+  const identity = identityOf(fd);
+  const archive = new SessionArchive(fd, path, index);
+  const slots: Array<[string, Session | number]> = [];
+  for (const [id, entry] of index.latest) {
+    if (index.startOf(entry) + index.lengthOf(entry) > facts.recordsEnd) {
       throw new SessionError('CORRUPT_CHECKPOINT', `${path} has a record index past its records`);
     }
-    slots[i] = [id, layout.statuses[i] === 'A' ? decodeRecord(archive.read(i), id, path) : i];
+    slots.push([id, index.statusOf(entry) === 'A' ? decodeRecord(archive.read(entry), id, path) : entry]);
   }
-  const sessions = SessionMap.fromArchive(archive, slots, checkpoint.endedStats);
-  return { state: { sessions, lastSeq: checkpoint.cursor.seq, lastEventId: checkpoint.eventId }, cursor: checkpoint.cursor };
+  const sessions = SessionMap.fromArchive(archive, slots, facts.endedStats);
+  return { state: { sessions, lastSeq: cursor.seq, lastEventId: eventId }, cursor, facts, index, identity };
+}
+
+/** Reads and checks the record index the checkpoint names. */
+async function readIndex(path: string, facts: SessionsFileFacts): Promise<RecordIndex> {
+  if (facts.generation === null) throw new SessionError('CORRUPT_CHECKPOINT', `${path} has no record index (an exported copy): it is rebuilt`);
+  const indexPath = indexPathOf(path, facts.generation);
+  const bytes = await readFile(indexPath).catch((error: unknown) => {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new SessionError('CORRUPT_CHECKPOINT', `${indexPath} is missing`);
+    throw storageError('reading', indexPath, error);
+  });
+  // Bytes past the recorded length are a checkpoint that never finished: not part of this one.
+  if (bytes.length < facts.indexBytes || crc32(bytes.subarray(0, facts.indexBytes)) !== facts.indexCrc) {
+    throw new SessionError('CORRUPT_CHECKPOINT', `${indexPath} does not match ${path}`);
+  }
+  const index = new RecordIndex();
+  decodeIndexInto(index, bytes.subarray(0, facts.indexBytes), indexPath);
+  return index;
 }
 
 async function checksumOf(fd: number, length: number, path: string): Promise<number> {
@@ -73,7 +126,8 @@ async function checksumOf(fd: number, length: number, path: string): Promise<num
   return crc;
 }
 
-async function readRange(fd: number, position: number, length: number, path: string): Promise<Buffer> {
+/** Reads exactly `length` bytes at `position`. Throws `CORRUPT_CHECKPOINT` if the file is shorter. */
+export async function readRange(fd: number, position: number, length: number, path: string): Promise<Buffer> {
   const buffer = Buffer.allocUnsafe(length);
   let done = 0;
   while (done < length) {

@@ -1,16 +1,7 @@
 import { closeSync, readSync } from 'node:fs';
 import { crc32 } from 'node:zlib';
 import { SessionError } from '../errors.js';
-
-/** Where each record of a sessions.json file lies, and its CRC-32, in file order. */
-export interface RecordLayout {
-  ids: string[];
-  starts: number[];
-  lengths: number[];
-  crcs: number[];
-  /** One letter per record: A(ctive), H(andedOff), C(ompleted), F(ailed). */
-  statuses: string;
-}
+import type { RecordIndex, StatusLetter } from './record-index.js';
 
 /** How far ahead a bulk read fetches: large reads, few system calls. */
 const WINDOW = 4 * 1024 * 1024;
@@ -24,41 +15,29 @@ const WINDOW = 4 * 1024 * 1024;
  */
 export class SessionArchive {
   private closed = false;
-  // Typed arrays: a store of 250 000 sessions keeps 750 000 numbers here, which plain arrays
-  // would box (CRCs and large offsets are not small integers) and the GC would trace.
-  private readonly starts: Float64Array;
-  private readonly lengths: Uint32Array;
-  private readonly crcs: Uint32Array;
-  private readonly statuses: string;
 
-  /** `fd` is the open file, which the archive now owns and closes. */
+  /** `fd` is the open file, which the archive now owns and closes; `index` says where its records are. */
   constructor(
     private readonly fd: number,
     /** The file the records were read from (for error messages). */
     readonly path: string,
-    layout: RecordLayout,
-  ) {
-    this.starts = Float64Array.from(layout.starts);
-    this.lengths = Uint32Array.from(layout.lengths);
-    this.crcs = Uint32Array.from(layout.crcs);
-    this.statuses = layout.statuses;
-  }
+    readonly index: RecordIndex,
+  ) {}
 
-  /** Record `index`'s status letter in the index. */
-  statusLetterOf(index: number): string {
-    return this.statuses[index]!;
+  /** Entry `index`'s status letter. */
+  statusOf(index: number): StatusLetter {
+    return this.index.statusOf(index);
   }
 
   /** The CRC-32 of record `index`'s bytes. */
   crcOf(index: number): number {
-    return this.crcs[index]!;
+    return this.index.crcOf(index);
   }
 
   /** The verified bytes of record `index`. Throws `CORRUPT_CHECKPOINT` if they changed. */
   read(index: number): Buffer {
-    const length = this.lengths[index]!;
-    const bytes = Buffer.allocUnsafe(length);
-    this.readInto(bytes, this.starts[index]!);
+    const bytes = Buffer.allocUnsafe(this.index.lengthOf(index));
+    this.readInto(bytes, this.index.startOf(index));
     return this.verified(index, bytes);
   }
 
@@ -70,8 +49,8 @@ export class SessionArchive {
     let window = Buffer.alloc(0);
     let windowStart = 0;
     return (index) => {
-      const start = this.starts[index]!;
-      const length = this.lengths[index]!;
+      const start = this.index.startOf(index);
+      const length = this.index.lengthOf(index);
       if (start < windowStart || start + length > windowStart + window.length) {
         window = Buffer.allocUnsafe(Math.max(WINDOW, length));
         windowStart = start;
@@ -105,7 +84,7 @@ export class SessionArchive {
   }
 
   private verified(index: number, bytes: Buffer): Buffer {
-    if (bytes.length !== this.lengths[index] || crc32(bytes) !== this.crcs[index]) {
+    if (bytes.length !== this.index.lengthOf(index) || crc32(bytes) !== this.index.crcOf(index)) {
       throw new SessionError('CORRUPT_CHECKPOINT', `${this.path} changed after it was loaded: record ${index} fails its checksum; reopen the store`);
     }
     return bytes;

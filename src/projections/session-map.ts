@@ -122,7 +122,12 @@ export class SessionMap extends Map<string, Session> {
     if (this.stubs === 0) return;
     if (this.archive === null) throw new SessionError('CLOSED', 'the sessions.json these sessions were in is closed');
     const read = this.archive.sequentialReader();
-    for (const [id, slot] of this.slots()) if (typeof slot === 'number') this.load(id, slot, read);
+    // In file order, which a file written in place does not share with spawn order.
+    const stubs: Array<[string, number]> = [];
+    for (const [id, slot] of this.slots()) if (typeof slot === 'number') stubs.push([id, slot]);
+    const { index } = this.archive;
+    stubs.sort((a, b) => index.startOf(a[1]) - index.startOf(b[1]));
+    for (const [id, slot] of stubs) this.load(id, slot, read);
   }
 
   /** Closes the archive file unread, for a map that is thrown away: its archived sessions are gone. */

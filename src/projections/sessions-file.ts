@@ -1,9 +1,10 @@
 import { crc32 } from 'node:zlib';
 import { z } from 'zod';
 import { PHASES } from '../domain/phase.js';
+import type { Session } from '../domain/session.js';
 import { SessionError } from '../errors.js';
 import type { StoreCursor } from '../store/event-store.js';
-import type { RecordLayout } from './session-archive.js';
+import { RecordIndex, type IndexEntry, type StatusLetter } from './record-index.js';
 import { SessionMap } from './session-map.js';
 import { decodeRecord, toRecord } from './session-record.js';
 import { emptySessionsState, type SessionsState } from './sessions-projection.js';
@@ -11,14 +12,42 @@ import { statsOf, type SessionStats } from './stats.js';
 
 /*
  * sessions.json in the original (Rust) format: `{ "sessions": [...], "version": 1 }` with
- * snake_case keys (the records themselves: session-record.ts), pretty-printed. Three more keys
- * follow, which the original's readers ignore:
+ * snake_case keys (the records themselves: session-record.ts), pretty-printed. It is kept up to
+ * date in place (sessions-file-writer.ts): a changed session's record is written anew at the end
+ * of the array and its old one blanked to white space, so a checkpoint costs what changed, not
+ * the whole store. The array's order is therefore not spawn order; the original's readers never
+ * relied on one (it kept a hash map). Three more keys follow, which those readers ignore:
  * - `checkpoint`: which prefix of the log the file covers (so an open replays only the tail),
- *   where each record lies in the file with its CRC-32 (so a large file opens without parsing
- *   its ended sessions), and the stats of those ended sessions;
+ *   where the records region ends and its CRC-32 (so the next writer appends without reading),
+ *   the record index file it goes with (generation, length, CRC-32), and the ended sessions' stats;
  * - `checkpoint_at`: the byte offset of the `checkpoint` object, so it is found without a scan;
  * - `checksum`: the CRC-32 of every byte before it, so an edited or cut file is rebuilt from the log.
  */
+
+/** The bytes the file starts with; the first record follows. */
+export const FILE_HEADER = '{\n  "sessions": [';
+/** What stands before every record but the first live one. */
+export const SEPARATOR = ',\n    ';
+/** What stands before the first record. */
+export const FIRST_SEPARATOR = '\n    ';
+
+/** What a writer must know of a sessions.json to change it in place without reading it. */
+export interface SessionsFileFacts {
+  /** Which record index file goes with it; null for a copy that has none (an export). */
+  generation: number | null;
+  indexBytes: number;
+  indexCrc: number;
+  /** Where the records region (header and every record) ends: the trailer starts there. */
+  recordsEnd: number;
+  /** CRC-32 of the records region. */
+  recordsCrc: number;
+  /** Start of the live record that stands first in the file (it has no comma); -1 when none. */
+  firstLive: number;
+  /** Bytes of blanked (superseded) records. */
+  holes: number;
+  /** Stats of every ended session in the file. */
+  endedStats: SessionStats;
+}
 
 /** A checkpoint read back: the projection and the log position it covers. */
 export interface Checkpoint {
@@ -26,79 +55,114 @@ export interface Checkpoint {
   cursor: StoreCursor;
 }
 
-/** A rendered sessions.json: its bytes in pieces, and where each record went. */
+/** A sessions.json rendered whole, compactly: its bytes, its index and what a writer needs. */
 export interface RenderedSessionsFile {
   parts: Buffer[];
-  layout: RecordLayout;
-  /** For every record copied from the map's archive unread: its index in the new file. */
+  index: RecordIndex;
+  facts: SessionsFileFacts;
+  /** For every record copied from the map's archive unread: its entry in the new index. */
   moved: Map<string, number>;
 }
 
 const STATUS_LETTER = { Active: 'A', HandedOff: 'H', Completed: 'C', Failed: 'F' } as const;
 const FLUSH_AT = 1024 * 1024;
 
-/**
- * Renders the projection as sessions.json, in pieces. Records still in a {@link SessionMap}'s
- * archive are copied as they are (already checked against their CRC), not parsed and
- * re-rendered. Same state and cursor, same bytes.
- */
-export function renderSessionsFileParts(state: SessionsState, cursor: StoreCursor): RenderedSessionsFile {
-  const out = new ByteSink();
-  const layout: RecordLayout = { ids: [], starts: [], lengths: [], crcs: [], statuses: '' };
-  const letters: string[] = [];
-  const moved = new Map<string, number>();
-  const map = state.sessions instanceof SessionMap ? state.sessions : null;
-  const archive = map?.source ?? null;
-  const readArchived = archive?.sequentialReader();
-  const slots = map === null ? state.sessions.entries() : map.slots();
-  out.text('{\n  "sessions": [');
-  for (const [id, slot] of slots) {
-    out.text(layout.ids.length === 0 ? '\n    ' : ',\n    ');
-    const start = out.offset;
-    let crc: number;
-    if (typeof slot === 'number') {
-      out.bytes(readArchived!(slot));
-      crc = archive!.crcOf(slot);
-      moved.set(id, layout.ids.length);
-      letters.push(archive!.statusLetterOf(slot));
-    } else {
-      const text = JSON.stringify(toRecord(slot), null, 2).replaceAll('\n', '\n    ');
-      crc = crc32(text);
-      out.text(text);
-      letters.push(STATUS_LETTER[slot.status]);
-    }
-    layout.ids.push(id);
-    layout.starts.push(start);
-    layout.lengths.push(out.offset - start);
-    layout.crcs.push(crc);
-  }
-  out.text(layout.ids.length === 0 ? '],\n  "version": 1,\n  "checkpoint": ' : '\n  ],\n  "version": 1,\n  "checkpoint": ');
-  layout.statuses = letters.join('');
-  const checkpointAt = out.offset;
-  // The ended sessions are those a reader of the file leaves archived: their stats go with them.
-  out.text(renderCheckpoint(state, cursor, layout, statsOf(state.sessions, 'ended')));
-  out.text(`,\n  "checkpoint_at": ${checkpointAt}`);
-  out.text(`,\n  "checksum": ${out.crc}\n}\n`);
-  return { parts: out.finish(), layout, moved };
+/** A session's record as it stands in the file (indented as an array element). */
+export function renderRecord(session: Session): string {
+  return JSON.stringify(toRecord(session), null, 2).replaceAll('\n', '\n    ');
 }
 
-/** Renders the projection as sessions.json, as one string (export, tests). */
+/** The status letter of a session for the index. */
+export function statusLetter(session: Session): StatusLetter {
+  return STATUS_LETTER[session.status];
+}
+
+/**
+ * Renders the projection as a compact sessions.json (no holes), in pieces: records still in a
+ * {@link SessionMap}'s archive first, copied as they are in their file order (checked against
+ * their CRC, not parsed and re-rendered), then the sessions in memory in spawn order. The index
+ * lists every session in spawn order. Same state, cursor and generation, same bytes.
+ */
+export function renderSessionsFileParts(state: SessionsState, cursor: StoreCursor, generation: number | null = null): RenderedSessionsFile {
+  const out = new ByteSink();
+  const map = state.sessions instanceof SessionMap ? state.sessions : null;
+  const archive = map?.source ?? null;
+  const slots = [...(map === null ? state.sessions.entries() : map.slots())];
+  // Archived records go first, in their old file order, so they are read sequentially; the
+  // index still lists every session in spawn order, which is what readers rebuild.
+  const order = slots.map((_, i) => i);
+  if (archive !== null) {
+    const place = (i: number) => (typeof slots[i]![1] === 'number' ? archive.index.startOf(slots[i]![1] as number) : Infinity);
+    order.sort((a, b) => place(a) - place(b) || a - b);
+  }
+  const readArchived = archive?.sequentialReader();
+  const entries = new Array<IndexEntry>(slots.length);
+  out.text(FILE_HEADER);
+  for (const i of order) {
+    const [id, slot] = slots[i]!;
+    out.text(i === order[0] ? FIRST_SEPARATOR : SEPARATOR);
+    const start = out.offset;
+    if (typeof slot === 'number') {
+      out.bytes(readArchived!(slot));
+      entries[i] = { id, start, length: out.offset - start, crc: archive!.crcOf(slot), status: archive!.statusOf(slot) };
+    } else {
+      const text = renderRecord(slot);
+      out.text(text);
+      entries[i] = { id, start, length: out.offset - start, crc: crc32(text), status: statusLetter(slot) };
+    }
+  }
+  const index = new RecordIndex();
+  const moved = new Map<string, number>();
+  slots.forEach(([id, slot], i) => {
+    const entry = index.push(entries[i]!);
+    if (typeof slot === 'number') moved.set(id, entry);
+  });
+  const facts: SessionsFileFacts = {
+    generation,
+    indexBytes: 0,
+    indexCrc: 0,
+    recordsEnd: out.offset,
+    recordsCrc: out.crc,
+    firstLive: order.length === 0 ? -1 : entries[order[0]!]!.start,
+    holes: 0,
+    // The ended sessions are those a reader of the file leaves archived: their stats go with them.
+    endedStats: statsOf(state.sessions, 'ended'),
+  };
+  return { parts: [...out.finish(), Buffer.from(renderTrailer(facts, state.lastEventId, cursor))], index, moved, facts };
+}
+
+/**
+ * Renders the projection as one compact sessions.json string in spawn order (export,
+ * comparisons): the same sessions give the same bytes, however they were loaded. A
+ * {@link SessionMap}'s archived records are read first, in file order.
+ */
 export function renderSessionsFile(state: SessionsState, cursor: StoreCursor): string {
+  if (state.sessions instanceof SessionMap) state.sessions.loadAll();
   return Buffer.concat(renderSessionsFileParts(state, cursor).parts).toString('utf8');
 }
 
-function renderCheckpoint(state: SessionsState, cursor: StoreCursor, layout: RecordLayout, stats: SessionStats): string {
+/**
+ * Everything after the records: the array's end, `version`, the checkpoint object, its offset
+ * and the checksum, which continues the records region's CRC-32 over these bytes.
+ */
+export function renderTrailer(facts: SessionsFileFacts, eventId: string | null, cursor: StoreCursor): string {
+  const head = `\n  ],\n  "version": 1,\n  "checkpoint": `;
+  const checkpointAt = facts.recordsEnd + Buffer.byteLength(head);
   const fields: Array<[string, unknown]> = [
     ['seq', cursor.seq],
-    ['event_id', state.lastEventId],
+    ['event_id', eventId],
     ['offset', cursor.offset],
     ['line', cursor.line],
     ['last_line_offset', cursor.lastLineOffset],
-    // One line each, not pretty-printed: a store of 250 000 sessions has 250 000 of each.
-    ['records', layout],
-    ['ended_stats', stats],
+    ['index', facts.generation === null ? null : { generation: facts.generation, bytes: facts.indexBytes, crc: facts.indexCrc }],
+    ['records_end', facts.recordsEnd],
+    ['records_crc', facts.recordsCrc],
+    ['first_live', facts.firstLive],
+    ['holes', facts.holes],
+    ['ended_stats', facts.endedStats],
   ];
-  return `{\n${fields.map(([key, value]) => `    ${JSON.stringify(key)}: ${JSON.stringify(value)}`).join(',\n')}\n  }`;
+  const covered = `${head}{\n${fields.map(([key, value]) => `    ${JSON.stringify(key)}: ${JSON.stringify(value)}`).join(',\n')}\n  },\n  "checkpoint_at": ${checkpointAt}`;
+  return `${covered},\n  "checksum": ${crc32(covered, facts.recordsCrc)}\n}\n`;
 }
 
 /** Builds the file in ~1 MiB pieces, counting bytes and the running CRC-32 as it goes. */
@@ -141,8 +205,9 @@ class ByteSink {
 /** Where the trailer says things are: the checkpoint object's bytes and the checksum. */
 export interface SessionsFileTrailer {
   checkpointAt: number;
-  /** Offset where the checkpoint object ends and the bytes the checksum covers end. */
+  /** Offset where the checkpoint object ends. */
   checkpointEnd: number;
+  /** Offset where the bytes the checksum covers end. */
   checksumEnd: number;
   checksum: number;
 }
@@ -164,14 +229,18 @@ export function parseTrailer(end: Buffer, size: number): SessionsFileTrailer | n
 }
 
 const Counts = z.object({ total: z.number(), active: z.number(), handedOff: z.number(), completed: z.number(), failed: z.number() });
+const Offset = z.number().int().nonnegative();
 const CheckpointShape = z.object({
-  seq: z.number(),
+  seq: Offset,
   event_id: z.string().nullable(),
-  offset: z.number(),
-  line: z.number(),
-  last_line_offset: z.number(),
-  // The arrays are checked entry by entry where they are used: a schema pass over 250 000 costs.
-  records: z.object({ ids: z.array(z.unknown()), starts: z.array(z.unknown()), lengths: z.array(z.unknown()), crcs: z.array(z.unknown()), statuses: z.string() }),
+  offset: Offset,
+  line: Offset,
+  last_line_offset: Offset,
+  index: z.object({ generation: Offset, bytes: Offset, crc: Offset }).nullable(),
+  records_end: Offset,
+  records_crc: Offset,
+  first_live: z.number().int().min(-1),
+  holes: Offset,
   ended_stats: Counts.extend({
     byAgent: z.record(z.string(), Counts),
     byPhase: z.record(z.string(), Counts),
@@ -185,46 +254,43 @@ const CheckpointShape = z.object({
 export interface ParsedCheckpoint {
   cursor: StoreCursor;
   eventId: string | null;
-  layout: RecordLayout;
-  endedStats: SessionStats;
+  facts: SessionsFileFacts;
 }
 
 /** Parses the checkpoint object's bytes (already covered by a verified checksum). Throws `CORRUPT_CHECKPOINT`. */
-export function parseCheckpoint(bytes: Buffer, path: string): ParsedCheckpoint {
+export function parseCheckpoint(bytes: Buffer, path: string, checkpointAt: number): ParsedCheckpoint {
   let parsed;
   try {
     parsed = CheckpointShape.parse(JSON.parse(bytes.toString('utf8')));
   } catch (error) {
-    throw new SessionError('CORRUPT_CHECKPOINT', `${path} has no valid checkpoint`, { cause: error });
-  }
-  const { records } = parsed;
-  const n = records.ids.length;
-  if (records.starts.length !== n || records.lengths.length !== n || records.crcs.length !== n || records.statuses.length !== n) {
-    throw new SessionError('CORRUPT_CHECKPOINT', `${path} has an inconsistent record index`);
-  }
-  for (let i = 0; i < n; i += 1) {
-    if (typeof records.ids[i] !== 'string' || !isOffset(records.starts[i]) || !isOffset(records.lengths[i]) || !isOffset(records.crcs[i])) {
-      throw new SessionError('CORRUPT_CHECKPOINT', `${path} has a malformed record index entry ${i}`);
-    }
+    throw new SessionError('CORRUPT_CHECKPOINT', `${path} has no valid checkpoint (a file of another version is rebuilt)`, { cause: error });
   }
   // Stats merge phase by phase: a file from a version that knew other phases is rebuilt instead.
   if (PHASES.some((phase) => parsed.ended_stats.byPhase[phase] === undefined)) {
     throw new SessionError('CORRUPT_CHECKPOINT', `${path} has stats for other phases than this version's`);
   }
+  if (parsed.records_end >= checkpointAt || parsed.first_live >= parsed.records_end) {
+    throw new SessionError('CORRUPT_CHECKPOINT', `${path} has a checkpoint that does not fit the file`);
+  }
   return {
     cursor: { seq: parsed.seq, offset: parsed.offset, line: parsed.line, lastLineOffset: parsed.last_line_offset },
     eventId: parsed.event_id,
-    layout: records as RecordLayout,
-    endedStats: parsed.ended_stats as SessionStats,
+    facts: {
+      generation: parsed.index?.generation ?? null,
+      indexBytes: parsed.index?.bytes ?? 0,
+      indexCrc: parsed.index?.crc ?? 0,
+      recordsEnd: parsed.records_end,
+      recordsCrc: parsed.records_crc,
+      firstLive: parsed.first_live,
+      holes: parsed.holes,
+      endedStats: parsed.ended_stats as SessionStats,
+    },
   };
 }
 
-function isOffset(n: unknown): n is number {
-  return Number.isSafeInteger(n) && (n as number) >= 0;
-}
-
 /**
- * Parses a whole sessions.json held in memory; throws `CORRUPT_CHECKPOINT` if its checksum
+ * Parses a whole sessions.json held in memory, index or not (an export, a copy): every session
+ * in file order and the log position it covers. Throws `CORRUPT_CHECKPOINT` if its checksum
  * fails (the file was edited or cut) or it does not hold what this library writes.
  */
 export function parseSessionsFile(input: string | Buffer, path: string): Checkpoint {
@@ -234,15 +300,31 @@ export function parseSessionsFile(input: string | Buffer, path: string): Checkpo
   if (crc32(bytes.subarray(0, trailer.checksumEnd)) !== trailer.checksum) {
     throw new SessionError('CORRUPT_CHECKPOINT', `${path} was edited: its checksum does not match its content`);
   }
-  const checkpoint = parseCheckpoint(bytes.subarray(trailer.checkpointAt, trailer.checkpointEnd), path);
+  const checkpoint = parseCheckpoint(bytes.subarray(trailer.checkpointAt, trailer.checkpointEnd), path, trailer.checkpointAt);
+  let records: unknown;
+  try {
+    records = (JSON.parse(bytes.toString('utf8')) as { sessions: unknown }).sessions;
+  } catch (error) {
+    throw new SessionError('CORRUPT_CHECKPOINT', `${path} is not JSON`, { cause: error });
+  }
+  if (!Array.isArray(records)) throw new SessionError('CORRUPT_CHECKPOINT', `${path} has no sessions array`);
   const state = emptySessionsState();
-  const { ids, starts, lengths } = checkpoint.layout;
-  for (let i = 0; i < ids.length; i += 1) {
-    const end = starts[i]! + lengths[i]!;
-    if (end > trailer.checkpointAt) throw new SessionError('CORRUPT_CHECKPOINT', `${path} has a record index past its records`);
-    state.sessions.set(ids[i]!, decodeRecord(bytes.subarray(starts[i], end), ids[i]!, path));
+  for (const record of records) {
+    const id = (record as { id?: unknown }).id;
+    if (typeof id !== 'string' || state.sessions.has(id)) throw new SessionError('CORRUPT_CHECKPOINT', `${path} holds a record without a unique id`);
+    state.sessions.set(id, decodeRecord(Buffer.from(JSON.stringify(record)), id, path));
   }
   state.lastSeq = checkpoint.cursor.seq;
   state.lastEventId = checkpoint.eventId;
   return { state, cursor: checkpoint.cursor };
+}
+
+/** True when two projections hold the same sessions with the same records, in whatever order. */
+export function sameSessions(a: ReadonlyMap<string, Session>, b: ReadonlyMap<string, Session>): boolean {
+  if (a.size !== b.size) return false;
+  for (const [id, session] of a) {
+    const other = b.get(id);
+    if (other === undefined || renderRecord(other) !== renderRecord(session)) return false;
+  }
+  return true;
 }

@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import { parseSessionsFile, type Session } from '../../src/index.js';
 import { join } from 'node:path';
 
 /** The raw bytes of a store's log ('' when missing). */
@@ -12,4 +13,19 @@ export async function logEvents(dir: string): Promise<Array<Record<string, unkno
     .split('\n')
     .filter((l) => l.length > 0)
     .map((l) => JSON.parse(l) as Record<string, unknown>);
+}
+
+/**
+ * What a store's sessions.json says, whatever its layout (written in place, with holes, or
+ * whole): the seq it covers and every session by id. Throws if its checksum fails.
+ */
+export async function sessionsFileContent(dir: string): Promise<{ seq: number; sessions: Record<string, Session> }> {
+  const path = join(dir, 'sessions.json');
+  const { state, cursor } = parseSessionsFile(await readFile(path), path);
+  return { seq: cursor.seq, sessions: byId(state.sessions.values()) };
+}
+
+/** Sessions keyed by id, in id order, so two sets compare whatever order they came in. */
+export function byId(sessions: Iterable<Session>): Record<string, Session> {
+  return Object.fromEntries([...sessions].sort((a, b) => a.id.localeCompare(b.id)).map((s) => [s.id, s]));
 }

@@ -2,15 +2,17 @@ import { appendFile, readFile, stat, truncate, unlink, writeFile } from 'node:fs
 import { join } from 'node:path';
 import { v4 as uuidv4 } from 'uuid';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { SessionManager, parseSessionsFile, renderSessionsFile, type SessionEvent } from '../../src/index.js';
+import { crc32 } from 'node:zlib';
+import { SessionManager, type SessionEvent } from '../../src/index.js';
 import { encodeEventLine } from '../../src/store/file/line-codec.js';
 import { contextFor, tempDir } from '../helpers/fixtures.js';
-import { logBytes } from '../helpers/log-files.js';
+import { logBytes, sessionsFileContent } from '../helpers/log-files.js';
 
-/** A well-formed sessions.json (valid checksum) that claims to cover events up to `seq`. */
+/** A well-formed sessions.json (valid checksum, its index intact) that claims to cover events up to `seq`. */
 function lying(text: string, seq: number): string {
-  const { state, cursor } = parseSessionsFile(text, 'sessions.json');
-  return renderSessionsFile(state, { ...cursor, seq, offset: cursor.offset + 500 });
+  const claimed = text.replace(/"seq": \d+,/, `"seq": ${seq},`);
+  const covered = claimed.slice(0, claimed.lastIndexOf(',\n  "checksum"'));
+  return `${covered},\n  "checksum": ${crc32(covered)}\n}\n`;
 }
 
 describe('opening a store after crashes and tampering', () => {
@@ -43,23 +45,33 @@ describe('opening a store after crashes and tampering', () => {
     await m.close();
   });
 
-  it('rebuilds a missing, edited or lying sessions.json from the log, byte for byte', async () => {
+  it('rebuilds a missing, edited or lying sessions.json (or its index) from the log, to the same content', async () => {
     await pipeline();
     const good = await readFile(sessionsPath(), 'utf8');
-    const cases: Array<[string, string | null]> = [
-      ['missing', null],
-      ['corrupt', good.replace('"ReviewAgent"', '"EvilAgent"')],
-      ['corrupt', '{"sessions": ['],
-      ['corrupt', good.replace(/"seq": 4/, '"seq": 9')],
-      ['stale', lying(good, 9)],
+    const content = await sessionsFileContent(dir);
+    const indexPath = join(dir, 'sessions.1.idx');
+    const goodIndex = await readFile(indexPath);
+    const editedIndex = Buffer.from(goodIndex);
+    editedIndex[40] ^= 1;
+    const cases: Array<[string, string | null, Buffer | null]> = [
+      ['missing', null, goodIndex],
+      ['corrupt', good.replace('"ReviewAgent"', '"EvilAgent"'), goodIndex],
+      ['corrupt', '{"sessions": [', goodIndex],
+      ['corrupt', good.replace(/"seq": 4/, '"seq": 9'), goodIndex],
+      ['corrupt', good, null],
+      ['corrupt', good, editedIndex],
+      ['corrupt', good, goodIndex.subarray(0, goodIndex.length - 52)],
+      ['stale', lying(good, 9), goodIndex],
     ];
-    for (const [verdict, text] of cases) {
+    for (const [verdict, text, index] of cases) {
       if (text === null) await unlink(sessionsPath());
       else await writeFile(sessionsPath(), text);
+      if (index === null) await unlink(indexPath);
+      else await writeFile(indexPath, index);
       const m = await SessionManager.open(dir);
       expect(m.openReport).toMatchObject({ checkpoint: verdict, replayedEvents: 4 });
       await m.close();
-      expect(await readFile(sessionsPath(), 'utf8')).toBe(good);
+      expect(await sessionsFileContent(dir)).toEqual(content);
     }
   });
 

@@ -134,9 +134,9 @@ describe('a SessionMap loaded from sessions.json', () => {
     const map = loaded.state.sessions as SessionMap;
     // Dropping the first record shifts every later one by one place in the next file.
     map.delete(ended[0]!);
-    const { parts, layout, moved } = renderSessionsFileParts(loaded.state, loaded.cursor);
+    const { parts, index, moved } = renderSessionsFileParts(loaded.state, loaded.cursor);
     const fd = await writeFileAtomicKeepingFd(path, parts);
-    expect(map.adopt(new SessionArchive(fd, path, layout), moved)).toBe(true);
+    expect(map.adopt(new SessionArchive(fd, path, index), moved)).toBe(true);
     for (const id of [...ended.slice(1), active]) expect(map.get(id)).toEqual(expected.get(id));
     expect(map.get(ended[0]!)).toBeUndefined();
     map.discard();

@@ -1,8 +1,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SessionManager } from '../../manager/session-manager.js';
-import { parseSessionsFile, renderSessionsFile } from '../../projections/sessions-file.js';
-import { emptySessionsState } from '../../projections/sessions-projection.js';
+import { parseSessionsFile, sameSessions, type Checkpoint } from '../../projections/sessions-file.js';
 import { readStore } from '../../query/read-store.js';
 import { LOG_FILE } from '../../store/file/file-event-store.js';
 import { UsageError, type Command } from '../command.js';
@@ -24,25 +23,24 @@ export const replayCommand: Command = {
   async run(context) {
     if (context.values['store'] !== undefined) throw new UsageError(`${this.name} reads the file log; PostgreSQL enforces the same rules with constraints (use --dir)`);
     const path = join(context.dir, 'sessions.json');
-    const storedText = await readFile(path, 'utf8').catch(() => null);
-    let storedSeq: number | null = null;
-    let verdict: Verdict = storedText === null ? 'missing' : 'corrupt';
+    const storedBytes = await readFile(path).catch(() => null);
+    let stored: Checkpoint | null = null;
+    let verdict: Verdict = storedBytes === null ? 'missing' : 'corrupt';
     try {
-      if (storedText !== null) storedSeq = parseSessionsFile(storedText, path).cursor.seq;
+      if (storedBytes !== null) stored = parseSessionsFile(storedBytes, path);
     } catch {
-      storedSeq = null;
+      stored = null;
     }
+    const storedSeq = stored?.cursor.seq ?? null;
     const size = await stat(join(context.dir, LOG_FILE)).then((s) => s.size, () => 0);
     const progress = process.stderr.isTTY === true && size > 16 * 1024 * 1024 && !context.json;
     const started = performance.now();
     let lastShown = 0;
     // A checkpoint of the empty store covers no event: check it against the state before the first.
-    if (storedSeq === 0) verdict = renderSessionsFile(emptySessionsState(), { seq: 0, offset: 0, line: 0, lastLineOffset: 0 }) === storedText ? 'matches' : 'differs';
+    if (stored !== null && storedSeq === 0) verdict = stored.state.sessions.size === 0 ? 'matches' : 'differs';
     const view = await readStore(context.dir, undefined, (record, state) => {
-      if (record.event.seq === storedSeq) {
-        const cursor = { seq: record.event.seq, offset: record.end, line: record.line, lastLineOffset: record.offset };
-        verdict = renderSessionsFile(state, cursor) === storedText ? 'matches' : 'differs';
-      }
+      // The file is written in place (records in any order, blanked ones in between): compare what it says.
+      if (stored !== null && record.event.seq === storedSeq) verdict = sameSessions(state.sessions, stored.state.sessions) ? 'matches' : 'differs';
       if (progress && record.end - lastShown > size / 200) {
         lastShown = record.end;
         process.stderr.write(`\rreplaying ${bar(record.end / size)} ${((100 * record.end) / size).toFixed(0)}%`);

@@ -59,9 +59,13 @@ export class FileLock {
     const record: LockRecord = { ...this.me, token, acquiredAt: new Date().toISOString() };
     try {
       await handle.writeFile(JSON.stringify(record));
-    } finally {
+    } catch (error) {
+      // An empty lock file would make every other process wait out the unreadable-lock grace.
       await handle.close();
+      await unlink(this.path).catch(() => undefined);
+      throw storageError('creating lock', this.path, error);
     }
+    await handle.close();
     return true;
   }
 
