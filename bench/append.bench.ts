@@ -1,126 +1,122 @@
-import { open } from 'node:fs/promises';
-import { join } from 'node:path';
 import pg from 'pg';
-import { PostgresEventStore, SessionManager, type EventStore } from '../src/index.js';
-import { measure, measurePair, perSecond, type Row } from './measure.js';
-import { scratch } from './work-dir.js';
-
-const context = { issueNumber: 1, currentPhase: 'CodeGeneration' as const, worktreePath: '/w' };
-
-/** Bytes of one spawn event line as the manager writes it, for the bare loops. */
-async function sampleLine(): Promise<Buffer> {
-  const { dir, done } = await scratch('sample');
-  const m = await SessionManager.open(dir, { checkpointIdleMs: -1 });
-  await m.spawnAgentSession('CodeGenAgent', 'bench', context);
-  await m.close();
-  const handle = await open(join(dir, 'events.ndjson'), 'r');
-  const line = await handle.readFile();
-  await handle.close();
-  await done();
-  return line;
-}
-
-/** A bare loop: `batches` writes of `batch` lines, one fdatasync each. Returns events/s. */
-async function bareLoop(line: Buffer, batches: number, batch: number): Promise<number> {
-  const { dir, done } = await scratch('bare');
-  const handle = await open(join(dir, 'bare.ndjson'), 'a');
-  const chunk = Buffer.concat(Array.from({ length: batch }, () => line));
-  const start = performance.now();
-  for (let i = 0; i < batches; i += 1) {
-    await handle.write(chunk);
-    await handle.datasync();
-  }
-  const ms = performance.now() - start;
-  await handle.close();
-  await done();
-  return perSecond(batches * batch, ms);
-}
-
-/** Durable appends through SessionManager: one awaited caller, or `callers` concurrent ones. */
-async function managerLoop(total: number, callers: number, store?: () => EventStore): Promise<number> {
-  const { dir, done } = await scratch('manager');
-  const m = await SessionManager.open(dir, { checkpointIdleMs: -1, checkpointEvery: Number.MAX_SAFE_INTEGER, ...(store === undefined ? {} : { store: store() }) });
-  const start = performance.now();
-  await Promise.all(
-    Array.from({ length: callers }, async () => {
-      for (let i = 0; i < total / callers; i += 1) await m.spawnAgentSession('CodeGenAgent', 'bench', context);
-    }),
-  );
-  const ms = performance.now() - start;
-  await m.close();
-  await done();
-  return perSecond(total, ms);
-}
-
-/** Per-call latencies (ms, sorted) of `n` awaited durable appends, through the manager or the bare loop. */
-async function latencies(n: number, line: Buffer | null): Promise<number[]> {
-  const { dir, done } = await scratch('latency');
-  const out: number[] = [];
-  if (line === null) {
-    const m = await SessionManager.open(dir, { checkpointIdleMs: -1, checkpointEvery: Number.MAX_SAFE_INTEGER });
-    for (let i = 0; i < n; i += 1) {
-      const start = performance.now();
-      await m.spawnAgentSession('CodeGenAgent', 'bench', context);
-      out.push(performance.now() - start);
-    }
-    await m.close();
-  } else {
-    const handle = await open(join(dir, 'bare.ndjson'), 'a');
-    for (let i = 0; i < n; i += 1) {
-      const start = performance.now();
-      await handle.write(line);
-      await handle.datasync();
-      out.push(performance.now() - start);
-    }
-    await handle.close();
-  }
-  await done();
-  return out.sort((a, b) => a - b);
-}
+import { PostgresEventStore, type EventStore } from '../src/index.js';
+import { bareBatchLoop, bareDsyncLoop, bareSyncLoop } from './bare-loops.js';
+import { measurePair, perSecond, type Figure, type Row } from './measure.js';
+import { oursConcurrent, oursSingle } from './ours-loops.js';
+import type { SeededStore } from './seeded-store.js';
 
 const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))]!;
-const tails = (sorted: number[]) => `p50 ${percentile(sorted, 50).toFixed(2)}, p99 ${percentile(sorted, 99).toFixed(2)}, p99.9 ${percentile(sorted, 99.9).toFixed(2)} ms`;
+const tails = (values: number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return `p50 ${percentile(sorted, 50).toFixed(2)}, p99 ${percentile(sorted, 99).toFixed(2)}, p99.9 ${percentile(sorted, 99.9).toFixed(2)} ms`;
+};
+const mix = (store: SeededStore, share: number) => `pipeline mix, ${store.sessions.toLocaleString('en-US')} sessions, ${Math.round(share * 100)}% Active`;
 
-/** Durable append throughput, single caller and 100 concurrent callers, each against its bare loop. */
-export async function appendBenches(runs: number): Promise<Row[]> {
-  const line = await sampleLine();
-  const single = 1500;
-  const { ours: ours1, baseline: bare1 } = await measurePair(runs, 3, () => managerLoop(single, 1), () => bareLoop(line, single, 1));
-  // Latency as storage engines report it: the tail, not only the mean, over 5 000 awaited calls each.
-  const oursLatency = await latencies(5000, null);
-  const bareLatency = await latencies(5000, line);
-  const concurrent = 20_000;
-  const { ours: ours100, baseline: bare100 } = await measurePair(runs, 1, () => managerLoop(concurrent, 100), () => bareLoop(line, concurrent / 100, 100));
+/**
+ * One caller, defaults: the pipeline mix through the manager, against the fastest bare loop with
+ * the same durability (an awaited O_DSYNC write per append, the same bytes), in alternation.
+ */
+export async function singleCallerBenches(runs: number, store: SeededStore, share: number): Promise<Row[]> {
+  const steps = 1500;
+  let shape = { eventsPerAppend: 1, bytesPerAppend: 600 };
+  let oursLatency: number[] = [];
+  let bareLatency: number[] = [];
+  const { ours, baseline } = await measurePair(
+    runs,
+    2,
+    async () => {
+      const run = await oursSingle(store.dir, steps);
+      shape = run;
+      oursLatency = run.latencies;
+      return run.perSecond;
+    },
+    async () => {
+      const bare = await bareDsyncLoop(shape.bytesPerAppend, steps);
+      bareLatency = bare.latencies;
+      return perSecond(steps * shape.eventsPerAppend, bare.ms);
+    },
+  );
+  const { baseline: sync } = await measurePair(runs, 0, async () => 0, async () => perSecond(steps * shape.eventsPerAppend, await bareSyncLoop(shape.bytesPerAppend, steps)));
   return [
     {
-      name: 'durable append, 1 caller',
+      name: `durable append, 1 caller (${mix(store, share)})`,
       unit: 'events/s',
-      ours: ours1,
-      baseline: bare1,
-      baselineName: 'write + fdatasync per event',
-      ratio: ours1.median / bare1.median,
+      ours,
+      baseline,
+      baselineName: 'async O_DSYNC write per append',
+      ratio: ours.median / baseline.median,
       target: '≥ 0.8',
-      note: `latency ours ${tails(oursLatency)}; bare ${tails(bareLatency)}`,
+      note: `sync write + fdatasync per append: ${Math.round(sync.median).toLocaleString('en-US')} events/s; latency per append ours ${tails(oursLatency)}; bare ${tails(bareLatency)}`,
     },
-    { name: 'durable append, 100 callers', unit: 'events/s', ours: ours100, baseline: bare100, baselineName: 'write of 100 + one fdatasync', ratio: ours100.median / bare100.median, target: '≥ 0.5' },
   ];
 }
 
-/** The PostgreSQL store's rows: the same manager loops, through one database, next to the file store's. */
-export async function postgresAppendBenches(runs: number, url: string, fileRows: Row[]): Promise<Row[]> {
+/** Figures of the 100-caller runs at one store size, for the rows and the write-amplification row. */
+export interface BurstFigures {
+  defaults: Figure;
+  off: Figure;
+  bare: Figure;
+  amplification: Figure;
+}
+
+/**
+ * 100 concurrent callers on a store of `store.sessions`: defaults, the same with checkpoints off
+ * (an extra, named so), and the bare batched loop (one write of 100 appends, one fdatasync),
+ * all in alternation. Write amplification of the defaults, close included.
+ */
+export async function burstBenches(runs: number, store: SeededStore, share: number): Promise<{ rows: Row[]; figures: BurstFigures }> {
+  const steps = 20_000;
+  let shape = { eventsPerAppend: 1, bytesPerAppend: 600 };
+  const amplifications: number[] = [];
+  const offValues: number[] = [];
+  const { ours, baseline } = await measurePair(
+    runs,
+    1,
+    async () => {
+      const run = await oursConcurrent(store.dir, 100, steps);
+      shape = run;
+      amplifications.push(run.amplification);
+      offValues.push((await oursConcurrent(store.dir, 100, steps, { checkpointEvery: Number.MAX_SAFE_INTEGER, checkpointIdleMs: -1 })).perSecond);
+      return run.perSecond;
+    },
+    async () => perSecond(steps * shape.eventsPerAppend, await bareBatchLoop(shape.bytesPerAppend, steps / 100, 100)),
+  );
+  // The warm-up round's figures are not counted.
+  const off = summary(offValues.slice(1));
+  const amplification = summary(amplifications.slice(1));
+  const name = `100 callers (${mix(store, share)})`;
+  return {
+    figures: { defaults: ours, off, bare: baseline, amplification },
+    rows: [
+      { name: `durable append, ${name}`, unit: 'events/s', ours, baseline: off, baselineName: 'same, checkpoints off (checkpointEvery: ∞, checkpointIdleMs: -1)', ratio: ours.median / off.median, target: '≥ 0.7 and ≥ 50,000/s' },
+      { name: `durable append, ${name}, vs bare`, unit: 'events/s', ours, baseline, baselineName: 'write of 100 appends + one fdatasync', ratio: ours.median / baseline.median },
+      { name: `write amplification, ${name}`, unit: 'B/B', ours: amplification, baseline: amplification, baselineName: 'bytes written per byte appended (close included)', ratio: amplification.median, target: '≤ 3', lowerIsBetter: true },
+    ],
+  };
+}
+
+function summary(values: number[]): Figure {
+  const sorted = [...values].sort((a, b) => a - b);
+  return { median: sorted[Math.floor(sorted.length / 2)]!, min: sorted[0]!, max: sorted.at(-1)!, runs: sorted.length };
+}
+
+/** The PostgreSQL store's rows: one caller and 100 callers of the same mix, defaults, next to the file store's. */
+export async function postgresAppendBenches(runs: number, url: string, store: SeededStore, share: number): Promise<Row[]> {
   const schemas: string[] = [];
-  const store = () => {
+  const pgStore = (): EventStore => {
     const schema = `miyabi_bench_${process.pid}_${schemas.length}`;
     schemas.push(schema);
     return new PostgresEventStore({ connectionString: url, schema });
   };
   try {
-    const single = await measure(runs, () => managerLoop(1500, 1, store));
-    const concurrent = await measure(runs, () => managerLoop(20_000, 100, store));
-    const [file1, file100] = fileRows;
+    const copy = await store.copy();
+    // An empty PostgreSQL store each run: the file store runs beside it on the seeded copy.
+    const single = await measurePair(runs, 1, async () => (await oursSingle(copy.dir, 500, { store: pgStore() })).perSecond, async () => (await oursSingle(copy.dir, 500)).perSecond);
+    const burst = await measurePair(runs, 1, async () => (await oursConcurrent(copy.dir, 100, 10_000, { store: pgStore() })).perSecond, async () => (await oursConcurrent(copy.dir, 100, 10_000)).perSecond);
+    await copy.done();
     return [
-      { name: 'PostgreSQL: durable append, 1 caller', unit: 'events/s', ours: single, baseline: file1!.ours, baselineName: 'file store, same loop', ratio: single.median / file1!.ours.median },
-      { name: 'PostgreSQL: durable append, 100 callers', unit: 'events/s', ours: concurrent, baseline: file100!.ours, baselineName: 'file store, same loop', ratio: concurrent.median / file100!.ours.median },
+      { name: `PostgreSQL: durable append, 1 caller (${mix(store, share)} beside it)`, unit: 'events/s', ours: single.ours, baseline: single.baseline, baselineName: 'file store, same loop', ratio: single.ours.median / single.baseline.median },
+      { name: 'PostgreSQL: durable append, 100 callers', unit: 'events/s', ours: burst.ours, baseline: burst.baseline, baselineName: 'file store, same loop', ratio: burst.ours.median / burst.baseline.median },
     ];
   } finally {
     const client = new pg.Client({ connectionString: url });

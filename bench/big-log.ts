@@ -10,9 +10,12 @@ const AGENTS = ['CodeGenAgent', 'ReviewAgent', 'TestAgent', 'DeployAgent'] as co
 /**
  * Writes a realistic log of about `events` events straight to `<dir>/events.ndjson` (bypassing
  * the manager, which would need a million fsyncs): pipelines of four sessions, each spawned,
- * its agent started and finished, then handed off (the last completed) — 16 events a pipeline.
+ * its agent started and finished, then handed off (the last completed) — 16 events a pipeline —
+ * and, spread between them, sessions left Active with their agent running, `activeShare` of all
+ * sessions (a store in use holds some; they are what a checkpoint must keep rewriting).
  */
-export async function writeBigLog(dir: string, events: number): Promise<{ events: number; sessions: number; bytes: number }> {
+export async function writeBigLog(dir: string, events: number, activeShare = 0): Promise<{ events: number; sessions: number; bytes: number; active: string[] }> {
+  const active: string[] = [];
   const handle = await open(join(dir, 'events.ndjson'), 'w');
   let seq = 0;
   let sessions = 0;
@@ -53,8 +56,17 @@ export async function writeBigLog(dir: string, events: number): Promise<{ events
       parent = id;
       id = child;
     }
+    // Sessions left Active, so that `activeShare` of all sessions are.
+    while (active.length < (activeShare * sessions) / (1 - activeShare) && seq < events) {
+      const lone = uuidv4();
+      const context = { issueNumber: issue, currentPhase: 'Review' as const, worktreePath: `/w/issue-${issue}`, previousResults: [] };
+      await push({ type: 'SessionSpawned', sessionId: lone, data: { agentName: 'ReviewAgent', purpose: `Review issue #${issue}`, context, parentSession: null } });
+      const host = { host: 'bench', pid: 999, startTime: '1' };
+      await push({ type: 'SessionAgentStarted', sessionId: lone, data: { process: host, supervisor: host, command: ['claude', '-p', '<prompt>'], cwd: context.worktreePath, logFile: `/logs/${lone}.log`, resumedFrom: null } });
+      active.push(lone);
+    }
   }
   await handle.write(buffer.join(''));
   await handle.close();
-  return { events: seq, sessions, bytes };
+  return { events: seq, sessions: sessions + active.length, bytes, active };
 }

@@ -68,6 +68,8 @@ export interface Row {
   baselineName: string;
   /** ours / baseline for throughputs, baseline / ours for times (higher is better either way). */
   ratio: number;
+  /** True for a figure where less is better (write amplification): the ratio is then the figure itself. */
+  lowerIsBetter?: boolean;
   target?: string;
   note?: string;
 }

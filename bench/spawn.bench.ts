@@ -11,7 +11,7 @@ export async function spawnBenches(runs: number): Promise<Row[]> {
   try {
     const n = 30;
     const runner = new ClaudeRunner({ command: 'printf', args: () => [RESULT], completeOnSuccess: true });
-    const m = await SessionManager.open(dir, { runner, checkpointIdleMs: -1 });
+    const m = await SessionManager.open(dir, { runner });
     const { ours, baseline: bare } = await measurePair(
       runs,
       1,

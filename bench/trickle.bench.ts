@@ -1,0 +1,28 @@
+import { bareTrickle } from './bare-loops.js';
+import type { Figure, Row } from './measure.js';
+import { oursTrickle } from './ours-loops.js';
+import type { SeededStore } from './seeded-store.js';
+
+const one = (x: number): Figure => ({ median: x, min: x, max: x, runs: 1 });
+
+/**
+ * A trickle with the defaults: one append of the pipeline mix every `intervalMs` (agents take
+ * their time), on a large store. Bytes the process wrote (/proc/self/io) per byte the log grew,
+ * close included, beside the bare O_DSYNC loop at the same pace, whose own figure is what the
+ * kernel writes for a small synchronous append (a whole page, and some).
+ */
+export async function trickleBenches(store: SeededStore, share: number, steps: number, intervalMs: number): Promise<Row> {
+  const ours = await oursTrickle(store.dir, steps, intervalMs);
+  const bare = await bareTrickle(ours.bytesPerAppend, Math.min(steps, 30), intervalMs);
+  return {
+    name: `write amplification, trickle of 1 append / ${intervalMs} ms (pipeline mix, ${store.sessions.toLocaleString('en-US')} sessions, ${Math.round(share * 100)}% Active)`,
+    unit: 'B/B',
+    ours: one(ours.amplification),
+    baseline: one(bare),
+    baselineName: 'bare O_DSYNC append at the same pace',
+    ratio: ours.amplification,
+    lowerIsBetter: true,
+    target: '≤ 10',
+    note: `${steps} appends; checkpoints in place: ${ours.manager.checkpointCounters.incremental}, whole: ${ours.manager.checkpointCounters.full}`,
+  };
+}
