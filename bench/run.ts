@@ -4,7 +4,7 @@
  * Every row runs with the default options unless its name says otherwise. Writes
  * bench/results.json as well. BENCH_DIR picks the disk; BENCH_SIZES the store sizes in sessions
  * (default 1000,50000,250000); BENCH_ACTIVE the share of Active sessions (default 0.25);
- * BENCH_TRICKLE the appends of a trickle run (default 60); BENCH_PG the PostgreSQL url.
+ * BENCH_TRICKLE the appends of a trickle run (default 200); BENCH_PG the PostgreSQL url.
  */
 import { writeFile } from 'node:fs/promises';
 import { cpus, hostname, totalmem } from 'node:os';
@@ -20,7 +20,7 @@ import { trickleBenches } from './trickle.bench.js';
 const runs = Number(process.env['BENCH_RUNS'] ?? 5);
 const sizes = (process.env['BENCH_SIZES'] ?? '1000,50000,250000').split(',').map(Number);
 const share = Number(process.env['BENCH_ACTIVE'] ?? 0.25);
-const trickle = Number(process.env['BENCH_TRICKLE'] ?? 60);
+const trickle = Number(process.env['BENCH_TRICKLE'] ?? 200);
 const machine = `${cpus().length} × ${cpus()[0]?.model.trim() ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}`;
 const log = (text: string) => process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${text}\n`);
 

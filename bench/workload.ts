@@ -16,7 +16,8 @@ export function agentRecorderOf(manager: SessionManager): SupervisorRecorder {
 /**
  * One caller's realistic work: pipelines of four steps, each spawned (or handed off to), its
  * agent started and finished, then handed off (the last completed, one pipeline in ten failed);
- * and every fourth step it ends one of the store's older Active sessions. Each `step()` is one
+ * and every tenth step it ends one of the store's older Active sessions, wherever it lies (a
+ * store in a steady state ends about as many sessions as it spawns; its pipelines do most). Each `step()` is one
  * durable append (a handoff's two events count as one append).
  */
 export class PipelineWorker {
@@ -37,9 +38,9 @@ export class PipelineWorker {
 
   async step(): Promise<void> {
     this.steps += 1;
-    if (this.steps % 4 === 0 && this.olderActive.length > 0) {
+    if (this.steps % 10 === 0 && this.olderActive.length > 0) {
       const id = this.olderActive.pop()!;
-      if (this.steps % 8 === 0) await this.manager.failSession(id, 'the agent ran out of budget');
+      if (this.steps % 20 === 0) await this.manager.failSession(id, 'the agent ran out of budget');
       else await this.manager.completeSession(id, RESULT);
       return;
     }

@@ -17,8 +17,8 @@ export interface CheckpointOptions {
   checkpointCostRatio?: number;
 }
 
-/** Defaults: a tail of at most 10 000 events; considered 250 ms after new events; at most 2 bytes written per byte appended. */
-export const DEFAULT_CHECKPOINT_POLICY: CheckpointPolicy = { every: 10_000, idleMs: 250, costRatio: 2 };
+/** Defaults: a tail of at most 10 000 events; considered 250 ms after new events; at most 1 byte written per byte appended. */
+export const DEFAULT_CHECKPOINT_POLICY: CheckpointPolicy = { every: 10_000, idleMs: 250, costRatio: 1 };
 
 /** The policy the options ask for. Throws `INVALID_INPUT` naming the first bad option. */
 export function checkpointPolicyOf(options: CheckpointOptions): CheckpointPolicy {

@@ -21,7 +21,7 @@ export interface SessionManagerOptions extends FileEventStoreOptions {
   checkpointIdleMs?: number;
   /**
    * The most bytes a considered checkpoint may write per byte of events appended since the last
-   * one (default 2): a trickle of events on a large store waits until the checkpoint is worth it.
+   * one (default 1): a trickle of events on a large store waits until the checkpoint is worth it.
    */
   checkpointCostRatio?: number;
   /** Where "now" comes from (tests pin it). */

@@ -1,4 +1,4 @@
-import { closeSync, fdatasync as fdatasyncCallback, fstatSync, ftruncate as ftruncateCallback, openSync, write as writeCallback } from 'node:fs';
+import { closeSync, fdatasync as fdatasyncCallback, fstatSync, ftruncate as ftruncateCallback, openSync } from 'node:fs';
 import { open, readdir, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { promisify } from 'node:util';
@@ -18,8 +18,8 @@ import type { SessionsState } from '../projections/sessions-projection.js';
 import { computeStats, mergeStats } from '../projections/stats.js';
 import type { StoreCursor } from '../store/event-store.js';
 import { writeFileAtomicKeepingFd } from '../store/file/atomic-file.js';
+import { writeInPages } from '../store/file/write-in-pages.js';
 
-const pwrite = promisify(writeCallback);
 const fdatasync = promisify(fdatasyncCallback);
 const ftruncate = promisify(ftruncateCallback);
 
@@ -314,8 +314,9 @@ async function extend(fd: number, tail: Buffer, tailAt: number): Promise<number>
   return oldSize;
 }
 
+/** Writes in place, page by page (see writeInPages: a change must cost its pages, not its folio). */
 async function pwriteAll(fd: number, bytes: Buffer, position: number): Promise<void> {
-  for (let done = 0; done < bytes.length; ) done += (await pwrite(fd, bytes, done, bytes.length - done, position + done)).bytesWritten;
+  await writeInPages(fd, [bytes], position);
 }
 
 /** Writes index entries at `at` (cutting anything after: an unfinished write's), durably. */

@@ -52,7 +52,7 @@ describe('opening a store after crashes and tampering', () => {
     const indexPath = join(dir, 'sessions.1.idx');
     const goodIndex = await readFile(indexPath);
     const editedIndex = Buffer.from(goodIndex);
-    editedIndex[40] ^= 1;
+    editedIndex[40] = editedIndex[40]! ^ 1;
     const cases: Array<[string, string | null, Buffer | null]> = [
       ['missing', null, goodIndex],
       ['corrupt', good.replace('"ReviewAgent"', '"EvilAgent"'), goodIndex],

@@ -1,11 +1,11 @@
-import { closeSync, fdatasync as fdatasyncCallback, openSync, writev } from 'node:fs';
+import { closeSync, fdatasync as fdatasyncCallback, openSync } from 'node:fs';
 import { open, rename, unlink } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { basename, dirname, join } from 'node:path';
 import { v4 as uuidv4 } from 'uuid';
 import { storageError } from '../../errors.js';
+import { writeInPages } from './write-in-pages.js';
 
-const writevAt = promisify(writev);
 const fdatasync = promisify(fdatasyncCallback);
 
 /**
@@ -20,19 +20,8 @@ export async function writeFileAtomicKeepingFd(path: string, parts: readonly Buf
   let fd: number | null = null;
   try {
     fd = openSync(temp, 'wx+', mode);
-    let position = 0;
-    // writev takes at most IOV_MAX (1024) buffers at a time.
-    for (let i = 0; i < parts.length; i += 1024) {
-      const batch = parts.slice(i, i + 1024);
-      const size = batch.reduce((sum, b) => sum + b.length, 0);
-      let written = (await writevAt(fd, batch, position)).bytesWritten;
-      while (written < size) {
-        // A short write: finish the rest.
-        const rest = Buffer.concat(batch).subarray(written);
-        written += (await writevAt(fd, [rest], position + written)).bytesWritten;
-      }
-      position += size;
-    }
+    // Page by page: the file is then changed in place cheaply (see writeInPages).
+    await writeInPages(fd, parts, 0);
     await fdatasync(fd);
     await rename(temp, path);
     await fsyncDirectory(dirname(path));

@@ -1,4 +1,6 @@
-import { link, open, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { lstat, link, readFile, readlink, rename, symlink, unlink } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { v4 as uuidv4 } from 'uuid';
 import { SessionError, storageError } from '../../errors.js';
@@ -6,14 +8,41 @@ import { currentProcess, isProcessGone, type ProcessIdentity } from './process-i
 
 interface LockRecord extends ProcessIdentity {
   token: string;
-  acquiredAt: string;
+}
+
+/** Longest symlink target ext4 keeps inside the inode (a "fast" symlink: no data block). */
+const INLINE_TARGET = 59;
+
+/**
+ * The holder as a symlink target: `L1:<pid>:<start time>:<token>:<host>`, short enough to live in
+ * the inode, so taking the lock writes no data page (a trickle of appends would otherwise write
+ * a page per append for the lock alone). A long host name is cut and tagged with its hash.
+ */
+function encodeHolder(record: LockRecord): string {
+  const head = `L1:${record.pid}:${record.startTime ?? '-'}:${record.token}:`;
+  return head + encodeHost(record.host, INLINE_TARGET - head.length);
+}
+
+function encodeHost(host: string, room: number): string {
+  if (host.length <= room) return host;
+  return `${host.slice(0, Math.max(0, room - 9))}~${createHash('sha256').update(host).digest('hex').slice(0, 8)}`;
+}
+
+function decodeHolder(target: string): LockRecord | null {
+  const match = /^L1:(\d+):(\d+|-):([0-9a-z]+):(.*)$/.exec(target);
+  if (match === null) return null;
+  const head = target.length - match[4]!.length;
+  // Our own host, however it was cut, reads back as its name: isProcessGone compares names.
+  const host = match[4] === encodeHost(hostname(), INLINE_TARGET - head) ? hostname() : match[4]!;
+  return { host, pid: Number(match[1]), startTime: match[2] === '-' ? null : match[2]!, token: match[3]! };
 }
 
 /** How long a lock file may stay empty or unreadable before it counts as left by a crash. */
 const UNREADABLE_GRACE_MS = 5_000;
 
 /**
- * A cross-process mutex on one file, taken with an exclusive create (`O_EXCL`).
+ * A cross-process mutex on one path, taken by creating a symlink there (which, like an `O_EXCL`
+ * create, fails if the path exists) whose target names the holder.
  * A lock whose holder died (this host, pid gone or recycled) is taken over; a live holder
  * is waited for until `timeoutMs`, then `LOCKED` is thrown.
  */
@@ -27,7 +56,7 @@ export class FileLock {
 
   /** Takes the lock; resolves to the function that releases it. */
   async acquire(): Promise<() => Promise<void>> {
-    const token = uuidv4();
+    const token = uuidv4().replaceAll('-', '').slice(0, 12);
     const deadline = Date.now() + this.timeoutMs;
     let pause = 1;
     for (;;) {
@@ -49,38 +78,38 @@ export class FileLock {
   }
 
   private async tryCreate(token: string): Promise<boolean> {
-    let handle;
     try {
-      handle = await open(this.path, 'wx', 0o600);
+      await symlink(encodeHolder({ ...this.me, token }), this.path);
+      return true;
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
       throw storageError('creating lock', this.path, error);
     }
-    const record: LockRecord = { ...this.me, token, acquiredAt: new Date().toISOString() };
-    try {
-      await handle.writeFile(JSON.stringify(record));
-    } catch (error) {
-      // An empty lock file would make every other process wait out the unreadable-lock grace.
-      await handle.close();
-      await unlink(this.path).catch(() => undefined);
-      throw storageError('creating lock', this.path, error);
-    }
-    await handle.close();
-    return true;
   }
 
   private async readHolder(): Promise<LockRecord | 'gone' | 'unreadable'> {
     try {
+      return decodeHolder(await readlink(this.path)) ?? 'unreadable';
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') return 'gone';
+      // A regular file: a lock written by an earlier version (JSON), or an unfinished one.
+      if (code === 'EINVAL') return this.readLegacyHolder();
+      return 'unreadable';
+    }
+  }
+
+  private async readLegacyHolder(): Promise<LockRecord | 'gone' | 'unreadable'> {
+    try {
       return JSON.parse(await readFile(this.path, 'utf8')) as LockRecord;
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return 'gone';
-      return 'unreadable';
+      return (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'gone' : 'unreadable';
     }
   }
 
   private async unreadableTooLong(): Promise<boolean> {
     try {
-      return Date.now() - (await stat(this.path)).mtimeMs > UNREADABLE_GRACE_MS;
+      return Date.now() - (await lstat(this.path)).mtimeMs > UNREADABLE_GRACE_MS;
     } catch {
       return false;
     }
@@ -99,7 +128,7 @@ export class FileLock {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
       throw storageError('taking over stale lock', this.path, error);
     }
-    const moved = await readFile(aside, 'utf8').then((t) => safeToken(t), () => null);
+    const moved = await readlink(aside).then((target) => decodeHolder(target)?.token ?? null, () => readFile(aside, 'utf8').then(safeToken, () => null));
     if (moved !== deadToken) await link(aside, this.path).catch(() => undefined);
     await unlink(aside).catch(() => undefined);
   }

@@ -44,9 +44,12 @@ export function pidAlive(pid: number): boolean {
   return processState(pid) !== 'Z';
 }
 
-/** This process's identity. */
+let ownStartTime: string | null | undefined;
+
+/** This process's identity (its start time is read once: it never changes). */
 export function currentProcess(): ProcessIdentity {
-  return { host: hostname(), pid: process.pid, startTime: processStartTime(process.pid) };
+  ownStartTime ??= processStartTime(process.pid);
+  return { host: hostname(), pid: process.pid, startTime: ownStartTime };
 }
 
 /**
