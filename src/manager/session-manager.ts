@@ -9,7 +9,7 @@ import { SessionError, isSessionError, storageError } from '../errors.js';
 import type { SessionEvent } from '../events/session-event.js';
 import { lineageOf } from '../projections/lineage.js';
 import { renderSessionsFile } from '../projections/sessions-file.js';
-import { sessionsInMemory } from '../projections/session-map.js';
+import { activeSessionsOf } from '../projections/session-map.js';
 import { emptySessionsState, evolveSessions, type SessionsState } from '../projections/sessions-projection.js';
 import { statsOf, type SessionStats } from '../projections/stats.js';
 import type { AppendRequest, EventSink, EventStore } from '../store/event-store.js';
@@ -184,7 +184,7 @@ export class SessionManager {
   async reapOrphans(): Promise<string[]> {
     await this.refresh();
     const reaped: string[] = [];
-    for (const orphan of findOrphans(sessionsInMemory(this.state.sessions))) {
+    for (const orphan of findOrphans([...activeSessionsOf(this.state.sessions)])) {
       const reason = await stopOrphan(orphan, 2000);
       try {
         await this.failSession(orphan.id, reason);
@@ -213,8 +213,8 @@ export class SessionManager {
   /** Every Active session, in spawn order. */
   async listActiveSessions(): Promise<Session[]> {
     await this.refresh();
-    // Every Active session is in memory: no need to read ended ones from sessions.json.
-    return clonePlain([...sessionsInMemory(this.state.sessions)].filter((s) => s.status === 'Active'));
+    // Only the Active ones are read from sessions.json, not the ended ones.
+    return clonePlain([...activeSessionsOf(this.state.sessions)]);
   }
 
   /** Every session (or those `filter` keeps), in spawn order. */
@@ -322,7 +322,8 @@ export class SessionManager {
   private async connect(cursor: Parameters<EventStore['connect']>[1]): Promise<void> {
     const report = await this.store.connect(this.sink(), cursor);
     Object.assign(this.openReport, report);
-    this.actors.rebuild(sessionsInMemory(this.state.sessions));
+    // Read only if actors are eager: on-demand actors start from a session when asked for.
+    this.actors.rebuild(activeSessionsOf(this.state.sessions));
     this.live = true;
     // A file that could not be used is rebuilt now; a usable one is brought up to date when that pays.
     if (this.openReport.checkpoint !== 'loaded') await this.checkpointer.write(true);

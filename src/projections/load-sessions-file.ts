@@ -3,12 +3,10 @@ import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { crc32 } from 'node:zlib';
-import type { Session } from '../domain/session.js';
 import { SessionError, isSessionError, storageError } from '../errors.js';
 import { RecordIndex, decodeIndexInto } from './record-index.js';
 import { SessionArchive } from './session-archive.js';
 import { SessionMap } from './session-map.js';
-import { decodeRecord } from './session-record.js';
 import { TRAILER_BYTES, parseCheckpoint, parseTrailer, type Checkpoint, type SessionsFileFacts } from './sessions-file.js';
 
 const readAt = promisify(read);
@@ -37,8 +35,8 @@ export function identityOf(fd: number): string {
 
 /**
  * Opens sessions.json for a store: checks its checksum over every byte (a streaming CRC-32, fast
- * even for hundreds of MB), reads its checkpoint and record index, and parses only the Active
- * sessions; ended ones stay in the file (a {@link SessionMap} reads each when first asked for).
+ * even for hundreds of MB), reads its checkpoint and record index, and parses no session: each
+ * stays in the file until first asked for (a {@link SessionMap}).
  * `'missing'` when there is no file; `'corrupt'` when it was edited, cut, has no index, or was
  * not written by this library. A file that changes while it is read (another process writing a
  * checkpoint in place) is read again. Throws `STORAGE` when it cannot be read at all.
@@ -75,22 +73,27 @@ async function loadFrom(fd: number, path: string, size: number): Promise<LoadedS
   const end = await readRange(fd, Math.max(0, size - TRAILER_BYTES), Math.min(size, TRAILER_BYTES), path);
   const trailer = parseTrailer(end, size);
   if (trailer === null) throw new SessionError('CORRUPT_CHECKPOINT', `${path} has no checksum: it was not written by this library, or was edited`);
-  if ((await checksumOf(fd, trailer.checksumEnd, path)) !== trailer.checksum) {
+  // The checkpoint and index are read first and trusted only once the checksum over every byte
+  // holds: the one pass over the file that checks it also copies out the Active records.
+  const { cursor, eventId, facts } = parseCheckpoint(await readRange(fd, trailer.checkpointAt, trailer.checkpointEnd - trailer.checkpointAt, path), path, trailer.checkpointAt);
+  const index = await readIndex(path, facts);
+  const slots: Array<[string, number]> = [];
+  const active: number[] = [];
+  for (const [id, entry] of index.latest) {
+    if (index.startOf(entry) + index.lengthOf(entry) > facts.recordsEnd) throw new SessionError('CORRUPT_CHECKPOINT', `${path} has a record index past its records`);
+    slots.push([id, entry]);
+    if (index.statusOf(entry) === 'A') active.push(entry);
+  }
+  active.sort((a, b) => index.startOf(a) - index.startOf(b));
+  const copies = new Map<number, Buffer>();
+  if ((await checksumCopying(fd, trailer.checksumEnd, path, index, active, copies)) !== trailer.checksum) {
     throw new SessionError('CORRUPT_CHECKPOINT', `${path} was edited: its checksum does not match its content`);
   }
-  const bytes = await readRange(fd, trailer.checkpointAt, trailer.checkpointEnd - trailer.checkpointAt, path);
-  const { cursor, eventId, facts } = parseCheckpoint(bytes, path, trailer.checkpointAt);
-  const index = await readIndex(path, facts);
   // Taken now: the archive closes the file as soon as it holds no unread record.
   const identity = identityOf(fd);
-  const archive = new SessionArchive(fd, path, index);
-  const slots: Array<[string, Session | number]> = [];
-  for (const [id, entry] of index.latest) {
-    if (index.startOf(entry) + index.lengthOf(entry) > facts.recordsEnd) {
-      throw new SessionError('CORRUPT_CHECKPOINT', `${path} has a record index past its records`);
-    }
-    slots.push([id, index.statusOf(entry) === 'A' ? decodeRecord(archive.read(entry), id, path) : entry]);
-  }
+  // Active records are kept as copied bytes, parsed when first asked for: another process may
+  // blank them in the file when their session changes. Ended records never change, so they stay in it.
+  const archive = new SessionArchive(fd, path, index, copies);
   const sessions = SessionMap.fromArchive(archive, slots, facts.endedStats);
   return { state: { sessions, lastSeq: cursor.seq, lastEventId: eventId }, cursor, facts, index, identity };
 }
@@ -112,16 +115,33 @@ async function readIndex(path: string, facts: SessionsFileFacts): Promise<Record
   return index;
 }
 
-async function checksumOf(fd: number, length: number, path: string): Promise<number> {
+/**
+ * The CRC-32 of the file's first `length` bytes, streamed in large chunks; on the way, the bytes
+ * of the records `wanted` (entries sorted by start) are copied into `copies`.
+ */
+async function checksumCopying(fd: number, length: number, path: string, index: RecordIndex, wanted: number[], copies: Map<number, Buffer>): Promise<number> {
   const buffer = Buffer.allocUnsafe(Math.min(CHUNK, Math.max(1, length)));
   let crc = 0;
+  let next = 0;
   for (let position = 0; position < length; ) {
     const { bytesRead } = await readAt(fd, buffer, 0, Math.min(buffer.length, length - position), position).catch((error: unknown) => {
       throw storageError('reading', path, error);
     });
     if (bytesRead === 0) throw new SessionError('CORRUPT_CHECKPOINT', `${path} ended early`);
+    const chunkEnd = position + bytesRead;
     crc = crc32(buffer.subarray(0, bytesRead), crc);
-    position += bytesRead;
+    // A record may straddle two chunks: it is copied piece by piece into its own buffer.
+    for (let i = next; i < wanted.length && index.startOf(wanted[i]!) < chunkEnd; i += 1) {
+      const entry = wanted[i]!;
+      const start = index.startOf(entry);
+      const recordEnd = start + index.lengthOf(entry);
+      let record = copies.get(entry);
+      if (record === undefined) copies.set(entry, (record = Buffer.allocUnsafe(index.lengthOf(entry))));
+      const from = Math.max(start, position);
+      buffer.copy(record, from - start, from - position, Math.min(recordEnd, chunkEnd) - position);
+      if (recordEnd <= chunkEnd && i === next) next += 1;
+    }
+    position = chunkEnd;
   }
   return crc;
 }

@@ -16,12 +16,16 @@ const WINDOW = 4 * 1024 * 1024;
 export class SessionArchive {
   private closed = false;
 
-  /** `fd` is the open file, which the archive now owns and closes; `index` says where its records are. */
+  /**
+   * `fd` is the open file, which the archive now owns and closes; `index` says where its records
+   * are; `copies` holds records already copied out of it (by entry), which are read from there.
+   */
   constructor(
     private readonly fd: number,
     /** The file the records were read from (for error messages). */
     readonly path: string,
     readonly index: RecordIndex,
+    private readonly copies: Map<number, Buffer> = new Map(),
   ) {}
 
   /** Entry `index`'s status letter. */
@@ -36,6 +40,8 @@ export class SessionArchive {
 
   /** The verified bytes of record `index`. Throws `CORRUPT_CHECKPOINT` if they changed. */
   read(index: number): Buffer {
+    const copy = this.takeCopy(index);
+    if (copy !== undefined) return copy;
     const bytes = Buffer.allocUnsafe(this.index.lengthOf(index));
     this.readInto(bytes, this.index.startOf(index));
     return this.verified(index, bytes);
@@ -49,6 +55,8 @@ export class SessionArchive {
     let window = Buffer.alloc(0);
     let windowStart = 0;
     return (index) => {
+      const copy = this.takeCopy(index);
+      if (copy !== undefined) return copy;
       const start = this.index.startOf(index);
       const length = this.index.lengthOf(index);
       if (start < windowStart || start + length > windowStart + window.length) {
@@ -58,6 +66,17 @@ export class SessionArchive {
       }
       return this.verified(index, window.subarray(start - windowStart, start - windowStart + length));
     };
+  }
+
+  /** A copied record's verified bytes, if it was copied. */
+  private takeCopy(index: number): Buffer | undefined {
+    const copy = this.copies.get(index);
+    return copy === undefined ? undefined : this.verified(index, copy);
+  }
+
+  /** Drops the copy of a record that has been parsed: it is not read again. */
+  forget(index: number): void {
+    this.copies.delete(index);
   }
 
   /** Closes the file; the archive cannot be read after. */
@@ -83,7 +102,8 @@ export class SessionArchive {
     return done;
   }
 
-  private verified(index: number, bytes: Buffer): Buffer {
+  /** `bytes` if they are record `index`'s as the index says. Throws `CORRUPT_CHECKPOINT`. */
+  verified(index: number, bytes: Buffer): Buffer {
     if (bytes.length !== this.index.lengthOf(index) || crc32(bytes) !== this.index.crcOf(index)) {
       throw new SessionError('CORRUPT_CHECKPOINT', `${this.path} changed after it was loaded: record ${index} fails its checksum; reopen the store`);
     }

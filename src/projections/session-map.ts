@@ -8,22 +8,22 @@ import type { SessionStats } from './stats.js';
 type Slot = Session | number;
 
 /**
- * The sessions of a store opened from a large sessions.json: a Map whose ended sessions stay
- * in the file until first asked for (`get` reads and parses that one record), so opening a
- * store of a million events costs its index, not its size, and memory holds only what is used.
- * Active sessions are always in memory. Iterating the whole map loads every record first, so
- * code written for a plain Map sees no difference.
+ * The sessions of a store opened from a large sessions.json: a Map whose sessions stay in the
+ * file until first asked for (`get` reads and parses that one record), so opening a store of a
+ * million events costs its index, not its size, and memory holds only what is used. Iterating
+ * the whole map loads every record first, so code written for a plain Map sees no difference;
+ * {@link SessionMap.activeSessions} loads only the Active ones.
  */
 export class SessionMap extends Map<string, Session> {
   private archive: SessionArchive | null = null;
   private stubs = 0;
   private readonly loadedFromArchive = new Set<string>();
-  /** Stats of every session left in the archive at load (the file's ended sessions). */
+  /** Stats of the file's ended sessions (all archived at load; they stay counted here once read). */
   private archivedStats: SessionStats | null = null;
 
   /**
-   * Builds the map from a loaded file: `slots` in file order, each a session or the archive
-   * index of an ended one; `archivedStats` are the stats of exactly those ended ones.
+   * Builds the map from a loaded file: `slots` in spawn order, each a session or the archive
+   * entry of its record; `archivedStats` are the stats of exactly the archived ended ones.
    */
   static fromArchive(archive: SessionArchive, slots: Iterable<[string, Slot]>, archivedStats: SessionStats): SessionMap {
     const map = new SessionMap();
@@ -80,9 +80,15 @@ export class SessionMap extends Map<string, Session> {
     return super.delete(id);
   }
 
-  /** The sessions already in memory, in spawn order, without reading the archive (every Active one is here). */
+  /** The sessions already in memory, in spawn order, without reading the archive. */
   *inMemory(): Generator<Session> {
     for (const slot of super.values() as Iterable<Slot>) if (typeof slot !== 'number') yield slot;
+  }
+
+  /** Every Active session, in spawn order: the archived ones are read first (in file order), ended ones are not. */
+  *activeSessions(): Generator<Session> {
+    this.loadWhere((entry) => this.archive!.statusOf(entry) === 'A');
+    for (const session of this.inMemory()) if (session.status === 'Active') yield session;
   }
 
   /** Every id with its session or archive index, in spawn order, without reading the archive. */
@@ -100,6 +106,9 @@ export class SessionMap extends Map<string, Session> {
    * {@link statsOf}: together they cover the map without reading the archive. Null without an archive.
    */
   statsParts(): { archived: SessionStats; others: Iterable<Session> } | null {
+    if (this.archivedStats === null) return null;
+    // Active sessions change, so their stats are never stored: they are counted from memory.
+    this.loadWhere((entry) => this.archive!.statusOf(entry) === 'A');
     return this.archivedStats === null ? null : { archived: this.archivedStats, others: this.neverArchived() };
   }
 
@@ -119,14 +128,19 @@ export class SessionMap extends Map<string, Session> {
 
   /** Reads every archived record now (a full scan, the CLI), then closes the file. */
   loadAll(): void {
+    this.loadWhere(() => true);
+  }
+
+  /** Reads the archived records whose entries `which` picks, in file order (not spawn order, in a file written in place). */
+  private loadWhere(which: (entry: number) => boolean): void {
     if (this.stubs === 0) return;
     if (this.archive === null) throw new SessionError('CLOSED', 'the sessions.json these sessions were in is closed');
-    const read = this.archive.sequentialReader();
-    // In file order, which a file written in place does not share with spawn order.
     const stubs: Array<[string, number]> = [];
-    for (const [id, slot] of this.slots()) if (typeof slot === 'number') stubs.push([id, slot]);
+    for (const [id, slot] of this.slots()) if (typeof slot === 'number' && which(slot)) stubs.push([id, slot]);
+    if (stubs.length === 0) return;
     const { index } = this.archive;
     stubs.sort((a, b) => index.startOf(a[1]) - index.startOf(b[1]));
+    const read = this.archive.sequentialReader();
     for (const [id, slot] of stubs) this.load(id, slot, read);
   }
 
@@ -145,8 +159,10 @@ export class SessionMap extends Map<string, Session> {
   private load(id: string, index: number, read: (index: number) => Buffer): Session {
     if (this.archive === null) throw new SessionError('CLOSED', `session ${id} was in a sessions.json that is closed`);
     const session = decodeRecord(read(index), id, this.archive!.path);
+    this.archive.forget(index);
     this.setSlot(id, session);
-    this.loadedFromArchive.add(id);
+    // An ended record stays counted in the stored stats; an Active one was never in them.
+    if (this.archive.statusOf(index) !== 'A') this.loadedFromArchive.add(id);
     this.stubs -= 1;
     if (this.stubs === 0) this.release();
     return session;
@@ -170,7 +186,8 @@ export class SessionMap extends Map<string, Session> {
   }
 }
 
-/** The sessions of `sessions` that are in memory: all of a plain Map; of a {@link SessionMap}, all but the archived (ended) ones. */
-export function sessionsInMemory(sessions: ReadonlyMap<string, Session>): Iterable<Session> {
-  return sessions instanceof SessionMap ? sessions.inMemory() : sessions.values();
+/** The Active sessions, in spawn order, reading only those of a {@link SessionMap}'s archive that are Active. */
+export function* activeSessionsOf(sessions: ReadonlyMap<string, Session>): Generator<Session> {
+  if (sessions instanceof SessionMap) yield* sessions.activeSessions();
+  else for (const session of sessions.values()) if (session.status === 'Active') yield session;
 }

@@ -60,7 +60,7 @@ export interface RenderedSessionsFile {
   parts: Buffer[];
   index: RecordIndex;
   facts: SessionsFileFacts;
-  /** For every record copied from the map's archive unread: its entry in the new index. */
+  /** For every record copied from the map's archive unread (ended ones only): its entry in the new index. */
   moved: Map<string, number>;
 }
 
@@ -85,6 +85,9 @@ export function statusLetter(session: Session): StatusLetter {
  */
 export function renderSessionsFileParts(state: SessionsState, cursor: StoreCursor, generation: number | null = null): RenderedSessionsFile {
   const out = new ByteSink();
+  // First, as it reads every Active record: what stays archived and is copied is then ended
+  // only, and ended records never change, so the new file can serve them to this process.
+  const endedStats = statsOf(state.sessions, 'ended');
   const map = state.sessions instanceof SessionMap ? state.sessions : null;
   const archive = map?.source ?? null;
   const slots = [...(map === null ? state.sessions.entries() : map.slots())];
@@ -125,8 +128,7 @@ export function renderSessionsFileParts(state: SessionsState, cursor: StoreCurso
     recordsCrc: out.crc,
     firstLive: order.length === 0 ? -1 : entries[order[0]!]!.start,
     holes: 0,
-    // The ended sessions are those a reader of the file leaves archived: their stats go with them.
-    endedStats: statsOf(state.sessions, 'ended'),
+    endedStats,
   };
   return { parts: [...out.finish(), Buffer.from(renderTrailer(facts, state.lastEventId, cursor))], index, moved, facts };
 }

@@ -1,4 +1,4 @@
-import { appendFile, open, readdir, readFile } from 'node:fs/promises';
+import { appendFile, open, readdir, readFile, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SessionManager, computeStats, isSessionError } from '../../src/index.js';
@@ -39,16 +39,16 @@ describe('a SessionMap loaded from sessions.json', () => {
   beforeEach(async () => ({ dir, cleanup } = await tempDir()));
   afterEach(() => cleanup());
 
-  it('holds only the Active sessions in memory, reads an ended one when asked, and counts stats without reading any', async () => {
+  it('holds no session in memory after the open, reads one when asked, the Active ones for stats, never the ended ones', async () => {
     const { ended, active } = await buildStore(dir);
     const loaded = await loadSessionsFile(join(dir, 'sessions.json'));
     if (typeof loaded === 'string') throw new Error(`not loaded: ${loaded}`);
     const map = loaded.state.sessions as SessionMap;
     expect(map).toBeInstanceOf(SessionMap);
     expect(map.size).toBe(ended.length + 1);
-    expect([...map.inMemory()].map((s) => s.id)).toEqual([active]);
+    expect([...map.inMemory()]).toEqual([]);
     const stats = statsOf(map);
-    expect([...map.inMemory()].length).toBe(1);
+    expect([...map.inMemory()].map((s) => s.id)).toEqual([active]);
 
     const one = map.get(ended[4]!);
     expect(one).toMatchObject({ id: ended[4], agentName: 'ReviewAgent', status: 'HandedOff', result: { totalCostUsd: 0.2 } });
@@ -101,6 +101,27 @@ describe('a SessionMap loaded from sessions.json', () => {
     expect(await reader.getSession(b.id)).toMatchObject({ agentName: 'ReviewAgent', status: 'Completed', result: { output: 'green' } });
     expect((await reader.getSessionLineage(b.id)).map((s) => s.id)).toEqual([a.id, b.id]);
     expect((await reader.getSession(early.id))?.status).toBe('Completed');
+    await reader.close();
+  });
+
+  it('keeps the Active sessions it has not read when another writer blanks them in place, also after rewriting the file whole itself', async () => {
+    const first = await SessionManager.open(dir, { checkpointIdleMs: -1 });
+    const early = await first.spawnAgentSession('EarlyAgent', 'still working', contextFor());
+    const done = await first.spawnAgentSession('CodeGenAgent', 'issue 1', contextFor());
+    await first.completeSession(done.id, { success: true, output: 'green' });
+    await first.close();
+    const reader = await SessionManager.open(dir, { checkpointIdleMs: -1 });
+    // Its next checkpoint finds no file to change in place: it rewrites it whole, the unread
+    // Active record moving with it.
+    await unlink(join(dir, 'sessions.json'));
+    await reader.spawnAgentSession('Later', 'p', contextFor());
+    await reader.checkpoint();
+    const writer = await SessionManager.open(dir, { checkpointIdleMs: -1 });
+    await writer.completeSession(early.id, { success: true, output: 'x'.repeat(500) });
+    await writer.checkpoint();
+    await writer.close();
+    expect(await reader.getSession(early.id)).toMatchObject({ status: 'Completed', result: { output: 'x'.repeat(500) } });
+    expect((await reader.getSession(done.id))?.status).toBe('Completed');
     await reader.close();
   });
 
