@@ -18,6 +18,7 @@ import type { SessionsState } from '../projections/sessions-projection.js';
 import { computeStats, mergeStats } from '../projections/stats.js';
 import type { StoreCursor } from '../store/event-store.js';
 import { writeFileAtomicKeepingFd } from '../store/file/atomic-file.js';
+import { readBackwards } from '../store/file/read-backwards.js';
 import { writeInPages } from '../store/file/write-in-pages.js';
 
 const fdatasync = promisify(fdatasyncCallback);
@@ -335,10 +336,13 @@ async function writeIndexAt(path: string, bytes: Buffer, at: number): Promise<vo
   }
 }
 
+/** Index bytes `[from, to)`, read out of order (see readBackwards: the index is appended to in place). */
 async function readIndexRange(path: string, from: number, to: number): Promise<Buffer> {
   const handle = await open(path, 'r');
   try {
-    return await readRange(handle.fd, from, to - from, path);
+    const bytes = Buffer.allocUnsafe(to - from);
+    await readBackwards(handle.fd, path, from, to, 4 * 1024 * 1024, (position, chunk) => chunk.copy(bytes, position - from));
+    return bytes;
   } finally {
     await handle.close();
   }

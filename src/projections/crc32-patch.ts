@@ -59,3 +59,8 @@ export function patchCrc32(crc: number, before: Buffer, after: Buffer, bytesAfte
   const linear = (crc32(difference) ^ crc32(Buffer.alloc(before.length))) >>> 0;
   return (crc ^ multiplyModP(zeroBytesOperator(bytesAfter), linear)) >>> 0;
 }
+
+/** The CRC-32 of `A` followed by `B`, from the CRC-32 of each and the length of `B` (zlib's crc32_combine). */
+export function combineCrc32(crcA: number, crcB: number, lengthB: number): number {
+  return (multiplyModP(zeroBytesOperator(lengthB), crcA) ^ crcB) >>> 0;
+}

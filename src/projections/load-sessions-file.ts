@@ -1,9 +1,11 @@
 import { closeSync, fstatSync, openSync, read, statSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { crc32 } from 'node:zlib';
 import { SessionError, isSessionError, storageError } from '../errors.js';
+import { readBackwards } from '../store/file/read-backwards.js';
+import { combineCrc32 } from './crc32-patch.js';
 import { RecordIndex, decodeIndexInto } from './record-index.js';
 import { SessionArchive } from './session-archive.js';
 import { SessionMap } from './session-map.js';
@@ -102,48 +104,69 @@ async function loadFrom(fd: number, path: string, size: number): Promise<LoadedS
 async function readIndex(path: string, facts: SessionsFileFacts): Promise<RecordIndex> {
   if (facts.generation === null) throw new SessionError('CORRUPT_CHECKPOINT', `${path} has no record index (an exported copy): it is rebuilt`);
   const indexPath = indexPathOf(path, facts.generation);
-  const bytes = await readFile(indexPath).catch((error: unknown) => {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new SessionError('CORRUPT_CHECKPOINT', `${indexPath} is missing`);
-    throw storageError('reading', indexPath, error);
-  });
+  const bytes = await readWhole(indexPath, facts.indexBytes);
   // Bytes past the recorded length are a checkpoint that never finished: not part of this one.
-  if (bytes.length < facts.indexBytes || crc32(bytes.subarray(0, facts.indexBytes)) !== facts.indexCrc) {
-    throw new SessionError('CORRUPT_CHECKPOINT', `${indexPath} does not match ${path}`);
-  }
+  if (bytes === null || crc32(bytes) !== facts.indexCrc) throw new SessionError('CORRUPT_CHECKPOINT', `${indexPath} is missing or does not match ${path}`);
   const index = new RecordIndex();
   decodeIndexInto(index, bytes.subarray(0, facts.indexBytes), indexPath);
   return index;
 }
 
 /**
- * The CRC-32 of the file's first `length` bytes, streamed in large chunks; on the way, the bytes
- * of the records `wanted` (entries sorted by start) are copied into `copies`.
+ * The CRC-32 of the file's first `length` bytes, read in large chunks out of order (see
+ * readBackwards: a file changed in place must not sit in large folios) and combined; on the way,
+ * the bytes of the records `wanted` (entries sorted by start) are copied into `copies`.
  */
+/** The first `length` bytes of a file, read out of order (it is appended to in place later); null when it is missing or shorter. */
+async function readWhole(path: string, length: number): Promise<Buffer | null> {
+  const handle = await open(path, 'r').catch((error: unknown) => {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw storageError('reading', path, error);
+  });
+  if (handle === null) return null;
+  try {
+    const bytes = Buffer.allocUnsafe(length);
+    await readBackwards(handle.fd, path, 0, length, CHUNK, (position, chunk) => chunk.copy(bytes, position));
+    return bytes;
+  } catch (error) {
+    if (isSessionError(error, 'CORRUPT_CHECKPOINT')) return null;
+    throw error;
+  } finally {
+    await handle.close();
+  }
+}
+
 async function checksumCopying(fd: number, length: number, path: string, index: RecordIndex, wanted: number[], copies: Map<number, Buffer>): Promise<number> {
-  const buffer = Buffer.allocUnsafe(Math.min(CHUNK, Math.max(1, length)));
-  let crc = 0;
-  let next = 0;
-  for (let position = 0; position < length; ) {
-    const { bytesRead } = await readAt(fd, buffer, 0, Math.min(buffer.length, length - position), position).catch((error: unknown) => {
-      throw storageError('reading', path, error);
-    });
-    if (bytesRead === 0) throw new SessionError('CORRUPT_CHECKPOINT', `${path} ended early`);
-    const chunkEnd = position + bytesRead;
-    crc = crc32(buffer.subarray(0, bytesRead), crc);
-    // A record may straddle two chunks: it is copied piece by piece into its own buffer.
-    for (let i = next; i < wanted.length && index.startOf(wanted[i]!) < chunkEnd; i += 1) {
+  const crcs: Array<[number, number]> = [];
+  const ends = wanted.map((entry) => index.startOf(entry) + index.lengthOf(entry));
+  await readBackwards(fd, path, 0, length, CHUNK, (position, bytes) => {
+    const chunkEnd = position + bytes.length;
+    crcs.push([crc32(bytes), bytes.length]);
+    // The records that overlap this chunk: the first whose end lies past its start, onwards.
+    for (let i = firstEndingAfter(ends, position); i < wanted.length && index.startOf(wanted[i]!) < chunkEnd; i += 1) {
       const entry = wanted[i]!;
       const start = index.startOf(entry);
-      const recordEnd = start + index.lengthOf(entry);
       let record = copies.get(entry);
       if (record === undefined) copies.set(entry, (record = Buffer.allocUnsafe(index.lengthOf(entry))));
       const from = Math.max(start, position);
-      buffer.copy(record, from - start, from - position, Math.min(recordEnd, chunkEnd) - position);
-      if (recordEnd <= chunkEnd && i === next) next += 1;
+      bytes.copy(record, from - start, from - position, Math.min(ends[i]!, chunkEnd) - position);
     }
-    position = chunkEnd;
-  }
+  });
+  let crc = 0;
+  for (let i = crcs.length - 1; i >= 0; i -= 1) crc = combineCrc32(crc, crcs[i]![0], crcs[i]![1]);
   return crc;
+}
+
+/** The first i with ends[i] > position (ends ascending). */
+function firstEndingAfter(ends: number[], position: number): number {
+  let low = 0;
+  let high = ends.length;
+  while (low < high) {
+    const middle = (low + high) >>> 1;
+    if (ends[middle]! > position) high = middle;
+    else low = middle + 1;
+  }
+  return low;
 }
 
 /** Reads exactly `length` bytes at `position`. Throws `CORRUPT_CHECKPOINT` if the file is shorter. */

@@ -62,7 +62,12 @@ export class SessionArchive {
       if (start < windowStart || start + length > windowStart + window.length) {
         window = Buffer.allocUnsafe(Math.max(WINDOW, length));
         windowStart = start;
-        window = window.subarray(0, this.readInto(window, start, true));
+        // The back half first: reads that never follow on from the last one are not readahead
+        // streams, so the file stays in small pages (see readBackwards) for in-place checkpoints.
+        const half = Math.ceil(window.length / 2);
+        const back = this.readInto(window.subarray(half), start + half, true);
+        const front = this.readInto(window.subarray(0, half), start, true);
+        window = window.subarray(0, front < half ? front : half + back);
       }
       return this.verified(index, window.subarray(start - windowStart, start - windowStart + length));
     };

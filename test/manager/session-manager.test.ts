@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SessionManager, type SessionEvent } from '../../src/index.js';
 import { contextFor, tempDir } from '../helpers/fixtures.js';
@@ -136,6 +138,28 @@ describe('SessionManager API', () => {
     await expect(manager.getSessionLineage(missing)).rejects.toMatchObject({ code: 'NOT_FOUND' });
     await expect(manager.getSession('not-a-uuid')).rejects.toMatchObject({ code: 'INVALID_INPUT' });
     await expect(manager.handoff('../../etc/passwd', 'B', contextFor())).rejects.toMatchObject({ code: 'INVALID_INPUT' });
+  });
+
+  it('bad checkpoint options are refused with INVALID_INPUT naming the option, and nothing is created', async () => {
+    const fresh = join(dir, 'never-created');
+    const bad: Array<[string, Record<string, unknown>]> = [
+      ['checkpointIdleMs', { checkpointIdleMs: -5 }],
+      ['checkpointIdleMs', { checkpointIdleMs: '250' }],
+      ['checkpointIdleMs', { checkpointIdleMs: Number.NaN }],
+      ['checkpointEvery', { checkpointEvery: 0 }],
+      ['checkpointEvery', { checkpointEvery: 2.5 }],
+      ['checkpointEvery', { checkpointEvery: null }],
+      ['checkpointCostRatio', { checkpointCostRatio: 0 }],
+      ['checkpointCostRatio', { checkpointCostRatio: -1 }],
+      ['checkpointCostRatio', { checkpointCostRatio: Number.POSITIVE_INFINITY }],
+      ['checkpointCostRatio', { checkpointCostRatio: 5000 }],
+    ];
+    for (const [option, options] of bad) {
+      await expect(SessionManager.open(fresh, options), JSON.stringify(options)).rejects.toMatchObject({ code: 'INVALID_INPUT', message: expect.stringContaining(option) });
+    }
+    expect(existsSync(fresh)).toBe(false);
+    const ok = await SessionManager.open(fresh, { checkpointIdleMs: -1, checkpointEvery: 1, checkpointCostRatio: 0.5 });
+    await ok.close();
   });
 
   it('bad input is refused with INVALID_INPUT naming the field, and appends nothing', async () => {

@@ -1,9 +1,15 @@
-import { open } from 'node:fs/promises';
+import { open, type FileHandle } from 'node:fs/promises';
 import { storageError } from '../../errors.js';
 
 const CHUNK = 1024 * 1024;
 
-/** Streams the bytes of `path` from `start` to `end` (default: the size when it was opened) in 1 MiB chunks. */
+/**
+ * Streams the bytes of `path` from `start` to `end` (default: the size when it was opened) in
+ * 1 MiB chunks, in order. They are read two at a time, the later one first: a sequential
+ * stream of reads makes the kernel's readahead keep the file in large folios (up to 2 MiB), and
+ * every later append into the log's last, partly filled folio would then count (and be written
+ * back) as the whole folio: a replaying open made each small append cost 60 times its size.
+ */
 export async function* readLogChunks(path: string, start: number, end?: number): AsyncGenerator<Buffer> {
   let handle;
   try {
@@ -14,15 +20,23 @@ export async function* readLogChunks(path: string, start: number, end?: number):
   }
   try {
     const stop = end ?? (await handle.stat()).size;
-    let position = start;
-    while (position < stop) {
-      const buffer = Buffer.allocUnsafe(Math.min(CHUNK, stop - position));
-      const { bytesRead } = await handle.read(buffer, 0, buffer.length, position);
-      if (bytesRead === 0) break;
-      position += bytesRead;
-      yield bytesRead === buffer.length ? buffer : buffer.subarray(0, bytesRead);
+    for (let position = start; position < stop; ) {
+      const second = position + CHUNK < stop ? await readChunk(handle, position + CHUNK, stop) : null;
+      const first = await readChunk(handle, position, stop);
+      if (first.length === 0) break;
+      yield first;
+      position += first.length;
+      if (second === null || second.length === 0 || first.length < CHUNK) continue;
+      yield second;
+      position += second.length;
     }
   } finally {
     await handle.close();
   }
+}
+
+async function readChunk(handle: FileHandle, position: number, stop: number): Promise<Buffer> {
+  const buffer = Buffer.allocUnsafe(Math.min(CHUNK, stop - position));
+  const { bytesRead } = await handle.read(buffer, 0, buffer.length, position);
+  return bytesRead === buffer.length ? buffer : buffer.subarray(0, bytesRead);
 }
