@@ -15,7 +15,7 @@ import { replayBenches } from './replay.bench.js';
 import { seededStore, type SeededStore } from './seeded-store.js';
 import { cliBenches, transitionBenches } from './size.bench.js';
 import { spawnBenches } from './spawn.bench.js';
-import { trickleBenches } from './trickle.bench.js';
+import { intervalBench, trickleBenches } from './trickle.bench.js';
 
 const runs = Number(process.env['BENCH_RUNS'] ?? 5);
 const sizes = (process.env['BENCH_SIZES'] ?? '1000,50000,250000').split(',').map(Number);
@@ -53,6 +53,8 @@ try {
     log(`trickle at ${store.sessions} sessions…`);
     rows.push(await trickleBenches(store, share, trickle, 300));
   }
+  log('a whole checkpoint interval on the largest store…');
+  rows.push(await intervalBench(largest, share));
   log('cost per transition as the store grows…');
   rows.push(...(await transitionBenches(runs, stores)));
   log('the command line on the largest store…');

@@ -1,6 +1,6 @@
 import { bareTrickle } from './bare-loops.js';
 import type { Figure, Row } from './measure.js';
-import { oursTrickle } from './ours-loops.js';
+import { oursSingle, oursTrickle } from './ours-loops.js';
 import type { SeededStore } from './seeded-store.js';
 
 const one = (x: number): Figure => ({ median: x, min: x, max: x, runs: 1 });
@@ -24,5 +24,27 @@ export async function trickleBenches(store: SeededStore, share: number, steps: n
     lowerIsBetter: true,
     target: '≤ 10',
     note: `${steps} appends; checkpoints in place: ${ours.manager.checkpointCounters.incremental}, whole: ${ours.manager.checkpointCounters.full}`,
+  };
+}
+
+/**
+ * A whole checkpoint interval, defaults: one caller appending `checkpointEvery` (10 000) times back
+ * to back, close included. The pace does not change what a checkpoint writes (it is decided by
+ * bytes, not time), so this is what a trickle costs once its interval is full; beside it the bare
+ * O_DSYNC loop's bytes per byte at the same append size.
+ */
+export async function intervalBench(store: SeededStore, share: number): Promise<Row> {
+  const ours = await oursSingle(store.dir, 10_000);
+  const bare = await bareTrickle(ours.bytesPerAppend, 200, 0);
+  return {
+    name: `write amplification, one checkpoint interval: 10,000 appends by one caller (pipeline mix, ${store.sessions.toLocaleString('en-US')} sessions, ${Math.round(share * 100)}% Active)`,
+    unit: 'B/B',
+    ours: one(ours.amplification),
+    baseline: one(bare),
+    baselineName: 'bare O_DSYNC append, same size',
+    ratio: ours.amplification,
+    lowerIsBetter: true,
+    target: '≤ 10',
+    note: `checkpoints in place: ${ours.manager.checkpointCounters.incremental}, whole: ${ours.manager.checkpointCounters.full}`,
   };
 }

@@ -68,6 +68,8 @@ export class Checkpointer {
   private baseOffset = 0;
   private averageRecordBytes = 1024;
   private timer: NodeJS.Timeout | null = null;
+  /** A write is queued that has not taken its snapshot yet. */
+  private queued = false;
   private writing: Promise<unknown> = Promise.resolve();
   private lastError: unknown = null;
 
@@ -99,7 +101,11 @@ export class Checkpointer {
     this.eventsSince += events.length;
     if (!schedule) return;
     if (this.eventsSince >= this.policy.every) {
-      void this.write().catch(() => undefined);
+      // One at a time: until the queued write takes its snapshot, later events join it.
+      if (!this.queued) {
+        this.queued = true;
+        void this.write().catch(() => undefined);
+      }
       return;
     }
     if (this.timer !== null || this.policy.idleMs < 0) return;
@@ -150,12 +156,14 @@ export class Checkpointer {
       release = await this.lock.acquire();
       outcome = await this.writer.write(() => {
         const { state, cursor } = this.snapshot();
+        this.queued = false;
         taken = { dirty: this.dirty, pages: this.blankedPages, events: this.eventsSince, cursor };
         this.dirty = new Set();
         this.blankedPages = new Set();
         return { state, cursor, dirty: taken.dirty, dirtySince: this.dirtySince };
       }, full);
     } catch (error) {
+      this.queued = false;
       this.lastError = error;
       // Nothing of it counts as written: its sessions stay changed for the next write.
       if (taken !== null) this.restore(taken);
