@@ -6,7 +6,7 @@ import { crc32 } from 'node:zlib';
 import type { Session } from '../domain/session.js';
 import { isSessionError, storageError } from '../errors.js';
 import { patchCrc32 } from '../projections/crc32-patch.js';
-import { identityOf, indexPathOf, readRange, type LoadedSessionsFile } from '../projections/load-sessions-file.js';
+import { identityOf, indexPathOf, type LoadedSessionsFile } from '../projections/load-sessions-file.js';
 import { RecordIndex, decodeIndexInto, encodeIndexEntries, type IndexEntry } from '../projections/record-index.js';
 import { SessionArchive } from '../projections/session-archive.js';
 import { SessionMap } from '../projections/session-map.js';
@@ -18,7 +18,7 @@ import type { SessionsState } from '../projections/sessions-projection.js';
 import { computeStats, mergeStats } from '../projections/stats.js';
 import type { StoreCursor } from '../store/event-store.js';
 import { writeFileAtomicKeepingFd } from '../store/file/atomic-file.js';
-import { readBackwards } from '../store/file/read-backwards.js';
+import { readBackwards, readRange } from '../store/file/read-range.js';
 import { writeInPages } from '../store/file/write-in-pages.js';
 
 const fdatasync = promisify(fdatasyncCallback);

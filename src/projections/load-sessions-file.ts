@@ -1,17 +1,15 @@
-import { closeSync, fstatSync, openSync, read, statSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, statSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { promisify } from 'node:util';
 import { crc32 } from 'node:zlib';
 import { SessionError, isSessionError, storageError } from '../errors.js';
-import { readBackwards } from '../store/file/read-backwards.js';
+import { readBackwards, readRange } from '../store/file/read-range.js';
 import { combineCrc32 } from './crc32-patch.js';
 import { RecordIndex, decodeIndexInto } from './record-index.js';
 import { SessionArchive } from './session-archive.js';
 import { SessionMap } from './session-map.js';
 import { TRAILER_BYTES, parseCheckpoint, parseTrailer, type Checkpoint, type SessionsFileFacts } from './sessions-file.js';
 
-const readAt = promisify(read);
 const CHUNK = 4 * 1024 * 1024;
 /** How often a load is tried again when the file changed under it (another process checkpointing). */
 const ATTEMPTS = 4;
@@ -167,18 +165,4 @@ function firstEndingAfter(ends: number[], position: number): number {
     else low = middle + 1;
   }
   return low;
-}
-
-/** Reads exactly `length` bytes at `position`. Throws `CORRUPT_CHECKPOINT` if the file is shorter. */
-export async function readRange(fd: number, position: number, length: number, path: string): Promise<Buffer> {
-  const buffer = Buffer.allocUnsafe(length);
-  let done = 0;
-  while (done < length) {
-    const { bytesRead } = await readAt(fd, buffer, done, length - done, position + done).catch((error: unknown) => {
-      throw storageError('reading', path, error);
-    });
-    if (bytesRead === 0) throw new SessionError('CORRUPT_CHECKPOINT', `${path} ended early`);
-    done += bytesRead;
-  }
-  return buffer;
 }

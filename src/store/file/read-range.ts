@@ -4,6 +4,19 @@ import { SessionError, storageError } from '../../errors.js';
 
 const readAt = promisify(read);
 
+/** Reads exactly `length` bytes at `position`. Throws `STORAGE` if it cannot, `CORRUPT_CHECKPOINT` if the file is shorter. */
+export async function readRange(fd: number, position: number, length: number, path: string, into: Buffer = Buffer.allocUnsafe(length)): Promise<Buffer> {
+  let done = 0;
+  while (done < length) {
+    const { bytesRead } = await readAt(fd, into, done, length - done, position + done).catch((error: unknown) => {
+      throw storageError('reading', path, error);
+    });
+    if (bytesRead === 0) throw new SessionError('CORRUPT_CHECKPOINT', `${path} ended early`);
+    done += bytesRead;
+  }
+  return into.subarray(0, length);
+}
+
 /**
  * Reads bytes `[from, to)` of a file in chunks, the last chunk first. Why: the kernel's
  * readahead turns a sequential stream of reads into large page-cache folios (up to 2 MiB), and
@@ -17,15 +30,6 @@ export async function readBackwards(fd: number, path: string, from: number, to: 
   const count = Math.ceil((to - from) / buffer.length);
   for (let i = count - 1; i >= 0; i -= 1) {
     const position = from + i * buffer.length;
-    const length = Math.min(buffer.length, to - position);
-    let done = 0;
-    while (done < length) {
-      const { bytesRead } = await readAt(fd, buffer, done, length - done, position + done).catch((error: unknown) => {
-        throw storageError('reading', path, error);
-      });
-      if (bytesRead === 0) throw new SessionError('CORRUPT_CHECKPOINT', `${path} ended early`);
-      done += bytesRead;
-    }
-    chunk(position, buffer.subarray(0, length));
+    chunk(position, await readRange(fd, position, Math.min(buffer.length, to - position), path, buffer));
   }
 }
