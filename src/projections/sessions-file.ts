@@ -12,7 +12,7 @@ import { statsOf, type SessionStats } from './stats.js';
 
 /*
  * sessions.json in the original (Rust) format: `{ "sessions": [...], "version": 1 }` with
- * snake_case keys (the records themselves: session-record.ts), pretty-printed. It is kept up to
+ * snake_case keys (the records themselves: session-record.ts), one record a line. It is kept up to
  * date in place (sessions-file-writer.ts): a changed session's record is written anew at the end
  * of the array and its old one blanked to white space, so a checkpoint costs what changed, not
  * the whole store. The array's order is therefore not spawn order; the original's readers never
@@ -67,9 +67,13 @@ export interface RenderedSessionsFile {
 const STATUS_LETTER = { Active: 'A', HandedOff: 'H', Completed: 'C', Failed: 'F' } as const;
 const FLUSH_AT = 1024 * 1024;
 
-/** A session's record as it stands in the file (indented as an array element). */
+/**
+ * A session's record as it stands in the file: one line. JSON readers ignore white space, and
+ * a record pretty-printed took twice the bytes, which every open checks and every checkpoint
+ * that changes the session writes again.
+ */
 export function renderRecord(session: Session): string {
-  return JSON.stringify(toRecord(session), null, 2).replaceAll('\n', '\n    ');
+  return JSON.stringify(toRecord(session));
 }
 
 /** The status letter of a session for the index. */

@@ -70,7 +70,7 @@ describe('a SessionMap loaded from sessions.json', () => {
     const loaded = await loadSessionsFile(path);
     if (typeof loaded === 'string') throw new Error(`not loaded: ${loaded}`);
     const text = await readFile(path, 'utf8');
-    const at = Buffer.byteLength(text.slice(0, text.indexOf('"agent_name": "ReviewAgent"') + 14));
+    const at = Buffer.byteLength(text.slice(0, text.indexOf('"agent_name":"ReviewAgent"') + 13));
     const handle = await open(path, 'r+');
     await handle.write('"EvilAgent__"', at);
     await handle.close();
