@@ -22,9 +22,18 @@ describe('miyabi-sessions CLI', () => {
     await tearTail(store);
     const before = await snapshotDir(store);
     const id = chain[2]!.id;
-    for (const args of [['list'], ['show', id], ['stats'], ['lineage', id], ['audit'], ['at', '3'], ['export'], ['export', '--format', 'mermaid'], ['export', '--format', 'dot'], ['replay']]) {
-      await runCli([...args, '--dir', store]);
-      await runCli([...args, '--dir', store, '--json']);
+    // Each must also succeed (a CLI that crashed at start would change nothing too); audit
+    // reports the torn tail as a finding (exit 1).
+    const commands: Array<[string[], number]> = [
+      [['list'], 0], [['show', id], 0], [['stats'], 0], [['lineage', id], 0], [['audit'], 1], [['at', '3'], 0],
+      [['export'], 0], [['export', '--format', 'mermaid'], 0], [['export', '--format', 'dot'], 0], [['export', '--format', 'sessions'], 0], [['replay'], 0],
+    ];
+    for (const [args, code] of commands) {
+      for (const json of [[], ['--json']]) {
+        const run = await runCli([...args, '--dir', store, ...json]);
+        expect(run.code, `${args.join(' ')} ${json.join(' ')}: ${run.stderr}`).toBe(code);
+        expect(run.stdout.length, `${args.join(' ')} prints its answer`).toBeGreaterThan(0);
+      }
     }
     expect(await snapshotDir(store)).toEqual(before);
   });
