@@ -3,6 +3,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createActor, transition } from 'xstate';
 import { sessionMachine, type SessionMachineEvent } from '../../machines/session.machine.js';
 import { SessionManager, type Session } from '../../src/index.js';
+import type { SupervisorRecorder } from '../../src/manager/agent-supervisor.js';
 import { contextFor, tempDir } from '../helpers/fixtures.js';
 
 const AT = '2026-01-01T00:00:00.000Z';
@@ -78,15 +79,23 @@ describe('the manager follows every machine path', () => {
       let session: Session = await manager.spawnAgentSession('CodeGenAgent', 'Implement #42', contextFor());
       // Asked for right after the spawn, the actor must then follow every event of the path.
       const actor = manager.actorOf(session.id)!;
+      // Agent starts and ends reach the log the way a runner's supervisor records them.
+      const recorder = (manager as unknown as { agentRecorder(): SupervisorRecorder }).agentRecorder();
       for (const step of path.steps.slice(1)) {
         const event = step.event as SessionMachineEvent;
-        if (event.type === 'AGENT_STARTED' || event.type === 'AGENT_FINISHED') continue;
-        if (event.type === 'HAND_OFF') await manager.handoff(session.id, 'ReviewAgent', contextFor('Review'));
+        if (event.type === 'AGENT_STARTED') await recorder.started(session.id, { pid: event.pid, startTime: '1', command: ['claude', '-p'], cwd: '/w' }, null, manager.logFileOf(session.id));
+        else if (event.type === 'AGENT_FINISHED') await recorder.finished(session.id, { ok: true, result: event.result });
+        else if (event.type === 'HAND_OFF') await manager.handoff(session.id, 'ReviewAgent', contextFor('Review'));
         else if (event.type === 'COMPLETE') await manager.completeSession(session.id, { success: true, output: 'ok' });
         else await manager.failSession(session.id, 'boom');
       }
       const expected = status[path.state.value as keyof typeof status];
       expect((await manager.getSession(session.id))?.status).toBe(expected);
+      // The agent record follows the path: started or not, and finished unless it still runs.
+      const lastAgentEvent = path.steps.map((s) => s.event.type).filter((t) => t.startsWith('AGENT_')).at(-1);
+      const agent = (await manager.getSession(session.id))?.agent;
+      expect(agent === undefined).toBe(lastAgentEvent === undefined);
+      if (agent !== undefined) expect(agent.finishedAt === undefined).toBe(lastAgentEvent === 'AGENT_STARTED' && expected === 'Active');
       expect(manager.actorOf(session.id)?.getSnapshot().value ?? 'ended').toBe(expected === 'Active' ? 'active' : 'ended');
       expect(actor.getSnapshot().value).toBe(path.state.value);
       await manager.close();
