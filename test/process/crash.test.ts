@@ -2,6 +2,7 @@ import { appendFile, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { SessionManager } from '../../src/index.js';
+import { auditLog } from '../../src/audit/audit-log.js';
 import { startChild, waitFor } from '../helpers/children.js';
 import { tempDir } from '../helpers/fixtures.js';
 import { logEvents } from '../helpers/log-files.js';
@@ -52,6 +53,10 @@ describe('crash safety', () => {
         }
         expect(await manager.replay()).toMatchObject({ matchesLive: true });
         await manager.close();
+        // After every crash and reopen, the log is whole: every line validates, no event twice.
+        expect((await auditLog(dir)).findings).toEqual([]);
+        const ids = (await logEvents(dir)).map((e) => e['id']);
+        expect(new Set(ids).size).toBe(ids.length);
       }
       const seqs = (await logEvents(dir)).map((e) => e['seq']);
       expect(seqs).toEqual(seqs.map((_, i) => i + 1));
