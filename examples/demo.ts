@@ -26,7 +26,8 @@ const api = values.real
     });
 const env = api === null ? {} : await claudeTestEnv(await mkdtemp(join(tmpdir(), 'claude-home-')), api.url);
 
-const manager = await SessionManager.open(values.dir, { runner: new ClaudeRunner({ env, timeoutMs: 10 * 60_000 }) });
+// Scripted, the agents get an environment built from nothing: your own login and config stay out of it.
+const manager = await SessionManager.open(values.dir, { runner: new ClaudeRunner({ env, inheritEnv: api === null, timeoutMs: 10 * 60_000 }) });
 console.log(`store ${values.dir} · model replies ${api === null ? 'from the real API' : `scripted by ${api.url}`}\n`);
 const run = await runPipeline(manager, { issueNumber, worktreePath: worktree, purpose: `Implement issue #${issueNumber}` });
 

@@ -11,9 +11,10 @@ export const ENV_PREFIXES = ['ANTHROPIC_', 'CLAUDE_CODE_', 'CLAUDE_CONFIG_', 'LC
 /**
  * The agent's environment: only the allowlisted variables of `parent`, then `extra` on top.
  * An explicit list, so the manager's own secrets (database URLs, cloud tokens) never reach an
- * agent by accident.
+ * agent by accident. With `inherit` false, only `PATH` of `parent` (to find the CLI's tools), then `extra`.
  */
-export function childEnv(parent: NodeJS.ProcessEnv, extra: Readonly<Record<string, string>> = {}): Record<string, string> {
+export function childEnv(parent: NodeJS.ProcessEnv, extra: Readonly<Record<string, string>> = {}, inherit = true): Record<string, string> {
+  if (!inherit) return { ...(parent['PATH'] === undefined ? {} : { PATH: parent['PATH'] }), ...extra };
   const env: Record<string, string> = {};
   for (const [name, value] of Object.entries(parent)) {
     if (value === undefined) continue;

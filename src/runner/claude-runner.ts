@@ -22,6 +22,12 @@ export interface ClaudeRunnerOptions extends ClaudeArgOptions {
   args?: (input: { prompt: string; sessionId: string; resumeFrom: string | null }) => string[];
   /** Variables added to the agent's environment (on top of the allowlist). */
   env?: Record<string, string>;
+  /**
+   * Whether the agent inherits the allowlisted part of this process's environment (default
+   * true: its API key, `CLAUDE_CONFIG_DIR`, proxies, locale). With false it gets `PATH` and `env`
+   * only: for tests and sandboxes, where a developer's own login or config must not reach it.
+   */
+  inheritEnv?: boolean;
   /** Kill an agent that runs longer than this, in ms (default 30 minutes). */
   timeoutMs?: number;
   /** How many agents may run at once (default 4); the rest wait for a slot. */
@@ -80,7 +86,7 @@ export class ClaudeRunner implements AgentRunner {
     const log = createWriteStream(spec.logFile, { flags: 'a', mode: 0o600 });
     const child = execa(this.command, args, {
       cwd,
-      env: childEnv(process.env, this.options.env),
+      env: childEnv(process.env, this.options.env, this.options.inheritEnv ?? true),
       extendEnv: false,
       stdin: 'ignore',
       detached: true,

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -25,15 +26,32 @@ describe('the real Claude Code CLI as the agent', () => {
   let cleanup: () => Promise<void>;
   let home: string;
   let worktree: string;
+  // A developer's shell: their own config dir and login token. None of it may reach the agents.
+  const developer = { CLAUDE_CONFIG_DIR: '', ANTHROPIC_AUTH_TOKEN: 'developer-real-token', CLAUDE_CODE_USE_BEDROCK: '1' };
+  const saved = new Map<string, string | undefined>();
   beforeEach(async () => {
     ({ dir, cleanup } = await tempDir());
     home = join(dir, 'home');
     worktree = dir;
+    developer.CLAUDE_CONFIG_DIR = join(dir, 'developer-claude-config');
+    for (const [name, value] of Object.entries(developer)) {
+      saved.set(name, process.env[name]);
+      process.env[name] = value;
+    }
   });
-  afterEach(() => cleanup());
+  afterEach(async () => {
+    // Nothing was written to the developer's config: the agents never saw it.
+    expect(existsSync(developer.CLAUDE_CONFIG_DIR)).toBe(false);
+    for (const [name, value] of saved) {
+      if (value === undefined) delete process.env[name];
+      else process.env[name] = value;
+    }
+    await cleanup();
+  });
 
   async function open(runner: ClaudeRunnerOptions) {
-    return SessionManager.open(join(dir, 'store'), { runner: new ClaudeRunner(runner) });
+    // The agents' environment is built from nothing but what each test gives (claudeTestEnv).
+    return SessionManager.open(join(dir, 'store'), { runner: new ClaudeRunner({ inheritEnv: false, ...runner }) });
   }
   const context = () => ({ issueNumber: 42, currentPhase: 'CodeGeneration' as const, worktreePath: worktree });
 
