@@ -187,9 +187,34 @@ describe('SessionManager API', () => {
   });
 
   it('a closed manager refuses every call with CLOSED', async () => {
+    const a = await manager.spawnAgentSession('A', 'p', contextFor());
     await manager.close();
-    await expect(manager.spawnAgentSession('A', 'p', contextFor())).rejects.toMatchObject({ code: 'CLOSED' });
-    await expect(manager.getStats()).rejects.toMatchObject({ code: 'CLOSED' });
+    const calls: Array<[string, () => unknown]> = [
+      ['spawnAgentSession', () => manager.spawnAgentSession('A', 'p', contextFor())],
+      ['handoff', () => manager.handoff(a.id, 'B', contextFor('Review'))],
+      ['completeSession', () => manager.completeSession(a.id)],
+      ['failSession', () => manager.failSession(a.id, 'x')],
+      ['getSession', () => manager.getSession(a.id)],
+      ['getSessionLineage', () => manager.getSessionLineage(a.id)],
+      ['listActiveSessions', () => manager.listActiveSessions()],
+      ['listSessions', () => manager.listSessions()],
+      ['getStats', () => manager.getStats()],
+      ['subscribe', () => manager.subscribe(() => {})],
+      ['refresh', () => manager.refresh()],
+      ['replay', () => manager.replay()],
+      ['checkpoint', () => manager.checkpoint()],
+      ['waitForAgent', () => manager.waitForAgent(a.id)],
+      ['reapOrphans', () => manager.reapOrphans()],
+    ];
+    for (const [name, call] of calls) {
+      let refusal: unknown;
+      try {
+        await call();
+      } catch (error) {
+        refusal = error;
+      }
+      expect(refusal, name).toMatchObject({ code: 'CLOSED' });
+    }
     await manager.close();
   });
 

@@ -18,14 +18,17 @@ function spawnEvent(sessionId = uuidv4()): PendingEvent {
   };
 }
 
-function recordingSink(): EventSink & { seen: SessionEvent[] } {
+function recordingSink(): EventSink & { seen: SessionEvent[]; batches: number[] } {
   const state = emptySessionsState();
   const seen: SessionEvent[] = [];
+  const batches: number[] = [];
   return {
     seen,
+    batches,
     apply: (events) => {
       for (const e of events) evolveSessions(state, e);
       seen.push(...events);
+      batches.push(events.length);
     },
     revisionOf: (id) => state.sessions.get(id)?.revision ?? 0,
   };
@@ -85,6 +88,9 @@ describe.each(STORE_KINDS)('every EventStore: $name', (kind) => {
     expect(results.map((r) => r[0]!.id)).toEqual(events.map((e) => e.id));
     expect(results.map((r) => r[0]!.seq).sort((x, y) => x - y)).toEqual(events.map((_, i) => i + 1));
     expect(sink.seen).toHaveLength(200);
+    // Grouped: the 200 reached the store (and its sink) in far fewer commits than appends.
+    expect(sink.batches.length).toBeLessThanOrEqual(50);
+    expect(Math.max(...sink.batches)).toBeGreaterThan(1);
     await store.close();
   });
 
