@@ -15,6 +15,7 @@ import { statsOf, type SessionStats } from '../projections/stats.js';
 import type { AppendRequest, EventSink, EventStore } from '../store/event-store.js';
 import { FileEventStore } from '../store/file/file-event-store.js';
 import { checkpointPolicyOf } from './checkpoint-policy.js';
+import { validateManagerOptions } from './validate-options.js';
 import { Checkpointer, closeSessions, resolveCheckpoint, type CheckpointCounters, type CheckpointStart } from './checkpointer.js';
 import { agentRecorder } from './agent-recorder.js';
 import { AgentSupervisor, type SupervisorRecorder } from './agent-supervisor.js';
@@ -87,7 +88,7 @@ export class SessionManager {
     if (typeof dir !== 'string' || dir.length === 0 || dir.includes('\0')) {
       throw new SessionError('INVALID_INPUT', 'the store directory must be a non-empty path without NUL bytes');
     }
-    checkpointPolicyOf(options);
+    validateManagerOptions(options);
     await mkdir(dir, { recursive: true }).catch((error: unknown) => {
       throw storageError('creating directory', dir, error);
     });

@@ -81,6 +81,36 @@ describe('bad input at every public entry point (generated)', () => {
     await fc.assert(fc.asyncProperty(fc.oneof(fc.constant(''), fc.constant('e\0'), fc.constant('e'.repeat(70_000)), anything.filter((e) => typeof e !== 'string')), async (error) => refused(() => manager.failSession(active, error as string))), { numRuns: 30 });
   });
 
+  it('logFileOf and a handoff\'s chosen child id', async () => {
+    await fc.assert(fc.asyncProperty(badId, async (id) => refused(async () => manager.logFileOf(id as string))), { numRuns: 60 });
+    await fc.assert(fc.asyncProperty(badId.filter((id) => id !== undefined), async (sessionId) => {
+      await refused(() => manager.handoff(active, 'B', contextFor(), { sessionId: sessionId as string }));
+    }), { numRuns: 40 });
+  });
+
+  it('SessionManager.open refuses bad options, naming the option, and creates nothing', async () => {
+    const options = ['durability', 'actors', 'lockTimeoutMs', 'lockLeaseMs', 'maxBatch', 'maxConflictRetries', 'checkpointEvery', 'checkpointIdleMs', 'checkpointCostRatio', 'clock', 'inspect', 'runner', 'store'] as const;
+    const valid = (name: string, value: unknown): boolean => {
+      switch (name) {
+        case 'durability': return value === 'fsync' || value === 'none';
+        case 'actors': return value === 'on-demand' || value === 'eager';
+        case 'lockTimeoutMs': case 'lockLeaseMs': case 'maxConflictRetries': return Number.isSafeInteger(value) && (value as number) >= 0;
+        case 'maxBatch': case 'checkpointEvery': return Number.isSafeInteger(value) && (value as number) >= 1;
+        case 'checkpointIdleMs': return value === -1 || (Number.isSafeInteger(value) && (value as number) >= 0);
+        case 'checkpointCostRatio': return typeof value === 'number' && value > 0 && value <= 1000;
+        case 'clock': case 'inspect': return typeof value === 'function';
+        default: return typeof value === 'object' && value !== null;
+      }
+    };
+    const fresh = `${dir}-never-created`;
+    await fc.assert(fc.asyncProperty(fc.constantFrom(...options), fc.oneof(anything, fc.integer({ min: -5, max: 0 })), async (name, value) => {
+      fc.pre(value !== undefined && !valid(name, value));
+      await expect(SessionManager.open(fresh, { [name]: value } as never)).rejects.toMatchObject({ code: 'INVALID_INPUT', message: expect.stringContaining(name) });
+    }), { numRuns: 120 });
+    expect(await logBytes(fresh)).toBe('');
+    await expect(import('node:fs/promises').then((fs) => fs.stat(fresh))).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+
   it('SessionManager.open refuses a path with a NUL byte or a non-string', async () => {
     for (const bad of ['a\0b', '', 42, null]) await expect(SessionManager.open(bad as string)).rejects.toMatchObject({ code: 'INVALID_INPUT' });
   });

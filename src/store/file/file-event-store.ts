@@ -63,6 +63,10 @@ export class FileEventStore implements EventStore {
     this.location = join(dir, LOG_FILE);
     this.lock = new LeasedLock(new FileLock(join(dir, 'events.lock'), options.lockTimeoutMs ?? 10_000), options.lockLeaseMs ?? 2, 50);
     this.durability = options.durability ?? 'fsync';
+    // A misspelt durability must not quietly mean "no fsync".
+    if (this.durability !== 'fsync' && this.durability !== 'none') {
+      throw new SessionError('INVALID_INPUT', `option durability must be 'fsync' or 'none', not ${JSON.stringify(this.durability)}`);
+    }
     this.appends = new GroupCommit((batch) => this.commit(batch), options.maxBatch ?? 1000);
     this.scanner = new LogScanner(this.location);
   }
