@@ -28,7 +28,7 @@ export async function trickleBenches(store: SeededStore, share: number, steps: n
 }
 
 /**
- * A whole checkpoint interval, defaults: one caller appending `checkpointEvery` (10 000) times back
+ * A whole checkpoint interval, defaults: one caller appending as many times as the default tail (10 000), back
  * to back, close included. The pace does not change what a checkpoint writes (it is decided by
  * bytes, not time), so this is what a trickle costs once its interval is full; beside it the bare
  * O_DSYNC loop's bytes per byte at the same append size.
