@@ -59,7 +59,9 @@ describe('many hosts on one PostgreSQL', () => {
     const admin = new pg.Client({ connectionString: PG_URL });
     await admin.connect();
     try {
-      const manager = await SessionManager.open(dir, { store: new PostgresEventStore({ connectionString: PG_URL, schema }) });
+      // Its own application_name: only this store's backend is terminated, never another program's.
+      const applicationName = `miyabi-test-${schema}`;
+      const manager = await SessionManager.open(dir, { store: new PostgresEventStore({ connectionString: PG_URL, schema, applicationName }) });
       const parent = await manager.spawnAgentSession('CodeGenAgent', 'p', contextFor());
       // Hold the append lock from outside, so the manager's transaction waits inside, then kill it there.
       await admin.query('BEGIN');
@@ -70,7 +72,7 @@ describe('many hosts on one PostgreSQL', () => {
       const watcher = new pg.Client({ connectionString: PG_URL });
       await watcher.connect();
       const poll = async (): Promise<void> => {
-        const { rows } = await watcher.query<{ pid: number }>(`SELECT pid FROM pg_stat_activity WHERE wait_event = 'advisory' AND query LIKE '%pg_advisory_xact_lock%'`);
+        const { rows } = await watcher.query<{ pid: number }>(`SELECT pid FROM pg_stat_activity WHERE wait_event = 'advisory' AND application_name = $1`, [applicationName]);
         for (const { pid } of rows) await watcher.query('SELECT pg_terminate_backend($1)', [pid]);
         victims += rows.length;
       };
@@ -84,6 +86,48 @@ describe('many hosts on one PostgreSQL', () => {
       const child = await manager.handoff(parent.id, 'ReviewAgent', contextFor('Review'));
       expect((await manager.getSession(parent.id))?.status).toBe('HandedOff');
       expect(child.parentSession).toBe(parent.id);
+      await manager.close();
+    } finally {
+      await admin.end();
+      await dropSchema(schema);
+      await cleanup();
+    }
+  });
+
+  it('a connection lost at COMMIT (outcome unknown): the call rejects, the store holds the whole handoff or none of it, and a retry applies it once', async () => {
+    const schema = freshSchema();
+    const { dir, cleanup } = await tempDir();
+    const admin = new pg.Client({ connectionString: PG_URL });
+    await admin.connect();
+    try {
+      const applicationName = `miyabi-test-${schema}`;
+      const manager = await SessionManager.open(dir, { store: new PostgresEventStore({ connectionString: PG_URL, schema, applicationName }) });
+      const parent = await manager.spawnAgentSession('CodeGenAgent', 'p', contextFor());
+      // A deferred constraint trigger runs at COMMIT: it holds the handoff's transaction there.
+      await admin.query(`CREATE FUNCTION ${schema}.hold_commit() RETURNS trigger AS $$ BEGIN PERFORM pg_sleep(30); RETURN NULL; END $$ LANGUAGE plpgsql`);
+      await admin.query(`CREATE CONSTRAINT TRIGGER hold_commit AFTER INSERT ON ${schema}.events DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION ${schema}.hold_commit()`);
+      const attempt = manager.handoff(parent.id, 'ReviewAgent', contextFor('Review')).then(() => null, (error: unknown) => error);
+      let terminated = 0;
+      await waitFor(() => terminated > 0, 10_000, 'the handoff to be held at COMMIT', async () => {
+        const { rows } = await admin.query<{ pid: number }>(`SELECT pid FROM pg_stat_activity WHERE application_name = $1 AND wait_event = 'PgSleep'`, [applicationName]);
+        for (const { pid } of rows) await admin.query('SELECT pg_terminate_backend($1)', [pid]);
+        terminated += rows.length;
+      });
+      expect(terminated).toBe(1);
+      expect(await attempt).toMatchObject({ code: 'STORAGE' });
+      await admin.query(`DROP TRIGGER hold_commit ON ${schema}.events`);
+      // Whole or nothing: the parent's end and the child's spawn are both there, or neither.
+      const count = async () => (await admin.query<{ n: string }>(`SELECT count(*)::text AS n FROM ${schema}.events`)).rows[0]!.n;
+      expect(['1', '3']).toContain(await count());
+      const applied = (await count()) === '3';
+      // The retry is decided on the store as it is: applied already, it is refused (no second child); else it applies once.
+      const retry = await manager.handoff(parent.id, 'ReviewAgent', contextFor('Review')).then(() => null, (error: unknown) => error);
+      if (applied) expect(retry).toMatchObject({ code: 'INVALID_TRANSITION' });
+      else expect(retry).toBeNull();
+      expect(await count()).toBe('3');
+      const after = await manager.getSession(parent.id);
+      expect(after?.status).toBe('HandedOff');
+      expect(after?.childSessions).toHaveLength(1);
       await manager.close();
     } finally {
       await admin.end();

@@ -17,6 +17,11 @@ export interface PostgresStoreOptions {
   poolSize?: number;
   /** Most appends one transaction may cover (default 1 000). */
   maxBatch?: number;
+  /**
+   * The `application_name` of this store's connections (default `miyabi-session-manager`): how
+   * its backends are told apart in `pg_stat_activity`, e.g. to terminate only them.
+   */
+  applicationName?: string;
 }
 
 
@@ -40,12 +45,16 @@ export class PostgresEventStore implements EventStore {
   private readonly appends: GroupCommit;
   private closed = false;
 
+  private get applicationName(): string {
+    return this.options.applicationName ?? 'miyabi-session-manager';
+  }
+
   constructor(private readonly options: PostgresStoreOptions) {
     this.schema = checkSchemaName(options.schema ?? 'miyabi');
     const url = new URL(options.connectionString);
     url.password = url.password === '' ? '' : '***';
     this.location = `${url.toString()}#${this.schema}`;
-    this.pool = new pg.Pool({ connectionString: options.connectionString, max: options.poolSize ?? 5 });
+    this.pool = new pg.Pool({ connectionString: options.connectionString, max: options.poolSize ?? 5, application_name: this.applicationName });
     // An idle client losing its connection must not crash the process; the next query reconnects.
     this.pool.on('error', () => undefined);
     this.appends = new GroupCommit((batch) => this.commit(batch), options.maxBatch ?? 1000);
@@ -134,7 +143,7 @@ export class PostgresEventStore implements EventStore {
   }
 
   private async listen(): Promise<void> {
-    const client = new pg.Client({ connectionString: this.options.connectionString });
+    const client = new pg.Client({ connectionString: this.options.connectionString, application_name: this.applicationName });
     client.on('error', () => {
       // The connection dropped: reconnect while open; appends and reads go through the pool meanwhile.
       this.listener = null;
