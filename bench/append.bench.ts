@@ -1,7 +1,7 @@
 import pg from 'pg';
 import { PostgresEventStore, type EventStore } from '../src/index.js';
 import { bareBatchLoop, bareDsyncLoop, bareSyncLoop } from './bare-loops.js';
-import { measurePair, perSecond, type Figure, type Row } from './measure.js';
+import { measurePair, perSecond, summarize, type Row } from './measure.js';
 import { oursConcurrent, oursSingle } from './ours-loops.js';
 import type { SeededStore } from './seeded-store.js';
 
@@ -51,20 +51,12 @@ export async function singleCallerBenches(runs: number, store: SeededStore, shar
   ];
 }
 
-/** Figures of the 100-caller runs at one store size, for the rows and the write-amplification row. */
-export interface BurstFigures {
-  defaults: Figure;
-  off: Figure;
-  bare: Figure;
-  amplification: Figure;
-}
-
 /**
  * 100 concurrent callers on a store of `store.sessions`: defaults, the same with checkpoints off
  * (an extra, named so), and the bare batched loop (one write of 100 appends, one fdatasync),
  * all in alternation. Write amplification of the defaults, close included.
  */
-export async function burstBenches(runs: number, store: SeededStore, share: number): Promise<{ rows: Row[]; figures: BurstFigures }> {
+export async function burstBenches(runs: number, store: SeededStore, share: number): Promise<Row[]> {
   const steps = 20_000;
   let shape = { eventsPerAppend: 1, bytesPerAppend: 600 };
   const amplifications: number[] = [];
@@ -82,22 +74,14 @@ export async function burstBenches(runs: number, store: SeededStore, share: numb
     async () => perSecond(steps * shape.eventsPerAppend, await bareBatchLoop(shape.bytesPerAppend, steps / 100, 100)),
   );
   // The warm-up round's figures are not counted.
-  const off = summary(offValues.slice(1));
-  const amplification = summary(amplifications.slice(1));
+  const off = summarize(offValues.slice(1));
+  const amplification = summarize(amplifications.slice(1));
   const name = `100 callers (${mix(store, share)})`;
-  return {
-    figures: { defaults: ours, off, bare: baseline, amplification },
-    rows: [
-      { name: `durable append, ${name}`, unit: 'events/s', ours, baseline: off, baselineName: 'same, checkpoints off (checkpointEvery: ∞, checkpointIdleMs: -1)', ratio: ours.median / off.median, target: '≥ 0.7 and ≥ 50,000/s' },
-      { name: `durable append, ${name}, vs bare`, unit: 'events/s', ours, baseline, baselineName: 'write of 100 appends + one fdatasync', ratio: ours.median / baseline.median },
-      { name: `write amplification, ${name}`, unit: 'B/B', ours: amplification, baseline: amplification, baselineName: 'bytes written per byte appended (close included)', ratio: amplification.median, target: '≤ 3', lowerIsBetter: true },
-    ],
-  };
-}
-
-function summary(values: number[]): Figure {
-  const sorted = [...values].sort((a, b) => a - b);
-  return { median: sorted[Math.floor(sorted.length / 2)]!, min: sorted[0]!, max: sorted.at(-1)!, runs: sorted.length };
+  return [
+    { name: `durable append, ${name}`, unit: 'events/s', ours, baseline: off, baselineName: 'same, checkpoints off (checkpointEvery: ∞, checkpointIdleMs: -1)', ratio: ours.median / off.median, target: '≥ 0.7 and ≥ 50,000/s' },
+    { name: `durable append, ${name}, vs bare`, unit: 'events/s', ours, baseline, baselineName: 'write of 100 appends + one fdatasync', ratio: ours.median / baseline.median },
+    { name: `write amplification, ${name}`, unit: 'B/B', ours: amplification, baseline: amplification, baselineName: 'bytes written per byte appended (close included)', ratio: amplification.median, target: '≤ 3', lowerIsBetter: true },
+  ];
 }
 
 /** The PostgreSQL store's rows: one caller and 100 callers of the same mix, defaults, next to the file store's. */

@@ -51,7 +51,8 @@ export async function measurePair(
   return { ours: summarize(a), baseline: summarize(b) };
 }
 
-function summarize(values: number[]): Figure {
+/** Median, min and max of some values. */
+export function summarize(values: number[]): Figure {
   const sorted = [...values].sort((x, y) => x - y);
   return { median: sorted[Math.floor(sorted.length / 2)]!, min: sorted[0]!, max: sorted.at(-1)!, runs: sorted.length };
 }

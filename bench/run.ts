@@ -38,7 +38,7 @@ try {
   rows.push(...(await singleCallerBenches(runs, smallest, share)));
   for (const store of large) {
     log(`100 callers at ${store.sessions} sessions…`);
-    rows.push(...(await burstBenches(runs, store, share)).rows);
+    rows.push(...(await burstBenches(runs, store, share)));
   }
   const pgUrl = process.env['BENCH_PG'] ?? 'postgres://postgres@127.0.0.1:5432/test';
   log(`PostgreSQL (${pgUrl})…`);

@@ -1,9 +1,7 @@
 import { bareTrickle } from './bare-loops.js';
-import type { Figure, Row } from './measure.js';
+import { summarize, type Row } from './measure.js';
 import { oursSingle, oursTrickle } from './ours-loops.js';
 import type { SeededStore } from './seeded-store.js';
-
-const one = (x: number): Figure => ({ median: x, min: x, max: x, runs: 1 });
 
 /**
  * A trickle with the defaults: one append of the pipeline mix every `intervalMs` (agents take
@@ -17,8 +15,8 @@ export async function trickleBenches(store: SeededStore, share: number, steps: n
   return {
     name: `write amplification, trickle of 1 append / ${intervalMs} ms (pipeline mix, ${store.sessions.toLocaleString('en-US')} sessions, ${Math.round(share * 100)}% Active)`,
     unit: 'B/B',
-    ours: one(ours.amplification),
-    baseline: one(bare),
+    ours: summarize([ours.amplification]),
+    baseline: summarize([bare]),
     baselineName: 'bare O_DSYNC append at the same pace',
     ratio: ours.amplification,
     lowerIsBetter: true,
@@ -39,8 +37,8 @@ export async function intervalBench(store: SeededStore, share: number): Promise<
   return {
     name: `write amplification, one checkpoint interval: 10,000 appends by one caller (pipeline mix, ${store.sessions.toLocaleString('en-US')} sessions, ${Math.round(share * 100)}% Active)`,
     unit: 'B/B',
-    ours: one(ours.amplification),
-    baseline: one(bare),
+    ours: summarize([ours.amplification]),
+    baseline: summarize([bare]),
     baselineName: 'bare O_DSYNC append, same size',
     ratio: ours.amplification,
     lowerIsBetter: true,

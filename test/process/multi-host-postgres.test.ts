@@ -7,6 +7,35 @@ import { startChild, waitFor } from '../helpers/children.js';
 import { contextFor, tempDir } from '../helpers/fixtures.js';
 import { PG_URL, dropSchema, freshSchema } from '../helpers/stores.js';
 
+/** What a fault test gets: a store with a session in it, and an admin connection to the same database. */
+interface FaultSetup {
+  schema: string;
+  admin: pg.Client;
+  manager: SessionManager;
+  parent: Session;
+  /** The store's own application_name: only its backend is terminated, never another program's. */
+  applicationName: string;
+}
+
+/** Runs `body` on a fresh schema's store holding one Active session; drops everything after. */
+async function withFaultStore(body: (setup: FaultSetup) => Promise<void>): Promise<void> {
+  const schema = freshSchema();
+  const { dir, cleanup } = await tempDir();
+  const admin = new pg.Client({ connectionString: PG_URL });
+  await admin.connect();
+  try {
+    const applicationName = `miyabi-test-${schema}`;
+    const manager = await SessionManager.open(dir, { store: new PostgresEventStore({ connectionString: PG_URL, schema, applicationName }) });
+    const parent = await manager.spawnAgentSession('CodeGenAgent', 'p', contextFor());
+    await body({ schema, admin, manager, parent, applicationName });
+    await manager.close();
+  } finally {
+    await admin.end();
+    await dropSchema(schema);
+    await cleanup();
+  }
+}
+
 describe('many hosts on one PostgreSQL', () => {
   it('4 processes, each its own host with its own manager and pool, race on the same sessions: one winner per transition, nothing lost, lineage a forest', async () => {
     const schema = freshSchema();
@@ -54,15 +83,7 @@ describe('many hosts on one PostgreSQL', () => {
   });
 
   it('a connection killed mid-append leaves no partial handoff; the call rejects and a retry succeeds', async () => {
-    const schema = freshSchema();
-    const { dir, cleanup } = await tempDir();
-    const admin = new pg.Client({ connectionString: PG_URL });
-    await admin.connect();
-    try {
-      // Its own application_name: only this store's backend is terminated, never another program's.
-      const applicationName = `miyabi-test-${schema}`;
-      const manager = await SessionManager.open(dir, { store: new PostgresEventStore({ connectionString: PG_URL, schema, applicationName }) });
-      const parent = await manager.spawnAgentSession('CodeGenAgent', 'p', contextFor());
+    await withFaultStore(async ({ schema, admin, manager, parent, applicationName }) => {
       // Hold the append lock from outside, so the manager's transaction waits inside, then kill it there.
       await admin.query('BEGIN');
       await admin.query('SELECT pg_advisory_xact_lock(hashtext($1))', [schema]);
@@ -86,23 +107,11 @@ describe('many hosts on one PostgreSQL', () => {
       const child = await manager.handoff(parent.id, 'ReviewAgent', contextFor('Review'));
       expect((await manager.getSession(parent.id))?.status).toBe('HandedOff');
       expect(child.parentSession).toBe(parent.id);
-      await manager.close();
-    } finally {
-      await admin.end();
-      await dropSchema(schema);
-      await cleanup();
-    }
+    });
   });
 
   it('a connection lost at COMMIT (outcome unknown): the call rejects, the store holds the whole handoff or none of it, and a retry applies it once', async () => {
-    const schema = freshSchema();
-    const { dir, cleanup } = await tempDir();
-    const admin = new pg.Client({ connectionString: PG_URL });
-    await admin.connect();
-    try {
-      const applicationName = `miyabi-test-${schema}`;
-      const manager = await SessionManager.open(dir, { store: new PostgresEventStore({ connectionString: PG_URL, schema, applicationName }) });
-      const parent = await manager.spawnAgentSession('CodeGenAgent', 'p', contextFor());
+    await withFaultStore(async ({ schema, admin, manager, parent, applicationName }) => {
       // A deferred constraint trigger runs at COMMIT: it holds the handoff's transaction there.
       await admin.query(`CREATE FUNCTION ${schema}.hold_commit() RETURNS trigger AS $$ BEGIN PERFORM pg_sleep(30); RETURN NULL; END $$ LANGUAGE plpgsql`);
       await admin.query(`CREATE CONSTRAINT TRIGGER hold_commit AFTER INSERT ON ${schema}.events DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION ${schema}.hold_commit()`);
@@ -128,11 +137,6 @@ describe('many hosts on one PostgreSQL', () => {
       const after = await manager.getSession(parent.id);
       expect(after?.status).toBe('HandedOff');
       expect(after?.childSessions).toHaveLength(1);
-      await manager.close();
-    } finally {
-      await admin.end();
-      await dropSchema(schema);
-      await cleanup();
-    }
+    });
   });
 });
