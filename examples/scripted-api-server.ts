@@ -4,6 +4,8 @@ import type { AddressInfo } from 'node:net';
 /** One scripted answer of the fake Messages API. */
 export type ScriptedReply =
   | { text: string }
+  /** The model asks to run a tool (for example `Bash` with `{ command }`); the CLI runs it and asks again. */
+  | { toolUse: { name: string; input: Record<string, unknown> } }
   | { status: number; error: { type: string; message: string } }
   | { hang: true };
 
@@ -40,7 +42,10 @@ export async function startScriptedApi(reply: (request: RecordedRequest, index: 
         return undefined;
       }
       if ('status' in answer) return json(res, answer.status, { type: 'error', error: answer.error });
-      return body['stream'] === true ? stream(res, String(body['model']), answer.text) : json(res, 200, message(String(body['model']), answer.text));
+      const block: ContentBlock = 'toolUse' in answer
+        ? { type: 'tool_use', id: `toolu_${requests.length}`, name: answer.toolUse.name, input: answer.toolUse.input }
+        : { type: 'text', text: answer.text };
+      return body['stream'] === true ? stream(res, String(body['model']), block) : json(res, 200, message(String(body['model']), block));
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -70,24 +75,33 @@ function json(res: ServerResponse, status: number, body: unknown): void {
   res.end(JSON.stringify(body));
 }
 
-function message(model: string, text: string) {
+type ContentBlock =
+  | { type: 'text'; text: string }
+  | { type: 'tool_use'; id: string; name: string; input: Record<string, unknown> };
+
+function message(model: string, block: ContentBlock) {
   return {
-    id: 'msg_fake', type: 'message', role: 'assistant', model, content: [{ type: 'text', text }],
-    stop_reason: 'end_turn', stop_sequence: null, usage: { input_tokens: 12, output_tokens: 7 },
+    id: 'msg_fake', type: 'message', role: 'assistant', model, content: [block],
+    stop_reason: block.type === 'tool_use' ? 'tool_use' : 'end_turn', stop_sequence: null, usage: { input_tokens: 12, output_tokens: 7 },
   };
 }
 
-function stream(res: ServerResponse, model: string, text: string): void {
+function stream(res: ServerResponse, model: string, block: ContentBlock): void {
   res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
   const send = (event: string, data: unknown) => res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
-  const start = message(model, '');
+  const start = message(model, block);
   send('message_start', { type: 'message_start', message: { ...start, content: [], stop_reason: null, usage: { input_tokens: 12, output_tokens: 1 } } });
-  send('content_block_start', { type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } });
-  for (const piece of text.match(/.{1,16}/gs) ?? ['']) {
-    send('content_block_delta', { type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: piece } });
+  if (block.type === 'text') {
+    send('content_block_start', { type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } });
+    for (const piece of block.text.match(/.{1,16}/gs) ?? ['']) {
+      send('content_block_delta', { type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: piece } });
+    }
+  } else {
+    send('content_block_start', { type: 'content_block_start', index: 0, content_block: { ...block, input: {} } });
+    send('content_block_delta', { type: 'content_block_delta', index: 0, delta: { type: 'input_json_delta', partial_json: JSON.stringify(block.input) } });
   }
   send('content_block_stop', { type: 'content_block_stop', index: 0 });
-  send('message_delta', { type: 'message_delta', delta: { stop_reason: 'end_turn', stop_sequence: null }, usage: { output_tokens: 7 } });
+  send('message_delta', { type: 'message_delta', delta: { stop_reason: start.stop_reason, stop_sequence: null }, usage: { output_tokens: 7 } });
   send('message_stop', { type: 'message_stop' });
   res.end();
 }

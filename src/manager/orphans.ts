@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import type { Session } from '../domain/session.js';
-import { terminateGroup } from '../runner/process-tree.js';
+import { familyOf, terminateFamily } from '../runner/agent-family.js';
 import { isProcessGone } from '../store/file/process-identity.js';
 
 /**
@@ -17,11 +17,14 @@ export function findOrphans(sessions: Iterable<Session>): Session[] {
   return orphans;
 }
 
-/** Stops an orphan's agent process group if it still runs; returns the reason to record. */
+/** Stops an orphan's agent and its tools if they still run; returns the reason to record. */
 export async function stopOrphan(session: Session, graceMs: number): Promise<string> {
   const { process: agent, supervisor } = session.agent!;
   // Only a process on this host can be signalled; the same pid elsewhere is someone else.
-  const alive = agent.host === hostname() && !isProcessGone(agent);
-  if (alive) await terminateGroup(agent.pid, graceMs);
+  const onThisHost = agent.host === hostname();
+  const alive = onThisHost && !isProcessGone(agent);
+  // Tools the agent started may still run after it died; its session id finds them.
+  const key = alive ? { leader: agent.pid, sessionId: session.id } : { sessionId: session.id };
+  if (onThisHost && familyOf(key).length > 0) await terminateFamily(key, graceMs);
   return `orphaned: the manager (pid ${supervisor.pid} on ${supervisor.host}) that ran agent pid ${agent.pid} exited${alive ? '; the agent was stopped' : ' and the agent is gone'}`;
 }

@@ -8,7 +8,7 @@ import type { AgentOutcome, AgentRunner, AgentRunSpec } from './agent-runner.js'
 import { buildPrompt } from './build-prompt.js';
 import { childEnv } from './child-env.js';
 import { PROMPT_PLACEHOLDER, claudeArgs, type ClaudeArgOptions } from './claude-args.js';
-import { groupAlive, terminateGroup, trackGroup } from './process-tree.js';
+import { AGENT_SESSION_VARIABLE, familyOf, terminateFamily, trackFamily } from './agent-family.js';
 import { resolveClaudeCommand } from './resolve-claude.js';
 import { Semaphore } from './semaphore.js';
 import { StreamJsonReader } from './stream-json.js';
@@ -44,8 +44,8 @@ const STDERR_TAIL = 2048;
 
 /**
  * Runs agents as headless Claude Code processes (`claude -p … --output-format stream-json`),
- * through execa with no shell: each in its own process group (so stopping it stops its tools
- * too), its output appended to the session's log file (mode 0600) as it arrives, its
+ * through execa with no shell: each in its own process group and carrying its session id in
+ * `MIYABI_SESSION_ID` (so stopping it stops every tool it started, even in other sessions), its output appended to the session's log file (mode 0600) as it arrives, its
  * stream-json read for the init session id and the final result.
  *
  * @example
@@ -86,7 +86,7 @@ export class ClaudeRunner implements AgentRunner {
     const log = createWriteStream(spec.logFile, { flags: 'a', mode: 0o600 });
     const child = execa(this.command, args, {
       cwd,
-      env: childEnv(process.env, this.options.env, this.options.inheritEnv ?? true),
+      env: { ...childEnv(process.env, this.options.env, this.options.inheritEnv ?? true), [AGENT_SESSION_VARIABLE]: session.id },
       extendEnv: false,
       stdin: 'ignore',
       detached: true,
@@ -99,7 +99,7 @@ export class ClaudeRunner implements AgentRunner {
     let stopReason: string | null = null;
     const stop = (why: string) => {
       stopReason ??= why;
-      if (child.pid !== undefined) void terminateGroup(child.pid, this.options.killGraceMs ?? 5000);
+      if (child.pid !== undefined) void terminateFamily({ leader: child.pid, sessionId: session.id }, this.options.killGraceMs ?? 5000);
     };
     const stdoutLines = new LineSplitter((line) => {
       reader.push(line);
@@ -124,7 +124,7 @@ export class ClaudeRunner implements AgentRunner {
     spec.signal.addEventListener('abort', onAbort, { once: true });
     try {
       if (child.pid !== undefined) {
-        untrack = trackGroup(child.pid);
+        untrack = trackFamily({ leader: child.pid, sessionId: session.id });
         const command = [this.command, ...args.map((a) => (a === input.prompt ? PROMPT_PLACEHOLDER : a))];
         await spec.onStarted({ pid: child.pid, startTime: processStartTime(child.pid), command, cwd }).catch((error: unknown) => {
           stop(`could not record the agent's start: ${error instanceof Error ? error.message : String(error)}`);
@@ -133,8 +133,9 @@ export class ClaudeRunner implements AgentRunner {
       }
       const result = await child;
       stdoutLines.end();
-      // The leader may exit before the tools it started: none may outlive the agent.
-      if (child.pid !== undefined && groupAlive(child.pid)) await terminateGroup(child.pid, this.options.killGraceMs ?? 5000);
+      // The agent may exit before the tools it started: none may outlive it. Its pid is no
+      // longer its own, so the family is found by its session id alone.
+      if (familyOf({ sessionId: session.id }).length > 0) await terminateFamily({ sessionId: session.id }, this.options.killGraceMs ?? 5000);
       return outcomeOf({ result, reader, stderrTail, stopReason, command: this.command });
     } finally {
       clearTimeout(timer);

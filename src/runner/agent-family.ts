@@ -1,0 +1,152 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+/**
+ * The variable every agent is started with, set to its session id. Its children inherit it,
+ * and so do processes that leave the agent's process group: Claude Code runs each Bash tool
+ * call in a shell of its own session (setsid), which a signal to the agent's group misses,
+ * and which init adopts once the agent dies. The variable still finds them.
+ */
+export const AGENT_SESSION_VARIABLE = 'MIYABI_SESSION_ID';
+
+/** Whom an agent's family is looked up by. */
+export interface FamilyKey {
+  /** The agent's pid, which leads its process group; only when it is known to still be that agent. */
+  leader?: number;
+  /** The session id the agent and everything it started carry in {@link AGENT_SESSION_VARIABLE}. */
+  sessionId: string;
+}
+
+interface ProcessEntry {
+  pid: number;
+  ppid: number;
+  pgid: number;
+}
+
+/** Every live process (zombies, which only wait to be reaped, are left out). */
+function liveProcesses(): ProcessEntry[] {
+  const found: ProcessEntry[] = [];
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    return found;
+  }
+  for (const entry of entries) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (fields[0] === 'Z' || fields[0] === 'X') continue;
+      found.push({ pid: Number(entry), ppid: Number(fields[1]), pgid: Number(fields[2]) });
+    } catch {
+      // exited while we looked
+    }
+  }
+  return found;
+}
+
+function carriesMark(pid: number, mark: string): boolean {
+  try {
+    return `\0${readFileSync(`/proc/${pid}/environ`, 'latin1')}`.includes(mark);
+  } catch {
+    return false; // gone, or another user's process (not ours to stop)
+  }
+}
+
+/**
+ * The live processes of an agent: its process group, every descendant of its leader (in
+ * whatever group or session), and every process carrying its session id in
+ * {@link AGENT_SESSION_VARIABLE} (which finds tools that init adopted after the agent died).
+ */
+export function familyOf(key: FamilyKey): number[] {
+  const processes = liveProcesses();
+  const family = new Set<number>();
+  if (key.leader !== undefined) {
+    for (const p of processes) if (p.pgid === key.leader || p.pid === key.leader) family.add(p.pid);
+    // Descendants: repeat until no new child is found (parents may come after children in /proc).
+    for (let grew = true; grew;) {
+      grew = false;
+      for (const p of processes) {
+        if (!family.has(p.pid) && family.has(p.ppid)) {
+          family.add(p.pid);
+          grew = true;
+        }
+      }
+    }
+  }
+  const mark = `\0${AGENT_SESSION_VARIABLE}=${key.sessionId}\0`;
+  for (const p of processes) if (!family.has(p.pid) && p.pid !== process.pid && carriesMark(p.pid, mark)) family.add(p.pid);
+  family.delete(process.pid);
+  return [...family];
+}
+
+function signalAll(pids: readonly number[], signal: NodeJS.Signals): void {
+  for (const pid of pids) {
+    try {
+      process.kill(pid, signal);
+    } catch {
+      // already gone
+    }
+  }
+}
+
+/**
+ * Ends an agent and everything it started: SIGTERM to each process of its family (so the
+ * agent can stop its own tools), then SIGKILL to whatever is left after `graceMs`, the family
+ * looked up again each time since it may have started more. Resolves when the family is gone.
+ */
+export async function terminateFamily(key: FamilyKey, graceMs: number): Promise<void> {
+  let family = familyOf(key);
+  if (family.length === 0) return;
+  signalAll(family, 'SIGTERM');
+  const deadline = Date.now() + graceMs;
+  while (family.length > 0 && Date.now() < deadline) {
+    await sleep(25);
+    family = familyOf(key);
+  }
+  for (let round = 0; round < 100 && family.length > 0; round += 1) {
+    signalAll(family, 'SIGKILL');
+    await sleep(20);
+    family = familyOf(key);
+  }
+}
+
+/** Families of running agents, so the manager's process never exits leaving one behind. */
+const tracked = new Map<number, FamilyKey>();
+let hooksInstalled = false;
+
+/**
+ * Tracks an agent's family: on exit, and on SIGINT/SIGTERM/SIGHUP (which would otherwise end
+ * Node without an 'exit' event), every process of every tracked family gets SIGKILL. The
+ * families are looked up first, so tools in sessions of their own are found before their
+ * agent dies. Returns the function that stops tracking it.
+ */
+export function trackFamily(key: FamilyKey & { leader: number }): () => void {
+  installHooks();
+  tracked.set(key.leader, key);
+  return () => tracked.delete(key.leader);
+}
+
+function killAll(): void {
+  const families = [...tracked.values()].map(familyOf);
+  tracked.clear();
+  for (const family of families) signalAll(family, 'SIGKILL');
+}
+
+function installHooks(): void {
+  if (hooksInstalled) return;
+  hooksInstalled = true;
+  process.on('exit', killAll);
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    const onSignal = () => {
+      killAll();
+      // Only stand in for Node's default (exit by the signal) when nobody else handles it.
+      if (process.listenerCount(signal) === 1) {
+        process.removeListener(signal, onSignal);
+        process.kill(process.pid, signal);
+      }
+    };
+    process.on(signal, onSignal);
+  }
+}
