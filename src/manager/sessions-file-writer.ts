@@ -19,6 +19,7 @@ import { computeStats, mergeStats } from '../projections/stats.js';
 import type { StoreCursor } from '../store/event-store.js';
 import { writeFileAtomicKeepingFd } from '../store/file/atomic-file.js';
 import { readBackwards, readRange } from '../store/file/read-range.js';
+import { diskFaults, type DiskSite } from '../store/file/disk-faults.js';
 import { writeInPages } from '../store/file/write-in-pages.js';
 
 const fdatasync = promisify(fdatasyncCallback);
@@ -164,17 +165,24 @@ export class SessionsFileWriter {
       facts.indexCrc = crc32(indexBytes, facts.indexCrc);
       facts.indexBytes += indexBytes.length;
       facts.endedStats = plan.ended.length === 0 ? facts.endedStats : mergeStats(facts.endedStats, computeStats(plan.ended));
-      const tail = Buffer.concat([appended, Buffer.from(renderTrailer(facts, state.lastEventId, cursor))]);
+      const trailer = Buffer.from(renderTrailer(facts, state.lastEventId, cursor));
+      // Until the last write the trailer's place holds spaces, which no reader takes for a
+      // trailer: a write that fails half way never leaves a trailer vouching for records and
+      // blanks that were not all written (another writer catching up would trust it).
+      const tail = Buffer.concat([appended, Buffer.alloc(trailer.length, 0x20)]);
       // The index first: entries past the length the trailer names are ignored by readers.
       await writeIndexAt(indexPathOf(this.path, facts.generation!), indexBytes, oldIndexBytes).catch((error: unknown) => {
         throw new Untouched(error);
       });
       const oldSize = await extend(handle.fd, tail, tailAt);
       // Only now is anything the old checkpoint covers overwritten: blocks already allocated, so a
-      // full disk cannot stop it half way.
-      for (const patch of patches) await pwriteAll(handle.fd, patch.bytes, patch.position);
+      // full disk cannot stop it half way (a failing device can; then the file has no trailer).
       await pwriteAll(handle.fd, tail.subarray(0, Math.max(0, oldSize - tailAt)), tailAt);
+      for (const patch of patches) await pwriteAll(handle.fd, patch.bytes, patch.position);
+      await pwriteAll(handle.fd, trailer, tailAt + appended.length);
+      diskFaults.allow('checkpoint.truncate');
       await ftruncate(handle.fd, tailAt + tail.length);
+      diskFaults.allow('checkpoint.sync');
       await fdatasync(handle.fd);
       for (const entry of entries) index.push(entry);
       this.known = { identity: known.identity, facts, index, seq: cursor.seq };
@@ -307,7 +315,7 @@ async function extend(fd: number, tail: Buffer, tailAt: number): Promise<number>
   const past = Math.max(0, oldSize - tailAt);
   if (past >= tail.length) return oldSize;
   try {
-    await pwriteAll(fd, tail.subarray(past), tailAt + past);
+    await pwriteAll(fd, tail.subarray(past), tailAt + past, 'checkpoint.write');
   } catch (error) {
     await ftruncate(fd, oldSize).then(() => fdatasync(fd)).catch(() => undefined);
     throw new Untouched(error);
@@ -316,16 +324,17 @@ async function extend(fd: number, tail: Buffer, tailAt: number): Promise<number>
 }
 
 /** Writes in place, page by page (see writeInPages: a change must cost its pages, not its folio). */
-async function pwriteAll(fd: number, bytes: Buffer, position: number): Promise<void> {
-  await writeInPages(fd, [bytes], position);
+async function pwriteAll(fd: number, bytes: Buffer, position: number, site: DiskSite = 'checkpoint.patch'): Promise<void> {
+  await writeInPages(fd, [bytes], position, site);
 }
 
 /** Writes index entries at `at` (cutting anything after: an unfinished write's), durably. */
 async function writeIndexAt(path: string, bytes: Buffer, at: number): Promise<void> {
   const handle = await open(path, at === 0 ? 'w' : 'r+', 0o644);
   try {
-    await pwriteAll(handle.fd, bytes, at);
+    await writeInPages(handle.fd, [bytes], at, 'index.write');
     await handle.truncate(at + bytes.length);
+    diskFaults.allow('checkpoint.sync');
     await handle.datasync();
   } catch (error) {
     // Entries past the length a checkpoint names are ignored, but leave none behind if possible.

@@ -4,6 +4,7 @@ import { promisify } from 'node:util';
 import { basename, dirname, join } from 'node:path';
 import { v4 as uuidv4 } from 'uuid';
 import { storageError } from '../../errors.js';
+import { diskFaults } from './disk-faults.js';
 import { writeInPages } from './write-in-pages.js';
 
 const fdatasync = promisify(fdatasyncCallback);
@@ -22,7 +23,9 @@ export async function writeFileAtomicKeepingFd(path: string, parts: readonly Buf
     fd = openSync(temp, 'wx+', mode);
     // Page by page: the file is then changed in place cheaply (see writeInPages).
     await writeInPages(fd, parts, 0);
+    diskFaults.allow('checkpoint.sync');
     await fdatasync(fd);
+    diskFaults.allow('checkpoint.rename');
     await rename(temp, path);
     await fsyncDirectory(dirname(path));
     return fd;
@@ -35,6 +38,7 @@ export async function writeFileAtomicKeepingFd(path: string, parts: readonly Buf
 
 /** Makes a just-created or renamed directory entry durable. */
 export async function fsyncDirectory(dir: string): Promise<void> {
+  diskFaults.allow('directory.sync');
   const handle = await open(dir, 'r');
   try {
     await handle.sync();

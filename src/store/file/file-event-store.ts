@@ -2,6 +2,7 @@ import { constants, fstatSync } from 'node:fs';
 import { mkdir, open, stat, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SessionError, storageError } from '../../errors.js';
+import { diskFaults } from './disk-faults.js';
 import type { SessionEvent } from '../../events/session-event.js';
 import type { AppendRequest, ConnectReport, EventSink, EventStore, StoreCursor, TornTail } from '../event-store.js';
 import { GroupCommit, type PendingAppend } from '../group-commit.js';
@@ -150,6 +151,7 @@ export class FileEventStore implements EventStore {
   private async openLog(): Promise<FileHandle> {
     const existed = await stat(this.location).then(() => true, () => false);
     try {
+      diskFaults.allow('log.open');
       const handle = await open(this.location, this.openFlags(), 0o600);
       // A new file's directory entry must be durable too, or a power loss could lose the whole log.
       if (!existed) await fsyncDirectory(this.dir);
@@ -209,6 +211,7 @@ export class FileEventStore implements EventStore {
 
   private async truncateTo(offset: number): Promise<void> {
     try {
+      diskFaults.allow('log.truncate');
       await this.handle!.truncate(offset);
       await this.handle!.datasync();
     } catch (error) {
@@ -276,7 +279,7 @@ export class FileEventStore implements EventStore {
   private async writeAll(buffer: Buffer): Promise<void> {
     let written = 0;
     while (written < buffer.length) {
-      written += (await this.handle!.write(buffer, written, buffer.length - written)).bytesWritten;
+      written += (await this.handle!.write(buffer, written, diskFaults.allow('log.write', buffer.length - written))).bytesWritten;
     }
   }
 }

@@ -4,6 +4,7 @@ import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { v4 as uuidv4 } from 'uuid';
 import { SessionError, storageError } from '../../errors.js';
+import { diskFaults } from './disk-faults.js';
 import { currentProcess, isProcessGone, type ProcessIdentity } from './process-identity.js';
 
 interface LockRecord extends ProcessIdentity {
@@ -79,6 +80,7 @@ export class FileLock {
 
   private async tryCreate(token: string): Promise<boolean> {
     try {
+      diskFaults.allow('lock.create');
       await symlink(encodeHolder({ ...this.me, token }), this.path);
       return true;
     } catch (error) {

@@ -10,7 +10,11 @@ interface Waiting {
 /**
  * Decides which appends of a group commit go in: each one's expected revisions are checked
  * against the latest state plus the appends accepted before it in the same batch. Accepted
- * events get consecutive `seq`s; a multi-event append marks its first event with `txSize`.
+ * events get consecutive `seq`s, and when there are several the first carries `txSize`, the
+ * number of events in the whole write: the write is one transaction of the log. A reader then
+ * sees a torn write as torn wherever it was cut, even between two appends' lines, so appends
+ * refused because their write failed can never surface later, should cutting the write back
+ * have failed too.
  * Refused appends are rejected here (`CONFLICT`, or `INVALID_INPUT` for an event the schema
  * refuses) and write nothing.
  */
@@ -35,12 +39,7 @@ export function stampBatch<P extends Waiting>(
       );
       continue;
     }
-    const stored = pendingEvents.map((event, i) => {
-      const { id, type, sessionId, timestamp, schemaVersion, data } = event;
-      const txSize = i === 0 && pendingEvents.length > 1 ? { txSize: pendingEvents.length } : {};
-      // Key order is fixed here so every writer produces the same bytes for the same event.
-      return { seq: seq + i + 1, id, type, sessionId, timestamp, schemaVersion, ...txSize, data } as SessionEvent;
-    });
+    const stored = pendingEvents.map((event, i) => framed(event, seq + i + 1, i === 0 && pendingEvents.length > 1 ? pendingEvents.length : undefined));
     // Nothing the reader would refuse may reach the log, or one bad write would block every open.
     const invalid = stored.map((e) => SessionEventSchema.safeParse(e)).find((r) => !r.success);
     if (invalid !== undefined && !invalid.success) {
@@ -52,5 +51,20 @@ export function stampBatch<P extends Waiting>(
     accepted.push({ pending, stored });
     events.push(...stored);
   }
+  if (events.length > 1 && events[0]!.txSize !== events.length) {
+    // One frame for the whole write; the appends inside it need none of their own.
+    for (const [i, event] of events.entries()) events[i] = framed(event, event.seq, i === 0 ? events.length : undefined);
+    let at = 0;
+    for (const item of accepted) {
+      item.stored = events.slice(at, at + item.stored.length);
+      at += item.stored.length;
+    }
+  }
   return { accepted, events };
+}
+
+/** The event as stored, keys in a fixed order so every writer produces the same bytes for it. */
+function framed(event: Omit<SessionEvent, 'seq' | 'txSize'> & { txSize?: number }, seq: number, txSize: number | undefined): SessionEvent {
+  const { id, type, sessionId, timestamp, schemaVersion, data } = event as SessionEvent;
+  return { seq, id, type, sessionId, timestamp, schemaVersion, ...(txSize === undefined ? {} : { txSize }), data } as SessionEvent;
 }

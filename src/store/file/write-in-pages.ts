@@ -1,4 +1,5 @@
 import { writeSync } from 'node:fs';
+import { diskFaults, type DiskSite } from './disk-faults.js';
 
 const PAGE = 4096;
 const YIELD_EVERY = 1024 * 1024;
@@ -11,13 +12,13 @@ const YIELD_EVERY = 1024 * 1024;
  * change of a few hundred bytes then counts as 2 MiB written. Written page by page, a change
  * costs its pages. Synchronous writes into the page cache, yielding to the event loop every MiB.
  */
-export async function writeInPages(fd: number, parts: readonly Buffer[], position: number): Promise<number> {
+export async function writeInPages(fd: number, parts: readonly Buffer[], position: number, site: DiskSite = 'checkpoint.write'): Promise<number> {
   let at = position;
   let sinceYield = 0;
   for (const part of parts) {
     for (let done = 0; done < part.length; ) {
       const room = PAGE - (at % PAGE);
-      const n = writeSync(fd, part, done, Math.min(room, part.length - done), at);
+      const n = writeSync(fd, part, done, diskFaults.allow(site, Math.min(room, part.length - done)), at);
       done += n;
       at += n;
       sinceYield += n;
