@@ -1,5 +1,3 @@
-import pg from 'pg';
-import { PostgresEventStore, type EventStore } from '../src/index.js';
 import { bareBatchLoop, bareDsyncLoop, bareSyncLoop } from './bare-loops.js';
 import { measurePair, perSecond, summarize, type Row } from './measure.js';
 import { oursConcurrent, oursSingle } from './ours-loops.js';
@@ -10,7 +8,8 @@ const tails = (values: number[]) => {
   const sorted = [...values].sort((a, b) => a - b);
   return `p50 ${percentile(sorted, 50).toFixed(2)}, p99 ${percentile(sorted, 99).toFixed(2)}, p99.9 ${percentile(sorted, 99.9).toFixed(2)} ms`;
 };
-const mix = (store: SeededStore, share: number) => `pipeline mix, ${store.sessions.toLocaleString('en-US')} sessions, ${Math.round(share * 100)}% Active`;
+/** How a row names the workload. */
+export const mix = (store: SeededStore, share: number) => `pipeline mix, ${store.sessions.toLocaleString('en-US')} sessions, ${Math.round(share * 100)}% Active`;
 
 /**
  * One caller, defaults: the pipeline mix through the manager, against the fastest bare loop with
@@ -82,30 +81,4 @@ export async function burstBenches(runs: number, store: SeededStore, share: numb
     { name: `durable append, ${name}, vs bare`, unit: 'events/s', ours, baseline, baselineName: 'write of 100 appends + one fdatasync', ratio: ours.median / baseline.median },
     { name: `write amplification, ${name}`, unit: 'B/B', ours: amplification, baseline: amplification, baselineName: 'bytes written per byte appended (close included)', ratio: amplification.median, target: '≤ 3', lowerIsBetter: true },
   ];
-}
-
-/** The PostgreSQL store's rows: one caller and 100 callers of the same mix, defaults, next to the file store's. */
-export async function postgresAppendBenches(runs: number, url: string, store: SeededStore, share: number): Promise<Row[]> {
-  const schemas: string[] = [];
-  const pgStore = (): EventStore => {
-    const schema = `miyabi_bench_${process.pid}_${schemas.length}`;
-    schemas.push(schema);
-    return new PostgresEventStore({ connectionString: url, schema });
-  };
-  try {
-    const copy = await store.copy();
-    // An empty PostgreSQL store each run: the file store runs beside it on the seeded copy.
-    const single = await measurePair(runs, 1, async () => (await oursSingle(copy.dir, 500, { store: pgStore() })).perSecond, async () => (await oursSingle(copy.dir, 500)).perSecond);
-    const burst = await measurePair(runs, 1, async () => (await oursConcurrent(copy.dir, 100, 10_000, { store: pgStore() })).perSecond, async () => (await oursConcurrent(copy.dir, 100, 10_000)).perSecond);
-    await copy.done();
-    return [
-      { name: `PostgreSQL: durable append, 1 caller (${mix(store, share)} beside it)`, unit: 'events/s', ours: single.ours, baseline: single.baseline, baselineName: 'file store, same loop', ratio: single.ours.median / single.baseline.median },
-      { name: 'PostgreSQL: durable append, 100 callers', unit: 'events/s', ours: burst.ours, baseline: burst.baseline, baselineName: 'file store, same loop', ratio: burst.ours.median / burst.baseline.median },
-    ];
-  } finally {
-    const client = new pg.Client({ connectionString: url });
-    await client.connect();
-    for (const schema of schemas) await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-    await client.end();
-  }
 }

@@ -9,7 +9,8 @@
 import { writeFile } from 'node:fs/promises';
 import { cpus, hostname, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { burstBenches, postgresAppendBenches, singleCallerBenches } from './append.bench.js';
+import { burstBenches, singleCallerBenches } from './append.bench.js';
+import { postgresBenches } from './postgres.bench.js';
 import { show, type Row } from './measure.js';
 import { replayBenches } from './replay.bench.js';
 import { seededStore, type SeededStore } from './seeded-store.js';
@@ -42,7 +43,7 @@ try {
   }
   const pgUrl = process.env['BENCH_PG'] ?? 'postgres://postgres@127.0.0.1:5432/test';
   log(`PostgreSQL (${pgUrl})…`);
-  rows.push(...(await postgresAppendBenches(runs, pgUrl, smallest, share).catch((error: unknown) => {
+  rows.push(...(await postgresBenches(runs, pgUrl, smallest, share).catch((error: unknown) => {
     log(`PostgreSQL rows skipped: ${String(error)}`);
     return [];
   })));

@@ -1,0 +1,87 @@
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+import { FileEventStore, PostgresEventStore } from '../src/index.js';
+import { copyEvents } from '../src/store/copy-events.js';
+import { mix } from './append.bench.js';
+import { measurePair, perSecond, type Row } from './measure.js';
+import { bareInsertLoop, createBareTable, oursPgLoop, openPgManager } from './pg-loops.js';
+import type { SeededStore } from './seeded-store.js';
+import { scratch } from './work-dir.js';
+
+let issues = 3_000_000;
+
+/**
+ * The PostgreSQL store with the defaults, on a schema seeded with the smallest store's events
+ * (its Active sessions among them), beside bare `pg` loops on a table of the same shape, in
+ * alternation: one caller vs an autocommit INSERT loop; 100 callers vs one INSERT of 100 rows
+ * per transaction; 4 processes × 25 callers vs the same bare loop (25 rows per INSERT) from 4
+ * processes.
+ */
+export async function postgresBenches(runs: number, url: string, store: SeededStore, share: number): Promise<Row[]> {
+  const schema = `miyabi_bench_${process.pid}`;
+  const bare = `miyabi_bench_bare_${process.pid}`;
+  const work = await scratch('pg');
+  try {
+    await drop(url, [schema, bare]);
+    await copyEvents(new FileEventStore(store.dir), new PostgresEventStore({ connectionString: url, schema }));
+    await createBareTable(url, bare);
+    const ours = (callers: number, steps: number) => async () => {
+      const manager = await openPgManager(work.dir, url, schema);
+      const older = (await manager.listActiveSessions()).map((s) => s.id).sort(() => Math.random() - 0.5);
+      const rate = await oursPgLoop(manager, callers, steps, older, (issues += callers));
+      await manager.close();
+      return rate;
+    };
+    const single = await measurePair(runs, 1, ours(1, 500), () => bareInsertLoop(url, bare, 1000, 1));
+    const burst = await measurePair(runs, 1, ours(100, 10_000), () => bareInsertLoop(url, bare, 10_000, 100));
+    const fleet = await measurePair(runs, 1, () => processes('ours', url, schema), () => processes('bare', url, bare));
+    return [
+      { name: `PostgreSQL: durable append, 1 caller (${mix(store, share)} beside it)`, unit: 'events/s', ...single, baselineName: 'bare pg: autocommit INSERT of one row, in a loop', ratio: single.ours.median / single.baseline.median, target: '≥ 0.5' },
+      { name: 'PostgreSQL: durable append, 100 callers', unit: 'events/s', ...burst, baselineName: 'bare pg: one INSERT of 100 rows per transaction, in a loop', ratio: burst.ours.median / burst.baseline.median, target: '≥ 0.5' },
+      { name: 'PostgreSQL: durable append, 4 processes × 25 callers, total', unit: 'events/s', ...fleet, baselineName: 'bare pg: one INSERT of 25 rows per transaction, in a loop, from 4 processes', ratio: fleet.ours.median / fleet.baseline.median },
+    ];
+  } finally {
+    await drop(url, [schema, bare]);
+    await work.done();
+  }
+}
+
+/** 4 writer processes started together; resolves with the rows they added per second of wall time. */
+async function processes(mode: 'ours' | 'bare', url: string, schema: string): Promise<number> {
+  const script = fileURLToPath(new URL('./pg-writer.js', import.meta.url));
+  const steps = 2500;
+  const children = await Promise.all([0, 1, 2, 3].map(async (index) => {
+    const place = mode === 'ours' ? await scratch(`pg-writer-${index}`) : { dir: '-', done: async () => {} };
+    const args = [script, mode, url, schema, place.dir, '25', String(steps), String(index), '4'];
+    const child = spawn(process.execPath, args, { stdio: ['pipe', 'pipe', 'inherit'] });
+    const lines: string[] = [];
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => lines.push(...chunk.split('\n').filter(Boolean)));
+    const exited = new Promise<void>((resolve, reject) => child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`pg-writer ${mode} exited ${code}`)))));
+    while (!lines.includes('ready')) await new Promise((r) => setTimeout(r, 10));
+    return { child, lines, exited, place };
+  }));
+  const before = await rowCount(url, schema);
+  for (const c of children) c.child.stdin.write('go\n');
+  await Promise.all(children.map((c) => c.exited));
+  const after = await rowCount(url, schema);
+  for (const c of children) await c.place.done();
+  const spans = children.map((c) => JSON.parse(c.lines.at(-1)!) as { start: number; end: number });
+  const ms = Math.max(...spans.map((s) => s.end)) - Math.min(...spans.map((s) => s.start));
+  return perSecond(after - before, ms);
+}
+
+async function rowCount(url: string, schema: string): Promise<number> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  const { rows } = await client.query<{ n: string }>(`SELECT count(*)::text AS n FROM ${schema}.events`);
+  await client.end();
+  return Number(rows[0]!.n);
+}
+
+async function drop(url: string, schemas: string[]): Promise<void> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  for (const schema of schemas) await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+  await client.end();
+}
