@@ -359,7 +359,7 @@ export class SessionManager {
 
   private async execute(decide: (clock: DecisionClock) => AppendRequest): Promise<SessionEvent[]> {
     this.assertOpen();
-    await this.store.refresh();
+    if (this.store.refreshBeforeWrite !== false) await this.store.refresh();
     const retries = this.options.maxConflictRetries ?? 3;
     for (let attempt = 0; ; attempt += 1) {
       const now = (this.options.clock?.() ?? new Date()).toISOString();

@@ -68,6 +68,14 @@ export interface EventStore {
   append(request: AppendRequest): Promise<SessionEvent[]>;
   /** Feeds the sink whatever other writers appended since; resolves with how many events. */
   refresh(): Promise<number>;
+  /**
+   * Whether a writer should {@link refresh} before deciding an append (default true). Every store
+   * checks an append's expected revisions against the latest where it commits, so a decision made
+   * on a stale view is refused (`CONFLICT`, after the store caught up) and decided again, never
+   * written. Catching up first only makes that rarer; a store whose catch-up costs a round trip
+   * and that follows other writers by itself (PostgreSQL, through LISTEN) says false.
+   */
+  readonly refreshBeforeWrite?: boolean;
   /** Streams every event from the start, in batches, independently of the sink. */
   readAll(): AsyncIterable<SessionEvent[]>;
   /** How far the sink has been fed. */

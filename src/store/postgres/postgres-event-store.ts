@@ -5,7 +5,7 @@ import type { AppendRequest, ConnectReport, EventSink, EventStore, StoreCursor }
 import { stampBatch } from '../file/stamp-batch.js';
 import { GroupCommit, type PendingAppend } from '../group-commit.js';
 import { channelOf, checkSchemaName, migrationSql } from './schema.js';
-import { isTransient, withRetry } from './with-retry.js';
+import { withRetry } from './with-retry.js';
 
 /** Options of {@link PostgresEventStore}. */
 export interface PostgresStoreOptions {
@@ -26,16 +26,22 @@ export interface PostgresStoreOptions {
 
 
 const PAGE = 5000;
+/** How many times a commit is stamped again because the sessions it touches moved on meanwhile. */
+const MAX_STAMPS = 10;
 
 /**
  * An event store in PostgreSQL, for agents on many hosts sharing one record of sessions.
- * Appends from one process are group-committed in one transaction that holds a transaction-level
- * advisory lock (so `seq` stays gap-free), checks expected revisions, and inserts with a
- * per-session version under a unique constraint; a handoff's events share that transaction.
- * New events are announced with NOTIFY, and every store LISTENs, so other managers see them at once.
+ * Appends from one process are group-committed: each batch is one call of a server-side function
+ * (one round trip, one transaction) that holds a transaction-level advisory lock (so `seq` stays
+ * gap-free), checks the sessions' versions, and inserts with a per-session version under a
+ * unique constraint; a handoff's events share that transaction. New events are announced with
+ * NOTIFY, and every store LISTENs, so other managers see them at once; a store reads back only
+ * what others wrote.
  */
 export class PostgresEventStore implements EventStore {
   readonly location: string;
+  /** A stale decision costs a CONFLICT and a retry; a read before every write would cost a round trip. */
+  readonly refreshBeforeWrite = false;
   private readonly schema: string;
   private readonly pool: pg.Pool;
   private listener: pg.Client | null = null;
@@ -43,6 +49,7 @@ export class PostgresEventStore implements EventStore {
   private position: StoreCursor = { seq: 0, offset: 0, line: 0, lastLineOffset: 0 };
   private reading: Promise<number> = Promise.resolve(0);
   private readonly appends: GroupCommit;
+  private writer: Promise<pg.Client> | null = null;
   private closed = false;
 
   private get applicationName(): string {
@@ -62,7 +69,17 @@ export class PostgresEventStore implements EventStore {
 
   /** Creates the schema and tables if missing (idempotent); `connect` runs it too. */
   async migrate(): Promise<void> {
-    await withRetry(`migrating ${this.location}`, () => this.pool.query(migrationSql(this.schema)));
+    await withRetry(`migrating ${this.location}`, async () => {
+      const client = await this.pool.connect();
+      try {
+        await client.query(migrationSql(this.schema));
+        client.release();
+      } catch (error) {
+        // A failed migration leaves its transaction open: this connection must not be reused.
+        client.release(true);
+        throw error;
+      }
+    });
   }
 
   async connect(sink: EventSink, from: StoreCursor | null): Promise<ConnectReport> {
@@ -120,6 +137,7 @@ export class PostgresEventStore implements EventStore {
     await this.appends.drained();
     await this.reading.catch(() => undefined);
     await this.listener?.end().catch(() => undefined);
+    await this.writer?.then((client) => client.end()).catch(() => undefined);
     await this.pool.end();
   }
 
@@ -151,68 +169,125 @@ export class PostgresEventStore implements EventStore {
     });
     await withRetry('listening for new events', () => client.connect());
     await client.query(`LISTEN ${channelOf(this.schema)}`);
-    client.on('notification', () => void this.refresh().catch(() => undefined));
+    // The payload is the last seq committed: nothing to read when this store has it already
+    // (its own commits, which it hands to the sink itself).
+    client.on('notification', (message) => {
+      if (Number(message.payload) > this.position.seq) void this.refresh().catch(() => undefined);
+    });
     this.listener = client;
     // Events committed while we were not listening.
     await this.refresh();
   }
 
+  /**
+   * One group commit: stamp the batch on what this store has read, send it in one call of
+   * `append_events` (one round trip, one transaction), and if a session moved on meanwhile,
+   * stamp again on the latest versions the call returned (a later stamp may refuse an append
+   * with CONFLICT). A commit whose outcome is unknown (the connection lost) is never retried.
+   */
   private async commit(batch: PendingAppend[]): Promise<void> {
     const refused: Array<[PendingAppend, unknown]> = [];
     const deferred = batch.map((p) => ({ ...p, reject: (error: unknown) => refused.push([p, error]) }));
+    const ids = [...new Set(batch.flatMap((p) => [...p.request.expectedRevisions.keys(), ...p.request.events.map((e) => e.sessionId)]))];
+    let revisionOf = (id: string) => this.sink!.revisionOf(id);
     let accepted: Array<{ pending: (typeof deferred)[number]; stored: SessionEvent[] }> = [];
-    let client: pg.PoolClient;
+    let events: SessionEvent[] = [];
+    let first = 0;
+    let client: pg.Client;
     try {
-      client = await withRetry('connecting', () => this.pool.connect());
+      client = await this.writerConnection();
     } catch (error) {
       for (const p of batch) p.reject(error);
       return;
     }
-    // A connection cut while checked out emits 'error' on the client; the failed query reports it.
-    const ignore = () => undefined;
-    client.on('error', ignore);
     try {
-      await client.query('BEGIN');
-      await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [this.schema]);
-      const { rows: top } = await client.query<{ seq: string | null }>(`SELECT max(seq)::text AS seq FROM ${this.schema}.events`);
-      const ids = [...new Set(batch.flatMap((p) => [...p.request.expectedRevisions.keys(), ...p.request.events.map((e) => e.sessionId)]))];
-      const { rows: versions } = await client.query<{ session_id: string; version: number }>(
-        `SELECT session_id::text, max(version) AS version FROM ${this.schema}.events WHERE session_id = ANY($1::uuid[]) GROUP BY session_id`,
-        [ids],
-      );
-      const revisions = new Map(versions.map((r) => [r.session_id, r.version]));
-      const stamped = stampBatch(deferred, Number(top[0]?.seq ?? 0), (id) => revisions.get(id) ?? 0, this.location);
-      accepted = stamped.accepted;
-      if (stamped.events.length > 0) await this.insert(client, stamped.events, revisions);
-      await client.query('COMMIT');
+      for (let attempt = 1; ; attempt += 1) {
+        refused.length = 0;
+        const bases = new Map(ids.map((id) => [id, revisionOf(id)]));
+        ({ accepted, events } = stampBatch(deferred, this.position.seq, (id) => bases.get(id)!, this.location));
+        if (events.length === 0) break;
+        const latest = await this.callAppend(client, events, bases);
+        if (typeof latest === 'number') {
+          first = latest;
+          break;
+        }
+        if (attempt === MAX_STAMPS) throw new SessionError('CONFLICT', `${this.location}: the sessions of this append kept changing; gave up after ${attempt} tries`);
+        revisionOf = (id) => latest.get(id) ?? bases.get(id)!;
+      }
     } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      client.off('error', ignore);
-      client.release(isTransient(error) || (error as Error).message.includes('Connection terminated') ? true : undefined);
+      // Whatever broke, the next commit starts on a new connection.
+      if (!(error instanceof SessionError)) this.dropWriter();
       const failure = error instanceof SessionError ? error : uniqueViolation(error) ?? new SessionError('STORAGE', `appending to ${this.location} failed: ${(error as Error).message}`, { cause: error });
       for (const p of batch) p.reject(failure);
       return;
     }
-    client.off('error', ignore);
-    client.release();
-    // Catch up before answering, so a refused caller re-decides on the winner's events.
-    await this.refresh().catch(() => undefined);
+    // The stamp guessed the seqs; the server gave them. Same objects, so callers get them too.
+    for (const [i, event] of events.entries()) (event as { seq: number }).seq = first + i;
+    if (events.length > 0) await this.deliverOwn(events).catch(() => undefined);
+    // A refused caller re-decides on the winner's events: catch up before answering it.
+    if (refused.length > 0) await this.refresh().catch(() => undefined);
     for (const [p, error] of refused) p.reject(error);
     for (const { pending, stored } of accepted) pending.resolve(stored);
   }
 
-  private async insert(client: pg.PoolClient, events: SessionEvent[], revisions: Map<string, number>): Promise<void> {
+  /** Calls `append_events`: the first seq given, or each session's latest version when one moved on. */
+  private async callAppend(client: pg.Client, events: SessionEvent[], bases: Map<string, number>): Promise<number | Map<string, number>> {
+    const next = new Map(bases);
     const versions = events.map((e) => {
-      const next = (revisions.get(e.sessionId) ?? 0) + 1;
-      revisions.set(e.sessionId, next);
-      return next;
+      const version = next.get(e.sessionId)! + 1;
+      next.set(e.sessionId, version);
+      return version;
     });
-    await client.query(
-      `INSERT INTO ${this.schema}.events (seq, id, session_id, version, type, event)
-       SELECT * FROM unnest($1::bigint[], $2::uuid[], $3::uuid[], $4::int[], $5::text[], $6::json[])`,
-      [events.map((e) => e.seq), events.map((e) => e.id), events.map((e) => e.sessionId), versions, events.map((e) => e.type), events.map((e) => JSON.stringify(e))],
+    // One JSON text for all of them (a text[] would have pg escape every quote of every event);
+    // `seq` is the first key of a stamped event, so each element begins with {"seq":0,.
+    const body = JSON.stringify(events.map((e) => ({ ...e, seq: 0 })));
+    const { rows } = await client.query<{ first_seq: string | null; session_id: string | null; version: number | null }>(
+      `SELECT first_seq::text, session_id::text, version FROM ${this.schema}.append_events($1::uuid[], $2::int[], $3::uuid[], $4::uuid[], $5::int[], $6::text[], $7::json)`,
+      [[...bases.keys()], [...bases.values()], events.map((e) => e.id), events.map((e) => e.sessionId), versions, events.map((e) => e.type), body],
     );
-    await client.query('SELECT pg_notify($1, $2)', [channelOf(this.schema), String(events.at(-1)!.seq)]);
+    if (rows[0]?.first_seq !== null && rows[0]?.first_seq !== undefined) return Number(rows[0].first_seq);
+    return new Map(rows.map((r) => [r.session_id!, r.version!]));
+  }
+
+  /**
+   * The connection commits go through: one, kept open, since this store commits one batch at a
+   * time (group commit) and a pool checkout per commit costs more than the commit's own work.
+   */
+  private writerConnection(): Promise<pg.Client> {
+    this.writer ??= withRetry('connecting', async () => {
+      const client = new pg.Client({ connectionString: this.options.connectionString, application_name: this.applicationName });
+      // A connection cut while idle: the next commit opens another.
+      client.on('error', () => this.dropWriter());
+      await client.connect();
+      return client;
+    }).catch((error: unknown) => {
+      this.writer = null;
+      throw error;
+    });
+    return this.writer;
+  }
+
+  private dropWriter(): void {
+    const writer = this.writer;
+    this.writer = null;
+    void writer?.then((client) => client.end()).catch(() => undefined);
+  }
+
+  /**
+   * Hands this store's own committed events to the sink without reading them back, when they
+   * follow what it has read; otherwise reads up to them (another writer came in between).
+   */
+  private deliverOwn(events: SessionEvent[]): Promise<number> {
+    const first = events[0]!.seq;
+    const last = events.at(-1)!.seq;
+    this.reading = this.reading.catch(() => 0).then(() => {
+      if (this.position.seq >= last) return 0;
+      if (this.position.seq !== first - 1) return this.readNew();
+      this.sink!.apply(events);
+      this.position = { seq: last, offset: last, line: last, lastLineOffset: last };
+      return events.length;
+    });
+    return this.reading;
   }
 }
 

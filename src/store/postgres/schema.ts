@@ -16,7 +16,10 @@ export function checkSchemaName(name: string): string {
  */
 export function migrationSql(schema: string): string {
   const s = checkSchemaName(schema);
+  // One migration at a time: CREATE OR REPLACE FUNCTION run by two hosts at once can fail.
   return `
+BEGIN;
+SELECT pg_advisory_xact_lock(hashtext('${s}.migrate'));
 CREATE SCHEMA IF NOT EXISTS ${s};
 CREATE TABLE IF NOT EXISTS ${s}.events (
   seq         bigint      PRIMARY KEY CHECK (seq > 0),
@@ -29,7 +32,49 @@ CREATE TABLE IF NOT EXISTS ${s}.events (
   CONSTRAINT events_session_version UNIQUE (session_id, version)
 );
 CREATE INDEX IF NOT EXISTS events_session ON ${s}.events (session_id, version);
+${appendFunctionSql(s)}
+COMMIT;
 `;
+}
+
+/**
+ * One group commit in one call, so a commit costs one round trip however many appends it holds:
+ * take the schema's lock (so `seq` stays gap-free), check that each session's latest version
+ * is the one the caller stamped its events on, then insert them with `seq`s from the top and
+ * announce the last one. When a version is not the expected one it writes nothing and returns
+ * each session's latest version instead (a row per session, `first_seq` null), so the caller
+ * can decide again; otherwise one row with the first `seq`. `events` is one JSON array of the
+ * events, each written with `{"seq":0,` first: each is stored with its seq in place of that
+ * 0 and the rest of its text as sent, so its bytes and key order stay as written.
+ */
+function appendFunctionSql(s: string): string {
+  return `
+CREATE OR REPLACE FUNCTION ${s}.append_events(
+  sessions uuid[], bases integer[],
+  ids uuid[], event_sessions uuid[], versions integer[], types text[], events json
+) RETURNS TABLE (first_seq bigint, session_id uuid, version integer)
+LANGUAGE plpgsql AS $fn$
+DECLARE
+  top bigint;
+BEGIN
+  PERFORM pg_advisory_xact_lock(hashtext('${s}'));
+  IF EXISTS (
+    SELECT 1 FROM unnest(sessions, bases) AS b (sid, base)
+    WHERE b.base <> coalesce((SELECT max(e.version) FROM ${s}.events e WHERE e.session_id = b.sid), 0)
+  ) THEN
+    RETURN QUERY SELECT NULL::bigint, b.sid, coalesce((SELECT max(e.version) FROM ${s}.events e WHERE e.session_id = b.sid), 0)
+      FROM unnest(sessions) AS b (sid);
+    RETURN;
+  END IF;
+  SELECT coalesce(max(e.seq), 0) INTO top FROM ${s}.events e;
+  INSERT INTO ${s}.events (seq, id, session_id, version, type, event)
+    SELECT top + x.o, x.id, x.sid, x.v, x.t, ('{"seq":' || (top + x.o) || ',' || substr(e.body::text, 10))::json
+    FROM unnest(ids, event_sessions, versions, types) WITH ORDINALITY AS x (id, sid, v, t, o)
+    JOIN json_array_elements(events) WITH ORDINALITY AS e (body, o) USING (o);
+  PERFORM pg_notify('${channelOf(s)}', (top + cardinality(ids))::text);
+  RETURN QUERY SELECT top + 1, NULL::uuid, NULL::integer;
+END
+$fn$;`;
 }
 
 /** The LISTEN/NOTIFY channel on which a schema's new events are announced. */
