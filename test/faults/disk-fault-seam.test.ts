@@ -4,6 +4,7 @@ import { v4 as uuidv4 } from 'uuid';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SessionManager, emptySessionsState, evolveSessions, type EventSink, type PendingEvent, type Session, type SessionEvent } from '../../src/index.js';
 import { FileEventStore } from '../../src/store/file/file-event-store.js';
+import { encodeEventLine } from '../../src/store/file/line-codec.js';
 import { auditLog } from '../../src/audit/audit-log.js';
 import { planDiskFaults, type DiskFault, type DiskSite } from '../../src/store/file/disk-faults.js';
 import { tempDir } from '../helpers/fixtures.js';
@@ -107,18 +108,20 @@ describe('disk faults through the seam', () => {
   it('a write torn exactly after the first of two group-committed appends, and a repair that fails too: neither is ever seen', async () => {
     const log = new FileEventStore(store);
     await log.connect(sinkOf(), null);
-    const appendSpawn = () => log.append({ events: [spawnEvent()], expectedRevisions: new Map() });
+    const appendSpawn = (event = spawnEvent()) => log.append({ events: [event], expectedRevisions: new Map() });
     const [probe] = await appendSpawn();
-    const lineBytes = Buffer.byteLength(await logBytes(store));
     const before = await logBytes(store);
-    // The next write (one append alone) goes through; the one after it (two appends queued
-    // meanwhile, one group commit) is cut exactly after the first append's line, and cutting
-    // it back fails too.
-    inject([{ site: 'log.write', code: 'EIO', afterCalls: 1, afterBytes: lineBytes }, { site: 'log.truncate', code: 'EIO' }]);
-    const results = await Promise.allSettled([appendSpawn(), appendSpawn(), appendSpawn()]);
+    // The next write (one append alone, seq 2) goes through; the one after it (two appends
+    // queued meanwhile, one group commit, seqs 3 and 4) is cut exactly after its first line,
+    // and cutting it back fails too. That line's length is known ahead: its event is.
+    const [alone, first, second] = [spawnEvent(), spawnEvent(), spawnEvent()];
+    const { id, type, sessionId, timestamp, schemaVersion, data } = first;
+    const firstLine = encodeEventLine({ seq: 3, id, type, sessionId, timestamp, schemaVersion, txSize: 2, data } as SessionEvent);
+    inject([{ site: 'log.write', code: 'EIO', afterCalls: 1, afterBytes: Buffer.byteLength(firstLine) }, { site: 'log.truncate', code: 'EIO' }]);
+    const results = await Promise.allSettled([appendSpawn(alone), appendSpawn(first), appendSpawn(second)]);
     expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'rejected']);
     // The first refused append's line is whole on disk: only the write's frame tells it was torn.
-    expect(Buffer.byteLength(await logBytes(store))).toBe(Buffer.byteLength(before) + 2 * lineBytes);
+    expect((await logBytes(store)).slice(Buffer.byteLength(before)).split('\n').slice(1)).toEqual([firstLine.slice(0, -1), '']);
     repair();
     const [after] = await appendSpawn();
     await log.close();
