@@ -218,6 +218,8 @@ export class PostgresEventStore implements EventStore {
       // Whatever broke, the next commit starts on a new connection.
       if (!(error instanceof SessionError)) this.dropWriter();
       const failure = error instanceof SessionError ? error : uniqueViolation(error) ?? new SessionError('STORAGE', `appending to ${this.location} failed: ${(error as Error).message}`, { cause: error });
+      // A caller refused with CONFLICT decides again: on the winner's events.
+      if (failure.code === 'CONFLICT') await this.refresh().catch(() => undefined);
       for (const p of batch) p.reject(failure);
       return;
     }
@@ -230,20 +232,23 @@ export class PostgresEventStore implements EventStore {
     for (const { pending, stored } of accepted) pending.resolve(stored);
   }
 
-  /** Calls `append_events`: the first seq given, or each session's latest version when one moved on. */
+  /**
+   * Calls `append_events`: the first seq given, or each session's latest version when one moved
+   * on. `bases` holds the version each session was stamped on; the server checks those without
+   * events in the batch itself, and the others by the unique (session_id, version).
+   */
   private async callAppend(client: pg.Client, events: SessionEvent[], bases: Map<string, number>): Promise<number | Map<string, number>> {
-    const next = new Map(bases);
+    const next = new Map<string, number>();
     const versions = events.map((e) => {
-      const version = next.get(e.sessionId)! + 1;
+      const version = (next.get(e.sessionId) ?? bases.get(e.sessionId)!) + 1;
       next.set(e.sessionId, version);
       return version;
     });
-    // One JSON text for all of them (a text[] would have pg escape every quote of every event);
-    // `seq` is the first key of a stamped event, so each element begins with {"seq":0,.
-    const body = JSON.stringify(events.map((e) => ({ ...e, seq: 0 })));
+    const unwritten = [...bases.keys()].filter((id) => !next.has(id));
+    // One JSON text for all of them: a text[] would have pg escape every quote of every event.
     const { rows } = await client.query<{ first_seq: string | null; session_id: string | null; version: number | null }>(
-      `SELECT first_seq::text, session_id::text, version FROM ${this.schema}.append_events($1::uuid[], $2::int[], $3::uuid[], $4::uuid[], $5::int[], $6::text[], $7::json)`,
-      [[...bases.keys()], [...bases.values()], events.map((e) => e.id), events.map((e) => e.sessionId), versions, events.map((e) => e.type), body],
+      `SELECT first_seq::text, session_id::text, version FROM ${this.schema}.append_events($1::uuid[], $2::int[], $3::bigint, $4::uuid[], $5::uuid[], $6::int[], $7::text[], $8::json)`,
+      [unwritten, unwritten.map((id) => bases.get(id)!), events[0]!.seq, events.map((e) => e.id), events.map((e) => e.sessionId), versions, events.map((e) => e.type), JSON.stringify(events)],
     );
     if (rows[0]?.first_seq !== null && rows[0]?.first_seq !== undefined) return Number(rows[0].first_seq);
     return new Map(rows.map((r) => [r.session_id!, r.version!]));

@@ -38,39 +38,54 @@ COMMIT;
 }
 
 /**
- * One group commit in one call, so a commit costs one round trip however many appends it holds:
- * take the schema's lock (so `seq` stays gap-free), check that each session's latest version
- * is the one the caller stamped its events on, then insert them with `seq`s from the top and
- * announce the last one. When a version is not the expected one it writes nothing and returns
- * each session's latest version instead (a row per session, `first_seq` null), so the caller
- * can decide again; otherwise one row with the first `seq`. `events` is one JSON array of the
- * events, each written with `{"seq":0,` first: each is stored with its seq in place of that
- * 0 and the rest of its text as sent, so its bytes and key order stay as written.
+ * One group commit in one call, so a commit costs one round trip however many appends it holds.
+ * It takes the schema's lock (so `seq` stays gap-free) and inserts the events with `seq`s from
+ * the top, then announces the last one. The caller stamped them on the versions it knows:
+ * a session whose latest version is another shows as a unique violation of
+ * (session_id, version) for a session with events, and by `bases` for one without (a caller's
+ * view is never ahead of the table). Either way it writes nothing and returns each session's
+ * latest version (a row per session, `first_seq` null), so the caller can stamp again;
+ * otherwise one row with the first `seq`. `events` is one JSON array, each event with its
+ * `seq` as the caller guessed it (the top it knew, plus one, and so on): when the guess holds,
+ * as it does for a lone writer, the events are stored as sent; else each one's text gets its
+ * `seq` put right. Either way an event's bytes and key order stay as written.
  */
 function appendFunctionSql(s: string): string {
+  const latestOf = (sid: string) => `coalesce((SELECT max(e.version) FROM ${s}.events e WHERE e.session_id = ${sid}), 0)`;
   return `
 CREATE OR REPLACE FUNCTION ${s}.append_events(
-  sessions uuid[], bases integer[],
+  sessions uuid[], bases integer[], guess bigint,
   ids uuid[], event_sessions uuid[], versions integer[], types text[], events json
 ) RETURNS TABLE (first_seq bigint, session_id uuid, version integer)
 LANGUAGE plpgsql AS $fn$
 DECLARE
   top bigint;
+  violated text;
 BEGIN
   PERFORM pg_advisory_xact_lock(hashtext('${s}'));
-  IF EXISTS (
-    SELECT 1 FROM unnest(sessions, bases) AS b (sid, base)
-    WHERE b.base <> coalesce((SELECT max(e.version) FROM ${s}.events e WHERE e.session_id = b.sid), 0)
-  ) THEN
-    RETURN QUERY SELECT NULL::bigint, b.sid, coalesce((SELECT max(e.version) FROM ${s}.events e WHERE e.session_id = b.sid), 0)
-      FROM unnest(sessions) AS b (sid);
+  IF EXISTS (SELECT 1 FROM unnest(sessions, bases) AS b (sid, base) WHERE b.base <> ${latestOf('b.sid')}) THEN
+    RETURN QUERY SELECT DISTINCT NULL::bigint, b.sid, ${latestOf('b.sid')} FROM unnest(sessions || event_sessions) AS b (sid);
     RETURN;
   END IF;
   SELECT coalesce(max(e.seq), 0) INTO top FROM ${s}.events e;
-  INSERT INTO ${s}.events (seq, id, session_id, version, type, event)
-    SELECT top + x.o, x.id, x.sid, x.v, x.t, ('{"seq":' || (top + x.o) || ',' || substr(e.body::text, 10))::json
-    FROM unnest(ids, event_sessions, versions, types) WITH ORDINALITY AS x (id, sid, v, t, o)
-    JOIN json_array_elements(events) WITH ORDINALITY AS e (body, o) USING (o);
+  BEGIN
+    IF top + 1 = guess THEN
+      INSERT INTO ${s}.events (seq, id, session_id, version, type, event)
+        SELECT top + x.o, x.id, x.sid, x.v, x.t, e.body
+        FROM unnest(ids, event_sessions, versions, types) WITH ORDINALITY AS x (id, sid, v, t, o)
+        JOIN json_array_elements(events) WITH ORDINALITY AS e (body, o) USING (o);
+    ELSE
+      INSERT INTO ${s}.events (seq, id, session_id, version, type, event)
+        SELECT top + x.o, x.id, x.sid, x.v, x.t, ('{"seq":' || (top + x.o) || substr(e.body::text, strpos(e.body::text, ',')))::json
+        FROM unnest(ids, event_sessions, versions, types) WITH ORDINALITY AS x (id, sid, v, t, o)
+        JOIN json_array_elements(events) WITH ORDINALITY AS e (body, o) USING (o);
+    END IF;
+  EXCEPTION WHEN unique_violation THEN
+    GET STACKED DIAGNOSTICS violated = CONSTRAINT_NAME;
+    IF violated <> 'events_session_version' THEN RAISE; END IF;
+    RETURN QUERY SELECT DISTINCT NULL::bigint, b.sid, ${latestOf('b.sid')} FROM unnest(sessions || event_sessions) AS b (sid);
+    RETURN;
+  END;
   PERFORM pg_notify('${channelOf(s)}', (top + cardinality(ids))::text);
   RETURN QUERY SELECT top + 1, NULL::uuid, NULL::integer;
 END
