@@ -5,6 +5,10 @@ import { LIMITS } from '../domain/limits.js';
 export interface ResultLine {
   isError: boolean;
   result: string;
+  /** The result's `subtype` (`success`, `error_during_execution`, `error_max_turns`, …). */
+  subtype?: string;
+  /** The reasons a failed run gives in its `errors` array (e.g. "No conversation found with session ID: …"). */
+  errors: string[];
   numTurns?: number;
   durationMs?: number;
   totalCostUsd?: number;
@@ -56,7 +60,8 @@ export class StreamJsonReader {
   toAgentResult(exitedCleanly: boolean): AgentResult | undefined {
     const r = this.result;
     if (r === null) return undefined;
-    const result: AgentResult = { success: exitedCleanly && !r.isError, output: r.result.slice(0, LIMITS.resultOutput) };
+    const output = r.result || r.errors.join('; ') || (r.subtype === undefined ? '' : `(${r.subtype})`);
+    const result: AgentResult = { success: exitedCleanly && !r.isError, output: output.slice(0, LIMITS.resultOutput) };
     if (r.numTurns !== undefined) result.numTurns = r.numTurns;
     if (r.durationMs !== undefined) result.durationMs = r.durationMs;
     if (r.totalCostUsd !== undefined) result.totalCostUsd = r.totalCostUsd;
@@ -69,8 +74,10 @@ function readResult(m: Record<string, unknown>): ResultLine {
   const num = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) && v >= 0 ? v : undefined);
   const line: ResultLine = {
     isError: m['is_error'] === true,
-    result: typeof m['result'] === 'string' ? m['result'] : typeof m['subtype'] === 'string' ? `(${m['subtype']})` : '',
+    result: typeof m['result'] === 'string' ? m['result'] : '',
+    errors: Array.isArray(m['errors']) ? m['errors'].filter((e): e is string => typeof e === 'string').map((e) => e.slice(0, 2000)).slice(0, 20) : [],
   };
+  if (typeof m['subtype'] === 'string') line.subtype = m['subtype'].slice(0, 100);
   const turns = num(m['num_turns']);
   if (turns !== undefined && Number.isInteger(turns)) line.numTurns = turns;
   const duration = num(m['duration_ms']);
