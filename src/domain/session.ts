@@ -1,6 +1,7 @@
 import type { AgentResult } from './agent-result.js';
 import type { SessionContext } from './session-context.js';
 import type { SessionStatus } from './session-status.js';
+import type { TranscriptRef } from './transcript-ref.js';
 
 /** A process, identified so that a later reader can tell whether it still runs. */
 export interface ProcessRef {
@@ -23,6 +24,8 @@ export interface AgentProcess {
   startedAt: string;
   /** Set when it exited (or its session ended). */
   finishedAt?: string;
+  /** What became of its conversation when it ended (stored, or skipped and why). */
+  transcript?: TranscriptRef;
 }
 
 /**

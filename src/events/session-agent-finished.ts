@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { AgentResultSchema } from '../domain/agent-result.js';
+import { TranscriptRefSchema } from '../domain/transcript-ref.js';
 import { envelopeShape } from './event-envelope.js';
 
 /** Zod schema of {@link SessionAgentFinished}. */
@@ -8,6 +9,8 @@ export const SessionAgentFinishedSchema = z.strictObject({
   type: z.literal('SessionAgentFinished'),
   data: z.strictObject({
     result: AgentResultSchema,
+    /** Set when a runner's agent ended: what became of its conversation. */
+    transcript: TranscriptRefSchema.optional(),
   }),
 });
 

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { AgentResultSchema } from '../domain/agent-result.js';
+import { TranscriptRefSchema } from '../domain/transcript-ref.js';
 import { envelopeShape } from './event-envelope.js';
 
 /** Zod schema of {@link SessionCompleted}. */
@@ -8,6 +9,8 @@ export const SessionCompletedSchema = z.strictObject({
   type: z.literal('SessionCompleted'),
   data: z.strictObject({
     result: AgentResultSchema.optional(),
+    /** Set when a runner's agent ended: what became of its conversation. */
+    transcript: TranscriptRefSchema.optional(),
   }),
 });
 

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { AgentResultSchema } from '../domain/agent-result.js';
 import { LIMITS, boundedText } from '../domain/limits.js';
+import { TranscriptRefSchema } from '../domain/transcript-ref.js';
 import { envelopeShape } from './event-envelope.js';
 
 /** Zod schema of {@link SessionFailed}. */
@@ -10,6 +11,8 @@ export const SessionFailedSchema = z.strictObject({
   data: z.strictObject({
     error: boundedText(LIMITS.errorText, 'error').min(1, 'error must not be empty'),
     result: AgentResultSchema.optional(),
+    /** Set when a runner's agent ended: what became of its conversation. */
+    transcript: TranscriptRefSchema.optional(),
   }),
 });
 

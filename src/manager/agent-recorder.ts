@@ -31,14 +31,15 @@ export function agentRecorder(deps: RecorderDeps): SupervisorRecorder {
       };
       await deps.execute((clock) => decideAgentStarted(deps.sessions(), { id, data }, clock));
     },
-    finished: async (id, outcome) => {
+    finished: async (id, outcome, transcript) => {
+      const kept = transcript === undefined ? {} : { transcript };
       if (outcome.ok && !deps.completeOnSuccess()) {
-        await deps.execute((clock) => decideAgentFinished(deps.sessions(), { id, result: outcome.result }, clock));
+        await deps.execute((clock) => decideAgentFinished(deps.sessions(), { id, result: outcome.result, ...kept }, clock));
       } else if (outcome.ok) {
-        await deps.execute((clock) => decideComplete(deps.sessions(), { id, result: outcome.result }, clock));
+        await deps.execute((clock) => decideComplete(deps.sessions(), { id, result: outcome.result, ...kept }, clock));
       } else {
         const error = outcome.error.slice(0, LIMITS.errorText);
-        await deps.execute((clock) => decideFail(deps.sessions(), { id, error, result: outcome.result }, clock));
+        await deps.execute((clock) => decideFail(deps.sessions(), { id, error, result: outcome.result, ...kept }, clock));
       }
     },
   };

@@ -3,11 +3,13 @@ import { join } from 'node:path';
 import type { Session } from '../domain/session.js';
 import { isSessionError } from '../errors.js';
 import type { AgentOutcome, AgentRunner, StartedProcess } from '../runner/agent-runner.js';
+import type { TranscriptRef } from '../domain/transcript-ref.js';
+import type { TranscriptKeeper } from './transcript-keeper.js';
 
 /** How the supervisor writes what happens to the agents it runs (the manager's commands). */
 export interface SupervisorRecorder {
   started(sessionId: string, started: StartedProcess, resumedFrom: string | null, logFile: string): Promise<void>;
-  finished(sessionId: string, outcome: AgentOutcome): Promise<void>;
+  finished(sessionId: string, outcome: AgentOutcome, transcript?: TranscriptRef): Promise<void>;
 }
 
 interface Run {
@@ -26,6 +28,7 @@ export class AgentSupervisor {
     readonly runner: AgentRunner,
     private readonly logsDir: string,
     private readonly record: SupervisorRecorder,
+    private readonly transcripts: TranscriptKeeper,
   ) {}
 
   /** The file a session's agent output goes to. */
@@ -43,14 +46,16 @@ export class AgentSupervisor {
     const logFile = this.logFileOf(session.id);
     const done = (async () => {
       await mkdir(this.logsDir, { recursive: true, mode: 0o700 });
+      const resumeTranscript = resumeFrom === null ? null : await this.transcripts.fileFor(resumeFrom);
       const outcome = await this.runner.run({
         session,
         resumeFrom,
+        resumeTranscript,
         logFile,
         signal: controller.signal,
-        onStarted: (started) => this.record.started(session.id, started, resumeFrom, logFile),
+        onStarted: (started) => this.record.started(session.id, started, started.resumedFrom === undefined ? resumeFrom : started.resumedFrom, logFile),
       });
-      await this.record.finished(session.id, outcome);
+      await this.record.finished(session.id, outcome, await this.transcripts.keep(session.id, outcome.transcript));
     })()
       .catch((error: unknown) => {
         // The session was ended meanwhile (by a caller, or because the manager closed): nothing to record.

@@ -1,3 +1,4 @@
+import type { TranscriptRef } from '../domain/transcript-ref.js';
 import { AgentResultSchema, type AgentResult } from '../domain/agent-result.js';
 import { AgentNameSchema, LIMITS, UuidSchema, boundedText } from '../domain/limits.js';
 import { parseInput } from '../domain/parse-input.js';
@@ -83,19 +84,20 @@ export function decideHandoff(
 }
 
 /** Decides `completeSession`: the session must be Active. */
-export function decideComplete(sessions: Sessions, input: { id: unknown; result?: unknown }, clock: DecisionClock): AppendRequest {
+export function decideComplete(sessions: Sessions, input: { id: unknown; result?: unknown; transcript?: TranscriptRef }, clock: DecisionClock): AppendRequest {
   const id = parseInput(UuidSchema, input.id, 'session id');
   const result = parseInput(OptionalResult, input.result, 'agent result');
   const session = existing(sessions, id);
   assertAllowed(session, { type: 'COMPLETE', at: clock.now });
-  const data: { result?: AgentResult } = result === undefined ? {} : { result };
+  const data: { result?: AgentResult; transcript?: TranscriptRef } = result === undefined ? {} : { result };
+  if (input.transcript !== undefined) data.transcript = input.transcript;
   return forSession(session, { ...envelope(id, clock), type: 'SessionCompleted', data });
 }
 
 /** Decides `failSession`: the session must be Active; `error` must say why. */
 export function decideFail(
   sessions: Sessions,
-  input: { id: unknown; error: unknown; result?: unknown },
+  input: { id: unknown; error: unknown; result?: unknown; transcript?: TranscriptRef },
   clock: DecisionClock,
 ): AppendRequest {
   const id = parseInput(UuidSchema, input.id, 'session id');
@@ -103,7 +105,8 @@ export function decideFail(
   const result = parseInput(OptionalResult, input.result, 'agent result');
   const session = existing(sessions, id);
   assertAllowed(session, { type: 'FAIL', error, at: clock.now });
-  const data = result === undefined ? { error } : { error, result };
+  const data: { error: string; result?: AgentResult; transcript?: TranscriptRef } = result === undefined ? { error } : { error, result };
+  if (input.transcript !== undefined) data.transcript = input.transcript;
   return forSession(session, { ...envelope(id, clock), type: 'SessionFailed', data });
 }
 
@@ -119,11 +122,12 @@ export function decideAgentStarted(
 }
 
 /** Decides the record of an agent's clean finish; its session stays Active. */
-export function decideAgentFinished(sessions: Sessions, input: { id: string; result: AgentResult }, clock: DecisionClock): AppendRequest {
+export function decideAgentFinished(sessions: Sessions, input: { id: string; result: AgentResult; transcript?: TranscriptRef }, clock: DecisionClock): AppendRequest {
   const session = existing(sessions, input.id);
   const result = parseInput(AgentResultSchema, input.result, 'agent result');
   assertAllowed(session, { type: 'AGENT_FINISHED', result, at: clock.now });
-  return forSession(session, { ...envelope(input.id, clock), type: 'SessionAgentFinished', data: { result } });
+  const data = input.transcript === undefined ? { result } : { result, transcript: input.transcript };
+  return forSession(session, { ...envelope(input.id, clock), type: 'SessionAgentFinished', data });
 }
 
 /** Validates a session id given to a query. */

@@ -53,6 +53,16 @@ export interface SessionManagerOptions extends FileEventStoreOptions {
    * one record across hosts; `dir` then holds only this host's sessions.json cache and agent logs.
    */
   store?: EventStore;
+  /**
+   * Whether an agent's conversation (its Claude Code transcript, which can hold secrets) is
+   * stored with its session when the agent ends (default true): in `<dir>/transcripts` (0600
+   * files in a 0700 folder) with the file store, in the `transcripts` table with PostgreSQL.
+   * A handoff on another host forks it from there. With false, nothing is stored and each
+   * session records that it was not.
+   */
+  storeTranscripts?: boolean;
+  /** Transcripts larger than this many bytes are not stored; the session records why (default 50 MiB). */
+  maxTranscriptBytes?: number;
 }
 
 /** What opening the store found. */

@@ -19,6 +19,8 @@ import { validateManagerOptions } from './validate-options.js';
 import { Checkpointer, closeSessions, resolveCheckpoint, type CheckpointCounters, type CheckpointStart } from './checkpointer.js';
 import { agentRecorder } from './agent-recorder.js';
 import { AgentSupervisor, type SupervisorRecorder } from './agent-supervisor.js';
+import { DEFAULT_MAX_TRANSCRIPT_BYTES, TranscriptKeeper } from './transcript-keeper.js';
+import { FileTranscripts } from '../store/file/file-transcripts.js';
 import { decideComplete, decideFail, decideHandoff, decideSpawn, parseSessionId, type DecisionClock } from './decide.js';
 import type { EventListener, HandoffOptions, OpenReport, ReplayReport, SessionManagerOptions, SpawnOptions } from './options.js';
 import { followDirectory } from './log-follower.js';
@@ -75,7 +77,13 @@ export class SessionManager {
     );
     if (opened.loaded !== null) this.checkpointer.adoptLoaded(opened.loaded);
     this.openReport = { checkpoint: opened.verdict, replayedEvents: 0, tornTail: null, orphaned: [] };
-    this.supervisor = options.runner === undefined ? null : new AgentSupervisor(options.runner, join(dir, 'logs'), this.agentRecorder());
+    const transcripts = new TranscriptKeeper({
+      store: store.transcripts ?? new FileTranscripts(dir),
+      localDir: dir,
+      enabled: options.storeTranscripts ?? true,
+      maxBytes: options.maxTranscriptBytes ?? DEFAULT_MAX_TRANSCRIPT_BYTES,
+    });
+    this.supervisor = options.runner === undefined ? null : new AgentSupervisor(options.runner, join(dir, 'logs'), this.agentRecorder(), transcripts);
   }
 
   /**

@@ -15,6 +15,8 @@ export function validateManagerOptions(options: SessionManagerOptions): void {
   wholeNumber(o, 'lockLeaseMs', 0);
   wholeNumber(o, 'maxBatch', 1);
   wholeNumber(o, 'maxConflictRetries', 0);
+  wholeNumber(o, 'maxTranscriptBytes', 0);
+  if (o['storeTranscripts'] !== undefined && typeof o['storeTranscripts'] !== 'boolean') refuse('storeTranscripts', 'true or false', o['storeTranscripts']);
   for (const name of ['clock', 'inspect']) if (o[name] !== undefined && typeof o[name] !== 'function') refuse(name, 'a function', o[name]);
   for (const name of ['runner', 'store']) if (o[name] !== undefined && (typeof o[name] !== 'object' || o[name] === null)) refuse(name, 'an object', o[name]);
   checkpointPolicyOf(options);

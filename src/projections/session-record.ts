@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { TranscriptRefSchema } from '../domain/transcript-ref.js';
 import type { AgentResult } from '../domain/agent-result.js';
 import { PhaseSchema } from '../domain/phase.js';
 import type { AgentProcess, ProcessRef, Session } from '../domain/session.js';
@@ -34,6 +35,7 @@ const AgentRecord = z.object({
   resumed_from: z.string().nullable(),
   started_at: z.string(),
   finished_at: z.string().optional(),
+  transcript: TranscriptRefSchema.optional(),
 });
 type AgentRecord = z.infer<typeof AgentRecord>;
 
@@ -160,6 +162,7 @@ function agentToRecord(a: AgentProcess): AgentRecord {
     started_at: a.startedAt,
   };
   if (a.finishedAt !== undefined) record.finished_at = a.finishedAt;
+  if (a.transcript !== undefined) record.transcript = a.transcript;
   return record;
 }
 
@@ -174,6 +177,7 @@ function agentFromRecord(r: AgentRecord): AgentProcess {
     startedAt: r.started_at,
   };
   if (r.finished_at !== undefined) agent.finishedAt = r.finished_at;
+  if (r.transcript !== undefined) agent.transcript = r.transcript;
   return agent;
 }
 

@@ -70,12 +70,14 @@ function agentEvent(session: Session, event: AgentEvent): void {
     if (!agentRunning(session)) throw refused(event, 'it has no running agent');
     session.agent!.finishedAt = event.timestamp;
     session.result = event.data.result;
+    if (event.data.transcript !== undefined) session.agent!.transcript = event.data.transcript;
   }
   session.revision += 1;
 }
 
 function endSession(session: Session, event: EndEvent): void {
   if (agentRunning(session)) session.agent!.finishedAt = event.timestamp;
+  if (event.type !== 'SessionHandedOff' && event.data.transcript !== undefined && session.agent !== undefined) session.agent.transcript = event.data.transcript;
   session.endedAt = event.timestamp;
   session.revision += 1;
   switch (event.type) {

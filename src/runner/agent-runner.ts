@@ -8,6 +8,8 @@ export interface StartedProcess {
   /** Program and arguments, with the prompt left out. */
   command: string[];
   cwd: string;
+  /** The session whose conversation it continues, when that differs from what was asked (a fork started fresh). */
+  resumedFrom?: string | null;
 }
 
 /** What a runner is asked to do: run one session's agent. */
@@ -15,6 +17,11 @@ export interface AgentRunSpec {
   session: Session;
   /** The session whose conversation to fork into this one (a handoff), or null for a fresh start. */
   resumeFrom: string | null;
+  /**
+   * A file on this host holding that session's conversation, taken from the store (null when
+   * the store has none): a fork then works on any host, not only where the parent ran.
+   */
+  resumeTranscript: string | null;
   /** Where the agent's stdout and stderr go. */
   logFile: string;
   /** Aborts the run: the agent's process group is terminated. */
@@ -24,7 +31,10 @@ export interface AgentRunSpec {
 }
 
 /** How a run ended: a result to record, or a reason a person can act on. */
-export type AgentOutcome = { ok: true; result: AgentResult } | { ok: false; error: string; result?: AgentResult };
+export type AgentOutcome = ({ ok: true; result: AgentResult } | { ok: false; error: string; result?: AgentResult }) & {
+  /** The conversation the agent wrote (a file on this host), when it wrote one: stored with its session. */
+  transcript?: string;
+};
 
 /** Something that runs agents as processes: the Claude Code CLI by default, another CLI by option. */
 export interface AgentRunner {

@@ -11,6 +11,8 @@ export interface ClaudeArgInput {
   prompt: string;
   sessionId: string;
   resumeFrom: string | null;
+  /** A file holding that session's conversation: `--resume <file>` loads it from any cwd and HOME. */
+  resumeTranscript?: string | null;
 }
 
 /** Stands in for the prompt wherever the command is recorded or shown. */
@@ -23,7 +25,7 @@ export const PROMPT_PLACEHOLDER = '<prompt>';
  */
 export function claudeArgs(input: ClaudeArgInput, options: ClaudeArgOptions): string[] {
   const args = ['-p', input.prompt, '--output-format', 'stream-json', '--verbose'];
-  if (input.resumeFrom !== null) args.push('--resume', input.resumeFrom, '--fork-session');
+  if (input.resumeFrom !== null) args.push('--resume', input.resumeTranscript ?? input.resumeFrom, '--fork-session');
   args.push('--session-id', input.sessionId);
   if (options.model !== undefined) args.push('--model', options.model);
   if (options.allowedTools !== undefined && options.allowedTools.length > 0) args.push('--allowedTools', options.allowedTools.join(','));

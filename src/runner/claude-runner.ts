@@ -1,6 +1,6 @@
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { execa } from 'execa';
 import type { AgentResult } from '../domain/agent-result.js';
 import { processStartTime } from '../store/file/process-identity.js';
@@ -10,16 +10,20 @@ import { childEnv } from './child-env.js';
 import { PROMPT_PLACEHOLDER, claudeArgs, type ClaudeArgOptions } from './claude-args.js';
 import { AGENT_SESSION_VARIABLE, familyOf, terminateFamily, trackFamily } from './agent-family.js';
 import { resolveClaudeCommand } from './resolve-claude.js';
+import { claudeConfigDir, findClaudeTranscript } from './claude-transcripts.js';
 import { Semaphore } from './semaphore.js';
-import { StreamJsonReader } from './stream-json.js';
+import { StreamJsonReader, type ResultLine } from './stream-json.js';
 import { LineSplitter } from './line-splitter.js';
 
 /** Options of {@link ClaudeRunner}. */
 export interface ClaudeRunnerOptions extends ClaudeArgOptions {
   /** The agent CLI to run (default: the installed Claude Code binary, else `claude` on PATH). */
   command?: string;
-  /** Builds the whole argument list instead, for another headless agent CLI that prints stream-json. */
-  args?: (input: { prompt: string; sessionId: string; resumeFrom: string | null }) => string[];
+  /**
+   * Builds the whole argument list instead, for another headless agent CLI that prints
+   * stream-json. `resumeTranscript` is a file holding the parent's conversation, when found.
+   */
+  args?: (input: { prompt: string; sessionId: string; resumeFrom: string | null; resumeTranscript: string | null }) => string[];
   /** Variables added to the agent's environment (on top of the allowlist). */
   env?: Record<string, string>;
   /**
@@ -38,6 +42,13 @@ export interface ClaudeRunnerOptions extends ClaudeArgOptions {
   forkOnHandoff?: boolean;
   /** Whether a clean finish completes the session (default false: it stays Active for a handoff). */
   completeOnSuccess?: boolean;
+  /**
+   * What a handoff does when the parent's conversation is nowhere to be found (not stored with
+   * the session, not in this host's Claude config): `'fail'` (default) fails the child before
+   * it starts, with a clear reason; `'fresh'` starts the child without the parent's turns (its
+   * prompt still carries the parent's result).
+   */
+  forkWithoutTranscript?: 'fail' | 'fresh';
 }
 
 const STDERR_TAIL = 2048;
@@ -81,12 +92,24 @@ export class ClaudeRunner implements AgentRunner {
     const isDir = await stat(cwd).then((s) => s.isDirectory(), () => false);
     if (!isDir) return { ok: false, error: `worktree ${cwd} does not exist or is not a directory` };
 
-    const input = { prompt: buildPrompt(session), sessionId: session.id, resumeFrom: spec.resumeFrom };
+    const env = { ...childEnv(process.env, this.options.env, this.options.inheritEnv ?? true), [AGENT_SESSION_VARIABLE]: session.id };
+    const configDir = claudeConfigDir(env);
+    let { resumeFrom } = spec;
+    // A fork needs the parent's conversation in a file: the store's copy, else this host's own.
+    const resumeTranscript = resumeFrom === null ? null : (spec.resumeTranscript ?? (await findClaudeTranscript(configDir, resumeFrom)));
+    // Another CLI's `args` decide for themselves what a fork needs (they get both).
+    if (resumeFrom !== null && resumeTranscript === null && this.options.args === undefined) {
+      if (this.options.forkWithoutTranscript !== 'fresh') {
+        return { ok: false, error: `cannot fork the conversation of session ${resumeFrom}: it is not stored with the session and not under ${join(configDir, 'projects')} on this host (did it run on another host with storeTranscripts off?); forkWithoutTranscript: 'fresh' starts the child without it` };
+      }
+      resumeFrom = null;
+    }
+    const input = { prompt: buildPrompt(session), sessionId: session.id, resumeFrom, resumeTranscript };
     const args = this.options.args?.(input) ?? claudeArgs(input, this.options);
     const log = createWriteStream(spec.logFile, { flags: 'a', mode: 0o600 });
     const child = execa(this.command, args, {
       cwd,
-      env: { ...childEnv(process.env, this.options.env, this.options.inheritEnv ?? true), [AGENT_SESSION_VARIABLE]: session.id },
+      env,
       extendEnv: false,
       stdin: 'ignore',
       detached: true,
@@ -126,7 +149,7 @@ export class ClaudeRunner implements AgentRunner {
       if (child.pid !== undefined) {
         untrack = trackFamily({ leader: child.pid, sessionId: session.id });
         const command = [this.command, ...args.map((a) => (a === input.prompt ? PROMPT_PLACEHOLDER : a))];
-        await spec.onStarted({ pid: child.pid, startTime: processStartTime(child.pid), command, cwd }).catch((error: unknown) => {
+        await spec.onStarted({ pid: child.pid, startTime: processStartTime(child.pid), command, cwd, resumedFrom: resumeFrom }).catch((error: unknown) => {
           stop(`could not record the agent's start: ${error instanceof Error ? error.message : String(error)}`);
         });
         if (spec.signal.aborted) onAbort();
@@ -136,7 +159,9 @@ export class ClaudeRunner implements AgentRunner {
       // The agent may exit before the tools it started: none may outlive it. Its pid is no
       // longer its own, so the family is found by its session id alone.
       if (familyOf({ sessionId: session.id }).length > 0) await terminateFamily({ sessionId: session.id }, this.options.killGraceMs ?? 5000);
-      return outcomeOf({ result, reader, stderrTail, stopReason, command: this.command });
+      const outcome = outcomeOf({ result, reader, stderrTail, stopReason, command: this.command });
+      const transcript = await findClaudeTranscript(configDir, session.id);
+      return transcript === null ? outcome : { ...outcome, transcript };
     } finally {
       clearTimeout(timer);
       spec.signal.removeEventListener('abort', onAbort);
@@ -163,9 +188,7 @@ function outcomeOf({ result, reader, stderrTail, stopReason, command }: Finished
     const why = result.code === 'ENOENT' ? `command not found: ${command}` : (result.originalMessage ?? 'unknown error');
     return { ok: false, error: `could not start the agent: ${why}` };
   }
-  if (reader.result !== null && reader.result.isError) {
-    return withResult(`${reader.result.result || 'the agent reported an error'} (exit code ${result.exitCode ?? result.signal})`, agentResult);
-  }
+  if (reader.result !== null && reader.result.isError) return withResult(failureText(reader.result, result.exitCode ?? result.signal), agentResult);
   if (result.signal !== undefined) return withResult(`the agent was killed by ${result.signal}`, agentResult);
   if (result.exitCode !== 0) {
     const tail = stderrTail.trim();
@@ -173,6 +196,15 @@ function outcomeOf({ result, reader, stderrTail, stopReason, command }: Finished
   }
   if (agentResult === undefined) return { ok: false, error: 'the agent exited without a result line' };
   return { ok: true, result: agentResult };
+}
+
+/**
+ * A failed run's reason as the CLI gives it: its result text, else the `errors` it lists (where
+ * "No conversation found with session ID: …" appears), with the subtype and exit code after.
+ */
+function failureText(line: ResultLine, exit: number | string | undefined): string {
+  const reason = [line.result, ...line.errors].filter((text) => text.length > 0).join('; ') || 'the agent reported an error';
+  return `${reason} (${line.subtype === undefined ? '' : `${line.subtype}, `}exit code ${exit})`;
 }
 
 function withResult(error: string, result: AgentResult | undefined): AgentOutcome {

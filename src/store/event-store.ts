@@ -1,3 +1,4 @@
+import type { TranscriptStore } from './transcript-store.js';
 import type { PendingEvent, SessionEvent } from '../events/session-event.js';
 
 /**
@@ -76,6 +77,8 @@ export interface EventStore {
    * and that follows other writers by itself (PostgreSQL, through LISTEN) says false.
    */
   readonly refreshBeforeWrite?: boolean;
+  /** Where this store keeps the agents' conversations; without one, they go beside the manager's cache. */
+  readonly transcripts?: TranscriptStore;
   /** Streams every event from the start, in batches, independently of the sink. */
   readAll(): AsyncIterable<SessionEvent[]>;
   /** How far the sink has been fed. */

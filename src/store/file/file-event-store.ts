@@ -13,6 +13,7 @@ import { encodeEventLine, decodeEventLine } from './line-codec.js';
 import { LogScanner, type LogRecord } from './log-scanner.js';
 import { readLogChunks } from './read-log-chunks.js';
 import { stampBatch } from './stamp-batch.js';
+import { FileTranscripts } from './file-transcripts.js';
 
 /** How appends reach the disk. */
 export type Durability = 'fsync' | 'none';
@@ -50,6 +51,8 @@ export const LOG_FILE = 'events.ndjson';
  */
 export class FileEventStore implements EventStore {
   readonly location: string;
+  /** The agents' conversations, in `<dir>/transcripts`. */
+  readonly transcripts: FileTranscripts;
   private readonly lock: LeasedLock;
   private readonly durability: Durability;
   private handle: FileHandle | null = null;
@@ -62,6 +65,7 @@ export class FileEventStore implements EventStore {
 
   constructor(readonly dir: string, options: FileEventStoreOptions = {}) {
     this.location = join(dir, LOG_FILE);
+    this.transcripts = new FileTranscripts(dir);
     this.lock = new LeasedLock(new FileLock(join(dir, 'events.lock'), options.lockTimeoutMs ?? 10_000), options.lockLeaseMs ?? 2, 50);
     this.durability = options.durability ?? 'fsync';
     // A misspelt durability must not quietly mean "no fsync".

@@ -6,6 +6,7 @@ import { stampBatch } from '../file/stamp-batch.js';
 import { GroupCommit, type PendingAppend } from '../group-commit.js';
 import { channelOf, checkSchemaName, migrationSql } from './schema.js';
 import { withRetry } from './with-retry.js';
+import { PostgresTranscripts } from './postgres-transcripts.js';
 
 /** Options of {@link PostgresEventStore}. */
 export interface PostgresStoreOptions {
@@ -42,6 +43,9 @@ export class PostgresEventStore implements EventStore {
   readonly location: string;
   /** A stale decision costs a CONFLICT and a retry; a read before every write would cost a round trip. */
   readonly refreshBeforeWrite = false;
+  /** The agents' conversations, in the schema's `transcripts` table. */
+  readonly transcripts: PostgresTranscripts;
+  private migrated: Promise<void> | null = null;
   private readonly schema: string;
   private readonly pool: pg.Pool;
   private listener: pg.Client | null = null;
@@ -65,6 +69,10 @@ export class PostgresEventStore implements EventStore {
     // An idle client losing its connection must not crash the process; the next query reconnects.
     this.pool.on('error', () => undefined);
     this.appends = new GroupCommit((batch) => this.commit(batch), options.maxBatch ?? 1000);
+    this.transcripts = new PostgresTranscripts(this.pool, this.schema, () => (this.migrated ??= this.migrate().catch((error: unknown) => {
+      this.migrated = null;
+      throw error;
+    })));
   }
 
   /** Creates the schema and tables if missing (idempotent); `connect` runs it too. */

@@ -32,6 +32,13 @@ CREATE TABLE IF NOT EXISTS ${s}.events (
   CONSTRAINT events_session_version UNIQUE (session_id, version)
 );
 CREATE INDEX IF NOT EXISTS events_session ON ${s}.events (session_id, version);
+CREATE TABLE IF NOT EXISTS ${s}.transcripts (
+  session_id  uuid        PRIMARY KEY,
+  bytes       integer     NOT NULL CHECK (bytes >= 0),
+  sha256      text        NOT NULL,
+  content     bytea       NOT NULL,
+  saved_at    timestamptz NOT NULL DEFAULT now()
+);
 ${appendFunctionSql(s)}
 COMMIT;
 `;

@@ -1,0 +1,35 @@
+import { createHash } from 'node:crypto';
+import { validate as isUuid } from 'uuid';
+import { SessionError } from '../errors.js';
+
+/** A stored transcript's size and SHA-256 (hex). */
+export interface TranscriptDigest {
+  bytes: number;
+  sha256: string;
+}
+
+/**
+ * Where a store keeps the agents' conversations (Claude Code transcripts, JSONL), one per
+ * session, so a handoff can fork a conversation on whichever host runs the child.
+ */
+export interface TranscriptStore {
+  /** Stores a session's transcript, replacing any; resolves with its size and SHA-256. */
+  save(sessionId: string, content: Buffer): Promise<TranscriptDigest>;
+  /** The stored transcript, or null when there is none. */
+  load(sessionId: string): Promise<Buffer | null>;
+  /** Every session id with a stored transcript. */
+  list(): Promise<string[]>;
+  /** A file on this host already holding the stored transcript, if the store keeps it in one. */
+  fileOf?(sessionId: string): string;
+}
+
+/** The digest of some transcript bytes. */
+export function digestOf(content: Buffer): TranscriptDigest {
+  return { bytes: content.length, sha256: createHash('sha256').update(content).digest('hex') };
+}
+
+/** A session id about to become part of a file name or a key: it must be a UUID. */
+export function transcriptKey(sessionId: string): string {
+  if (typeof sessionId !== 'string' || !isUuid(sessionId)) throw new SessionError('INVALID_INPUT', `session id must be a UUID, not ${JSON.stringify(String(sessionId)).slice(0, 80)}`);
+  return sessionId.toLowerCase();
+}
