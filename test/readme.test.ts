@@ -40,7 +40,8 @@ describe('README', () => {
   it('the demo runs a CodeGen → Review → Test → Deploy pipeline of real Claude Code agents and prints its lineage and stats', async () => {
     const { dir, cleanup } = await tempDir();
     try {
-      const { stdout } = await run(process.execPath, [join(root, 'dist/examples/demo.js'), '--dir', join(dir, 'store')]);
+      // As a user runs it: from a project folder, with the default (relative) store .ai/sessions.
+      const { stdout } = await run(process.execPath, [join(root, 'dist/examples/demo.js')], { cwd: dir });
       expect(stdout).toContain('pipeline Completed');
       expect(stdout).toMatch(/CodeGenAgent \[HandedOff\][\s\S]*ReviewAgent \[HandedOff\][\s\S]*TestAgent \[HandedOff\][\s\S]*DeployAgent \[Completed\]/);
       expect(stdout).toContain('ReviewAgent: step done for issue #42 (scripted reply)');

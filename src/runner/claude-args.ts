@@ -1,3 +1,5 @@
+import { resolve } from 'node:path';
+
 /** Options that shape the Claude Code command line. */
 export interface ClaudeArgOptions {
   model?: string;
@@ -25,7 +27,8 @@ export const PROMPT_PLACEHOLDER = '<prompt>';
  */
 export function claudeArgs(input: ClaudeArgInput, options: ClaudeArgOptions): string[] {
   const args = ['-p', input.prompt, '--output-format', 'stream-json', '--verbose'];
-  if (input.resumeFrom !== null) args.push('--resume', input.resumeTranscript ?? input.resumeFrom, '--fork-session');
+  // A transcript's path must be absolute: the CLI takes anything else for a session id or title.
+  if (input.resumeFrom !== null) args.push('--resume', input.resumeTranscript == null ? input.resumeFrom : resolve(input.resumeTranscript), '--fork-session');
   args.push('--session-id', input.sessionId);
   if (options.model !== undefined) args.push('--model', options.model);
   if (options.allowedTools !== undefined && options.allowedTools.length > 0) args.push('--allowedTools', options.allowedTools.join(','));

@@ -1,6 +1,6 @@
 import { constants } from 'node:fs';
 import { lstat, mkdir, open, readdir } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { SessionError, storageError } from '../../errors.js';
 import { digestOf, transcriptKey, type TranscriptDigest, type TranscriptStore } from '../transcript-store.js';
 import { writeFileAtomicKeepingFd } from './atomic-file.js';
@@ -15,7 +15,8 @@ export class FileTranscripts implements TranscriptStore {
   readonly dir: string;
 
   constructor(storeDir: string) {
-    this.dir = join(storeDir, 'transcripts');
+    // Absolute: the path is handed to an agent running in another cwd (`--resume <file>`).
+    this.dir = resolve(storeDir, 'transcripts');
   }
 
   fileOf(sessionId: string): string {
