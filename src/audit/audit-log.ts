@@ -8,9 +8,11 @@ import { emptySessionsState, evolveSessions } from '../projections/sessions-proj
 import { LOG_FILE } from '../store/file/file-event-store.js';
 import { LogScanner, type LogRecord } from '../store/file/log-scanner.js';
 import { readLogChunks } from '../store/file/read-log-chunks.js';
+import { FileTranscripts } from '../store/file/file-transcripts.js';
+import { digestOf, type TranscriptDigest } from '../store/transcript-store.js';
 
 /** What kind of problem a finding is. */
-export type FindingKind = 'line' | 'sequence' | 'duplicate-id' | 'transition' | 'link' | 'torn-tail';
+export type FindingKind = 'line' | 'sequence' | 'duplicate-id' | 'transition' | 'link' | 'torn-tail' | 'transcript';
 
 /** One problem in the log, with where it is. */
 export interface AuditFinding {
@@ -33,7 +35,8 @@ export interface AuditReport {
 /**
  * Verifies a log without changing it: every line's checksum and schema, gap-free `seq`, unique
  * event ids, every transition allowed by the session machine, parent/child links that agree,
- * and whether the end is torn. Unlike opening a store it does not stop at the first problem.
+ * every transcript the log records as stored (there, with the recorded SHA-256), and whether
+ * the end is torn. Unlike opening a store it does not stop at the first problem.
  * Throws `NOT_FOUND` when `dir` does not exist.
  */
 export async function auditLog(dir: string): Promise<AuditReport> {
@@ -44,6 +47,7 @@ export async function auditLog(dir: string): Promise<AuditReport> {
   const state = emptySessionsState();
   const ids = new Set<string>();
   const spawnedAt = new Map<string, LogRecord>();
+  const transcripts = new Map<string, { record: LogRecord; digest: TranscriptDigest }>();
   let events = 0;
   const check = (record: LogRecord) => {
     const { event } = record;
@@ -63,6 +67,9 @@ export async function auditLog(dir: string): Promise<AuditReport> {
       return;
     }
     if (event.type === 'SessionSpawned') spawnedAt.set(event.sessionId, record);
+    if ('transcript' in event.data && event.data.transcript !== undefined && 'sha256' in event.data.transcript) {
+      transcripts.set(event.sessionId, { record, digest: event.data.transcript });
+    }
   };
   for await (const chunk of readLogChunks(file, 0)) for (const record of scanner.push(chunk)) check(record);
 
@@ -74,12 +81,36 @@ export async function auditLog(dir: string): Promise<AuditReport> {
       }
     }
   }
+  findings.push(...(await transcriptFindings(dir, transcripts)));
   const tail = scanner.tail();
   if (tail.pendingBytes > 0) {
     findings.push({ kind: 'torn-tail', line: tail.line + 1, offset: tail.committedEnd, message: `${tail.pendingBytes} bytes after the last whole transaction (${tail.pendingLines} complete lines of an unfinished transaction); opening the store would cut them` });
   }
   findings.sort((a, b) => a.offset - b.offset);
   return { file, lines: tail.line + tail.pendingLines, events, sessions: state.sessions.size, findings };
+}
+
+/** A transcript the log records as stored but that is missing, or whose bytes are not the ones recorded. */
+async function transcriptFindings(dir: string, recorded: Map<string, { record: LogRecord; digest: TranscriptDigest }>): Promise<AuditFinding[]> {
+  const findings: AuditFinding[] = [];
+  const stored = new FileTranscripts(dir);
+  for (const [sessionId, { record, digest }] of recorded) {
+    const at = { kind: 'transcript' as const, line: record.line, offset: record.offset, sessionId };
+    let content: Buffer | null;
+    try {
+      content = await stored.load(sessionId);
+    } catch (error) {
+      findings.push({ ...at, message: `the recorded transcript cannot be read: ${(error as Error).message}` });
+      continue;
+    }
+    if (content === null) {
+      findings.push({ ...at, message: `the recorded transcript (${digest.bytes} bytes) is missing from ${stored.dir}` });
+      continue;
+    }
+    const found = digestOf(content);
+    if (found.sha256 !== digest.sha256) findings.push({ ...at, message: `the stored transcript (${found.bytes} bytes, sha256 ${found.sha256.slice(0, 12)}…) is not the one recorded (${digest.bytes} bytes, sha256 ${digest.sha256.slice(0, 12)}…)` });
+  }
+  return findings;
 }
 
 /** Why the session machine (or the lineage rules) refuse this event, or null when it fits. */

@@ -2,6 +2,7 @@ import { SessionError } from '../errors.js';
 import type { PendingEvent, SessionEvent } from '../events/session-event.js';
 import { emptySessionsState, evolveSessions, type SessionsState } from '../projections/sessions-projection.js';
 import type { EventStore } from './event-store.js';
+import { copyTranscripts } from './copy-transcripts.js';
 
 /** What a copy did, and the state both stores replay to. */
 export interface CopyReport {
@@ -10,13 +11,16 @@ export interface CopyReport {
   source: SessionsState;
   /** The projection rebuilt from the target after the copy. */
   target: SessionsState;
-  /** True when both replay to the same sessions, byte for byte. */
+  /** Stored transcripts copied (each read back and its SHA-256 compared). */
+  transcripts: number;
+  /** True when both replay to the same sessions, byte for byte, and every transcript came through intact. */
   identical: boolean;
 }
 
 /**
  * Copies every event of `from` into the empty store `to`, keeping ids, timestamps, order and
- * transactions (a handoff's two events stay one append), then replays both and compares.
+ * transactions (a handoff's two events stay one append), and every stored transcript, then
+ * replays both and compares (transcripts by SHA-256).
  * Throws `CONFLICT` if `to` is not empty. The source is only read; both stores are closed here.
  */
 export async function copyEvents(from: EventStore, to: EventStore): Promise<CopyReport> {
@@ -54,7 +58,8 @@ export async function copyEvents(from: EventStore, to: EventStore): Promise<Copy
     await Promise.all(pending);
     await to.refresh();
     const same = JSON.stringify([...source.sessions.values()]) === JSON.stringify([...target.sessions.values()]);
-    return { events, source, target, identical: same && source.lastSeq === target.lastSeq };
+    const transcripts = await copyTranscripts(from, to);
+    return { events, source, target, transcripts: transcripts.count, identical: same && source.lastSeq === target.lastSeq && transcripts.identical };
   } finally {
     await to.close();
     await from.close();

@@ -15,7 +15,7 @@ describe('the CLI on PostgreSQL (--store)', () => {
       const { chain } = await pipelineStore(files);
       const copied = await runCli(['copy', '--from', files, '--to', url]);
       expect(copied.code, copied.stderr).toBe(0);
-      expect(copied.stdout).toMatch(/copied 7 events \(4 sessions\) .*projections identical/);
+      expect(copied.stdout).toMatch(/copied 7 events \(4 sessions, 0 transcripts\) .*: identical/);
       const listed = JSON.parse((await runCli(['list', '--json', '--store', url])).stdout) as Array<{ id: string }>;
       expect(listed.map((s) => s.id)).toEqual(JSON.parse((await runCli(['list', '--json', '--dir', files])).stdout).map((s: { id: string }) => s.id));
       expect((await runCli(['lineage', chain[2]!.id, '--store', url])).stdout).toMatch(/CodeGenAgent[\s\S]*ReviewAgent[\s\S]*TestAgent/);

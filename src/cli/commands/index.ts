@@ -10,6 +10,7 @@ import { reportCommand } from './report.js';
 import { showCommand } from './show.js';
 import { statsCommand } from './stats.js';
 import { copyCommand, migrateCommand } from './store-commands.js';
+import { transcriptCommand } from './transcript.js';
 import { watchCommand } from './watch.js';
 import { completeCommand, failCommand, handoffCommand, spawnCommand } from './write-commands.js';
 
@@ -17,6 +18,7 @@ import { completeCommand, failCommand, handoffCommand, spawnCommand } from './wr
 export const COMMANDS: readonly Command[] = [
   listCommand,
   showCommand,
+  transcriptCommand,
   statsCommand,
   lineageCommand,
   spawnCommand,

@@ -35,7 +35,7 @@ export const copyCommand: Command = {
   summary: 'copy every event from one store into an empty one (dir or postgres://…) and verify both replay the same',
   usage: 'copy --from <dir|postgres://…> --to <dir|postgres://…>',
   options: { from: { type: 'string' }, to: { type: 'string' } },
-  example: 'copied 16 events (4 sessions) from .ai/sessions to postgres://postgres@127.0.0.1:5432/test#miyabi: projections identical',
+  example: 'copied 16 events (4 sessions, 3 transcripts) from .ai/sessions to postgres://postgres@127.0.0.1:5432/test#miyabi: identical',
   async run(context) {
     const from = stringOption(context, 'from');
     const to = stringOption(context, 'to');
@@ -43,9 +43,9 @@ export const copyCommand: Command = {
     const source = storeFromSpec(from);
     const target = storeFromSpec(to);
     const report = await copyEvents(source, target);
-    const summary = { events: report.events, sessions: report.target.sessions.size, from: source.location, to: target.location, identical: report.identical };
+    const summary = { events: report.events, sessions: report.target.sessions.size, transcripts: report.transcripts, from: source.location, to: target.location, identical: report.identical };
     if (context.json) printJson(summary);
-    else print(`copied ${summary.events} events (${summary.sessions} sessions) from ${summary.from} to ${summary.to}: projections ${report.identical ? 'identical' : 'DIFFER'}`);
+    else print(`copied ${summary.events} events (${summary.sessions} sessions, ${summary.transcripts} transcripts) from ${summary.from} to ${summary.to}: ${report.identical ? 'identical' : 'DIFFER'}`);
     return report.identical ? EXIT.OK : EXIT.FINDINGS;
   },
 };

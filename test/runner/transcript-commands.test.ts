@@ -1,0 +1,78 @@
+import { appendFile, readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ClaudeRunner, SessionManager, type Session } from '../../src/index.js';
+import { claudeTestEnv } from '../../examples/claude-env.js';
+import { startScriptedApi } from '../../examples/scripted-api-server.js';
+import { runCli } from '../helpers/cli.js';
+import { tempDir } from '../helpers/fixtures.js';
+import { PG_URL, dropSchema, freshSchema } from '../helpers/stores.js';
+
+/** A file store whose one session ran the real CLI, so its conversation is stored. */
+describe('stored conversations on the command line: transcript, audit, copy, report', () => {
+  let dir: string;
+  let cleanup: () => Promise<void>;
+  let store: string;
+  let session: Session;
+  const schema = freshSchema();
+  beforeAll(async () => {
+    ({ dir, cleanup } = await tempDir());
+    store = join(dir, 'store');
+    const api = await startScriptedApi(() => ({ text: 'ASSISTANT-SAYS: implemented X' }));
+    try {
+      const runner = new ClaudeRunner({ inheritEnv: false, env: await claudeTestEnv(join(dir, 'home'), api.url) });
+      const manager = await SessionManager.open(store, { runner });
+      session = await manager.waitForAgent((await manager.spawnAgentSession('CodeGenAgent', 'Implement X', { issueNumber: 7, currentPhase: 'CodeGeneration', worktreePath: dir })).id);
+      await manager.close();
+    } finally {
+      await api.close();
+    }
+  });
+  afterAll(async () => {
+    await dropSchema(schema);
+    await cleanup();
+  });
+
+  it('transcript prints the conversation, --json its entries, --raw its bytes; an unknown id is NOT_FOUND', async () => {
+    const shown = await runCli(['transcript', session.id, '--dir', store]);
+    expect(shown.code, shown.stderr).toBe(0);
+    expect(shown.stdout).toMatch(/^user: You are CodeGenAgent, working on GitHub issue #7 in the CodeGeneration phase.\nTask: Implement X$/m);
+    expect(shown.stdout).toMatch(/^assistant: ASSISTANT-SAYS: implemented X$/m);
+    const entries = JSON.parse((await runCli(['transcript', session.id, '--json', '--dir', store])).stdout) as Array<{ sessionId?: string }>;
+    expect(entries.some((e) => e.sessionId === session.id)).toBe(true);
+    expect((await runCli(['transcript', session.id, '--raw', '--dir', store])).stdout).toBe(await readFile(join(store, 'transcripts', `${session.id}.jsonl`), 'utf8'));
+    expect((await runCli(['transcript', '6f3d9a21-0000-4000-8000-000000000000', '--dir', store])).code).toBe(3);
+    expect((await runCli(['transcript', '../../etc/passwd', '--dir', store])).code).toBe(4);
+  });
+
+  it('copy carries the transcript to PostgreSQL and verifies it; transcript --store reads it there', async () => {
+    const url = `${PG_URL}#${schema}`;
+    const copied = await runCli(['copy', '--from', store, '--to', url]);
+    expect(copied.code, copied.stderr).toBe(0);
+    expect(copied.stdout).toMatch(/\(1 sessions, 1 transcripts\) .*: identical/);
+    const there = await runCli(['transcript', session.id, '--store', url]);
+    expect(there.stdout).toBe((await runCli(['transcript', session.id, '--dir', store])).stdout);
+  });
+
+  it('report shows the conversation', async () => {
+    const out = join(dir, 'report.html');
+    expect((await runCli(['report', '--out', out, '--dir', store])).code).toBe(0);
+    const html = await readFile(out, 'utf8');
+    expect(html).toContain(`id="conversation-${session.id}"`);
+    expect(html).toContain('ASSISTANT-SAYS: implemented X');
+  });
+
+  it('audit finds a stored transcript whose bytes changed, and one that is gone', async () => {
+    expect((await runCli(['audit', '--dir', store])).code).toBe(0);
+    const file = join(store, 'transcripts', `${session.id}.jsonl`);
+    const original = await readFile(file);
+    await appendFile(file, '{"type":"user","message":{"role":"user","content":"planted"}}\n');
+    const changed = await runCli(['audit', '--json', '--dir', store]);
+    expect(changed.code).toBe(1);
+    expect(JSON.parse(changed.stdout).findings).toEqual([expect.objectContaining({ kind: 'transcript', sessionId: session.id, message: expect.stringContaining('is not the one recorded') })]);
+    await rm(file);
+    const missing = JSON.parse((await runCli(['audit', '--json', '--dir', store])).stdout);
+    expect(missing.findings).toEqual([expect.objectContaining({ kind: 'transcript', message: expect.stringContaining('is missing') })]);
+    await appendFile(file, original);
+  });
+});
