@@ -3,7 +3,8 @@ import type { AddressInfo } from 'node:net';
 
 /** One scripted answer of the fake Messages API. */
 export type ScriptedReply =
-  | { text: string }
+  /** A text answer, after `delayMs` (a model that takes its time). */
+  | { text: string; delayMs?: number }
   /** The model asks to run a tool (for example `Bash` with `{ command }`); the CLI runs it and asks again. */
   | { toolUse: { name: string; input: Record<string, unknown> } }
   | { status: number; error: { type: string; message: string } }
@@ -45,7 +46,17 @@ export async function startScriptedApi(reply: (request: RecordedRequest, index: 
       const block: ContentBlock = 'toolUse' in answer
         ? { type: 'tool_use', id: `toolu_${requests.length}`, name: answer.toolUse.name, input: answer.toolUse.input }
         : { type: 'text', text: answer.text };
-      return body['stream'] === true ? stream(res, String(body['model']), block) : json(res, 200, message(String(body['model']), block));
+      const send = () => (body['stream'] === true ? stream(res, String(body['model']), block) : json(res, 200, message(String(body['model']), block)));
+      if ('delayMs' in answer && answer.delayMs !== undefined) {
+        hanging.add(res);
+        const timer = setTimeout(() => {
+          hanging.delete(res);
+          send();
+        }, answer.delayMs);
+        res.on('close', () => clearTimeout(timer));
+        return undefined;
+      }
+      return send();
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

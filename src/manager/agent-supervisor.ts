@@ -1,4 +1,6 @@
 import { mkdir } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import { isProcessGone } from '../store/file/process-identity.js';
 import { join } from 'node:path';
 import type { Session } from '../domain/session.js';
 import { isSessionError } from '../errors.js';
@@ -57,13 +59,29 @@ export class AgentSupervisor {
       });
       await this.record.finished(session.id, outcome, await this.transcripts.keep(session.id, outcome.transcript));
     })()
-      .catch((error: unknown) => {
-        // The session was ended meanwhile (by a caller, or because the manager closed): nothing to record.
-        if (isSessionError(error, 'INVALID_TRANSITION') || isSessionError(error, 'CLOSED')) return;
-        process.emitWarning(`could not record the end of the agent of session ${session.id}: ${String(error)}`, 'SessionAgentWarning');
-      })
+      .catch((error: unknown) => this.unrecorded(session.id, error))
       .finally(() => this.runs.delete(session.id));
     this.runs.set(session.id, { controller, done });
+  }
+
+  /**
+   * Takes over the agent of an orphaned session (its manager died, the agent runs on here) if
+   * the runner can: follows it to its end and records that end, exactly once across every
+   * manager that adopts it (the log's expected revisions pick one). False when it cannot.
+   */
+  adopt(session: Session): boolean {
+    const agent = session.agent;
+    if (this.runner.adopt === undefined || agent === undefined || this.runs.has(session.id)) return false;
+    if (agent.process.host !== hostname() || isProcessGone(agent.process)) return false;
+    const controller = new AbortController();
+    const done = (async () => {
+      const outcome = await this.runner.adopt!({ session, logFile: agent.logFile, signal: controller.signal });
+      await this.record.finished(session.id, outcome, await this.transcripts.keep(session.id, outcome.transcript));
+    })()
+      .catch((error: unknown) => this.unrecorded(session.id, error))
+      .finally(() => this.runs.delete(session.id));
+    this.runs.set(session.id, { controller, done });
+    return true;
   }
 
   /** True while this supervisor runs the session's agent. */
@@ -82,6 +100,13 @@ export class AgentSupervisor {
     if (run === undefined) return;
     run.controller.abort(new Error(reason));
     await run.done;
+  }
+
+  private unrecorded(sessionId: string, error: unknown): void {
+    // The session was ended meanwhile (by a caller, another adopter, or because the manager
+    // closed): nothing to record.
+    if (isSessionError(error, 'INVALID_TRANSITION') || isSessionError(error, 'CLOSED') || isSessionError(error, 'CONFLICT')) return;
+    process.emitWarning(`could not record the end of the agent of session ${sessionId}: ${String(error)}`, 'SessionAgentWarning');
   }
 
   /** Stops every agent and waits for all of them. */

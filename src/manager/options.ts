@@ -75,6 +75,11 @@ export interface OpenReport {
   tornTail: TornTail | null;
   /** Sessions failed as orphans: their agent's manager had died (only with a runner). */
   orphaned: string[];
+  /**
+   * Sessions whose manager had died while their agent ran on (same host, same pid and start
+   * time): this manager adopted those agents and records their ends (only with a runner).
+   */
+  adopted: string[];
 }
 
 /** What {@link SessionManager.replay} found. */

@@ -1,4 +1,4 @@
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { v4 as uuidv4 } from 'uuid';
 import { mkdir } from 'node:fs/promises';
 import type { AgentResult } from '../domain/agent-result.js';
@@ -76,14 +76,14 @@ export class SessionManager {
       options.lockTimeoutMs ?? 10_000,
     );
     if (opened.loaded !== null) this.checkpointer.adoptLoaded(opened.loaded);
-    this.openReport = { checkpoint: opened.verdict, replayedEvents: 0, tornTail: null, orphaned: [] };
+    this.openReport = { checkpoint: opened.verdict, replayedEvents: 0, tornTail: null, orphaned: [], adopted: [] };
     const transcripts = new TranscriptKeeper({
       store: store.transcripts ?? new FileTranscripts(dir),
       localDir: dir,
       enabled: options.storeTranscripts ?? true,
       maxBytes: options.maxTranscriptBytes ?? DEFAULT_MAX_TRANSCRIPT_BYTES,
     });
-    this.supervisor = options.runner === undefined ? null : new AgentSupervisor(options.runner, join(dir, 'logs'), this.agentRecorder(), transcripts);
+    this.supervisor = options.runner === undefined ? null : new AgentSupervisor(options.runner, resolve(dir, 'logs'), this.agentRecorder(), transcripts);
   }
 
   /**
@@ -183,17 +183,24 @@ export class SessionManager {
 
   /** The path of a session's agent output log (`<dir>/logs/<id>.log`). */
   logFileOf(id: string): string {
-    return join(this.dir, 'logs', `${parseSessionId(id)}.log`);
+    return resolve(this.dir, 'logs', `${parseSessionId(id)}.log`);
   }
 
   /**
-   * Fails every Active session whose agent's manager process is gone, stopping the agent if it
-   * still runs. `open` does this when a runner is configured. Resolves with their ids.
+   * Deals with every Active session whose agent's manager process is gone: an agent still
+   * running on this host is adopted when the runner can (see `openReport.adopted`); any other
+   * is stopped if it still runs, and its session failed. `open` does this when a runner is
+   * configured. Resolves with the ids of the sessions failed.
    */
   async reapOrphans(): Promise<string[]> {
     await this.refresh();
     const reaped: string[] = [];
     for (const orphan of findOrphans([...activeSessionsOf(this.state.sessions)])) {
+      // Its agent runs on here: follow it to its end instead (it keeps its work and its deadline).
+      if (this.supervisor?.adopt(orphan) === true) {
+        this.openReport.adopted.push(orphan.id);
+        continue;
+      }
       const reason = await stopOrphan(orphan, 2000);
       try {
         await this.failSession(orphan.id, reason);

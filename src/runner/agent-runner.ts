@@ -30,6 +30,16 @@ export interface AgentRunSpec {
   onStarted: (started: StartedProcess) => Promise<void>;
 }
 
+/** What a runner is asked to do when it adopts an agent whose manager died: follow it to its end. */
+export interface AdoptSpec {
+  /** The Active session; its `agent` is the running process (checked alive, same host, same start time). */
+  session: Session;
+  /** The agent's log file, which it writes itself. */
+  logFile: string;
+  /** Aborts the adoption: the agent's process family is terminated. */
+  signal: AbortSignal;
+}
+
 /** How a run ended: a result to record, or a reason a person can act on. */
 export type AgentOutcome = ({ ok: true; result: AgentResult } | { ok: false; error: string; result?: AgentResult }) & {
   /** The conversation the agent wrote (a file on this host), when it wrote one: stored with its session. */
@@ -44,4 +54,9 @@ export interface AgentRunner {
   readonly completeOnSuccess: boolean;
   /** Runs one agent to its end. Never rejects: every failure is an outcome. */
   run(spec: AgentRunSpec): Promise<AgentOutcome>;
+  /**
+   * Follows an agent another manager started and then died, to its end (its deadline kept).
+   * A runner without it cannot adopt: such agents are stopped and their sessions failed.
+   */
+  adopt?(spec: AdoptSpec): Promise<AgentOutcome>;
 }

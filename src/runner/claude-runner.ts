@@ -1,10 +1,11 @@
-import { createWriteStream, type WriteStream } from 'node:fs';
+import { closeSync, createWriteStream, fstatSync, openSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { execa } from 'execa';
 import type { AgentResult } from '../domain/agent-result.js';
-import { processStartTime } from '../store/file/process-identity.js';
-import type { AgentOutcome, AgentRunner, AgentRunSpec } from './agent-runner.js';
+import { isProcessGone, processStartTime } from '../store/file/process-identity.js';
+import type { AdoptSpec, AgentOutcome, AgentRunner, AgentRunSpec } from './agent-runner.js';
 import { buildPrompt } from './build-prompt.js';
 import { childEnv } from './child-env.js';
 import { PROMPT_PLACEHOLDER, claudeArgs, type ClaudeArgOptions } from './claude-args.js';
@@ -13,7 +14,7 @@ import { resolveClaudeCommand } from './resolve-claude.js';
 import { claudeConfigDir, findClaudeTranscript } from './claude-transcripts.js';
 import { Semaphore } from './semaphore.js';
 import { StreamJsonReader, type ResultLine } from './stream-json.js';
-import { LineSplitter } from './line-splitter.js';
+import { LogFollower } from './log-follower.js';
 
 /** Options of {@link ClaudeRunner}. */
 export interface ClaudeRunnerOptions extends ClaudeArgOptions {
@@ -51,7 +52,8 @@ export interface ClaudeRunnerOptions extends ClaudeArgOptions {
   forkWithoutTranscript?: 'fail' | 'fresh';
 }
 
-const STDERR_TAIL = 2048;
+/** How often a running agent's log file is read for new lines. */
+const FOLLOW_MS = 100;
 
 /**
  * Runs agents as headless Claude Code processes (`claude -p … --output-format stream-json`),
@@ -106,39 +108,37 @@ export class ClaudeRunner implements AgentRunner {
     }
     const input = { prompt: buildPrompt(session), sessionId: session.id, resumeFrom, resumeTranscript };
     const args = this.options.args?.(input) ?? claudeArgs(input, this.options);
-    const log = createWriteStream(spec.logFile, { flags: 'a', mode: 0o600 });
+    // The agent writes its output to its log file itself, not through a pipe to this process:
+    // should this manager die, the agent runs on, loses nothing, and another manager adopts it.
+    const logFd = openSync(spec.logFile, 'a', 0o600);
+    const from = fstatSync(logFd).size;
+    // A stream on the file's descriptor: Node hands the descriptor itself to the child.
+    const logStream = createWriteStream('', { fd: logFd, autoClose: false });
     const child = execa(this.command, args, {
       cwd,
       env,
       extendEnv: false,
       stdin: 'ignore',
+      stdout: logStream,
+      stderr: logStream,
       detached: true,
       cleanup: false,
       reject: false,
-      buffer: false,
     });
+    closeSync(logFd);
     const reader = new StreamJsonReader();
-    let stderrTail = '';
     let stopReason: string | null = null;
     const stop = (why: string) => {
       stopReason ??= why;
       if (child.pid !== undefined) void terminateFamily({ leader: child.pid, sessionId: session.id }, this.options.killGraceMs ?? 5000);
     };
-    const stdoutLines = new LineSplitter((line) => {
+    const follower = new LogFollower(spec.logFile, from, (line) => {
       reader.push(line);
       if (reader.initSessionId !== null && reader.initSessionId !== session.id) {
         stop(`the agent announced session id ${reader.initSessionId}, not ${session.id}`);
       }
     });
-    child.stdout?.on('data', (chunk: Buffer) => {
-      log.write(chunk);
-      stdoutLines.push(chunk.toString('utf8'));
-    });
-    child.stderr?.on('data', (chunk: Buffer) => {
-      const text = chunk.toString('utf8');
-      log.write(text.replace(/^(?=.)/gm, '[stderr] '));
-      stderrTail = (stderrTail + text).slice(-STDERR_TAIL);
-    });
+    const following = setInterval(() => void follower.poll(), FOLLOW_MS);
 
     let untrack = () => {};
     const timeoutMs = this.options.timeoutMs ?? 30 * 60_000;
@@ -155,20 +155,76 @@ export class ClaudeRunner implements AgentRunner {
         if (spec.signal.aborted) onAbort();
       }
       const result = await child;
-      stdoutLines.end();
+      clearInterval(following);
+      await follower.finish();
       // The agent may exit before the tools it started: none may outlive it. Its pid is no
       // longer its own, so the family is found by its session id alone.
       if (familyOf({ sessionId: session.id }).length > 0) await terminateFamily({ sessionId: session.id }, this.options.killGraceMs ?? 5000);
-      const outcome = outcomeOf({ result, reader, stderrTail, stopReason, command: this.command });
+      const outcome = outcomeOf({ result, reader, stderrTail: follower.strayTail, stopReason, command: this.command });
       const transcript = await findClaudeTranscript(configDir, session.id);
+      return transcript === null ? outcome : { ...outcome, transcript };
+    } finally {
+      clearInterval(following);
+      clearTimeout(timer);
+      spec.signal.removeEventListener('abort', onAbort);
+      untrack();
+    }
+  }
+
+  /**
+   * Takes over the agent of a session whose manager died while the agent ran on: follows its
+   * log file for the result, stops it at its deadline (`timeoutMs` from its start) or on
+   * abort, and ends when the process is gone. Never starts anything.
+   */
+  async adopt(spec: AdoptSpec): Promise<AgentOutcome> {
+    const agent = spec.session.agent!;
+    const { pid } = agent.process;
+    const sessionId = spec.session.id;
+    const reader = new StreamJsonReader();
+    const follower = new LogFollower(spec.logFile, 0, (line) => reader.push(line));
+    const key = { leader: pid, sessionId };
+    let stopReason: string | null = null;
+    const stop = (why: string) => {
+      if (stopReason !== null) return;
+      stopReason = why;
+      void terminateFamily(isProcessGone(agent.process) ? { sessionId } : key, this.options.killGraceMs ?? 5000);
+    };
+    const timeoutMs = this.options.timeoutMs ?? 30 * 60_000;
+    const left = Date.parse(agent.startedAt) + timeoutMs - Date.now();
+    const timer = setTimeout(() => stop(`timed out after ${timeoutMs} ms and was stopped (adopted after its manager died)`), Math.max(0, left));
+    const onAbort = () => stop(`aborted: ${reasonOf(spec.signal)}`);
+    spec.signal.addEventListener('abort', onAbort, { once: true });
+    const untrack = trackFamily(key);
+    try {
+      if (spec.signal.aborted) onAbort();
+      while (!isProcessGone(agent.process)) {
+        await follower.poll();
+        await sleep(FOLLOW_MS);
+      }
+      await follower.finish();
+      if (familyOf({ sessionId }).length > 0) await terminateFamily({ sessionId }, this.options.killGraceMs ?? 5000);
+      const outcome = adoptedOutcome(reader, stopReason, follower.strayTail, pid);
+      const transcript = await findClaudeTranscript(claudeConfigDir(childEnv(process.env, this.options.env, this.options.inheritEnv ?? true)), sessionId);
       return transcript === null ? outcome : { ...outcome, transcript };
     } finally {
       clearTimeout(timer);
       spec.signal.removeEventListener('abort', onAbort);
       untrack();
-      await closeLog(log);
     }
   }
+}
+
+/** How an adopted agent ended: its exit code is not ours to see, so its result line decides. */
+function adoptedOutcome(reader: StreamJsonReader, stopReason: string | null, strayTail: string, pid: number): AgentOutcome {
+  const clean = stopReason === null && reader.result !== null && !reader.result.isError;
+  const agentResult = reader.toAgentResult(clean);
+  if (stopReason !== null) return withResult(stopReason, agentResult);
+  if (reader.result === null) {
+    const tail = strayTail.trim();
+    return { ok: false, error: `the adopted agent (pid ${pid}) exited without a result line${tail ? `: ${tail}` : ''}` };
+  }
+  if (reader.result.isError) return withResult(failureText(reader.result, 'unknown: adopted'), agentResult);
+  return { ok: true, result: agentResult! };
 }
 
 interface Finished {
@@ -216,6 +272,3 @@ function reasonOf(signal: AbortSignal): string {
   return reason instanceof Error ? reason.message : String(reason ?? 'aborted');
 }
 
-function closeLog(log: WriteStream): Promise<void> {
-  return new Promise((done) => log.end(() => done()));
-}

@@ -35,7 +35,7 @@ describe('opening a store after crashes and tampering', () => {
   it('uses sessions.json as a checkpoint and replays only the events after it', async () => {
     await pipeline();
     const m = await SessionManager.open(dir, { checkpointIdleMs: -1 });
-    expect(m.openReport).toEqual({ checkpoint: 'loaded', replayedEvents: 0, tornTail: null, orphaned: [] });
+    expect(m.openReport).toEqual({ checkpoint: 'loaded', replayedEvents: 0, tornTail: null, orphaned: [], adopted: [] });
     await m.spawnAgentSession('X', 'p', contextFor());
     // Simulate a crash before the checkpoint: the process goes away without close().
     const reopened = await SessionManager.open(dir);
@@ -144,7 +144,7 @@ describe('opening a store after crashes and tampering', () => {
     expect(await m.getStats()).toMatchObject({ total: 0 });
     await m.close();
     const fresh = await SessionManager.open(join(dir, 'nested', '.ai', 'sessions'));
-    expect(fresh.openReport).toEqual({ checkpoint: 'missing', replayedEvents: 0, tornTail: null, orphaned: [] });
+    expect(fresh.openReport).toEqual({ checkpoint: 'missing', replayedEvents: 0, tornTail: null, orphaned: [], adopted: [] });
     await fresh.close();
   });
 

@@ -131,7 +131,7 @@ describe('agent processes', () => {
     await pollFor(async () => (alive(agentPid) ? undefined : true), 5000, `agent ${agentPid} to be gone`);
   });
 
-  it('a manager killed with SIGKILL leaves orphans that the next manager with a runner stops and fails', async () => {
+  it('a manager killed with SIGKILL leaves its agent running: the next manager with a runner adopts it, and its close() stops it', async () => {
     const store = join(dir, 'store');
     const { child, lines } = startChild('run-agent', [store, dir]);
     await waitFor(() => lines.some((l) => l.startsWith('started ')), 20_000, 'the manager to start an agent');
@@ -141,9 +141,30 @@ describe('agent processes', () => {
     await new Promise((r) => child.once('close', r));
     expect(alive(Number(agentPid))).toBe(true);
     manager = await SessionManager.open(store, { runner: fakeAgent('ok') });
+    expect(manager.openReport).toMatchObject({ orphaned: [], adopted: [sessionId] });
+    expect(alive(Number(agentPid))).toBe(true);
+    expect((await manager.getSession(sessionId!))?.status).toBe('Active');
+    await manager.close();
+    manager = null;
+    expect(alive(Number(agentPid))).toBe(false);
+    const reopened = await SessionManager.open(store);
+    expect(await reopened.getSession(sessionId!)).toMatchObject({ status: 'Failed', error: expect.stringMatching(/session manager was closed/) });
+    await reopened.close();
+  });
+
+  it('a runner that cannot adopt stops the orphaned agent and fails its session', async () => {
+    const store = join(dir, 'store');
+    const { child, lines } = startChild('run-agent', [store, dir]);
+    await waitFor(() => lines.some((l) => l.startsWith('started ')), 20_000, 'the manager to start an agent');
+    const [, sessionId, agentPid] = lines.find((l) => l.startsWith('started '))!.split(' ');
+    await pollFor(async () => ((await readFile(join(store, 'logs', `${sessionId}.log`), 'utf8').catch(() => '')).includes('grandchild') ? true : undefined), 10_000, 'the agent to be running');
+    child.kill('SIGKILL');
+    await new Promise((r) => child.once('close', r));
+    const runner = fakeAgent('ok');
+    const noAdoption = { forksOnHandoff: runner.forksOnHandoff, completeOnSuccess: runner.completeOnSuccess, run: runner.run.bind(runner) };
+    manager = await SessionManager.open(store, { runner: noAdoption });
     expect(manager.openReport.orphaned).toEqual([sessionId]);
-    const orphan = (await manager.getSession(sessionId!))!;
-    expect(orphan).toMatchObject({ status: 'Failed', error: expect.stringMatching(/^orphaned: .*the agent was stopped/) });
+    expect(await manager.getSession(sessionId!)).toMatchObject({ status: 'Failed', error: expect.stringMatching(/^orphaned: .*the agent was stopped/) });
     expect(alive(Number(agentPid))).toBe(false);
   });
 });

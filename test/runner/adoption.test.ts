@@ -1,0 +1,82 @@
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ClaudeRunner, SessionManager, type ClaudeRunnerOptions } from '../../src/index.js';
+import { pidAlive } from '../../src/store/file/process-identity.js';
+import { auditLog } from '../../src/audit/audit-log.js';
+import { claudeTestEnv } from '../../examples/claude-env.js';
+import { startScriptedApi, type ScriptedReply } from '../../examples/scripted-api-server.js';
+import { pollFor, startChild, waitFor } from '../helpers/children.js';
+import { tempDir } from '../helpers/fixtures.js';
+import { logEvents } from '../helpers/log-files.js';
+
+/*
+ * A manager (a child process) starts a real Claude Code agent against a scripted API that
+ * answers slowly, and is killed with SIGKILL while the agent waits for its answer. The agent
+ * writes its output to its log file itself, so it runs on; the next manager adopts it.
+ */
+describe('an agent outlives a manager killed with SIGKILL, and the next manager adopts it (real CLI)', () => {
+  let dir: string;
+  let cleanup: () => Promise<void>;
+  let api: Awaited<ReturnType<typeof startScriptedApi>>;
+  let agentPid = 0;
+  const store = () => join(dir, 'store');
+  const home = () => join(dir, 'home');
+  beforeEach(async () => ({ dir, cleanup } = await tempDir()));
+  afterEach(async () => {
+    if (agentPid > 0 && pidAlive(agentPid)) process.kill(agentPid, 'SIGKILL');
+    await api.close();
+    await cleanup();
+  });
+
+  /** Starts the first manager, waits for its agent to ask the API, then kills the manager. */
+  async function crashedManager(reply: ScriptedReply): Promise<string> {
+    api = await startScriptedApi(() => reply);
+    const { child, lines } = startChild('run-claude-agent', [store(), dir, home(), api.url]);
+    await waitFor(() => lines.some((l) => l.startsWith('started ')), 30_000, 'the manager to start an agent');
+    const [, sessionId, pid] = lines.find((l) => l.startsWith('started '))!.split(' ');
+    agentPid = Number(pid);
+    await waitFor(() => api.requests.length > 0, 30_000, 'the agent to ask the API');
+    child.kill('SIGKILL');
+    await new Promise((r) => child.once('close', r));
+    expect(pidAlive(agentPid), 'the agent runs on without its manager').toBe(true);
+    return sessionId!;
+  }
+  const adopter = async (options: ClaudeRunnerOptions = {}) =>
+    SessionManager.open(store(), { runner: new ClaudeRunner({ inheritEnv: false, env: await claudeTestEnv(home(), api.url), allowedTools: ['Bash'], killGraceMs: 1000, ...options }) });
+  const types = async () => (await logEvents(store())).map((e) => e['type']);
+
+  it('its answer is recorded once, by the adopter, with nothing started twice', async () => {
+    const id = await crashedManager({ text: 'ADOPTED-RESULT: done while the manager was dead', delayMs: 4000 });
+    const manager = await adopter();
+    expect(manager.openReport).toMatchObject({ adopted: [id], orphaned: [] });
+    const ended = await manager.waitForAgent(id);
+    expect(ended).toMatchObject({ status: 'Active', result: { success: true, output: 'ADOPTED-RESULT: done while the manager was dead' } });
+    expect(ended.agent?.transcript).toMatchObject({ sha256: expect.any(String) });
+    expect(await types()).toEqual(['SessionSpawned', 'SessionAgentStarted', 'SessionAgentFinished']);
+    expect(api.requests.length).toBe(1);
+    expect((await auditLog(store())).findings).toEqual([]);
+    await manager.close();
+  });
+
+  it('two managers adopting the same agent at once record its end once', async () => {
+    const id = await crashedManager({ text: 'ONE END', delayMs: 4000 });
+    const [a, b] = await Promise.all([adopter(), adopter()]);
+    expect([...a.openReport.adopted, ...b.openReport.adopted]).toEqual([id, id]);
+    await Promise.all([a.waitForAgent(id), b.waitForAgent(id)]);
+    await pollFor(async () => ((await types()).includes('SessionAgentFinished') ? true : undefined), 10_000, 'the end to be recorded');
+    expect((await types()).filter((t) => t === 'SessionAgentFinished')).toHaveLength(1);
+    expect(api.requests.length).toBe(1);
+    await a.close();
+    await b.close();
+  });
+
+  it('an adopted agent keeps its deadline: past timeoutMs from its start it is stopped and its session failed', async () => {
+    const id = await crashedManager({ hang: true });
+    const manager = await adopter({ timeoutMs: 6000 });
+    const ended = await manager.waitForAgent(id);
+    expect(ended.status).toBe('Failed');
+    expect(ended.error).toMatch(/timed out after 6000 ms and was stopped \(adopted after its manager died\)/);
+    expect(pidAlive(agentPid)).toBe(false);
+    await manager.close();
+  });
+});
