@@ -18,7 +18,7 @@ export { ClaudeRunner, type ClaudeRunnerOptions } from './runner/claude-runner.j
 export type { AgentRunner, AgentRunSpec, AgentOutcome, StartedProcess } from './runner/agent-runner.js';
 export type { ClaudeArgOptions } from './runner/claude-args.js';
 export { buildPrompt } from './runner/build-prompt.js';
-export { runPipeline, DEFAULT_PIPELINE, type PipelineInput, type PipelineResult, type PipelineStepInput } from './pipeline/run-pipeline.js';
+export { runPipeline, resumePipeline, DEFAULT_PIPELINE, type PipelineInput, type PipelineResult, type PipelineStepInput } from './pipeline/run-pipeline.js';
 export { pipelineMachine } from '../machines/pipeline.machine.js';
 export { ENV_ALLOWLIST, ENV_PREFIXES, childEnv } from './runner/child-env.js';
 

@@ -2,6 +2,7 @@ import type { AgentResult } from './agent-result.js';
 import type { SessionContext } from './session-context.js';
 import type { SessionStatus } from './session-status.js';
 import type { TranscriptRef } from './transcript-ref.js';
+import type { PipelineStepInput } from './pipeline-steps.js';
 
 /** A process, identified so that a later reader can tell whether it still runs. */
 export interface ProcessRef {
@@ -55,6 +56,8 @@ export interface Session {
   error?: string;
   /** The agent process, when a runner started one. */
   agent?: AgentProcess;
+  /** On the root session of a pipeline (`runPipeline`): its steps. */
+  pipeline?: { steps: PipelineStepInput[] };
   /** How many events the log holds for this session (its stream version). */
   revision: number;
 }

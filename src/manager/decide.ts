@@ -1,4 +1,5 @@
 import type { TranscriptRef } from '../domain/transcript-ref.js';
+import { PipelineStepsSchema } from '../domain/pipeline-steps.js';
 import { AgentResultSchema, type AgentResult } from '../domain/agent-result.js';
 import { AgentNameSchema, LIMITS, UuidSchema, boundedText } from '../domain/limits.js';
 import { parseInput } from '../domain/parse-input.js';
@@ -27,15 +28,19 @@ const OptionalId = UuidSchema.optional();
 /** Decides `spawnAgentSession`: validates everything, then one `SessionSpawned` for a new id. */
 export function decideSpawn(
   sessions: Sessions,
-  input: { agentName: unknown; purpose: unknown; context: unknown; sessionId?: unknown },
+  input: { agentName: unknown; purpose: unknown; context: unknown; sessionId?: unknown; pipelineSteps?: unknown },
   clock: DecisionClock,
 ): AppendRequest {
   const agentName = parseInput(AgentNameSchema, input.agentName, 'agent name');
   const purpose = parseInput(PurposeSchema, input.purpose, 'purpose');
   const context = parseInput(SessionContextSchema, input.context, 'session context');
   const sessionId = freshId(sessions, parseInput(OptionalId, input.sessionId, 'session id'), clock);
+  const event = spawned(sessionId, agentName, purpose, context, null, clock);
+  if (input.pipelineSteps !== undefined) {
+    (event.data as { pipeline?: unknown }).pipeline = { steps: parseInput(PipelineStepsSchema, input.pipelineSteps, 'pipeline steps') };
+  }
   return {
-    events: [spawned(sessionId, agentName, purpose, context, null, clock)],
+    events: [event],
     expectedRevisions: new Map([[sessionId, 0]]),
   };
 }

@@ -1,3 +1,4 @@
+import type { PipelineStepInput } from '../domain/pipeline-steps.js';
 import type { AgentResult } from '../domain/agent-result.js';
 import type { SessionEvent } from '../events/session-event.js';
 import type { AgentRunner } from '../runner/agent-runner.js';
@@ -96,6 +97,8 @@ export interface SpawnOptions {
   sessionId?: string;
   /** Aborts the session's agent (with a runner): its process group is stopped and the session fails. */
   signal?: AbortSignal;
+  /** Makes it the root of a pipeline of these steps, recorded in its spawn event (`runPipeline` sets it). */
+  pipelineSteps?: readonly PipelineStepInput[];
 }
 
 /** Options of {@link SessionManager.handoff}. */

@@ -116,7 +116,7 @@ export class SessionManager {
 
   /** Starts a new session for `agentName`. Throws `INVALID_INPUT` or `ALREADY_EXISTS`; nothing is written then. */
   async spawnAgentSession(agentName: string, purpose: string, context: SessionContextInput, options: SpawnOptions = {}): Promise<Session> {
-    const [event] = await this.execute((clock) => decideSpawn(this.state.sessions, { agentName, purpose, context, sessionId: options.sessionId }, clock));
+    const [event] = await this.execute((clock) => decideSpawn(this.state.sessions, { agentName, purpose, context, sessionId: options.sessionId, pipelineSteps: options.pipelineSteps }, clock));
     const session = this.copyOf(event!.sessionId);
     this.supervisor?.launch(session, null, options.signal);
     return session;

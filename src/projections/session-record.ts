@@ -58,6 +58,7 @@ const SessionRecord = z.object({
   result: ResultRecord.optional(),
   error: z.string().optional(),
   agent: AgentRecord.optional(),
+  pipeline: z.object({ steps: z.array(z.object({ agent_name: z.string(), phase: PhaseSchema })) }).optional(),
   revision: z.number(),
 });
 /** A session record as stored in sessions.json. */
@@ -92,6 +93,7 @@ export function toRecord(s: Session): SessionRecord {
   if (s.result !== undefined) record['result'] = resultToRecord(s.result);
   if (s.error !== undefined) record['error'] = s.error;
   if (s.agent !== undefined) record['agent'] = agentToRecord(s.agent);
+  if (s.pipeline !== undefined) record['pipeline'] = { steps: s.pipeline.steps.map((step) => ({ agent_name: step.agentName, phase: step.phase })) };
   record['revision'] = s.revision;
   return record as SessionRecord;
 }
@@ -114,6 +116,7 @@ export function fromRecord(r: SessionRecord): Session {
     childSessions: r.child_sessions,
     revision: r.revision,
   };
+  if (r.pipeline !== undefined) session.pipeline = { steps: r.pipeline.steps.map((step) => ({ agentName: step.agent_name, phase: step.phase })) };
   if (r.handoff_to !== undefined) session.handoffTo = r.handoff_to;
   if (r.ended_at !== undefined) session.endedAt = r.ended_at;
   if (r.result !== undefined) session.result = resultFromRecord(r.result);

@@ -39,6 +39,7 @@ export function evolveSessions(state: SessionsState, event: SessionEvent): Sessi
       parentSession,
       childSessions: [],
       revision: 1,
+      ...(event.data.pipeline === undefined ? {} : { pipeline: event.data.pipeline }),
     });
   } else {
     if (existing === undefined) throw refused(event, 'no such session');

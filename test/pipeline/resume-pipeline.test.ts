@@ -1,0 +1,111 @@
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ClaudeRunner, SessionManager, resumePipeline } from '../../src/index.js';
+import { auditLog } from '../../src/audit/audit-log.js';
+import { claudeTestEnv } from '../../examples/claude-env.js';
+import { startScriptedApi, lastUserText } from '../../examples/scripted-api-server.js';
+import { pollFor, startChild, waitFor } from '../helpers/children.js';
+import { tempDir } from '../helpers/fixtures.js';
+import { logEvents } from '../helpers/log-files.js';
+
+/*
+ * Real Claude Code agents, a scripted API that answers after 2 s, and a manager process that
+ * is killed with SIGKILL while each step's agent runs (and once between a step's end and its
+ * handoff); each time a new process resumes the pipeline from the log.
+ */
+describe('a pipeline survives its manager being killed, and resumes from the log (real CLI)', () => {
+  let dir: string;
+  let cleanup: () => Promise<void>;
+  let api: Awaited<ReturnType<typeof startScriptedApi>>;
+  const store = () => join(dir, 'store');
+  const home = () => join(dir, 'home');
+  beforeEach(async () => {
+    ({ dir, cleanup } = await tempDir());
+    api = await startScriptedApi((request) => ({ text: `${/You are (\w+)/.exec(lastUserText(request.body))?.[1] ?? 'agent'}: step done`, delayMs: 2000 }));
+  });
+  afterEach(async () => {
+    await api.close();
+    await cleanup();
+  });
+
+  const host = (...args: string[]) => startChild('pipeline-host', [store(), dir, home(), api.url, ...args]);
+  const agentStarts = async () => (await logEvents(store())).filter((e) => e['type'] === 'SessionAgentStarted').length;
+  /** Kills the host with SIGKILL once the log shows the agent start number `starts`. */
+  async function killWhenStarted(host: ReturnType<typeof startChild>, starts: number): Promise<void> {
+    await pollFor(async () => ((await agentStarts()) >= starts ? true : undefined), 60_000, `agent start #${starts}`);
+    host.child.kill('SIGKILL');
+    await new Promise((r) => host.child.once('close', r));
+  }
+
+  it('killed while each of three steps runs: it completes, one session and one agent start per step, nothing failed', async () => {
+    const first = host('run');
+    await waitFor(() => first.lines.some((l) => l.startsWith('root ')), 30_000, 'the root to exist');
+    const root = first.lines.find((l) => l.startsWith('root '))!.slice(5);
+    await killWhenStarted(first, 1);
+    let last = host('resume', root);
+    await killWhenStarted(last, 2);
+    last = host('resume', root);
+    await killWhenStarted(last, 3);
+    last = host('resume', root);
+    const { code, stderr } = await last.exited;
+    expect(code, stderr).toBe(0);
+    const result = JSON.parse(last.lines.find((l) => l.startsWith('result '))!.slice(7)) as { status: string; sessions: string[][] };
+    expect(result).toMatchObject({ status: 'Completed', sessions: [['CodeGenAgent', 'HandedOff'], ['ReviewAgent', 'HandedOff'], ['TestAgent', 'Completed']] });
+    const events = await logEvents(store());
+    expect(events.filter((e) => e['type'] === 'SessionAgentStarted')).toHaveLength(3);
+    expect(events.filter((e) => e['type'] === 'SessionFailed')).toHaveLength(0);
+    expect(events.filter((e) => e['type'] === 'SessionSpawned')).toHaveLength(3);
+    expect(api.requests).toHaveLength(3);
+    expect((await auditLog(store())).findings).toEqual([]);
+  }, 120_000);
+
+  it('killed between a step\'s end and its handoff: the resume hands off, and starts no agent twice', async () => {
+    const first = host('first-step');
+    await waitFor(() => first.lines.includes('finished'), 60_000, 'the first step to finish');
+    const root = first.lines.find((l) => l.startsWith('root '))!.slice(5);
+    first.child.kill('SIGKILL');
+    await new Promise((r) => first.child.once('close', r));
+    const resumed = host('resume', root);
+    const { code, stderr } = await resumed.exited;
+    expect(code, stderr).toBe(0);
+    expect(resumed.lines.at(-1)).toMatch(/"status":"Completed".*\["CodeGenAgent","HandedOff"\],\["ReviewAgent","Completed"\]/);
+    expect(await agentStarts()).toBe(2);
+    expect(api.requests).toHaveLength(2);
+  }, 120_000);
+
+  it('two managers resuming it at once: one moves it on, the other follows or is told CONFLICT; still one agent per step', async () => {
+    const first = host('first-step');
+    await waitFor(() => first.lines.includes('finished'), 60_000, 'the first step to finish');
+    const root = first.lines.find((l) => l.startsWith('root '))!.slice(5);
+    first.child.kill('SIGKILL');
+    await new Promise((r) => first.child.once('close', r));
+    const ends = await Promise.all([host('resume', root), host('resume', root)].map((h) => h.exited.then((end) => ({ ...end, lines: h.lines }))));
+    // Each either follows the other to the end, or loses a race for a move and is told so.
+    for (const end of ends) {
+      if (end.code === 0) expect(end.lines.at(-1)).toMatch(/"status":"Completed"/);
+      else expect(end.stderr).toMatch(/another manager moved the pipeline of .* on first/);
+    }
+    expect(ends.some((end) => end.code === 0)).toBe(true);
+    expect(await agentStarts()).toBe(2);
+    expect(api.requests).toHaveLength(2);
+  }, 120_000);
+
+  it('bad input: an unknown root is NOT_FOUND, a session that is no pipeline root is INVALID_INPUT, a finished pipeline returns its result and runs nothing', async () => {
+    const manager = await SessionManager.open(store(), { runner: new ClaudeRunner({ inheritEnv: false, env: await claudeTestEnv(home(), api.url) }) });
+    await expect(resumePipeline(manager, '6f3d9a21-0000-4000-8000-000000000000')).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    await expect(resumePipeline(manager, 'not-a-uuid')).rejects.toMatchObject({ code: 'INVALID_INPUT' });
+    const plain = await manager.spawnAgentSession('CodeGenAgent', 'not a pipeline', { issueNumber: 1, currentPhase: 'CodeGeneration', worktreePath: dir });
+    await expect(resumePipeline(manager, plain.id)).rejects.toMatchObject({ code: 'INVALID_INPUT' });
+    await manager.waitForAgent(plain.id);
+    await manager.close();
+
+    const done = host('run');
+    expect((await done.exited).code).toBe(0);
+    const root = done.lines.find((l) => l.startsWith('root '))!.slice(5);
+    const requests = api.requests.length;
+    const again = host('resume', root);
+    expect((await again.exited).code).toBe(0);
+    expect(again.lines.at(-1)).toMatch(/"status":"Completed"/);
+    expect(api.requests.length).toBe(requests);
+  }, 120_000);
+});
