@@ -11,6 +11,7 @@ import { showCommand } from './show.js';
 import { statsCommand } from './stats.js';
 import { copyCommand, migrateCommand } from './store-commands.js';
 import { transcriptCommand } from './transcript.js';
+import { pipelineCommand } from './pipeline.js';
 import { watchCommand } from './watch.js';
 import { completeCommand, failCommand, handoffCommand, spawnCommand } from './write-commands.js';
 
@@ -25,6 +26,7 @@ export const COMMANDS: readonly Command[] = [
   handoffCommand,
   completeCommand,
   failCommand,
+  pipelineCommand,
   replayCommand,
   auditCommand,
   atCommand,

@@ -1,0 +1,88 @@
+import { PhaseSchema } from '../../domain/phase.js';
+import type { PipelineStepInput } from '../../domain/pipeline-steps.js';
+import type { Session } from '../../domain/session.js';
+import { SessionError } from '../../errors.js';
+import { parseSessionId } from '../../manager/decide.js';
+import { SessionManager } from '../../manager/session-manager.js';
+import { DEFAULT_PIPELINE, resumePipeline, runPipeline, type PipelineResult } from '../../pipeline/run-pipeline.js';
+import { ClaudeRunner } from '../../runner/claude-runner.js';
+import { UsageError, intOption, requirePositional, stringOption, type Command, type CommandContext } from '../command.js';
+import { EXIT } from '../exit-codes.js';
+import { print, printJson, table } from '../format.js';
+import { contextStore, loadView } from '../open-store.js';
+
+/** `--steps CodeGenAgent:CodeGeneration,ReviewAgent:Review` as steps. */
+function stepsOption(context: CommandContext): PipelineStepInput[] | undefined {
+  const text = stringOption(context, 'steps');
+  if (text === undefined) return undefined;
+  return text.split(',').map((pair) => {
+    const [agentName, phase] = pair.split(':');
+    const parsed = PhaseSchema.safeParse(phase);
+    if (agentName === undefined || agentName.length === 0 || !parsed.success) throw new UsageError(`--steps takes agent:phase pairs (phases: ${PhaseSchema.options.join(', ')}), not "${pair}"`);
+    return { agentName, phase: parsed.data };
+  });
+}
+
+/** Each step of a pipeline with the session that ran it, if any, read from the sessions. */
+function stepRows(root: Session, sessions: ReadonlyMap<string, Session>): Array<{ step: PipelineStepInput; session: Session | undefined }> {
+  const chain: Session[] = [];
+  for (let at: Session | undefined = root; at !== undefined; at = at.childSessions[0] === undefined ? undefined : sessions.get(at.childSessions[0])) chain.push(at);
+  return (root.pipeline?.steps ?? []).map((step, i) => ({ step, session: chain[i] }));
+}
+
+function report(context: CommandContext, result: PipelineResult): number {
+  if (context.json) printJson(result);
+  else {
+    print(`pipeline ${result.status}${result.error === undefined ? '' : `: ${result.error}`}`);
+    print(table(['STEP', 'AGENT', 'STATUS', 'SESSION'], result.sessions.map((s, i) => [String(i + 1), s.agentName, s.status, s.id])));
+  }
+  return result.status === 'Completed' ? EXIT.OK : EXIT.FINDINGS;
+}
+
+async function withRunner(context: CommandContext, act: (manager: SessionManager) => Promise<PipelineResult>): Promise<number> {
+  const store = contextStore(context);
+  const manager = await SessionManager.open(context.dir, { runner: new ClaudeRunner(), ...(store === undefined ? {} : { store }) });
+  try {
+    return report(context, await act(manager));
+  } finally {
+    await manager.close();
+  }
+}
+
+/** `pipeline run|resume|status`: run agents step by step, continue a run after a crash, or show where one stands. */
+export const pipelineCommand: Command = {
+  name: 'pipeline',
+  summary: 'run a pipeline of Claude Code agents, resume one after a crash, or show where one stands (exit 1 if it failed)',
+  usage: 'pipeline run --issue N --worktree PATH [--steps agent:phase,…] [--purpose P] | pipeline resume <root-id> | pipeline status <root-id>',
+  options: { issue: { type: 'string' }, worktree: { type: 'string' }, steps: { type: 'string' }, purpose: { type: 'string' } },
+  example: 'root 4d66d01b-4085-4c47-8a1e-1398cfb590d7\npipeline Completed\nSTEP  AGENT         STATUS     SESSION\n1     CodeGenAgent  HandedOff  4d66d01b-…',
+  async run(context) {
+    const action = requirePositional(context, 0, 'run, resume or status');
+    if (action === 'run') {
+      const issueNumber = intOption(context, 'issue');
+      const worktreePath = stringOption(context, 'worktree');
+      if (issueNumber === undefined || worktreePath === undefined) throw new UsageError('--issue and --worktree are required');
+      const steps = stepsOption(context) ?? [...DEFAULT_PIPELINE];
+      const purpose = stringOption(context, 'purpose');
+      // The root's id comes first, at once: what `pipeline resume` needs after a crash.
+      return withRunner(context, (m) => runPipeline(m, { issueNumber, worktreePath, steps, ...(purpose === undefined ? {} : { purpose }), onRoot: (id) => (context.json ? process.stderr : process.stdout).write(`root ${id}\n`) }));
+    }
+    const rootId = parseSessionId(requirePositional(context, 1, 'root session id'));
+    if (action === 'resume') return withRunner(context, (m) => resumePipeline(m, rootId));
+    if (action !== 'status') throw new UsageError(`unknown pipeline action "${action}": run, resume or status`);
+    const { state } = await loadView(context);
+    const root = state.sessions.get(rootId);
+    if (root === undefined) throw new SessionError('NOT_FOUND', `no session ${rootId}`, { sessionId: rootId });
+    if (root.pipeline === undefined || root.parentSession !== null) throw new SessionError('INVALID_INPUT', `session ${rootId} is not the root of a pipeline`, { sessionId: rootId });
+    const rows = stepRows(root, state.sessions);
+    const failed = rows.find((r) => r.session?.status === 'Failed');
+    const done = rows.at(-1)?.session?.status === 'Completed';
+    const status = failed !== undefined ? 'Failed' : done ? 'Completed' : 'Running';
+    if (context.json) printJson({ status, steps: rows.map((r) => ({ ...r.step, session: r.session ?? null })) });
+    else {
+      print(`pipeline ${status}`);
+      print(table(['STEP', 'AGENT', 'PHASE', 'STATUS', 'SESSION'], rows.map((r, i) => [String(i + 1), r.step.agentName, r.step.phase, r.session?.status ?? '—', r.session?.id ?? '—'])));
+    }
+    return failed === undefined ? EXIT.OK : EXIT.FINDINGS;
+  },
+};
