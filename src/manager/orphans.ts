@@ -24,7 +24,7 @@ export async function stopOrphan(session: Session, graceMs: number): Promise<str
   const onThisHost = agent.host === hostname();
   const alive = onThisHost && !isProcessGone(agent);
   // Tools the agent started may still run after it died; its session id finds them.
-  const key = alive ? { leader: agent.pid, sessionId: session.id } : { sessionId: session.id };
+  const key = alive ? { leader: agent.pid, sessionId: session.id, since: agent.startTime } : { sessionId: session.id, since: agent.startTime };
   if (onThisHost && familyOf(key).length > 0) await terminateFamily(key, graceMs);
   return `orphaned: the manager (pid ${supervisor.pid} on ${supervisor.host}) that ran agent pid ${agent.pid} exited${alive ? '; the agent was stopped' : ' and the agent is gone'}`;
 }

@@ -9,7 +9,7 @@ import type { AdoptSpec, AgentOutcome, AgentRunner, AgentRunSpec } from './agent
 import { buildPrompt } from './build-prompt.js';
 import { childEnv } from './child-env.js';
 import { PROMPT_PLACEHOLDER, claudeArgs, type ClaudeArgOptions } from './claude-args.js';
-import { AGENT_SESSION_VARIABLE, familyOf, terminateFamily, trackFamily } from './agent-family.js';
+import { AGENT_SESSION_VARIABLE, familyOf, forksSoFar, terminateFamily, trackFamily } from './agent-family.js';
 import { resolveClaudeCommand } from './resolve-claude.js';
 import { claudeConfigDir, findClaudeTranscript } from './claude-transcripts.js';
 import { Semaphore } from './semaphore.js';
@@ -114,6 +114,8 @@ export class ClaudeRunner implements AgentRunner {
     const from = fstatSync(logFd).size;
     // A stream on the file's descriptor: Node hands the descriptor itself to the child.
     const logStream = createWriteStream('', { fd: logFd, autoClose: false });
+    // Counted before the spawn, so the agent and all it starts come after.
+    const forks = forksSoFar();
     const child = execa(this.command, args, {
       cwd,
       env,
@@ -128,9 +130,11 @@ export class ClaudeRunner implements AgentRunner {
     closeSync(logFd);
     const reader = new StreamJsonReader();
     let stopReason: string | null = null;
+    // Known once the process runs: nothing older than the agent is looked at as its doing.
+    let startTime: string | null = null;
     const stop = (why: string) => {
       stopReason ??= why;
-      if (child.pid !== undefined) void terminateFamily({ leader: child.pid, sessionId: session.id }, this.options.killGraceMs ?? 5000);
+      if (child.pid !== undefined) void terminateFamily({ leader: child.pid, sessionId: session.id, since: startTime }, this.options.killGraceMs ?? 5000);
     };
     const follower = new LogFollower(spec.logFile, from, (line) => {
       reader.push(line);
@@ -147,9 +151,10 @@ export class ClaudeRunner implements AgentRunner {
     spec.signal.addEventListener('abort', onAbort, { once: true });
     try {
       if (child.pid !== undefined) {
-        untrack = trackFamily({ leader: child.pid, sessionId: session.id });
+        startTime = processStartTime(child.pid);
+        untrack = trackFamily({ leader: child.pid, sessionId: session.id, since: startTime });
         const command = [this.command, ...args.map((a) => (a === input.prompt ? PROMPT_PLACEHOLDER : a))];
-        await spec.onStarted({ pid: child.pid, startTime: processStartTime(child.pid), command, cwd, resumedFrom: resumeFrom }).catch((error: unknown) => {
+        await spec.onStarted({ pid: child.pid, startTime, command, cwd, resumedFrom: resumeFrom }).catch((error: unknown) => {
           stop(`could not record the agent's start: ${error instanceof Error ? error.message : String(error)}`);
         });
         if (spec.signal.aborted) onAbort();
@@ -159,7 +164,8 @@ export class ClaudeRunner implements AgentRunner {
       await follower.finish();
       // The agent may exit before the tools it started: none may outlive it. Its pid is no
       // longer its own, so the family is found by its session id alone.
-      if (familyOf({ sessionId: session.id }).length > 0) await terminateFamily({ sessionId: session.id }, this.options.killGraceMs ?? 5000);
+      const rest = { sessionId: session.id, since: startTime, ...(child.pid === undefined ? {} : { firstPid: { pid: child.pid, forks } }) };
+      if (familyOf(rest).length > 0) await terminateFamily(rest, this.options.killGraceMs ?? 5000);
       const outcome = outcomeOf({ result, reader, stderrTail: follower.strayTail, stopReason, command: this.command });
       const transcript = await findClaudeTranscript(configDir, session.id);
       return transcript === null ? outcome : { ...outcome, transcript };
@@ -182,12 +188,12 @@ export class ClaudeRunner implements AgentRunner {
     const sessionId = spec.session.id;
     const reader = new StreamJsonReader();
     const follower = new LogFollower(spec.logFile, 0, (line) => reader.push(line));
-    const key = { leader: pid, sessionId };
+    const key = { leader: pid, sessionId, since: agent.process.startTime };
     let stopReason: string | null = null;
     const stop = (why: string) => {
       if (stopReason !== null) return;
       stopReason = why;
-      void terminateFamily(isProcessGone(agent.process) ? { sessionId } : key, this.options.killGraceMs ?? 5000);
+      void terminateFamily(isProcessGone(agent.process) ? { sessionId, since: agent.process.startTime } : key, this.options.killGraceMs ?? 5000);
     };
     const timeoutMs = this.options.timeoutMs ?? 30 * 60_000;
     const left = Date.parse(agent.startedAt) + timeoutMs - Date.now();
@@ -202,7 +208,8 @@ export class ClaudeRunner implements AgentRunner {
         await sleep(FOLLOW_MS);
       }
       await follower.finish();
-      if (familyOf({ sessionId }).length > 0) await terminateFamily({ sessionId }, this.options.killGraceMs ?? 5000);
+      const rest = { sessionId, since: agent.process.startTime };
+      if (familyOf(rest).length > 0) await terminateFamily(rest, this.options.killGraceMs ?? 5000);
       const outcome = adoptedOutcome(reader, stopReason, follower.strayTail, pid);
       const transcript = await findClaudeTranscript(claudeConfigDir(childEnv(process.env, this.options.env, this.options.inheritEnv ?? true)), sessionId);
       return transcript === null ? outcome : { ...outcome, transcript };
