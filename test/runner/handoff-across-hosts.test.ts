@@ -3,7 +3,8 @@ import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { v4 as uuidv4 } from 'uuid';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ClaudeRunner, PostgresEventStore, SessionManager, type SessionManagerOptions } from '../../src/index.js';
+import { ClaudeRunner, PostgresEventStore, SessionManager, type Session, type SessionManagerOptions } from '../../src/index.js';
+import { startChild } from '../helpers/children.js';
 import { claudeTestEnv } from '../../examples/claude-env.js';
 import { startScriptedApi } from '../../examples/scripted-api-server.js';
 import { tempDir } from '../helpers/fixtures.js';
@@ -11,8 +12,9 @@ import { PG_URL, dropSchema, freshSchema } from '../helpers/stores.js';
 
 /*
  * Two "hosts" on one PostgreSQL store: each its own HOME (so its own Claude config and
- * transcripts), its own manager folder and its own manager. The real CLI runs the agents
- * against a scripted API that records every request.
+ * transcripts), its own manager folder and its own manager; host A is a process of its own
+ * (test/helpers/children/pg-host.ts). The real CLI runs the agents against a scripted API
+ * that records every request.
  */
 describe('a handoff to another host forks the stored conversation (real CLI, one PostgreSQL store)', () => {
   let dir: string;
@@ -40,13 +42,19 @@ describe('a handoff to another host forks the stored conversation (real CLI, one
     });
   }
 
+  /** Host A as its own process: runs the parent's agent, then exits. */
+  async function hostA(...flags: string[]): Promise<Session> {
+    const a = startChild('pg-host', [join(dir, 'a', 'manager'), join(dir, 'a', 'home'), PG_URL, schema, api.url, dir, ...flags]);
+    const { code, stderr } = await a.exited;
+    expect(code, stderr).toBe(0);
+    return JSON.parse(a.lines.at(-1)!) as Session;
+  }
+
   it('the child on host B carries the parent\'s turns from host A as assistant messages', async () => {
-    const a = await host('a');
-    const parent = await a.spawnAgentSession('CodeGenAgent', 'Write the code', context('CodeGeneration'));
-    const ran = await a.waitForAgent(parent.id);
-    expect(ran.result?.output).toBe('PARENT-ANSWER: wrote the code');
+    const parent = await hostA();
+    expect(parent.result?.output).toBe('PARENT-ANSWER: wrote the code');
     // Stored with the session, and the log says so: size and hash of exactly what is stored.
-    const recorded = ran.agent?.transcript;
+    const recorded = parent.agent?.transcript;
     expect(recorded).toMatchObject({ bytes: expect.any(Number), sha256: expect.stringMatching(/^[0-9a-f]{64}$/) });
 
     const b = await host('b');
@@ -65,14 +73,12 @@ describe('a handoff to another host forks the stored conversation (real CLI, one
     expect((await stat(join(dir, 'b', 'manager', 'transcripts'))).mode & 0o777).toBe(0o700);
     const bytes = await readFile(copy);
     expect({ bytes: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex') }).toEqual(recorded);
-    await a.close();
     await b.close();
   });
 
   it('with storing off on host A, the child on host B fails before it starts, saying why', async () => {
-    const a = await host('a', { storeTranscripts: false });
-    const parent = await a.spawnAgentSession('CodeGenAgent', 'Write the code', context('CodeGeneration'));
-    expect((await a.waitForAgent(parent.id)).agent?.transcript).toEqual({ skipped: 'storing transcripts is turned off (storeTranscripts: false)' });
+    const parent = await hostA('--no-store');
+    expect(parent.agent?.transcript).toEqual({ skipped: 'storing transcripts is turned off (storeTranscripts: false)' });
     const b = await host('b');
     const requestsBefore = api.requests.length;
     const child = await b.handoff(parent.id, 'ReviewAgent', context('Review'));
@@ -81,7 +87,6 @@ describe('a handoff to another host forks the stored conversation (real CLI, one
     expect(ended.error).toMatch(new RegExp(`cannot fork the conversation of session ${parent.id}: it is not stored`));
     expect(ended.agent).toBeUndefined();
     expect(api.requests.length).toBe(requestsBefore);
-    await a.close();
     await b.close();
   });
 
