@@ -37,6 +37,15 @@ describe('a pipeline survives its manager being killed, and resumes from the log
     await new Promise((r) => host.child.once('close', r));
   }
 
+  /** A manager whose first step's agent finished, killed before it could hand off; resolves with the root's id. */
+  async function crashedAfterFirstStep(): Promise<string> {
+    const first = host('first-step');
+    await waitFor(() => first.lines.includes('finished'), 60_000, 'the first step to finish');
+    first.child.kill('SIGKILL');
+    await new Promise((r) => first.child.once('close', r));
+    return first.lines.find((l) => l.startsWith('root '))!.slice(5);
+  }
+
   it('killed while each of three steps runs: it completes, one session and one agent start per step, nothing failed', async () => {
     const first = host('run');
     await waitFor(() => first.lines.some((l) => l.startsWith('root ')), 30_000, 'the root to exist');
@@ -60,11 +69,7 @@ describe('a pipeline survives its manager being killed, and resumes from the log
   }, 120_000);
 
   it('killed between a step\'s end and its handoff: the resume hands off, and starts no agent twice', async () => {
-    const first = host('first-step');
-    await waitFor(() => first.lines.includes('finished'), 60_000, 'the first step to finish');
-    const root = first.lines.find((l) => l.startsWith('root '))!.slice(5);
-    first.child.kill('SIGKILL');
-    await new Promise((r) => first.child.once('close', r));
+    const root = await crashedAfterFirstStep();
     const resumed = host('resume', root);
     const { code, stderr } = await resumed.exited;
     expect(code, stderr).toBe(0);
@@ -74,11 +79,7 @@ describe('a pipeline survives its manager being killed, and resumes from the log
   }, 120_000);
 
   it('two managers resuming it at once: one moves it on, the other follows or is told CONFLICT; still one agent per step', async () => {
-    const first = host('first-step');
-    await waitFor(() => first.lines.includes('finished'), 60_000, 'the first step to finish');
-    const root = first.lines.find((l) => l.startsWith('root '))!.slice(5);
-    first.child.kill('SIGKILL');
-    await new Promise((r) => first.child.once('close', r));
+    const root = await crashedAfterFirstStep();
     const ends = await Promise.all([host('resume', root), host('resume', root)].map((h) => h.exited.then((end) => ({ ...end, lines: h.lines }))));
     // Each either follows the other to the end, or loses a race for a move and is told so.
     for (const end of ends) {

@@ -131,14 +131,20 @@ describe('agent processes', () => {
     await pollFor(async () => (alive(agentPid) ? undefined : true), 5000, `agent ${agentPid} to be gone`);
   });
 
-  it('a manager killed with SIGKILL leaves its agent running: the next manager with a runner adopts it, and its close() stops it', async () => {
-    const store = join(dir, 'store');
+  /** A manager process that started a sleeping agent (and its grandchild), killed with SIGKILL. */
+  async function crashedManager(store: string): Promise<{ sessionId: string; agentPid: string }> {
     const { child, lines } = startChild('run-agent', [store, dir]);
     await waitFor(() => lines.some((l) => l.startsWith('started ')), 20_000, 'the manager to start an agent');
-    const [, sessionId, agentPid] = lines.find((l) => l.startsWith('started '))!.split(' ');
+    const [, sessionId, agentPid] = lines.find((l) => l.startsWith('started '))!.split(' ') as [string, string, string];
     await pollFor(async () => ((await readFile(join(store, 'logs', `${sessionId}.log`), 'utf8').catch(() => '')).includes('grandchild') ? true : undefined), 10_000, 'the agent to be running');
     child.kill('SIGKILL');
     await new Promise((r) => child.once('close', r));
+    return { sessionId, agentPid };
+  }
+
+  it('a manager killed with SIGKILL leaves its agent running: the next manager with a runner adopts it, and its close() stops it', async () => {
+    const store = join(dir, 'store');
+    const { sessionId, agentPid } = await crashedManager(store);
     expect(alive(Number(agentPid))).toBe(true);
     manager = await SessionManager.open(store, { runner: fakeAgent('ok') });
     expect(manager.openReport).toMatchObject({ orphaned: [], adopted: [sessionId] });
@@ -154,12 +160,7 @@ describe('agent processes', () => {
 
   it('a runner that cannot adopt stops the orphaned agent and fails its session', async () => {
     const store = join(dir, 'store');
-    const { child, lines } = startChild('run-agent', [store, dir]);
-    await waitFor(() => lines.some((l) => l.startsWith('started ')), 20_000, 'the manager to start an agent');
-    const [, sessionId, agentPid] = lines.find((l) => l.startsWith('started '))!.split(' ');
-    await pollFor(async () => ((await readFile(join(store, 'logs', `${sessionId}.log`), 'utf8').catch(() => '')).includes('grandchild') ? true : undefined), 10_000, 'the agent to be running');
-    child.kill('SIGKILL');
-    await new Promise((r) => child.once('close', r));
+    const { sessionId, agentPid } = await crashedManager(store);
     const runner = fakeAgent('ok');
     const noAdoption = { forksOnHandoff: runner.forksOnHandoff, completeOnSuccess: runner.completeOnSuccess, run: runner.run.bind(runner) };
     manager = await SessionManager.open(store, { runner: noAdoption });

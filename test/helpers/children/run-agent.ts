@@ -4,6 +4,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import { ClaudeRunner, SessionManager } from '../../../src/index.js';
+import { printWhenStarted } from './print-when-started.js';
 
 const [store, worktree] = process.argv.slice(2) as [string, string];
 const fakeAgent = fileURLToPath(new URL('./fake-agent.js', import.meta.url));
@@ -14,12 +15,5 @@ const runner = new ClaudeRunner({
 });
 const manager = await SessionManager.open(store, { runner });
 const session = await manager.spawnAgentSession('LongAgent', 'run until killed', { issueNumber: 1, currentPhase: 'Test', worktreePath: worktree });
-for (;;) {
-  const current = await manager.getSession(session.id);
-  if (current?.agent !== undefined) {
-    process.stdout.write(`started ${session.id} ${current.agent.process.pid}\n`);
-    break;
-  }
-  await new Promise((r) => setTimeout(r, 10));
-}
+await printWhenStarted(manager, session.id);
 setInterval(() => {}, 1000);

@@ -4,18 +4,12 @@
  * Usage: node run-claude-agent.js <store dir> <worktree> <home> <api url>
  */
 import { ClaudeRunner, SessionManager } from '../../../src/index.js';
+import { printWhenStarted } from './print-when-started.js';
 import { claudeTestEnv } from '../../../examples/claude-env.js';
 
 const [store, worktree, home, apiUrl] = process.argv.slice(2) as [string, string, string, string];
 const runner = new ClaudeRunner({ inheritEnv: false, env: await claudeTestEnv(home, apiUrl), allowedTools: ['Bash'] });
 const manager = await SessionManager.open(store, { runner });
 const session = await manager.spawnAgentSession('ToolAgent', 'run the tool', { issueNumber: 1, currentPhase: 'Test', worktreePath: worktree });
-for (;;) {
-  const current = await manager.getSession(session.id);
-  if (current?.agent !== undefined) {
-    process.stdout.write(`started ${session.id} ${current.agent.process.pid}\n`);
-    break;
-  }
-  await new Promise((r) => setTimeout(r, 10));
-}
+await printWhenStarted(manager, session.id);
 setInterval(() => {}, 1000);
