@@ -58,10 +58,8 @@ export class AgentSupervisor {
         onStarted: (started) => this.record.started(session.id, started, started.resumedFrom === undefined ? resumeFrom : started.resumedFrom, logFile),
       });
       await this.record.finished(session.id, outcome, await this.transcripts.keep(session.id, outcome.transcript));
-    })()
-      .catch((error: unknown) => this.unrecorded(session.id, error))
-      .finally(() => this.runs.delete(session.id));
-    this.runs.set(session.id, { controller, done });
+    })();
+    this.track(session.id, controller, done);
   }
 
   /**
@@ -77,11 +75,15 @@ export class AgentSupervisor {
     const done = (async () => {
       const outcome = await this.runner.adopt!({ session, logFile: agent.logFile, signal: controller.signal });
       await this.record.finished(session.id, outcome, await this.transcripts.keep(session.id, outcome.transcript));
-    })()
-      .catch((error: unknown) => this.unrecorded(session.id, error))
-      .finally(() => this.runs.delete(session.id));
-    this.runs.set(session.id, { controller, done });
+    })();
+    this.track(session.id, controller, done);
     return true;
+  }
+
+  /** Keeps a run until it has ended and been recorded. */
+  private track(sessionId: string, controller: AbortController, work: Promise<void>): void {
+    const done = work.catch((error: unknown) => this.unrecorded(sessionId, error)).finally(() => this.runs.delete(sessionId));
+    this.runs.set(sessionId, { controller, done });
   }
 
   /** True while this supervisor runs the session's agent. */
