@@ -58,8 +58,10 @@ const FOLLOW_MS = 100;
 /**
  * Runs agents as headless Claude Code processes (`claude -p … --output-format stream-json`),
  * through execa with no shell: each in its own process group and carrying its session id in
- * `MIYABI_SESSION_ID` (so stopping it stops every tool it started, even in other sessions), its output appended to the session's log file (mode 0600) as it arrives, its
- * stream-json read for the init session id and the final result.
+ * `MIYABI_SESSION_ID` (so stopping it stops every tool it started, even in other sessions).
+ * The agent writes its output to the session's log file (mode 0600) itself, so it outlives a
+ * manager that dies; the runner follows the file for the init session id and the final result,
+ * and `adopt` does the same for an agent whose manager died.
  *
  * @example
  * const manager = await SessionManager.open('.ai/sessions', { runner: new ClaudeRunner({ maxConcurrent: 4 }) });
@@ -78,6 +80,11 @@ export class ClaudeRunner implements AgentRunner {
     this.completeOnSuccess = options.completeOnSuccess ?? false;
   }
 
+  /** The environment an agent of this session runs with (so also where its config and transcripts are). */
+  private agentEnv(sessionId: string): Record<string, string> {
+    return { ...childEnv(process.env, this.options.env, this.options.inheritEnv ?? true), [AGENT_SESSION_VARIABLE]: sessionId };
+  }
+
   async run(spec: AgentRunSpec): Promise<AgentOutcome> {
     const release = await this.slots.acquire();
     try {
@@ -94,7 +101,7 @@ export class ClaudeRunner implements AgentRunner {
     const isDir = await stat(cwd).then((s) => s.isDirectory(), () => false);
     if (!isDir) return { ok: false, error: `worktree ${cwd} does not exist or is not a directory` };
 
-    const env = { ...childEnv(process.env, this.options.env, this.options.inheritEnv ?? true), [AGENT_SESSION_VARIABLE]: session.id };
+    const env = this.agentEnv(session.id);
     const configDir = claudeConfigDir(env);
     let { resumeFrom } = spec;
     // A fork needs the parent's conversation in a file: the store's copy, else this host's own.
@@ -211,7 +218,7 @@ export class ClaudeRunner implements AgentRunner {
       const rest = { sessionId, since: agent.process.startTime };
       if (familyOf(rest).length > 0) await terminateFamily(rest, this.options.killGraceMs ?? 5000);
       const outcome = adoptedOutcome(reader, stopReason, follower.strayTail, pid);
-      const transcript = await findClaudeTranscript(claudeConfigDir(childEnv(process.env, this.options.env, this.options.inheritEnv ?? true)), sessionId);
+      const transcript = await findClaudeTranscript(claudeConfigDir(this.agentEnv(sessionId)), sessionId);
       return transcript === null ? outcome : { ...outcome, transcript };
     } finally {
       clearTimeout(timer);
