@@ -6,9 +6,11 @@
 export { SessionManager } from './manager/session-manager.js';
 export type {
   EventListener,
+  FailOptions,
   HandoffOptions,
   OpenReport,
   ReplayReport,
+  RetryOptions,
   SessionManagerOptions,
   SpawnOptions,
 } from './manager/session-manager.js';
@@ -18,8 +20,10 @@ export { ClaudeRunner, type ClaudeRunnerOptions } from './runner/claude-runner.j
 export type { AgentRunner, AgentRunSpec, AgentOutcome, StartedProcess } from './runner/agent-runner.js';
 export type { ClaudeArgOptions } from './runner/claude-args.js';
 export { buildPrompt } from './runner/build-prompt.js';
-export { runPipeline, resumePipeline, DEFAULT_PIPELINE, type PipelineInput, type PipelineResult, type PipelineStepInput } from './pipeline/run-pipeline.js';
+export { runPipeline, resumePipeline, DEFAULT_PIPELINE, type PipelineInput, type PipelineResult, type PipelineStepInput, type ResumeOptions } from './pipeline/run-pipeline.js';
 export { pipelineMachine } from '../machines/pipeline.machine.js';
+export { DEFAULT_PIPELINE_RETRIES, type PipelineSpec } from './domain/pipeline-steps.js';
+export { retryIdOf } from './domain/retry-id.js';
 export { ENV_ALLOWLIST, ENV_PREFIXES, childEnv } from './runner/child-env.js';
 
 export { PHASES, PhaseSchema, type Phase } from './domain/phase.js';

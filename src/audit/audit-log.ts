@@ -4,7 +4,7 @@ import type { Session } from '../domain/session.js';
 import { SessionError } from '../errors.js';
 import type { SessionEvent } from '../events/session-event.js';
 import { machineEventOf, snapshotOf } from '../manager/machine-bridge.js';
-import { emptySessionsState, evolveSessions } from '../projections/sessions-projection.js';
+import { emptySessionsState, evolveSessions, spawnRefusal } from '../projections/sessions-projection.js';
 import { LOG_FILE } from '../store/file/file-event-store.js';
 import { LogScanner, type LogRecord } from '../store/file/log-scanner.js';
 import { readLogChunks } from '../store/file/read-log-chunks.js';
@@ -116,14 +116,7 @@ async function transcriptFindings(dir: string, recorded: Map<string, { record: L
 /** Why the session machine (or the lineage rules) refuse this event, or null when it fits. */
 function transitionRefusal(sessions: ReadonlyMap<string, Session>, event: SessionEvent): string | null {
   const session = sessions.get(event.sessionId);
-  if (event.type === 'SessionSpawned') {
-    if (session !== undefined) return `session ${event.sessionId} is spawned a second time`;
-    const parent = event.data.parentSession;
-    if (parent !== null && !sessions.get(parent)?.childSessions.includes(event.sessionId)) {
-      return `session ${event.sessionId} names ${parent} as its parent, which did not hand off to it`;
-    }
-    return null;
-  }
+  if (event.type === 'SessionSpawned') return spawnRefusal(sessions, event);
   if (session === undefined) return `${event.type} for session ${event.sessionId}, which was never spawned`;
   const machineEvent = machineEventOf(event)!;
   if (!snapshotOf(session).can(machineEvent)) return `${event.type} is not allowed: session ${session.id} is ${session.status}`;

@@ -2,7 +2,7 @@ import type { AgentResult } from './agent-result.js';
 import type { SessionContext } from './session-context.js';
 import type { SessionStatus } from './session-status.js';
 import type { TranscriptRef } from './transcript-ref.js';
-import type { PipelineStepInput } from './pipeline-steps.js';
+import type { PipelineSpec } from './pipeline-steps.js';
 
 /** A process, identified so that a later reader can tell whether it still runs. */
 export interface ProcessRef {
@@ -54,10 +54,14 @@ export interface Session {
   result?: AgentResult;
   /** Why the session failed. */
   error?: string;
+  /** On a Failed session: its work was cut short from outside the agent, so running it again may succeed. */
+  interrupted?: true;
+  /** On a retry: the Failed session (also its parent) whose work this one runs again. */
+  retryOf?: string;
   /** The agent process, when a runner started one. */
   agent?: AgentProcess;
-  /** On the root session of a pipeline (`runPipeline`): its steps. */
-  pipeline?: { steps: PipelineStepInput[] };
+  /** On the root session of a pipeline (`runPipeline`): its steps and retry budget. */
+  pipeline?: PipelineSpec;
   /** How many events the log holds for this session (its stream version). */
   revision: number;
 }

@@ -13,6 +13,12 @@ export const SessionFailedSchema = z.strictObject({
     result: AgentResultSchema.optional(),
     /** Set when a runner's agent ended: what became of its conversation. */
     transcript: TranscriptRefSchema.optional(),
+    /**
+     * Set when the work was cut short from outside the agent (its manager or machine died, it
+     * was killed, it never started), not ended by the agent's own verdict or a deadline: running
+     * it again as a new session may well succeed, so a pipeline does (see `maxRetries`).
+     */
+    interrupted: z.literal(true).optional(),
   }),
 });
 

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { AgentNameSchema, LIMITS, UuidSchema, boundedText } from '../domain/limits.js';
 import { SessionContextSchema } from '../domain/session-context.js';
 import { envelopeShape } from './event-envelope.js';
-import { PipelineStepsSchema } from '../domain/pipeline-steps.js';
+import { PipelineSpecSchema } from '../domain/pipeline-steps.js';
 
 /** Zod schema of {@link SessionSpawned}: a session started for an agent, maybe as a handoff child. */
 export const SessionSpawnedSchema = z.strictObject({
@@ -13,10 +13,18 @@ export const SessionSpawnedSchema = z.strictObject({
     purpose: boundedText(LIMITS.purpose, 'purpose').min(1, 'purpose must not be empty'),
     context: SessionContextSchema,
     parentSession: UuidSchema.nullable(),
-    /** On the root session of a pipeline: its steps, so the pipeline can be resumed from the log. */
-    pipeline: z.strictObject({ steps: PipelineStepsSchema }).optional(),
+    /** On the root session of a pipeline: its steps (and retry budget), so the pipeline can be resumed from the log. */
+    pipeline: PipelineSpecSchema.optional(),
+    /**
+     * On a retry: the Failed session whose work this one runs again. It is also `parentSession`,
+     * so the lineage reads in the order things happened: the failed attempt, then its retry.
+     */
+    retryOf: UuidSchema.optional(),
   }),
 });
 
-/** A session was spawned. When `parentSession` is set it is the child half of a handoff. */
+/**
+ * A session was spawned. When `parentSession` is set it is the child half of a handoff, or,
+ * with `retryOf`, the retry of a Failed session.
+ */
 export type SessionSpawned = z.infer<typeof SessionSpawnedSchema>;

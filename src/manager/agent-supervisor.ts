@@ -1,12 +1,12 @@
 import { mkdir } from 'node:fs/promises';
 import { hostname } from 'node:os';
-import { isProcessGone } from '../store/file/process-identity.js';
 import { join } from 'node:path';
 import type { Session } from '../domain/session.js';
 import { isSessionError } from '../errors.js';
 import type { AgentOutcome, AgentRunner, StartedProcess } from '../runner/agent-runner.js';
 import type { TranscriptRef } from '../domain/transcript-ref.js';
 import type { TranscriptKeeper } from './transcript-keeper.js';
+import { familyOf, terminateFamily } from '../runner/agent-family.js';
 
 /** How the supervisor writes what happens to the agents it runs (the manager's commands). */
 export interface SupervisorRecorder {
@@ -25,6 +25,8 @@ interface Run {
  */
 export class AgentSupervisor {
   private readonly runs = new Map<string, Run>();
+  /** Set once the manager closes: the agents it stops then were cut short, not failed on their own. */
+  private closing = false;
 
   constructor(
     readonly runner: AgentRunner,
@@ -57,27 +59,34 @@ export class AgentSupervisor {
         signal: controller.signal,
         onStarted: (started) => this.record.started(session.id, started, started.resumedFrom === undefined ? resumeFrom : started.resumedFrom, logFile),
       });
-      await this.record.finished(session.id, outcome, await this.transcripts.keep(session.id, outcome.transcript));
+      await this.record.finished(session.id, this.marked(outcome), await this.transcripts.keep(session.id, outcome.transcript));
     })();
     this.track(session.id, controller, done);
   }
 
   /**
-   * Takes over the agent of an orphaned session (its manager died, the agent runs on here) if
-   * the runner can: follows it to its end and records that end, exactly once across every
-   * manager that adopts it (the log's expected revisions pick one). False when it cannot.
+   * Takes over the agent of an orphaned session (its manager died; the agent ran on this host)
+   * if the runner can: follows it to its end and records that end, exactly once across every
+   * manager that adopts it (the log's expected revisions pick one). An agent that already
+   * ended while no manager watched is adopted too: its log file still holds its result line.
+   * False when it cannot (another host, or a runner that cannot adopt).
    */
   adopt(session: Session): boolean {
     const agent = session.agent;
     if (this.runner.adopt === undefined || agent === undefined || this.runs.has(session.id)) return false;
-    if (agent.process.host !== hostname() || isProcessGone(agent.process)) return false;
+    if (agent.process.host !== hostname()) return false;
     const controller = new AbortController();
     const done = (async () => {
       const outcome = await this.runner.adopt!({ session, logFile: agent.logFile, signal: controller.signal });
-      await this.record.finished(session.id, outcome, await this.transcripts.keep(session.id, outcome.transcript));
+      await this.record.finished(session.id, this.marked(outcome), await this.transcripts.keep(session.id, outcome.transcript));
     })();
     this.track(session.id, controller, done);
     return true;
+  }
+
+  /** A failure caused by the manager closing is an interruption: a pipeline resumed later runs the step again. */
+  private marked(outcome: AgentOutcome): AgentOutcome {
+    return !outcome.ok && this.closing ? { ...outcome, interrupted: true } : outcome;
   }
 
   /** Keeps a run until it has ended and been recorded. */
@@ -96,12 +105,23 @@ export class AgentSupervisor {
     await this.runs.get(sessionId)?.done;
   }
 
-  /** Stops the session's agent (its whole process group) and waits until its end is recorded. */
+  /** Stops the session's agent (its whole family) and waits until its end is recorded. */
   async stop(sessionId: string, reason: string): Promise<void> {
     const run = this.runs.get(sessionId);
     if (run === undefined) return;
     run.controller.abort(new Error(reason));
     await run.done;
+  }
+
+  /**
+   * Stops, on this host, any process carrying the id of a session this supervisor does not
+   * run: an agent whose manager died between starting it and recording it. A failed session
+   * keeps no agent, and its retry never runs beside it.
+   */
+  async stopStrays(sessionId: string): Promise<void> {
+    if (this.runs.has(sessionId)) return;
+    const strays = { sessionId, since: null };
+    if (familyOf(strays).length > 0) await terminateFamily(strays, 2000);
   }
 
   private unrecorded(sessionId: string, error: unknown): void {
@@ -111,8 +131,9 @@ export class AgentSupervisor {
     process.emitWarning(`could not record the end of the agent of session ${sessionId}: ${String(error)}`, 'SessionAgentWarning');
   }
 
-  /** Stops every agent and waits for all of them. */
+  /** Stops every agent and waits for all of them (the manager is closing: their sessions fail as interrupted). */
   async stopAll(reason: string): Promise<void> {
+    this.closing = true;
     await Promise.all([...this.runs.keys()].map((id) => this.stop(id, reason)));
   }
 }

@@ -1,5 +1,7 @@
 import type { TranscriptRef } from '../domain/transcript-ref.js';
-import { PipelineStepsSchema } from '../domain/pipeline-steps.js';
+import { z } from 'zod';
+import { PipelineSpecSchema, PipelineStepsSchema, type PipelineSpec } from '../domain/pipeline-steps.js';
+import { retryIdOf } from '../domain/retry-id.js';
 import { AgentResultSchema, type AgentResult } from '../domain/agent-result.js';
 import { AgentNameSchema, LIMITS, UuidSchema, boundedText } from '../domain/limits.js';
 import { parseInput } from '../domain/parse-input.js';
@@ -24,11 +26,13 @@ const PurposeSchema = boundedText(LIMITS.purpose, 'purpose').min(1, 'purpose mus
 const ErrorTextSchema = boundedText(LIMITS.errorText, 'error').min(1, 'error must not be empty');
 const OptionalResult = AgentResultSchema.optional();
 const OptionalId = UuidSchema.optional();
+const OptionalFlag = z.boolean().optional();
+const RetriesSchema = PipelineSpecSchema.shape.maxRetries;
 
 /** Decides `spawnAgentSession`: validates everything, then one `SessionSpawned` for a new id. */
 export function decideSpawn(
   sessions: Sessions,
-  input: { agentName: unknown; purpose: unknown; context: unknown; sessionId?: unknown; pipelineSteps?: unknown },
+  input: { agentName: unknown; purpose: unknown; context: unknown; sessionId?: unknown; pipelineSteps?: unknown; pipelineRetries?: unknown },
   clock: DecisionClock,
 ): AppendRequest {
   const agentName = parseInput(AgentNameSchema, input.agentName, 'agent name');
@@ -37,7 +41,9 @@ export function decideSpawn(
   const sessionId = freshId(sessions, parseInput(OptionalId, input.sessionId, 'session id'), clock);
   const event = spawned(sessionId, agentName, purpose, context, null, clock);
   if (input.pipelineSteps !== undefined) {
-    (event.data as { pipeline?: unknown }).pipeline = { steps: parseInput(PipelineStepsSchema, input.pipelineSteps, 'pipeline steps') };
+    const steps = parseInput(PipelineStepsSchema, input.pipelineSteps, 'pipeline steps');
+    const maxRetries = parseInput(RetriesSchema, input.pipelineRetries, 'pipeline maxRetries');
+    (event.data as { pipeline?: PipelineSpec }).pipeline = maxRetries === undefined ? { steps } : { steps, maxRetries };
   }
   return {
     events: [event],
@@ -88,6 +94,24 @@ export function decideHandoff(
   };
 }
 
+/**
+ * Decides `retrySession`: the session must be Failed. Its retry is a new session with the same
+ * agent, purpose and context, the failed one as its parent and `retryOf`, and the id
+ * {@link retryIdOf} it, so a session is retried at most once (`ALREADY_EXISTS` after that).
+ */
+export function decideRetry(sessions: Sessions, input: { id: unknown }, clock: DecisionClock): AppendRequest {
+  const id = parseInput(UuidSchema, input.id, 'session id');
+  const failed = existing(sessions, id);
+  if (failed.status !== 'Failed') {
+    throw new SessionError('INVALID_TRANSITION', `session ${id} is ${failed.status}; only a Failed session can be retried`, { sessionId: id });
+  }
+  const retryId = retryIdOf(id);
+  if (sessions.has(retryId)) throw new SessionError('ALREADY_EXISTS', `session ${id} was retried already, as ${retryId}`, { sessionId: retryId });
+  const event = spawned(retryId, failed.agentName, failed.purpose, failed.context, id, clock);
+  (event.data as { retryOf?: string }).retryOf = id;
+  return { events: [event], expectedRevisions: new Map([[retryId, 0]]) };
+}
+
 /** Decides `completeSession`: the session must be Active. */
 export function decideComplete(sessions: Sessions, input: { id: unknown; result?: unknown; transcript?: TranscriptRef }, clock: DecisionClock): AppendRequest {
   const id = parseInput(UuidSchema, input.id, 'session id');
@@ -102,16 +126,18 @@ export function decideComplete(sessions: Sessions, input: { id: unknown; result?
 /** Decides `failSession`: the session must be Active; `error` must say why. */
 export function decideFail(
   sessions: Sessions,
-  input: { id: unknown; error: unknown; result?: unknown; transcript?: TranscriptRef },
+  input: { id: unknown; error: unknown; result?: unknown; transcript?: TranscriptRef; interrupted?: unknown },
   clock: DecisionClock,
 ): AppendRequest {
   const id = parseInput(UuidSchema, input.id, 'session id');
   const error = parseInput(ErrorTextSchema, input.error, 'error');
   const result = parseInput(OptionalResult, input.result, 'agent result');
+  const interrupted = parseInput(OptionalFlag, input.interrupted, 'interrupted');
   const session = existing(sessions, id);
   assertAllowed(session, { type: 'FAIL', error, at: clock.now });
-  const data: { error: string; result?: AgentResult; transcript?: TranscriptRef } = result === undefined ? { error } : { error, result };
+  const data: { error: string; result?: AgentResult; transcript?: TranscriptRef; interrupted?: true } = result === undefined ? { error } : { error, result };
   if (input.transcript !== undefined) data.transcript = input.transcript;
+  if (interrupted === true) data.interrupted = true;
   return forSession(session, { ...envelope(id, clock), type: 'SessionFailed', data });
 }
 

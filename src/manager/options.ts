@@ -99,6 +99,26 @@ export interface SpawnOptions {
   signal?: AbortSignal;
   /** Makes it the root of a pipeline of these steps, recorded in its spawn event (`runPipeline` sets it). */
   pipelineSteps?: readonly PipelineStepInput[];
+  /** With `pipelineSteps`: how many times each step whose work was interrupted runs again (0–10; default 2). */
+  pipelineRetries?: number;
+}
+
+/** Options of {@link SessionManager.retrySession}. */
+export interface RetryOptions {
+  /** With a runner: continue the conversation the failed attempt continued (`--resume --fork-session`); default: the runner's setting. */
+  fork?: boolean;
+  /** Aborts the retry's agent. */
+  signal?: AbortSignal;
+}
+
+/** Options of {@link SessionManager.failSession}. */
+export interface FailOptions {
+  /**
+   * The work was cut short from outside the agent (its manager or machine died, it was killed,
+   * it never started) rather than ended by the agent's own verdict: a pipeline runs such a
+   * step again as a new session. Recorded as `interrupted` on the failure.
+   */
+  interrupted?: boolean;
 }
 
 /** Options of {@link SessionManager.handoff}. */

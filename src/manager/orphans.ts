@@ -5,8 +5,8 @@ import { isProcessGone } from '../store/file/process-identity.js';
 
 /**
  * Active sessions whose agent was left without a supervisor: the manager process that started
- * it is gone. Their agents cannot be reattached (the output pipe died with that manager), so
- * the caller stops any still-running agent with {@link stopOrphan} and fails the session.
+ * it is gone. The caller adopts those it can (this host, a runner that adopts) and stops the
+ * rest with {@link stopOrphan}, failing their sessions.
  */
 export function findOrphans(sessions: Iterable<Session>): Session[] {
   const orphans: Session[] = [];

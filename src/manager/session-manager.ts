@@ -21,13 +21,13 @@ import { agentRecorder } from './agent-recorder.js';
 import { AgentSupervisor, type SupervisorRecorder } from './agent-supervisor.js';
 import { DEFAULT_MAX_TRANSCRIPT_BYTES, TranscriptKeeper } from './transcript-keeper.js';
 import { FileTranscripts } from '../store/file/file-transcripts.js';
-import { decideComplete, decideFail, decideHandoff, decideSpawn, parseSessionId, type DecisionClock } from './decide.js';
-import type { EventListener, HandoffOptions, OpenReport, ReplayReport, SessionManagerOptions, SpawnOptions } from './options.js';
+import { decideComplete, decideFail, decideHandoff, decideRetry, decideSpawn, parseSessionId, type DecisionClock } from './decide.js';
+import type { EventListener, FailOptions, HandoffOptions, OpenReport, ReplayReport, RetryOptions, SessionManagerOptions, SpawnOptions } from './options.js';
 import { followDirectory } from './log-follower.js';
 import { findOrphans, stopOrphan } from './orphans.js';
 import { SessionActors, type SessionActor } from './session-actors.js';
 
-export type { EventListener, HandoffOptions, OpenReport, ReplayReport, SessionManagerOptions, SpawnOptions } from './options.js';
+export type { EventListener, FailOptions, HandoffOptions, OpenReport, ReplayReport, RetryOptions, SessionManagerOptions, SpawnOptions } from './options.js';
 
 const SESSIONS_FILE = 'sessions.json';
 
@@ -116,7 +116,7 @@ export class SessionManager {
 
   /** Starts a new session for `agentName`. Throws `INVALID_INPUT` or `ALREADY_EXISTS`; nothing is written then. */
   async spawnAgentSession(agentName: string, purpose: string, context: SessionContextInput, options: SpawnOptions = {}): Promise<Session> {
-    const [event] = await this.execute((clock) => decideSpawn(this.state.sessions, { agentName, purpose, context, sessionId: options.sessionId, pipelineSteps: options.pipelineSteps }, clock));
+    const [event] = await this.execute((clock) => decideSpawn(this.state.sessions, { agentName, purpose, context, sessionId: options.sessionId, pipelineSteps: options.pipelineSteps, pipelineRetries: options.pipelineRetries }, clock));
     const session = this.copyOf(event!.sessionId);
     this.supervisor?.launch(session, null, options.signal);
     return session;
@@ -152,10 +152,31 @@ export class SessionManager {
   }
 
   /** Ends an Active session as Failed with the reason. Throws `NOT_FOUND`, `INVALID_TRANSITION`, `INVALID_INPUT`. */
-  async failSession(id: string, error: string, result?: AgentResult): Promise<Session> {
-    await this.execute((clock) => decideFail(this.state.sessions, { id, error, result }, clock));
+  async failSession(id: string, error: string, result?: AgentResult, options: FailOptions = {}): Promise<Session> {
+    await this.execute((clock) => decideFail(this.state.sessions, { id, error, result, interrupted: options.interrupted }, clock));
     await this.supervisor?.stop(id, `session ${id} was failed`);
+    await this.supervisor?.stopStrays(id);
     return this.copyOf(id);
+  }
+
+  /**
+   * Runs the work of a Failed session again, as a new session: same agent, purpose and context
+   * (its previous results included), the failed session as its parent and `retryOf`. A session
+   * id is never given to a second agent, so the retry has its own id: {@link retryIdOf} the
+   * failed one, which makes a session retried at most once, however many managers try. With a
+   * runner, the retry's agent continues the conversation the failed attempt continued (a
+   * handoff's parent), not the failed attempt's own. Resolves with the new session.
+   * Throws `NOT_FOUND`, `INVALID_TRANSITION` (not Failed), `ALREADY_EXISTS` (retried already), `CONFLICT`.
+   */
+  async retrySession(id: string, options: RetryOptions = {}): Promise<Session> {
+    const [event] = await this.execute((clock) => decideRetry(this.state.sessions, { id }, clock));
+    const retry = this.copyOf(event!.sessionId);
+    if (this.supervisor !== null) {
+      const source = this.conversationOf(retry);
+      const fork = (options.fork ?? this.supervisor.runner.forksOnHandoff) && source !== null;
+      this.supervisor.launch(retry, fork ? source : null, options.signal);
+    }
+    return retry;
   }
 
   /**
@@ -187,23 +208,25 @@ export class SessionManager {
   }
 
   /**
-   * Deals with every Active session whose agent's manager process is gone: an agent still
-   * running on this host is adopted when the runner can (see `openReport.adopted`); any other
-   * is stopped if it still runs, and its session failed. `open` does this when a runner is
+   * Deals with every Active session whose agent's manager process is gone: an agent of this
+   * host is adopted when the runner can (see `openReport.adopted`): followed to its end if it
+   * still runs, its result read from its log if it ended meanwhile. Any other is stopped if it
+   * still runs, and its session failed as interrupted. `open` does this when a runner is
    * configured. Resolves with the ids of the sessions failed.
    */
   async reapOrphans(): Promise<string[]> {
     await this.refresh();
     const reaped: string[] = [];
     for (const orphan of findOrphans([...activeSessionsOf(this.state.sessions)])) {
-      // Its agent runs on here: follow it to its end instead (it keeps its work and its deadline).
+      // Its agent ran on here: follow it to its end, or read how it ended (it keeps its work and its deadline).
       if (this.supervisor?.adopt(orphan) === true) {
         this.openReport.adopted.push(orphan.id);
         continue;
       }
       const reason = await stopOrphan(orphan, 2000);
       try {
-        await this.failSession(orphan.id, reason);
+        // Its work was cut short by its manager's death, not ended by the agent: it may run again.
+        await this.failSession(orphan.id, reason, undefined, { interrupted: true });
         reaped.push(orphan.id);
       } catch (error) {
         if (!isSessionError(error, 'INVALID_TRANSITION')) throw error;
@@ -386,6 +409,14 @@ export class SessionManager {
         if (!isSessionError(error, 'CONFLICT') || attempt >= retries) throw error;
       }
     }
+  }
+
+  /** The session whose conversation a retry continues: that of the handoff its first attempt came from, if its agent ran. */
+  private conversationOf(retry: Session): string | null {
+    let attempt: Session | undefined = retry;
+    while (attempt?.retryOf !== undefined) attempt = this.state.sessions.get(attempt.retryOf);
+    const parent = attempt?.parentSession == null ? undefined : this.state.sessions.get(attempt.parentSession);
+    return parent?.agent === undefined ? null : parent.id;
   }
 
   private copyOf(id: string): Session {

@@ -1,5 +1,6 @@
 import { SessionError } from '../errors.js';
 import type { Session } from '../domain/session.js';
+import { retryIdOf } from '../domain/retry-id.js';
 
 /**
  * The chain of sessions from the root of `sessionId`'s pipeline down to `sessionId` itself,
@@ -18,7 +19,19 @@ export function lineageOf(sessions: ReadonlyMap<string, Session>, sessionId: str
   return chain.reverse();
 }
 
-/** A session with the sessions handed off from it, recursively: one pipeline as a tree. */
+/**
+ * The sessions that continue `session`: those it handed off to, or, for a Failed session, its
+ * retry (a Failed record never changes, so the retry is found by its derived id).
+ */
+export function childrenOf(sessions: ReadonlyMap<string, Session>, session: Session): Session[] {
+  const ids = session.status === 'Failed' ? [...session.childSessions, retryIdOf(session.id)] : session.childSessions;
+  return ids.flatMap((id) => {
+    const child = sessions.get(id);
+    return child === undefined || child.parentSession !== session.id ? [] : [child];
+  });
+}
+
+/** A session with the sessions handed off from it (and retries of it), recursively: one pipeline as a tree. */
 export interface LineageNode {
   session: Session;
   children: LineageNode[];
@@ -29,10 +42,7 @@ export function lineageTree(sessions: ReadonlyMap<string, Session>, sessionId: s
   const root = lineageOf(sessions, sessionId)[0]!;
   const build = (session: Session): LineageNode => ({
     session,
-    children: session.childSessions.flatMap((id) => {
-      const child = sessions.get(id);
-      return child === undefined ? [] : [build(child)];
-    }),
+    children: childrenOf(sessions, session).map(build),
   });
   return build(root);
 }

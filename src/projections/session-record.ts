@@ -3,6 +3,7 @@ import { TranscriptRefSchema } from '../domain/transcript-ref.js';
 import type { AgentResult } from '../domain/agent-result.js';
 import { PhaseSchema } from '../domain/phase.js';
 import type { AgentProcess, ProcessRef, Session } from '../domain/session.js';
+import type { PipelineSpec } from '../domain/pipeline-steps.js';
 import { SessionStatusSchema } from '../domain/session-status.js';
 import { SessionError } from '../errors.js';
 
@@ -58,7 +59,9 @@ const SessionRecord = z.object({
   result: ResultRecord.optional(),
   error: z.string().optional(),
   agent: AgentRecord.optional(),
-  pipeline: z.object({ steps: z.array(z.object({ agent_name: z.string(), phase: PhaseSchema })) }).optional(),
+  interrupted: z.literal(true).optional(),
+  retry_of: z.string().optional(),
+  pipeline: z.object({ steps: z.array(z.object({ agent_name: z.string(), phase: PhaseSchema })), max_retries: z.number().optional() }).optional(),
   revision: z.number(),
 });
 /** A session record as stored in sessions.json. */
@@ -93,7 +96,9 @@ export function toRecord(s: Session): SessionRecord {
   if (s.result !== undefined) record['result'] = resultToRecord(s.result);
   if (s.error !== undefined) record['error'] = s.error;
   if (s.agent !== undefined) record['agent'] = agentToRecord(s.agent);
-  if (s.pipeline !== undefined) record['pipeline'] = { steps: s.pipeline.steps.map((step) => ({ agent_name: step.agentName, phase: step.phase })) };
+  if (s.interrupted !== undefined) record['interrupted'] = s.interrupted;
+  if (s.retryOf !== undefined) record['retry_of'] = s.retryOf;
+  if (s.pipeline !== undefined) record['pipeline'] = pipelineToRecord(s.pipeline);
   record['revision'] = s.revision;
   return record as SessionRecord;
 }
@@ -116,11 +121,13 @@ export function fromRecord(r: SessionRecord): Session {
     childSessions: r.child_sessions,
     revision: r.revision,
   };
-  if (r.pipeline !== undefined) session.pipeline = { steps: r.pipeline.steps.map((step) => ({ agentName: step.agent_name, phase: step.phase })) };
+  if (r.retry_of !== undefined) session.retryOf = r.retry_of;
+  if (r.pipeline !== undefined) session.pipeline = pipelineFromRecord(r.pipeline);
   if (r.handoff_to !== undefined) session.handoffTo = r.handoff_to;
   if (r.ended_at !== undefined) session.endedAt = r.ended_at;
   if (r.result !== undefined) session.result = resultFromRecord(r.result);
   if (r.error !== undefined) session.error = r.error;
+  if (r.interrupted !== undefined) session.interrupted = r.interrupted;
   if (r.agent !== undefined) session.agent = agentFromRecord(r.agent);
   return session;
 }
@@ -209,4 +216,16 @@ export function decodeRecord(bytes: Buffer, id: string, path: string): Session {
   }
   if (!isSessionRecord(record) || record.id !== id) throw new SessionError('CORRUPT_CHECKPOINT', `${path} holds a malformed session record`);
   return fromRecord(record);
+}
+
+function pipelineToRecord(pipeline: PipelineSpec): NonNullable<SessionRecord['pipeline']> {
+  const record: NonNullable<SessionRecord['pipeline']> = { steps: pipeline.steps.map((step) => ({ agent_name: step.agentName, phase: step.phase })) };
+  if (pipeline.maxRetries !== undefined) record.max_retries = pipeline.maxRetries;
+  return record;
+}
+
+function pipelineFromRecord(record: NonNullable<SessionRecord['pipeline']>): PipelineSpec {
+  const pipeline: PipelineSpec = { steps: record.steps.map((step) => ({ agentName: step.agent_name, phase: step.phase })) };
+  if (record.max_retries !== undefined) pipeline.maxRetries = record.max_retries;
+  return pipeline;
 }

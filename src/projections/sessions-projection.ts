@@ -1,6 +1,7 @@
 import { SessionError } from '../errors.js';
 import type { Session } from '../domain/session.js';
 import type { SessionEvent } from '../events/session-event.js';
+import { retryIdOf } from '../domain/retry-id.js';
 
 /** The sessions projection: every session by id, in spawn order, and the last event folded in. */
 export interface SessionsState {
@@ -24,12 +25,10 @@ export function evolveSessions(state: SessionsState, event: SessionEvent): Sessi
   const { sessions } = state;
   const existing = sessions.get(event.sessionId);
   if (event.type === 'SessionSpawned') {
-    if (existing !== undefined) throw refused(event, 'the session exists already');
-    const { parentSession } = event.data;
-    if (parentSession !== null && !sessions.get(parentSession)?.childSessions.includes(event.sessionId)) {
-      throw refused(event, `parent ${parentSession} did not hand off to it`);
-    }
-    sessions.set(event.sessionId, {
+    const refusal = spawnRefusal(sessions, event);
+    if (refusal !== null) throw refused(event, refusal);
+    const { parentSession, retryOf } = event.data;
+    const session: Session = {
       id: event.sessionId,
       agentName: event.data.agentName,
       purpose: event.data.purpose,
@@ -39,8 +38,12 @@ export function evolveSessions(state: SessionsState, event: SessionEvent): Sessi
       parentSession,
       childSessions: [],
       revision: 1,
-      ...(event.data.pipeline === undefined ? {} : { pipeline: event.data.pipeline }),
-    });
+    };
+    if (event.data.pipeline !== undefined) session.pipeline = event.data.pipeline;
+    // The failed attempt's record stays as it ended (records of ended sessions are final); its
+    // retry is found from it by id (retryIdOf).
+    if (retryOf !== undefined) session.retryOf = retryOf;
+    sessions.set(event.sessionId, session);
   } else {
     if (existing === undefined) throw refused(event, 'no such session');
     if (existing.status !== 'Active') throw refused(event, `the session is ${existing.status}, not Active`);
@@ -50,6 +53,30 @@ export function evolveSessions(state: SessionsState, event: SessionEvent): Sessi
   state.lastSeq = event.seq;
   state.lastEventId = event.id;
   return state;
+}
+
+type SpawnEvent = Extract<SessionEvent, { type: 'SessionSpawned' }>;
+
+/**
+ * Why the lineage rules refuse a spawn, or null when it fits: a new id; a child names the
+ * session that handed off to it; a retry names, as parent too, a Failed session, and has the
+ * id {@link retryIdOf} that session (so each failed session has at most one retry).
+ * The projection and the audit apply the same rules.
+ */
+export function spawnRefusal(sessions: ReadonlyMap<string, Session>, event: SpawnEvent): string | null {
+  if (sessions.has(event.sessionId)) return `session ${event.sessionId} is spawned a second time`;
+  const { parentSession, retryOf } = event.data;
+  if (retryOf !== undefined) {
+    const failed = sessions.get(retryOf);
+    if (parentSession !== retryOf) return `retry ${event.sessionId} of ${retryOf} must name it as its parent, not ${parentSession}`;
+    if (failed?.status !== 'Failed') return `session ${event.sessionId} retries ${retryOf}, which is ${failed === undefined ? 'unknown' : failed.status}, not Failed`;
+    if (event.sessionId !== retryIdOf(retryOf)) return `session ${event.sessionId} retries ${retryOf} but does not have its retry id ${retryIdOf(retryOf)}`;
+    return null;
+  }
+  if (parentSession !== null && !sessions.get(parentSession)?.childSessions.includes(event.sessionId)) {
+    return `session ${event.sessionId} names ${parentSession} as its parent, which did not hand off to it`;
+  }
+  return null;
 }
 
 type AgentEvent = Extract<SessionEvent, { type: 'SessionAgentStarted' | 'SessionAgentFinished' }>;
@@ -95,6 +122,7 @@ function endSession(session: Session, event: EndEvent): void {
     case 'SessionFailed':
       session.status = 'Failed';
       session.error = event.data.error;
+      if (event.data.interrupted !== undefined) session.interrupted = event.data.interrupted;
       if (event.data.result !== undefined) session.result = event.data.result;
       return;
   }

@@ -41,7 +41,16 @@ export interface AdoptSpec {
 }
 
 /** How a run ended: a result to record, or a reason a person can act on. */
-export type AgentOutcome = ({ ok: true; result: AgentResult } | { ok: false; error: string; result?: AgentResult }) & {
+export type AgentOutcome = (
+  | { ok: true; result: AgentResult }
+  | {
+      ok: false;
+      error: string;
+      result?: AgentResult;
+      /** The agent did not end on its own terms (killed from outside, gone without a word): running it again may succeed. */
+      interrupted?: true;
+    }
+) & {
   /** The conversation the agent wrote (a file on this host), when it wrote one: stored with its session. */
   transcript?: string;
 };

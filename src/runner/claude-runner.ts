@@ -187,7 +187,9 @@ export class ClaudeRunner implements AgentRunner {
   /**
    * Takes over the agent of a session whose manager died while the agent ran on: follows its
    * log file for the result, stops it at its deadline (`timeoutMs` from its start) or on
-   * abort, and ends when the process is gone. Never starts anything.
+   * abort, and ends when the process is gone. An agent already gone (its pid, with its start
+   * time, no longer runs: a reused pid is someone else) ends at once, with the result its log
+   * holds. Never starts anything, and never signals a process that is not the agent's.
    */
   async adopt(spec: AdoptSpec): Promise<AgentOutcome> {
     const agent = spec.session.agent!;
@@ -235,7 +237,8 @@ function adoptedOutcome(reader: StreamJsonReader, stopReason: string | null, str
   if (stopReason !== null) return withResult(stopReason, agentResult);
   if (reader.result === null) {
     const tail = strayTail.trim();
-    return { ok: false, error: `the adopted agent (pid ${pid}) exited without a result line${tail ? `: ${tail}` : ''}` };
+    // Its exit status is not ours to see; an agent gone without a word was most likely killed.
+    return { ok: false, error: `the agent (pid ${pid}) ended without a result line while its manager was gone${tail ? `: ${tail}` : ''}`, interrupted: true };
   }
   if (reader.result.isError) return withResult(failureText(reader.result, 'unknown: adopted'), agentResult);
   return { ok: true, result: agentResult! };
@@ -259,7 +262,8 @@ function outcomeOf({ result, reader, stderrTail, stopReason, command }: Finished
     return { ok: false, error: `could not start the agent: ${why}` };
   }
   if (reader.result !== null && reader.result.isError) return withResult(failureText(reader.result, result.exitCode ?? result.signal), agentResult);
-  if (result.signal !== undefined) return withResult(`the agent was killed by ${result.signal}`, agentResult);
+  // Killed by someone else (the OOM killer, a user, a shutdown): not the agent's verdict.
+  if (result.signal !== undefined) return withResult(`the agent was killed by ${result.signal}`, agentResult, true);
   if (result.exitCode !== 0) {
     const tail = stderrTail.trim();
     return withResult(`the agent exited with code ${result.exitCode}${tail ? `: ${tail}` : ''}`, agentResult);
@@ -277,8 +281,9 @@ function failureText(line: ResultLine, exit: number | string | undefined): strin
   return `${reason} (${line.subtype === undefined ? '' : `${line.subtype}, `}exit code ${exit})`;
 }
 
-function withResult(error: string, result: AgentResult | undefined): AgentOutcome {
-  return result === undefined ? { ok: false, error } : { ok: false, error, result };
+function withResult(error: string, result: AgentResult | undefined, interrupted = false): AgentOutcome {
+  const outcome: AgentOutcome = result === undefined ? { ok: false, error } : { ok: false, error, result };
+  return interrupted ? { ...outcome, interrupted: true } : outcome;
 }
 
 function reasonOf(signal: AbortSignal): string {

@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ClaudeRunner, SessionManager, type ClaudeRunnerOptions } from '../../src/index.js';
@@ -68,6 +69,39 @@ describe('an agent outlives a manager killed with SIGKILL, and the next manager 
     expect(api.requests.length).toBe(1);
     await a.close();
     await b.close();
+  });
+
+  it('an agent that finished while no manager watched: the next manager reads its answer from its log and records it', async () => {
+    const id = await crashedManager({ text: 'DONE-WHILE-NOBODY-WATCHED', delayMs: 500 });
+    await pollFor(async () => (pidAlive(agentPid) ? undefined : true), 30_000, 'the agent to finish');
+    const manager = await adopter();
+    const ended = await manager.waitForAgent(id);
+    expect(ended).toMatchObject({ status: 'Active', result: { success: true, output: 'DONE-WHILE-NOBODY-WATCHED' } });
+    expect(await types()).toEqual(['SessionSpawned', 'SessionAgentStarted', 'SessionAgentFinished']);
+    expect(api.requests.length).toBe(1);
+    await manager.close();
+  });
+
+  it('an agent whose pid now belongs to another process is not adopted: that process is left alone, the session fails at once as interrupted', async () => {
+    api = await startScriptedApi(() => ({ text: 'unused' }));
+    const stranger = spawn('sleep', ['60'], { stdio: 'ignore' });
+    try {
+      const { child, lines } = startChild('reused-pid-agent', [store(), dir, String(stranger.pid)]);
+      await waitFor(() => lines.some((l) => l.startsWith('started ')), 30_000, 'the manager to record its agent');
+      const id = lines.find((l) => l.startsWith('started '))!.split(' ')[1]!;
+      child.kill('SIGKILL');
+      await new Promise((r) => child.once('close', r));
+      const manager = await adopter();
+      const startedAt = Date.now();
+      const ended = await manager.waitForAgent(id);
+      expect(Date.now() - startedAt, 'not followed as if it were the agent').toBeLessThan(5000);
+      expect(ended).toMatchObject({ status: 'Failed', interrupted: true, error: expect.stringMatching(/ended without a result line while its manager was gone/) });
+      expect(pidAlive(stranger.pid!), 'the other process is never signalled').toBe(true);
+      await manager.close();
+      expect(pidAlive(stranger.pid!)).toBe(true);
+    } finally {
+      stranger.kill('SIGKILL');
+    }
   });
 
   it('an adopted agent keeps its deadline: past timeoutMs from its start it is stopped and its session failed', async () => {

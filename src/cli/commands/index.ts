@@ -13,7 +13,7 @@ import { copyCommand, migrateCommand } from './store-commands.js';
 import { transcriptCommand } from './transcript.js';
 import { pipelineCommand } from './pipeline.js';
 import { watchCommand } from './watch.js';
-import { completeCommand, failCommand, handoffCommand, spawnCommand } from './write-commands.js';
+import { completeCommand, failCommand, handoffCommand, retryCommand, spawnCommand } from './write-commands.js';
 
 /** Every CLI command, in the order --help lists them. */
 export const COMMANDS: readonly Command[] = [
@@ -26,6 +26,7 @@ export const COMMANDS: readonly Command[] = [
   handoffCommand,
   completeCommand,
   failCommand,
+  retryCommand,
   pipelineCommand,
   replayCommand,
   auditCommand,

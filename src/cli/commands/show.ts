@@ -1,4 +1,5 @@
 import { parseSessionId } from '../../manager/decide.js';
+import { retryIdOf } from '../../domain/retry-id.js';
 import type { SessionEvent } from '../../events/session-event.js';
 import { loadView } from '../open-store.js';
 import { SessionError } from '../../errors.js';
@@ -38,7 +39,10 @@ export const showCommand: Command = {
     ];
     if (session.handoffTo !== undefined) fields.push(['handed off to', session.handoffTo]);
     if (session.result !== undefined) fields.push(['result', `${session.result.success ? 'success' : 'failure'}: ${session.result.output}`]);
-    if (session.error !== undefined) fields.push(['error', session.error]);
+    if (session.error !== undefined) fields.push(['error', `${session.error}${session.interrupted === true ? ' (interrupted)' : ''}`]);
+    if (session.retryOf !== undefined) fields.push(['retry of', session.retryOf]);
+    const retry = session.status === 'Failed' ? state.sessions.get(retryIdOf(session.id)) : undefined;
+    if (retry !== undefined) fields.push(['retried as', retry.id]);
     if (session.agent !== undefined) fields.push(['agent process', `pid ${session.agent.process.pid}, log ${session.agent.logFile}`]);
     for (const [k, v] of fields) print(`${k.padEnd(14)} ${v}`);
     print('');

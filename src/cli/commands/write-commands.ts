@@ -101,3 +101,15 @@ export const failCommand: Command = {
     return withManager(context, (m) => m.failSession(id, error));
   },
 };
+
+/** `retry <id>`: records a Failed session's work as run again, in a new session (its retry). */
+export const retryCommand: Command = {
+  name: 'retry',
+  summary: 'start a Failed session again as a new session (its retry, with its own derived id)',
+  usage: 'retry <id>',
+  options: {},
+  run(context) {
+    const id = requirePositional(context, 0, 'session id');
+    return withManager(context, (m) => m.retrySession(id));
+  },
+};
