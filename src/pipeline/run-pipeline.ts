@@ -1,13 +1,13 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createActor } from 'xstate';
-import { pipelineMachine, type PipelineStep } from '../../machines/pipeline.machine.js';
 import { type Phase } from '../domain/phase.js';
+import { z } from 'zod';
 import { parseInput } from '../domain/parse-input.js';
-import { PipelineStepsSchema, type PipelineStepInput } from '../domain/pipeline-steps.js';
+import { PipelineStepsSchema, type PipelineSpec, type PipelineStepInput } from '../domain/pipeline-steps.js';
 import type { Session } from '../domain/session.js';
 import { SessionError, isSessionError } from '../errors.js';
 import { parseSessionId } from '../manager/decide.js';
 import type { SessionManager } from '../manager/session-manager.js';
+import { replayPipeline, stepAttempts } from './pipeline-progress.js';
 
 export type { PipelineStepInput } from '../domain/pipeline-steps.js';
 
@@ -26,17 +26,41 @@ export interface PipelineInput {
   /** The first agent's task (default: "Resolve issue #N"). */
   purpose?: string;
   steps?: readonly PipelineStepInput[];
+  /**
+   * How many times a step whose work was interrupted (its agent killed or gone with its machine,
+   * its manager closed or dead before the agent started) runs again, each time as a new session
+   * (`retrySession`); 0–10, default 2. A step that failed by its agent's own verdict, its
+   * deadline or an abort is not run again. Recorded with the pipeline, so a resume keeps it.
+   */
+  maxRetries?: number;
   /** Aborts the running step's agent; the pipeline then fails. */
   signal?: AbortSignal;
+  /** See {@link ResumeOptions.startGraceMs}. */
+  startGraceMs?: number;
   /** Called with the root session's id as soon as it exists: keep it to resume the run after a crash. */
   onRoot?: (rootId: string) => void;
+}
+
+/** Options of {@link resumePipeline}. */
+export interface ResumeOptions {
+  /** Aborts the running step's agent; the pipeline then fails. */
+  signal?: AbortSignal;
+  /**
+   * How long a step's session may go without its agent recorded before it counts as never
+   * started (its manager died between the spawn and the agent's start): it is then failed as
+   * interrupted, any process of it on this host stopped, and it runs again. Default 30 000 ms;
+   * keep it above the longest wait for an agent slot (`maxConcurrent`) of the managers running it.
+   */
+  startGraceMs?: number;
 }
 
 /** How a pipeline run ended. */
 export interface PipelineResult {
   status: 'Completed' | 'Failed';
-  /** Every step's session, root first, as recorded at the end. */
+  /** Every step's session, root first, as recorded at the end (a retried step's last attempt). */
   sessions: Session[];
+  /** The attempts that were cut short and run again as new sessions, oldest first. */
+  retried: Session[];
   /** Why it failed. */
   error?: string;
 }
@@ -45,6 +69,7 @@ export interface PipelineResult {
 const POLL_MS = 250;
 /** How long a step's session may go without its agent recorded before it counts as never started. */
 const START_GRACE_MS = 30_000;
+const GraceSchema = z.number().int().min(0).max(24 * 3_600_000).optional();
 
 /**
  * Runs agents one after another on one issue (the original's HeadlessOrchestrator use): each
@@ -61,13 +86,15 @@ const START_GRACE_MS = 30_000;
  */
 export async function runPipeline(manager: SessionManager, input: PipelineInput): Promise<PipelineResult> {
   const steps = parseInput(PipelineStepsSchema, input.steps ?? DEFAULT_PIPELINE, 'pipeline steps') as PipelineStepInput[];
+  const graceMs = parseInput(GraceSchema, input.startGraceMs, 'startGraceMs') ?? START_GRACE_MS;
   assertPipelineRunner(manager);
   const first = steps[0]!;
   const options = input.signal === undefined ? {} : { signal: input.signal };
   const context = { issueNumber: input.issueNumber, currentPhase: first.phase, worktreePath: input.worktreePath };
-  const root = await manager.spawnAgentSession(first.agentName, input.purpose ?? `Resolve issue #${input.issueNumber}`, context, { ...options, pipelineSteps: steps });
+  const retries = input.maxRetries === undefined ? {} : { pipelineRetries: input.maxRetries };
+  const root = await manager.spawnAgentSession(first.agentName, input.purpose ?? `Resolve issue #${input.issueNumber}`, context, { ...options, ...retries, pipelineSteps: steps });
   input.onRoot?.(root.id);
-  return drive(manager, root, steps, input.signal);
+  return drive(manager, root, root.pipeline!, { signal: input.signal, graceMs });
 }
 
 /**
@@ -81,15 +108,16 @@ export async function runPipeline(manager: SessionManager, input: PipelineInput)
  * @example
  * const result = await resumePipeline(manager, rootId);
  */
-export async function resumePipeline(manager: SessionManager, rootId: string, options: { signal?: AbortSignal } = {}): Promise<PipelineResult> {
+export async function resumePipeline(manager: SessionManager, rootId: string, options: ResumeOptions = {}): Promise<PipelineResult> {
   const id = parseSessionId(rootId);
+  const graceMs = parseInput(GraceSchema, options.startGraceMs, 'startGraceMs') ?? START_GRACE_MS;
   const root = await manager.getSession(id);
   if (root === undefined) throw new SessionError('NOT_FOUND', `no session ${id}`, { sessionId: id });
   if (root.pipeline === undefined || root.parentSession !== null) {
     throw new SessionError('INVALID_INPUT', `session ${id} is not the root of a pipeline (it was not started by runPipeline)`, { sessionId: id });
   }
   assertPipelineRunner(manager);
-  return drive(manager, root, root.pipeline.steps, options.signal);
+  return drive(manager, root, root.pipeline, { signal: options.signal, graceMs });
 }
 
 function assertPipelineRunner(manager: SessionManager): void {
@@ -103,66 +131,48 @@ function assertPipelineRunner(manager: SessionManager): void {
  * sessions from the root down) and replays that into the pipeline machine, the one definition
  * of the flow; nothing of it is kept in memory between rounds, so a crash loses nothing.
  */
-async function drive(manager: SessionManager, root: Session, steps: PipelineStepInput[], signal: AbortSignal | undefined): Promise<PipelineResult> {
-  const options = signal === undefined ? {} : { signal };
+async function drive(manager: SessionManager, root: Session, spec: PipelineSpec, how: { signal: AbortSignal | undefined; graceMs: number }): Promise<PipelineResult> {
+  const options = how.signal === undefined ? {} : { signal: how.signal };
   const contextOf = (phase: Phase) => ({ issueNumber: root.context.issueNumber, currentPhase: phase, worktreePath: root.context.worktreePath });
   for (;;) {
-    const chain = await stepSessions(manager, root.id);
-    const run = replay(steps, chain);
-    const snapshot = run.getSnapshot();
-    if (snapshot.status === 'done') {
+    const lookup = (id: string) => manager.getSession(id);
+    const steps = await stepAttempts((await lookup(root.id))!, lookup);
+    const attempts = steps.flat();
+    const run = replayPipeline(spec, attempts);
+    try {
+      const snapshot = run.getSnapshot();
+      if (snapshot.status === 'done') {
+        const sessions = steps.map((tries) => tries.at(-1)!);
+        const retried = steps.flatMap((tries) => tries.slice(0, -1));
+        return snapshot.value === 'completed'
+          ? { status: 'Completed', sessions, retried }
+          : { status: 'Failed', sessions, retried, error: snapshot.context.error ?? 'the pipeline failed' };
+      }
+      const last = attempts.at(-1)!;
+      if (snapshot.value === 'retrying') {
+        // Never a second agent under the same id: the step runs again as a new session.
+        await movedOn(root.id, () => manager.retrySession(last.id, options).then(() => undefined));
+        continue;
+      }
+      const ended = await agentEnd(manager, last, how.graceMs);
+      if (ended.status !== 'Active') continue;
+      await movedOn(root.id, async () => {
+        if (ended.result?.success !== true) {
+          await manager.failSession(ended.id, ended.error ?? `step ${steps.length} (${ended.agentName}) did not succeed`, ended.result);
+          return;
+        }
+        run.send({ type: 'STEP_SUCCEEDED' });
+        const next = run.getSnapshot();
+        if (next.value === 'completed') await manager.completeSession(ended.id, ended.result);
+        else {
+          const step = next.context.steps[next.context.index]!;
+          await manager.handoff(ended.id, step.agentName, contextOf(step.phase as Phase), options);
+        }
+      });
+    } finally {
       run.stop();
-      return snapshot.value === 'completed'
-        ? { status: 'Completed', sessions: chain }
-        : { status: 'Failed', sessions: chain, error: snapshot.context.error ?? 'the pipeline failed' };
     }
-    const ended = await agentEnd(manager, chain.at(-1)!);
-    if (ended.status !== 'Active') continue;
-    await movedOn(root.id, async () => {
-      if (ended.result?.success !== true) {
-        const index = chain.length;
-        await manager.failSession(ended.id, ended.error ?? `step ${index} (${ended.agentName}) did not succeed`, ended.result);
-        return;
-      }
-      run.send({ type: 'STEP_SUCCEEDED' });
-      const next = run.getSnapshot();
-      if (next.value === 'completed') await manager.completeSession(ended.id, ended.result);
-      else {
-        const step = next.context.steps[next.context.index]!;
-        await manager.handoff(ended.id, step.agentName, contextOf(step.phase as Phase), options);
-      }
-    });
-    run.stop();
   }
-}
-
-/** The pipeline machine fed with what the log says happened, step by step. */
-function replay(steps: PipelineStepInput[], chain: Session[]) {
-  const run = createActor(pipelineMachine, { input: { steps: steps as PipelineStep[] } }).start();
-  for (const [i, session] of chain.entries()) {
-    run.send({ type: 'STEP_STARTED', sessionId: session.id });
-    const last = i === chain.length - 1;
-    if (session.status === 'HandedOff') run.send({ type: 'STEP_SUCCEEDED' });
-    else if (session.status === 'Failed') run.send({ type: 'STEP_FAILED', error: session.error ?? `step ${i + 1} (${session.agentName}) failed` });
-    else if (session.status === 'Completed') {
-      run.send({ type: 'STEP_SUCCEEDED' });
-      if (run.getSnapshot().status !== 'done') run.send({ type: 'STEP_FAILED', error: `step ${i + 1} (${session.agentName}) was completed outside the pipeline` });
-    }
-    if (!last && session.status !== 'HandedOff') break;
-  }
-  return run;
-}
-
-/** The sessions of a pipeline from its root down (each handoff's one child). */
-async function stepSessions(manager: SessionManager, rootId: string): Promise<Session[]> {
-  const chain: Session[] = [];
-  let id: string | undefined = rootId;
-  while (id !== undefined) {
-    const session: Session = (await manager.getSession(id))!;
-    chain.push(session);
-    id = session.childSessions[0];
-  }
-  return chain;
 }
 
 /**
@@ -170,13 +180,15 @@ async function stepSessions(manager: SessionManager, rootId: string): Promise<Se
  * manager runs or adopted, and otherwise watches the log, letting the manager adopt the agent
  * (or fail its session) should the manager running it die meanwhile.
  */
-async function agentEnd(manager: SessionManager, session: Session): Promise<Session> {
+async function agentEnd(manager: SessionManager, session: Session, graceMs: number): Promise<Session> {
   for (;;) {
     const current = await manager.waitForAgent(session.id);
     if (current.status !== 'Active' || current.agent?.finishedAt !== undefined) return current;
-    if (current.agent === undefined && Date.now() - Date.parse(current.createdAt) > START_GRACE_MS) {
-      // Its manager died before the agent's start was recorded: it is not started twice.
-      await movedOn(session.id, () => manager.failSession(current.id, 'its agent never started: the manager that spawned it died first').then(() => undefined));
+    if (current.agent === undefined && Date.now() - Date.parse(current.createdAt) > graceMs) {
+      // Its manager died before the agent's start was recorded: never started twice, it runs again as
+      // a retry (failing it stops an agent that started unrecorded on this host).
+      const reason = 'its agent never started: the manager that spawned it died first';
+      await movedOn(session.id, () => manager.failSession(current.id, reason, undefined, { interrupted: true }).then(() => undefined));
       continue;
     }
     await manager.reapOrphans();
@@ -189,7 +201,7 @@ async function movedOn(rootId: string, move: () => Promise<void>): Promise<void>
   try {
     await move();
   } catch (error) {
-    if (isSessionError(error, 'INVALID_TRANSITION') || isSessionError(error, 'CONFLICT')) {
+    if (isSessionError(error, 'INVALID_TRANSITION') || isSessionError(error, 'CONFLICT') || isSessionError(error, 'ALREADY_EXISTS')) {
       throw new SessionError('CONFLICT', `another manager moved the pipeline of ${rootId} on first: ${(error as Error).message}`, { cause: error });
     }
     throw error;

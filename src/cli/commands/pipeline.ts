@@ -10,6 +10,7 @@ import { UsageError, intOption, requirePositional, stringOption, type Command, t
 import { EXIT } from '../exit-codes.js';
 import { print, printJson, table } from '../format.js';
 import { contextStore, loadView } from '../open-store.js';
+import { replayPipeline, stepAttempts } from '../../pipeline/pipeline-progress.js';
 
 /** `--steps CodeGenAgent:CodeGeneration,ReviewAgent:Review` as steps. */
 function stepsOption(context: CommandContext): PipelineStepInput[] | undefined {
@@ -23,18 +24,12 @@ function stepsOption(context: CommandContext): PipelineStepInput[] | undefined {
   });
 }
 
-/** Each step of a pipeline with the session that ran it, if any, read from the sessions. */
-function stepRows(root: Session, sessions: ReadonlyMap<string, Session>): Array<{ step: PipelineStepInput; session: Session | undefined }> {
-  const chain: Session[] = [];
-  for (let at: Session | undefined = root; at !== undefined; at = at.childSessions[0] === undefined ? undefined : sessions.get(at.childSessions[0])) chain.push(at);
-  return (root.pipeline?.steps ?? []).map((step, i) => ({ step, session: chain[i] }));
-}
-
 function report(context: CommandContext, result: PipelineResult): number {
   if (context.json) printJson(result);
   else {
     print(`pipeline ${result.status}${result.error === undefined ? '' : `: ${result.error}`}`);
     print(table(['STEP', 'AGENT', 'STATUS', 'SESSION'], result.sessions.map((s, i) => [String(i + 1), s.agentName, s.status, s.id])));
+    for (const attempt of result.retried) print(`retried: ${attempt.id} (${attempt.agentName}): ${attempt.error ?? 'interrupted'}`);
   }
   return result.status === 'Completed' ? EXIT.OK : EXIT.FINDINGS;
 }
@@ -53,8 +48,8 @@ async function withRunner(context: CommandContext, act: (manager: SessionManager
 export const pipelineCommand: Command = {
   name: 'pipeline',
   summary: 'run a pipeline of Claude Code agents, resume one after a crash, or show where one stands (exit 1 if it failed)',
-  usage: 'pipeline run --issue N --worktree PATH [--steps agent:phase,…] [--purpose P] | pipeline resume <root-id> | pipeline status <root-id>',
-  options: { issue: { type: 'string' }, worktree: { type: 'string' }, steps: { type: 'string' }, purpose: { type: 'string' } },
+  usage: 'pipeline run --issue N --worktree PATH [--steps agent:phase,…] [--purpose P] [--max-retries N] | pipeline resume <root-id> | pipeline status <root-id>',
+  options: { issue: { type: 'string' }, worktree: { type: 'string' }, steps: { type: 'string' }, purpose: { type: 'string' }, 'max-retries': { type: 'string' } },
   example: 'root 4d66d01b-4085-4c47-8a1e-1398cfb590d7\npipeline Completed\nSTEP  AGENT         STATUS     SESSION\n1     CodeGenAgent  HandedOff  4d66d01b-…',
   async run(context) {
     const action = requirePositional(context, 0, 'run, resume or status');
@@ -64,8 +59,9 @@ export const pipelineCommand: Command = {
       if (issueNumber === undefined || worktreePath === undefined) throw new UsageError('--issue and --worktree are required');
       const steps = stepsOption(context) ?? [...DEFAULT_PIPELINE];
       const purpose = stringOption(context, 'purpose');
+      const maxRetries = intOption(context, 'max-retries');
       // The root's id comes first, at once: what `pipeline resume` needs after a crash.
-      return withRunner(context, (m) => runPipeline(m, { issueNumber, worktreePath, steps, ...(purpose === undefined ? {} : { purpose }), onRoot: (id) => (context.json ? process.stderr : process.stdout).write(`root ${id}\n`) }));
+      return withRunner(context, (m) => runPipeline(m, { issueNumber, worktreePath, steps, ...(purpose === undefined ? {} : { purpose }), ...(maxRetries === undefined ? {} : { maxRetries }), onRoot: (id) => (context.json ? process.stderr : process.stdout).write(`root ${id}\n`) }));
     }
     const rootId = parseSessionId(requirePositional(context, 1, 'root session id'));
     if (action === 'resume') return withRunner(context, (m) => resumePipeline(m, rootId));
@@ -74,15 +70,18 @@ export const pipelineCommand: Command = {
     const root = state.sessions.get(rootId);
     if (root === undefined) throw new SessionError('NOT_FOUND', `no session ${rootId}`, { sessionId: rootId });
     if (root.pipeline === undefined || root.parentSession !== null) throw new SessionError('INVALID_INPUT', `session ${rootId} is not the root of a pipeline`, { sessionId: rootId });
-    const rows = stepRows(root, state.sessions);
-    const failed = rows.find((r) => r.session?.status === 'Failed');
-    const done = rows.at(-1)?.session?.status === 'Completed';
-    const status = failed !== undefined ? 'Failed' : done ? 'Completed' : 'Running';
-    if (context.json) printJson({ status, steps: rows.map((r) => ({ ...r.step, session: r.session ?? null })) });
+    const steps = await stepAttempts(root, (id) => state.sessions.get(id));
+    const run = replayPipeline(root.pipeline, steps.flat());
+    const snapshot = run.getSnapshot();
+    run.stop();
+    const status = snapshot.value === 'completed' ? 'Completed' : snapshot.value === 'failed' ? 'Failed' : 'Running';
+    const rows = root.pipeline.steps.map((step, i) => ({ step, attempts: steps[i] ?? [] }));
+    if (context.json) printJson({ status, steps: rows.map((r) => ({ ...r.step, session: r.attempts.at(-1) ?? null, retried: r.attempts.slice(0, -1) })) });
     else {
-      print(`pipeline ${status}`);
-      print(table(['STEP', 'AGENT', 'PHASE', 'STATUS', 'SESSION'], rows.map((r, i) => [String(i + 1), r.step.agentName, r.step.phase, r.session?.status ?? '—', r.session?.id ?? '—'])));
+      print(`pipeline ${status}${snapshot.context.error === undefined || status !== 'Failed' ? '' : `: ${snapshot.context.error}`}`);
+      const line = (step: PipelineStepInput, i: number, s: Session | undefined, note = '') => [String(i + 1), step.agentName, step.phase, (s?.status ?? '—') + note, s?.id ?? '—'];
+      print(table(['STEP', 'AGENT', 'PHASE', 'STATUS', 'SESSION'], rows.flatMap((r, i) => r.attempts.length === 0 ? [line(r.step, i, undefined)] : r.attempts.map((s, n) => line(r.step, i, s, n < r.attempts.length - 1 ? ' (retried)' : '')))));
     }
-    return failed === undefined ? EXIT.OK : EXIT.FINDINGS;
+    return status === 'Failed' ? EXIT.FINDINGS : EXIT.OK;
   },
 };

@@ -2,6 +2,7 @@
  * A manager process driving a pipeline of real Claude Code agents against a scripted API, to
  * be killed and resumed. Prints `root <id>` as soon as the root exists and `result <json>` at
  * the end. Usage: node pipeline-host.js <store> <worktree> <home> <api url> run|resume <root>|first-step
+ * (env START_GRACE_MS: see ResumeOptions.startGraceMs)
  * `first-step` spawns the root of a two-step pipeline, waits for its agent to finish, prints
  * `finished`, and waits to be killed (a crash between a step's end and its handoff).
  */
@@ -23,9 +24,11 @@ if (mode === 'first-step') {
   print('finished');
   setInterval(() => {}, 1000);
 } else {
+  // START_GRACE_MS shortens the wait before a step whose agent was never recorded runs again.
+  const grace = process.env['START_GRACE_MS'] === undefined ? {} : { startGraceMs: Number(process.env['START_GRACE_MS']) };
   const result = mode === 'run'
-    ? await runPipeline(manager, { issueNumber: 14, worktreePath: worktree, steps, onRoot: (id) => print(`root ${id}`) })
-    : await resumePipeline(manager, root!);
-  print(`result ${JSON.stringify({ status: result.status, error: result.error, sessions: result.sessions.map((s) => [s.agentName, s.status]) })}`);
+    ? await runPipeline(manager, { issueNumber: 14, worktreePath: worktree, steps, onRoot: (id) => print(`root ${id}`), ...grace })
+    : await resumePipeline(manager, root!, grace);
+  print(`result ${JSON.stringify({ status: result.status, error: result.error, sessions: result.sessions.map((s) => [s.agentName, s.status]), retried: result.retried.map((s) => [s.agentName, s.status]) })}`);
   await manager.close();
 }

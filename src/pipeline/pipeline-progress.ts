@@ -1,0 +1,55 @@
+import { createActor } from 'xstate';
+import { pipelineMachine, type PipelineStep } from '../../machines/pipeline.machine.js';
+import { DEFAULT_PIPELINE_RETRIES, type PipelineSpec } from '../domain/pipeline-steps.js';
+import { retryIdOf } from '../domain/retry-id.js';
+import type { Session } from '../domain/session.js';
+
+/** Finds a session by id (from a manager, asynchronously, or from a map). */
+export type SessionLookup = (id: string) => Session | undefined | Promise<Session | undefined>;
+
+/**
+ * A pipeline's progress as the lineage records it: from the root down, each step's attempts in
+ * the order they ran (a Failed attempt, then its retry, found by {@link retryIdOf}), the next
+ * step being the handoff child of the step's last attempt. `root` must be current: the walk
+ * starts from it as given.
+ */
+export async function stepAttempts(root: Session, lookup: SessionLookup): Promise<Session[][]> {
+  const steps: Session[][] = [];
+  let next: Session | undefined = root;
+  while (next !== undefined) {
+    const attempts: Session[] = [next];
+    for (let at = next; at.status === 'Failed'; ) {
+      const retry = await lookup(retryIdOf(at.id));
+      if (retry === undefined) break;
+      attempts.push(retry);
+      at = retry;
+    }
+    steps.push(attempts);
+    const child = attempts.at(-1)!.childSessions[0];
+    next = child === undefined ? undefined : await lookup(child);
+  }
+  return steps;
+}
+
+/**
+ * The pipeline machine fed with what the log says happened, attempt by attempt: a started
+ * actor (the caller stops it) whose state says what comes next: `retrying`, `running` (wait for
+ * the step's agent), or done, `completed` or `failed`.
+ */
+export function replayPipeline(spec: PipelineSpec, attempts: Session[]) {
+  const run = createActor(pipelineMachine, { input: { steps: spec.steps as PipelineStep[], maxRetries: spec.maxRetries ?? DEFAULT_PIPELINE_RETRIES } }).start();
+  for (const session of attempts) {
+    if (run.getSnapshot().status === 'done') break;
+    run.send({ type: 'STEP_STARTED', sessionId: session.id });
+    const step = `step ${run.getSnapshot().context.index + 1} (${session.agentName})`;
+    if (session.status === 'HandedOff') run.send({ type: 'STEP_SUCCEEDED' });
+    else if (session.status === 'Failed') {
+      const error = session.error ?? `${step} failed`;
+      run.send(session.interrupted === true ? { type: 'STEP_INTERRUPTED', error } : { type: 'STEP_FAILED', error });
+    } else if (session.status === 'Completed') {
+      run.send({ type: 'STEP_SUCCEEDED' });
+      if (run.getSnapshot().status !== 'done') run.send({ type: 'STEP_FAILED', error: `${step} was completed outside the pipeline` });
+    }
+  }
+  return run;
+}
