@@ -16,6 +16,7 @@ import { replayBenches } from './replay.bench.js';
 import { seededStore, type SeededStore } from './seeded-store.js';
 import { cliBenches, transitionBenches } from './size.bench.js';
 import { spawnBenches } from './spawn.bench.js';
+import { adoptBenches } from './adopt.bench.js';
 import { intervalBench, trickleBenches } from './trickle.bench.js';
 
 const runs = Number(process.env['BENCH_RUNS'] ?? 5);
@@ -50,6 +51,8 @@ try {
   // Spawns run before the big replay: forking a process costs more the larger the parent's heap.
   log('spawn overhead…');
   const spawns = await spawnBenches(runs);
+  log('open and adopt 1,000 running pipelines…');
+  spawns.push(...(await adoptBenches(Math.min(runs, 3))));
   for (const store of large) {
     log(`trickle at ${store.sessions} sessions…`);
     rows.push(await trickleBenches(store, share, trickle, 300));
