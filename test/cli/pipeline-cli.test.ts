@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { claudeTestEnv } from '../../examples/claude-env.js';
 import { startScriptedApi } from '../../examples/scripted-api-server.js';
 import { runCli } from '../helpers/cli.js';
+import { SessionManager } from '../../src/index.js';
 import { tempDir } from '../helpers/fixtures.js';
 
 describe('miyabi-sessions pipeline run|resume|status (real CLI agents, scripted API)', () => {
@@ -41,4 +42,29 @@ describe('miyabi-sessions pipeline run|resume|status (real CLI agents, scripted 
       await cleanup();
     }
   }, 60_000);
+
+  it('status shows a step run again: its interrupted attempt marked retried, the run Running while retries are left, Failed past them', async () => {
+    const { dir, cleanup } = await tempDir();
+    try {
+      const store = join(dir, 'store');
+      const steps = [{ agentName: 'CodeGenAgent', phase: 'CodeGeneration' as const }, { agentName: 'ReviewAgent', phase: 'Review' as const }];
+      const manager = await SessionManager.open(store);
+      const root = await manager.spawnAgentSession('CodeGenAgent', 'Resolve issue #3', { issueNumber: 3, currentPhase: 'CodeGeneration', worktreePath: dir }, { pipelineSteps: steps, pipelineRetries: 1 });
+      await manager.failSession(root.id, 'the agent was killed by SIGKILL', undefined, { interrupted: true });
+      await manager.close();
+      const waiting = await runCli(['pipeline', 'status', root.id, '--dir', store]);
+      expect(waiting.code, waiting.stderr).toBe(0);
+      expect(waiting.stdout).toMatch(/^pipeline Running/);
+      const reopened = await SessionManager.open(store);
+      const retry = await reopened.retrySession(root.id);
+      await reopened.failSession(retry.id, 'killed again', undefined, { interrupted: true });
+      await reopened.close();
+      const failed = await runCli(['pipeline', 'status', root.id, '--dir', store]);
+      expect(failed.code).toBe(1);
+      expect(failed.stdout).toMatch(/^pipeline Failed: killed again/);
+      expect(failed.stdout).toMatch(new RegExp(`1\\s+CodeGenAgent\\s+CodeGeneration\\s+Failed \\(retried\\)\\s+${root.id}[\\s\\S]*1\\s+CodeGenAgent\\s+CodeGeneration\\s+Failed\\s+${retry.id}[\\s\\S]*2\\s+ReviewAgent\\s+Review\\s+—`));
+    } finally {
+      await cleanup();
+    }
+  });
 });

@@ -5,7 +5,7 @@ import { FileEventStore } from '../../src/store/file/file-event-store.js';
 import { contextFor, tempDir } from '../helpers/fixtures.js';
 import { byId, logEvents, sessionsFileContent } from '../helpers/log-files.js';
 
-type Command = ({ kind: 'spawn'; agent: string } | { kind: 'handoff' | 'complete' | 'fail'; target: number; agent: string }) & {
+type Command = ({ kind: 'spawn'; agent: string } | { kind: 'handoff' | 'complete' | 'fail' | 'retry'; target: number; agent: string }) & {
   /** Run by a second manager on the same store (its checkpoints interleave with the first's). */
   byPeer: boolean;
   /** Close and reopen the first manager afterwards (from the sessions.json written in place). */
@@ -16,7 +16,7 @@ const agent = fc.constantFrom('CodeGenAgent', 'ReviewAgent', 'TestAgent', 'Deplo
 const rarely = fc.integer({ min: 0, max: 7 }).map((n) => n === 0);
 const command: fc.Arbitrary<Command> = fc.oneof(
   fc.record({ kind: fc.constant('spawn' as const), agent, byPeer: rarely, reopen: rarely }),
-  fc.record({ kind: fc.constantFrom('handoff' as const, 'complete' as const, 'fail' as const), target: fc.nat({ max: 30 }), agent, byPeer: rarely, reopen: rarely }),
+  fc.record({ kind: fc.constantFrom('handoff' as const, 'complete' as const, 'fail' as const, 'retry' as const), target: fc.nat({ max: 30 }), agent, byPeer: rarely, reopen: rarely }),
 );
 
 const UNKNOWN = '3f1d8a52-0000-4000-8000-000000000000';
@@ -32,6 +32,7 @@ describe('model-based: random command sequences', () => {
           let manager = await SessionManager.open(dir, OPTIONS);
           const peer = await SessionManager.open(dir, OPTIONS);
           const model = new Map<string, SessionStatus>();
+          const retried = new Set<string>();
           const ids: string[] = [];
           for (const c of commands) {
             const by = c.byPeer ? peer : manager;
@@ -45,12 +46,23 @@ describe('model-based: random command sequences', () => {
               const attempt =
                 c.kind === 'handoff' ? by.handoff(id, c.agent, contextFor('Review'))
                 : c.kind === 'complete' ? by.completeSession(id, { success: true, output: 'done', totalCostUsd: 0.25, numTurns: 2 })
-                : by.failSession(id, 'failed on purpose');
+                : c.kind === 'retry' ? by.retrySession(id)
+                : by.failSession(id, 'failed on purpose', undefined, { interrupted: c.agent === 'TestAgent' });
               if (expected === undefined) await expect(attempt).rejects.toMatchObject({ code: 'NOT_FOUND' });
-              else if (expected !== 'Active') await expect(attempt).rejects.toMatchObject({ code: 'INVALID_TRANSITION' });
+              else if (c.kind === 'retry') {
+                // Only a Failed session can run again, and only once: its retry's id is derived from its own.
+                if (expected !== 'Failed') await expect(attempt).rejects.toMatchObject({ code: 'INVALID_TRANSITION' });
+                else if (retried.has(id)) await expect(attempt).rejects.toMatchObject({ code: 'ALREADY_EXISTS' });
+                else {
+                  const retry = await attempt;
+                  retried.add(id);
+                  ids.push(retry.id);
+                  model.set(retry.id, 'Active');
+                }
+              } else if (expected !== 'Active') await expect(attempt).rejects.toMatchObject({ code: 'INVALID_TRANSITION' });
               else {
                 const result = await attempt;
-                model.set(id, { handoff: 'HandedOff', complete: 'Completed', fail: 'Failed' }[c.kind] as SessionStatus);
+                model.set(id, { handoff: 'HandedOff', complete: 'Completed', fail: 'Failed', retry: 'Active' }[c.kind] as SessionStatus);
                 if (c.kind === 'handoff') {
                   ids.push(result.id);
                   model.set(result.id, 'Active');

@@ -24,6 +24,13 @@ function stepsOption(context: CommandContext): PipelineStepInput[] | undefined {
   });
 }
 
+/** A step's lines in `pipeline status`: one per attempt (those run again marked so), or a dash before it started. */
+function statusLines(number: number, step: PipelineStepInput, attempts: Session[]): string[][] {
+  const line = (session: Session | undefined, note: string) => [String(number), step.agentName, step.phase, `${session?.status ?? '—'}${note}`, session?.id ?? '—'];
+  if (attempts.length === 0) return [line(undefined, '')];
+  return attempts.map((session, i) => line(session, i < attempts.length - 1 ? ' (retried)' : ''));
+}
+
 function report(context: CommandContext, result: PipelineResult): number {
   if (context.json) printJson(result);
   else {
@@ -79,8 +86,7 @@ export const pipelineCommand: Command = {
     if (context.json) printJson({ status, steps: rows.map((r) => ({ ...r.step, session: r.attempts.at(-1) ?? null, retried: r.attempts.slice(0, -1) })) });
     else {
       print(`pipeline ${status}${snapshot.context.error === undefined || status !== 'Failed' ? '' : `: ${snapshot.context.error}`}`);
-      const line = (step: PipelineStepInput, i: number, s: Session | undefined, note = '') => [String(i + 1), step.agentName, step.phase, (s?.status ?? '—') + note, s?.id ?? '—'];
-      print(table(['STEP', 'AGENT', 'PHASE', 'STATUS', 'SESSION'], rows.flatMap((r, i) => r.attempts.length === 0 ? [line(r.step, i, undefined)] : r.attempts.map((s, n) => line(r.step, i, s, n < r.attempts.length - 1 ? ' (retried)' : '')))));
+      print(table(['STEP', 'AGENT', 'PHASE', 'STATUS', 'SESSION'], rows.flatMap((r, i) => statusLines(i + 1, r.step, r.attempts))));
     }
     return status === 'Failed' ? EXIT.FINDINGS : EXIT.OK;
   },
