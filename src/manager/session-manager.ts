@@ -154,8 +154,10 @@ export class SessionManager {
   /** Ends an Active session as Failed with the reason. Throws `NOT_FOUND`, `INVALID_TRANSITION`, `INVALID_INPUT`. */
   async failSession(id: string, error: string, result?: AgentResult, options: FailOptions = {}): Promise<Session> {
     await this.execute((clock) => decideFail(this.state.sessions, { id, error, result, interrupted: options.interrupted }, clock));
-    await this.supervisor?.stop(id, `session ${id} was failed`);
-    await this.supervisor?.stopStrays(id);
+    // An agent this manager runs is stopped with its run; otherwise any process of the session
+    // left on this host (started, never recorded) is looked for: one /proc scan, not two.
+    if (this.supervisor?.isRunning(id) === true) await this.supervisor.stop(id, `session ${id} was failed`);
+    else await this.supervisor?.stopStrays(id);
     return this.copyOf(id);
   }
 
