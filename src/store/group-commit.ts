@@ -26,9 +26,7 @@ export class GroupCommit {
   enqueue(request: AppendRequest): Promise<SessionEvent[]> {
     return new Promise((resolve, reject) => {
       this.queue.push({ request, resolve, reject });
-      this.flushing ??= this.flushLoop().finally(() => {
-        this.flushing = null;
-      });
+      this.flushing ??= this.flushLoop();
     });
   }
 
@@ -37,16 +35,25 @@ export class GroupCommit {
     while (this.flushing !== null) await this.flushing;
   }
 
+  /**
+   * Commits until nothing is queued. It marks itself ended in the same turn as it finds the
+   * queue empty: an append queued a moment later (its caller released by the last commit)
+   * starts a new loop, where waiting for this one to be seen as ended would strand it.
+   */
   private async flushLoop(): Promise<void> {
     let lastBatch = 0;
-    while (this.queue.length > 0) {
-      // After a batch of several, let every caller it released append again before the next
-      // batch is taken (one turn of the event loop): one larger write instead of many small
-      // ones, each paying the disk's fixed cost. A lone caller never waits.
-      if (lastBatch > 1) await new Promise((resolve) => setImmediate(resolve));
-      const batch = this.queue.splice(0, this.maxBatch);
-      lastBatch = batch.length;
-      await this.commit(batch);
+    try {
+      while (this.queue.length > 0) {
+        // After a batch of several, let every caller it released append again before the next
+        // batch is taken (one turn of the event loop): one larger write instead of many small
+        // ones, each paying the disk's fixed cost. A lone caller never waits.
+        if (lastBatch > 1) await new Promise((resolve) => setImmediate(resolve));
+        const batch = this.queue.splice(0, this.maxBatch);
+        lastBatch = batch.length;
+        await this.commit(batch);
+      }
+    } finally {
+      this.flushing = null;
     }
   }
 }
