@@ -46,7 +46,7 @@ export { SessionEventSchema, type SessionEvent, type SessionEventType, type Pend
 
 export type { EventStore, EventSink, AppendRequest, StoreCursor, ConnectReport, TornTail } from './store/event-store.js';
 export { FileEventStore, LOG_FILE, type FileEventStoreOptions, type Durability } from './store/file/file-event-store.js';
-export { PostgresEventStore, type PostgresStoreOptions } from './store/postgres/postgres-event-store.js';
+export { PostgresEventStore, type PostgresStoreCounters, type PostgresStoreOptions } from './store/postgres/postgres-event-store.js';
 export { migrationSql } from './store/postgres/schema.js';
 
 export { lineageOf, lineageTree, type LineageNode } from './projections/lineage.js';

@@ -25,6 +25,15 @@ export interface PostgresStoreOptions {
   applicationName?: string;
 }
 
+/** See {@link PostgresEventStore.counters}. */
+export interface PostgresStoreCounters {
+  /** Transactions that appended events (one per group commit that wrote). */
+  commits: number;
+  /** Events this store appended. */
+  eventsCommitted: number;
+  /** Events read from the table: at open, and those other writers appended; its own only when one lands while it reads. */
+  eventsRead: number;
+}
 
 const PAGE = 5000;
 /** How many times a commit is stamped again because the sessions it touches moved on meanwhile. */
@@ -45,6 +54,8 @@ export class PostgresEventStore implements EventStore {
   readonly refreshBeforeWrite = false;
   /** The agents' conversations, in the schema's `transcripts` table. */
   readonly transcripts: PostgresTranscripts;
+  /** What this store has done: commits (transactions), and events it read from the table (for benchmarks and tests). */
+  readonly counters: PostgresStoreCounters = { commits: 0, eventsCommitted: 0, eventsRead: 0 };
   private migrated: Promise<void> | null = null;
   private readonly schema: string;
   private readonly pool: pg.Pool;
@@ -54,6 +65,8 @@ export class PostgresEventStore implements EventStore {
   private reading: Promise<number> = Promise.resolve(0);
   private readonly appends: GroupCommit;
   private writer: Promise<pg.Client> | null = null;
+  /** The group commit in flight, if any: it settles once its events are handed to the sink. */
+  private committing: Promise<void> | null = null;
   private closed = false;
 
   private get applicationName(): string {
@@ -68,7 +81,7 @@ export class PostgresEventStore implements EventStore {
     this.pool = new pg.Pool({ connectionString: options.connectionString, max: options.poolSize ?? 5, application_name: this.applicationName });
     // An idle client losing its connection must not crash the process; the next query reconnects.
     this.pool.on('error', () => undefined);
-    this.appends = new GroupCommit((batch) => this.commit(batch), options.maxBatch ?? 1000);
+    this.appends = new GroupCommit((batch) => this.tracked(this.commit(batch)), options.maxBatch ?? 1000);
     this.transcripts = new PostgresTranscripts(this.pool, this.schema, () => (this.migrated ??= this.migrate().catch((error: unknown) => {
       this.migrated = null;
       throw error;
@@ -149,11 +162,13 @@ export class PostgresEventStore implements EventStore {
     await this.pool.end();
   }
 
-  private async readNew(): Promise<number> {
+  /** Reads and applies every event after the sink's position, or only those before `before`. */
+  private async readNew(before = Number.MAX_SAFE_INTEGER): Promise<number> {
     let count = 0;
     for (;;) {
-      const events = await this.page(this.position.seq);
+      const events = await this.page(this.position.seq, before);
       if (events.length === 0) return count;
+      this.counters.eventsRead += events.length;
       this.sink!.apply(events);
       const seq = events.at(-1)!.seq;
       this.position = { seq, offset: seq, line: seq, lastLineOffset: seq };
@@ -161,9 +176,9 @@ export class PostgresEventStore implements EventStore {
     }
   }
 
-  private async page(after: number): Promise<SessionEvent[]> {
+  private async page(after: number, before = Number.MAX_SAFE_INTEGER): Promise<SessionEvent[]> {
     const { rows } = await withRetry('reading events', () =>
-      this.pool.query<{ event: SessionEvent }>(`SELECT event FROM ${this.schema}.events WHERE seq > $1 ORDER BY seq LIMIT ${PAGE}`, [after]),
+      this.pool.query<{ event: SessionEvent }>(`SELECT event FROM ${this.schema}.events WHERE seq > $1 AND seq < $2 ORDER BY seq LIMIT ${PAGE}`, [after, before]),
     );
     return rows.map((r) => r.event);
   }
@@ -177,14 +192,33 @@ export class PostgresEventStore implements EventStore {
     });
     await withRetry('listening for new events', () => client.connect());
     await client.query(`LISTEN ${channelOf(this.schema)}`);
-    // The payload is the last seq committed: nothing to read when this store has it already
-    // (its own commits, which it hands to the sink itself).
-    client.on('notification', (message) => {
-      if (Number(message.payload) > this.position.seq) void this.refresh().catch(() => undefined);
-    });
+    client.on('notification', (message) => void this.follow(Number(message.payload)));
     this.listener = client;
     // Events committed while we were not listening.
     await this.refresh();
+  }
+
+  /**
+   * Reads up to `seq`, the last one a NOTIFY announced, unless this store has it already. The
+   * announcement of this store's own commit may come before that commit's answer: so commits in
+   * flight are waited for first; each hands its own events over with no read.
+   */
+  private async follow(seq: number): Promise<void> {
+    // Commits in a row each read what others wrote before them: a busy store catches up anyway.
+    while (this.committing !== null) await this.committing;
+    if (seq <= this.position.seq || this.closed) return;
+    // Up to `seq` only: a commit of this store that lands meanwhile hands its events over itself.
+    this.reading = this.reading.catch(() => 0).then(() => this.readNew(seq + 1));
+    await this.reading.catch(() => undefined);
+  }
+
+  /** Marks `commit` as the commit in flight until it settles (a commit settles its appends, never rejects). */
+  private tracked(commit: Promise<void>): Promise<void> {
+    const settled = commit.finally(() => {
+      if (this.committing === settled) this.committing = null;
+    });
+    this.committing = settled;
+    return settled;
   }
 
   /**
@@ -233,6 +267,10 @@ export class PostgresEventStore implements EventStore {
     }
     // The stamp guessed the seqs; the server gave them. Same objects, so callers get them too.
     for (const [i, event] of events.entries()) (event as { seq: number }).seq = first + i;
+    if (events.length > 0) {
+      this.counters.commits += 1;
+      this.counters.eventsCommitted += events.length;
+    }
     if (events.length > 0) await this.deliverOwn(events).catch(() => undefined);
     // A refused caller re-decides on the winner's events: catch up before answering it.
     if (refused.length > 0) await this.refresh().catch(() => undefined);
@@ -287,18 +325,22 @@ export class PostgresEventStore implements EventStore {
   }
 
   /**
-   * Hands this store's own committed events to the sink without reading them back, when they
-   * follow what it has read; otherwise reads up to them (another writer came in between).
+   * Hands this store's own committed events to the sink without reading them back. When other
+   * writers committed between what it has read and them, it reads only those first: they all
+   * committed before this commit took the lock, so all are there to read.
    */
   private deliverOwn(events: SessionEvent[]): Promise<number> {
     const first = events[0]!.seq;
     const last = events.at(-1)!.seq;
-    this.reading = this.reading.catch(() => 0).then(() => {
+    this.reading = this.reading.catch(() => 0).then(async () => {
       if (this.position.seq >= last) return 0;
-      if (this.position.seq !== first - 1) return this.readNew();
+      let read = 0;
+      if (this.position.seq < first - 1) read = await this.readNew(first);
+      // Read past them meanwhile, or short of them: the log is the truth, read it.
+      if (this.position.seq !== first - 1) return read + (await this.readNew());
       this.sink!.apply(events);
       this.position = { seq: last, offset: last, line: last, lastLineOffset: last };
-      return events.length;
+      return read + events.length;
     });
     return this.reading;
   }
