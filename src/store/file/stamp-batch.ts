@@ -31,7 +31,7 @@ export function stampBatch<P extends Waiting>(
   let seq = lastSeq;
   for (const pending of batch) {
     const { events: pendingEvents, expectedRevisions } = pending.request;
-    const stale = [...expectedRevisions].find(([id, expected]) => current(id) !== expected);
+    const stale = staleRevision(expectedRevisions, current);
     if (stale !== undefined) {
       const [id, expected] = stale;
       pending.reject(
@@ -41,9 +41,9 @@ export function stampBatch<P extends Waiting>(
     }
     const stored = pendingEvents.map((event, i) => framed(event, seq + i + 1, i === 0 && pendingEvents.length > 1 ? pendingEvents.length : undefined));
     // Nothing the reader would refuse may reach the log, or one bad write would block every open.
-    const invalid = stored.map((e) => SessionEventSchema.safeParse(e)).find((r) => !r.success);
-    if (invalid !== undefined && !invalid.success) {
-      pending.reject(new SessionError('INVALID_INPUT', `refusing to write an invalid event: ${invalid.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`));
+    const issues = firstInvalid(stored);
+    if (issues !== null) {
+      pending.reject(new SessionError('INVALID_INPUT', `refusing to write an invalid event: ${issues}`));
       continue;
     }
     seq += stored.length;
@@ -52,15 +52,34 @@ export function stampBatch<P extends Waiting>(
     events.push(...stored);
   }
   if (events.length > 1 && events[0]!.txSize !== events.length) {
-    // One frame for the whole write; the appends inside it need none of their own.
-    for (const [i, event] of events.entries()) events[i] = framed(event, event.seq, i === 0 ? events.length : undefined);
+    // One frame for the whole write; the appends inside it need none of their own. Only the
+    // first event of each append can carry one: only those are framed again.
     let at = 0;
     for (const item of accepted) {
-      item.stored = events.slice(at, at + item.stored.length);
+      const first = at === 0 ? events.length : undefined;
+      if (item.stored[0]!.txSize !== first) {
+        const reframed = framed(item.stored[0]!, item.stored[0]!.seq, first);
+        events[at] = reframed;
+        item.stored = [reframed, ...item.stored.slice(1)];
+      }
       at += item.stored.length;
     }
   }
   return { accepted, events };
+}
+
+function staleRevision(expected: ReadonlyMap<string, number>, current: (id: string) => number): [string, number] | undefined {
+  for (const entry of expected) if (current(entry[0]) !== entry[1]) return entry;
+  return undefined;
+}
+
+/** The schema's complaint about the first event it refuses, or null when it takes them all. */
+function firstInvalid(events: readonly SessionEvent[]): string | null {
+  for (const event of events) {
+    const result = SessionEventSchema.safeParse(event);
+    if (!result.success) return result.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+  }
+  return null;
 }
 
 /** The event as stored, keys in a fixed order so every writer produces the same bytes for it. */

@@ -230,7 +230,7 @@ export class PostgresEventStore implements EventStore {
   private async commit(batch: PendingAppend[]): Promise<void> {
     const refused: Array<[PendingAppend, unknown]> = [];
     const deferred = batch.map((p) => ({ ...p, reject: (error: unknown) => refused.push([p, error]) }));
-    const ids = [...new Set(batch.flatMap((p) => [...p.request.expectedRevisions.keys(), ...p.request.events.map((e) => e.sessionId)]))];
+    const ids = sessionsOf(batch);
     let revisionOf = (id: string) => this.sink!.revisionOf(id);
     let accepted: Array<{ pending: (typeof deferred)[number]; stored: SessionEvent[] }> = [];
     let events: SessionEvent[] = [];
@@ -344,6 +344,17 @@ export class PostgresEventStore implements EventStore {
     });
     return this.reading;
   }
+}
+
+/** The sessions a batch touches: those it expects a revision of, and those it appends to. */
+function sessionsOf(batch: readonly PendingAppend[]): string[] {
+  // Plain loops: spreading each request's iterators cost more than the rest of the stamp.
+  const ids = new Set<string>();
+  for (const { request } of batch) {
+    for (const id of request.expectedRevisions.keys()) ids.add(id);
+    for (const event of request.events) ids.add(event.sessionId);
+  }
+  return [...ids];
 }
 
 function uniqueViolation(error: unknown): SessionError | null {
