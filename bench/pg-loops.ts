@@ -62,8 +62,8 @@ export async function bareInsertLoop(url: string, schema: string, rows: number, 
 }
 
 /** A manager on a PostgreSQL store (its local cache in `dir`), ready to run the pipeline mix. */
-export async function openPgManager(dir: string, url: string, schema: string): Promise<SessionManager> {
-  return SessionManager.open(dir, { store: new PostgresEventStore({ connectionString: url, schema }) });
+export async function openPgManager(dir: string, url: string, schema: string, store = new PostgresEventStore({ connectionString: url, schema })): Promise<SessionManager> {
+  return SessionManager.open(dir, { store });
 }
 
 /**

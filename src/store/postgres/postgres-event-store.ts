@@ -33,6 +33,8 @@ export interface PostgresStoreCounters {
   eventsCommitted: number;
   /** Events read from the table: at open, and those other writers appended; its own only when one lands while it reads. */
   eventsRead: number;
+  /** Time spent in calls of `append_events`, round trip included (with other writers, waiting for the lock too). */
+  callMs: number;
 }
 
 const PAGE = 5000;
@@ -55,7 +57,7 @@ export class PostgresEventStore implements EventStore {
   /** The agents' conversations, in the schema's `transcripts` table. */
   readonly transcripts: PostgresTranscripts;
   /** What this store has done: commits (transactions), and events it read from the table (for benchmarks and tests). */
-  readonly counters: PostgresStoreCounters = { commits: 0, eventsCommitted: 0, eventsRead: 0 };
+  readonly counters: PostgresStoreCounters = { commits: 0, eventsCommitted: 0, eventsRead: 0, callMs: 0 };
   private migrated: Promise<void> | null = null;
   private readonly schema: string;
   private readonly pool: pg.Pool;
@@ -248,7 +250,9 @@ export class PostgresEventStore implements EventStore {
         const bases = new Map(ids.map((id) => [id, revisionOf(id)]));
         ({ accepted, events } = stampBatch(deferred, this.position.seq, (id) => bases.get(id)!, this.location));
         if (events.length === 0) break;
+        const called = performance.now();
         const latest = await this.callAppend(client, events, bases);
+        this.counters.callMs += performance.now() - called;
         if (typeof latest === 'number') {
           first = latest;
           break;
