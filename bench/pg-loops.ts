@@ -18,7 +18,7 @@ function bareRow(): unknown[] {
 
 /**
  * The table the bare loops write: the shape of ours (seq, id, session, version, type, event,
- * recorded_at, the same unique constraints and index), its `seq` from a sequence, since bare
+ * recorded_at, the same unique constraints), its `seq` from a sequence, since bare
  * loops coordinate nothing.
  */
 export async function createBareTable(url: string, schema: string): Promise<void> {
@@ -27,8 +27,7 @@ export async function createBareTable(url: string, schema: string): Promise<void
   await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE; CREATE SCHEMA ${schema};
     CREATE TABLE ${schema}.events (seq bigserial PRIMARY KEY, id uuid NOT NULL UNIQUE, session_id uuid NOT NULL,
       version integer NOT NULL, type text NOT NULL, event json NOT NULL, recorded_at timestamptz NOT NULL DEFAULT now(),
-      CONSTRAINT events_session_version UNIQUE (session_id, version));
-    CREATE INDEX events_session ON ${schema}.events (session_id, version);`);
+      CONSTRAINT events_session_version UNIQUE (session_id, version));`);
   await client.end();
 }
 

@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import pg from 'pg';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { PostgresEventStore, SessionManager } from '../../src/index.js';
 import { contextFor, tempDir } from '../helpers/fixtures.js';
@@ -59,6 +60,24 @@ describe('PostgreSQL: a store reads only what others wrote', () => {
       expect(a).toHaveLength(300);
     } finally {
       for (const manager of managers) await manager.close();
+    }
+  });
+
+  it('the migration drops the second index on (session_id, version) that earlier versions made', async () => {
+    const store = new PostgresEventStore({ connectionString: PG_URL, schema });
+    await store.migrate();
+    const admin = new pg.Client({ connectionString: PG_URL });
+    await admin.connect();
+    try {
+      const indexes = async () => (await admin.query<{ indexname: string }>('SELECT indexname FROM pg_indexes WHERE schemaname = $1 AND tablename = $2 ORDER BY 1', [schema, 'events'])).rows.map((r) => r.indexname);
+      await admin.query(`CREATE INDEX events_session ON ${schema}.events (session_id, version)`);
+      expect(await indexes()).toContain('events_session');
+      await store.migrate();
+      // Left: the primary key (seq), the unique id and the unique (session_id, version).
+      expect(await indexes()).toEqual(['events_id_key', 'events_pkey', 'events_session_version']);
+    } finally {
+      await admin.end();
+      await store.close();
     }
   });
 });

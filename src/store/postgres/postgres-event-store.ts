@@ -297,8 +297,9 @@ export class PostgresEventStore implements EventStore {
     const unwritten = [...bases.keys()].filter((id) => !next.has(id));
     // One JSON text for all of them: a text[] would have pg escape every quote of every event.
     const { rows } = await client.query<{ first_seq: string | null; session_id: string | null; version: number | null }>({
-      // Named: the connection parses and plans it once, not at every commit.
-      name: `${this.schema}.append_events`,
+      // Named: the connection parses and plans it once, not at every commit. The writer
+      // connection serves one schema, so one name will do.
+      name: 'miyabi_append_events',
       text: `SELECT first_seq::text, session_id::text, version FROM ${this.schema}.append_events($1::uuid[], $2::int[], $3::bigint, $4::uuid[], $5::uuid[], $6::int[], $7::text[], $8::json)`,
       values: [unwritten, unwritten.map((id) => bases.get(id)!), events[0]!.seq, events.map((e) => e.id), events.map((e) => e.sessionId), versions, events.map((e) => e.type), JSON.stringify(events)],
     });

@@ -31,7 +31,9 @@ CREATE TABLE IF NOT EXISTS ${s}.events (
   recorded_at timestamptz NOT NULL DEFAULT now(),
   CONSTRAINT events_session_version UNIQUE (session_id, version)
 );
-CREATE INDEX IF NOT EXISTS events_session ON ${s}.events (session_id, version);
+-- The unique constraint's index serves lookups by session; a second one on the same columns,
+-- made by earlier versions, only cost every insert an index entry more.
+DROP INDEX IF EXISTS ${s}.events_session;
 CREATE TABLE IF NOT EXISTS ${s}.transcripts (
   session_id  uuid        PRIMARY KEY,
   bytes       integer     NOT NULL CHECK (bytes >= 0),
