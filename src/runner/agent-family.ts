@@ -87,12 +87,52 @@ function liveProcesses(range: [number, number] | null = null): ProcessEntry[] {
   return found;
 }
 
-function carriesMark(pid: number, mark: string): boolean {
-  try {
-    return `\0${readFileSync(`/proc/${pid}/environ`, 'latin1')}`.includes(mark);
-  } catch {
-    return false; // gone, or another user's process (not ours to stop)
+/** One look at /proc: its live processes, and the environments read from it so far. */
+interface ProcessTable {
+  processes: ProcessEntry[];
+  environs: Map<number, string | null>;
+}
+
+let wholeScans = 0;
+let nextScan: Promise<ProcessTable> | null = null;
+
+/** How many times this process has scanned the whole of /proc (for tests). */
+export function processTableScans(): number {
+  return wholeScans;
+}
+
+function scanWhole(): ProcessTable {
+  wholeScans += 1;
+  return { processes: liveProcesses(), environs: new Map() };
+}
+
+/**
+ * A look at /proc begun after this call: the next scan, which every caller until it begins
+ * shares (it begins on the next turn of the event loop). A closing manager stopping a thousand
+ * adopted agents at once thus scans /proc once per round of looks, where a scan per agent per
+ * look cost agents × processes reads (over a minute for a thousand).
+ */
+function tableFromNow(): Promise<ProcessTable> {
+  nextScan ??= new Promise((resolve) =>
+    setImmediate(() => {
+      nextScan = null;
+      resolve(scanWhole());
+    }),
+  );
+  return nextScan;
+}
+
+function carriesMark(pid: number, mark: string, table: ProcessTable | null): boolean {
+  let environ = table?.environs.get(pid);
+  if (environ === undefined) {
+    try {
+      environ = `\0${readFileSync(`/proc/${pid}/environ`, 'latin1')}`;
+    } catch {
+      environ = null; // gone, or another user's process (not ours to stop)
+    }
+    table?.environs.set(pid, environ);
   }
+  return environ !== null && environ.includes(mark);
 }
 
 /**
@@ -101,7 +141,14 @@ function carriesMark(pid: number, mark: string): boolean {
  * {@link AGENT_SESSION_VARIABLE} (which finds tools that init adopted after the agent died).
  */
 export function familyOf(key: FamilyKey): number[] {
-  const processes = liveProcesses(pidRangeSince(key.firstPid));
+  const range = pidRangeSince(key.firstPid);
+  // A pid range is cheap to read on its own; a whole scan is kept for the environments it reads.
+  return range === null ? familyIn(key, scanWhole(), null) : familyIn(key, null, range);
+}
+
+/** {@link familyOf} as `table` shows it (a shared look), or as /proc shows `range` now. */
+function familyIn(key: FamilyKey, table: ProcessTable | null, range: [number, number] | null): number[] {
+  const processes = table === null ? liveProcesses(range) : range === null ? table.processes : table.processes.filter((p) => p.pid >= range[0] && p.pid <= range[1]);
   const family = new Set<number>();
   if (key.leader !== undefined) {
     for (const p of processes) if (p.pgid === key.leader || p.pid === key.leader) family.add(p.pid);
@@ -119,7 +166,7 @@ export function familyOf(key: FamilyKey): number[] {
   const mark = `\0${AGENT_SESSION_VARIABLE}=${key.sessionId}\0`;
   const since = key.since == null ? 0 : Number(key.since);
   for (const p of processes) {
-    if (p.startTime >= since && !family.has(p.pid) && p.pid !== process.pid && carriesMark(p.pid, mark)) family.add(p.pid);
+    if (p.startTime >= since && !family.has(p.pid) && p.pid !== process.pid && carriesMark(p.pid, mark, table)) family.add(p.pid);
   }
   family.delete(process.pid);
   return [...family];
@@ -139,20 +186,23 @@ function signalAll(pids: readonly number[], signal: NodeJS.Signals): void {
  * Ends an agent and everything it started: SIGTERM to each process of its family (so the
  * agent can stop its own tools), then SIGKILL to whatever is left after `graceMs`, the family
  * looked up again each time since it may have started more. Resolves when the family is gone.
+ * Each look shares a scan of /proc with the families stopped at the same time, one begun after
+ * the look was asked for.
  */
 export async function terminateFamily(key: FamilyKey, graceMs: number): Promise<void> {
-  let family = familyOf(key);
+  const look = async () => familyIn(key, await tableFromNow(), pidRangeSince(key.firstPid));
+  let family = await look();
   if (family.length === 0) return;
   signalAll(family, 'SIGTERM');
   const deadline = Date.now() + graceMs;
   while (family.length > 0 && Date.now() < deadline) {
     await sleep(25);
-    family = familyOf(key);
+    family = await look();
   }
   for (let round = 0; round < 100 && family.length > 0; round += 1) {
     signalAll(family, 'SIGKILL');
     await sleep(20);
-    family = familyOf(key);
+    family = await look();
   }
 }
 
@@ -173,7 +223,9 @@ export function trackFamily(key: FamilyKey & { leader: number }): () => void {
 }
 
 function killAll(): void {
-  const families = [...tracked.values()].map(familyOf);
+  // One scan for all of them: the process may be exiting.
+  const table = scanWhole();
+  const families = [...tracked.values()].map((key) => familyIn(key, table, pidRangeSince(key.firstPid)));
   tracked.clear();
   for (const family of families) signalAll(family, 'SIGKILL');
 }
