@@ -96,7 +96,7 @@ interface ProcessTable {
 let wholeScans = 0;
 let nextScan: Promise<ProcessTable> | null = null;
 
-/** How many times this process has scanned the whole of /proc (for tests). */
+/** How many whole scans of /proc stops and the exit hooks have shared so far (for tests). */
 export function processTableScans(): number {
   return wholeScans;
 }
@@ -141,14 +141,15 @@ function carriesMark(pid: number, mark: string, table: ProcessTable | null): boo
  * {@link AGENT_SESSION_VARIABLE} (which finds tools that init adopted after the agent died).
  */
 export function familyOf(key: FamilyKey): number[] {
-  const range = pidRangeSince(key.firstPid);
-  // A pid range is cheap to read on its own; a whole scan is kept for the environments it reads.
-  return range === null ? familyIn(key, scanWhole(), null) : familyIn(key, null, range);
+  return familyAmong(key, liveProcesses(pidRangeSince(key.firstPid)), null);
 }
 
-/** {@link familyOf} as `table` shows it (a shared look), or as /proc shows `range` now. */
-function familyIn(key: FamilyKey, table: ProcessTable | null, range: [number, number] | null): number[] {
-  const processes = table === null ? liveProcesses(range) : range === null ? table.processes : table.processes.filter((p) => p.pid >= range[0] && p.pid <= range[1]);
+/**
+ * {@link familyOf} among `processes`; with the `table` they come from, whose environments are
+ * read once for all the families looked up in it. (A whole table needs no pid range: the range
+ * only spares reads of processes too old to be the agent's doing.)
+ */
+function familyAmong(key: FamilyKey, processes: readonly ProcessEntry[], table: ProcessTable | null): number[] {
   const family = new Set<number>();
   if (key.leader !== undefined) {
     for (const p of processes) if (p.pgid === key.leader || p.pid === key.leader) family.add(p.pid);
@@ -190,7 +191,10 @@ function signalAll(pids: readonly number[], signal: NodeJS.Signals): void {
  * the look was asked for.
  */
 export async function terminateFamily(key: FamilyKey, graceMs: number): Promise<void> {
-  const look = async () => familyIn(key, await tableFromNow(), pidRangeSince(key.firstPid));
+  const look = async () => {
+    const table = await tableFromNow();
+    return familyAmong(key, table.processes, table);
+  };
   let family = await look();
   if (family.length === 0) return;
   signalAll(family, 'SIGTERM');
@@ -225,7 +229,7 @@ export function trackFamily(key: FamilyKey & { leader: number }): () => void {
 function killAll(): void {
   // One scan for all of them: the process may be exiting.
   const table = scanWhole();
-  const families = [...tracked.values()].map((key) => familyIn(key, table, pidRangeSince(key.firstPid)));
+  const families = [...tracked.values()].map((key) => familyAmong(key, table.processes, table));
   tracked.clear();
   for (const family of families) signalAll(family, 'SIGKILL');
 }
