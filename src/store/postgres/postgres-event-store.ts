@@ -274,8 +274,8 @@ export class PostgresEventStore implements EventStore {
     if (events.length > 0) {
       this.counters.commits += 1;
       this.counters.eventsCommitted += events.length;
+      await this.deliverOwn(events).catch(() => undefined);
     }
-    if (events.length > 0) await this.deliverOwn(events).catch(() => undefined);
     // A refused caller re-decides on the winner's events: catch up before answering it.
     if (refused.length > 0) await this.refresh().catch(() => undefined);
     for (const [p, error] of refused) p.reject(error);
