@@ -15,7 +15,7 @@ const runner: AgentRunner = {
   run: async (spec) => {
     const agent = spawn('sleep', ['600'], { detached: true, stdio: 'ignore', env: { MIYABI_SESSION_ID: spec.session.id } });
     agent.unref();
-    await spec.onStarted({ pid: agent.pid!, startTime: processStartTime(agent.pid!), command: ['sleep', '600'], cwd: spec.session.context.worktreePath });
+    await spec.onStarted({ pid: agent.pid!, startTime: processStartTime(agent.pid!), command: ['sleep', '600'], cwd: spec.session.context.worktreePath ?? process.cwd() });
     return new Promise(() => {});
   },
 };

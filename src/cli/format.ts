@@ -16,17 +16,24 @@ export function duration(ms: number | null): string {
   return minutes < 60 ? `${minutes} min ${Math.round((ms % 60_000) / 1000)} s` : `${Math.floor(minutes / 60)} h ${minutes % 60} min`;
 }
 
-/** How long a session lived (or has lived so far, when `now` is given). */
+/** How long a session lived (or has lived so far, when `now` is given); null when not known. */
 export function sessionDuration(session: Session, now?: number): number | null {
+  // An ended session without an end time was imported: the original recorded none.
+  if (session.endedAt === undefined && session.status !== 'Active') return null;
   const end = session.endedAt === undefined ? now : Date.parse(session.endedAt);
   return end === undefined ? null : end - Date.parse(session.createdAt);
+}
+
+/** A context's issue as shown: `#42`, or `—` when the session has none. */
+export function issueLabel(issueNumber: number | null): string {
+  return issueNumber === null ? '—' : `#${issueNumber}`;
 }
 
 /** One line per session for `list` and `at`. */
 export function sessionsTable(sessions: readonly Session[]): string {
   return table(
     ['ID', 'AGENT', 'STATUS', 'PHASE', 'ISSUE', 'CREATED', 'DURATION'],
-    sessions.map((s) => [s.id, s.agentName, s.status, s.context.currentPhase, `#${s.context.issueNumber}`, s.createdAt, duration(sessionDuration(s))]),
+    sessions.map((s) => [s.id, s.agentName, s.status, s.context.currentPhase, issueLabel(s.context.issueNumber), s.createdAt, duration(sessionDuration(s))]),
   );
 }
 

@@ -21,8 +21,10 @@ export const DEFAULT_PIPELINE: readonly PipelineStepInput[] = [
 
 /** What to run. */
 export interface PipelineInput {
-  issueNumber: number;
-  worktreePath: string;
+  /** The issue it works on; null or left out for none (then `purpose` is required). */
+  issueNumber?: number | null;
+  /** Where its agents work; null or left out: their manager's working directory. */
+  worktreePath?: string | null;
   /** The first agent's task (default: "Resolve issue #N"). */
   purpose?: string;
   steps?: readonly PipelineStepInput[];
@@ -90,9 +92,12 @@ export async function runPipeline(manager: SessionManager, input: PipelineInput)
   assertPipelineRunner(manager);
   const first = steps[0]!;
   const options = input.signal === undefined ? {} : { signal: input.signal };
-  const context = { issueNumber: input.issueNumber, currentPhase: first.phase, worktreePath: input.worktreePath };
+  const issueNumber = input.issueNumber ?? null;
+  const purpose = input.purpose ?? (issueNumber === null ? undefined : `Resolve issue #${issueNumber}`);
+  if (purpose === undefined) throw new SessionError('INVALID_INPUT', 'a pipeline without an issue needs a purpose');
+  const context = { issueNumber, currentPhase: first.phase, worktreePath: input.worktreePath ?? null };
   const retries = input.maxRetries === undefined ? {} : { pipelineRetries: input.maxRetries };
-  const root = await manager.spawnAgentSession(first.agentName, input.purpose ?? `Resolve issue #${input.issueNumber}`, context, { ...options, ...retries, pipelineSteps: steps });
+  const root = await manager.spawnAgentSession(first.agentName, purpose, context, { ...options, ...retries, pipelineSteps: steps });
   input.onRoot?.(root.id);
   return drive(manager, root, root.pipeline!, { signal: input.signal, graceMs });
 }

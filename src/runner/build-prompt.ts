@@ -7,11 +7,9 @@ import type { Session } from '../domain/session.js';
  */
 export function buildPrompt(session: Session): string {
   const { context } = session;
-  const lines = [
-    `You are ${session.agentName}, working on GitHub issue #${context.issueNumber} in the ${context.currentPhase} phase.`,
-    `Task: ${session.purpose}`,
-    `Work in: ${context.worktreePath}`,
-  ];
+  const issue = context.issueNumber === null ? '' : ` on GitHub issue #${context.issueNumber}`;
+  const lines = [`You are ${session.agentName}, working${issue} in the ${context.currentPhase} phase.`, `Task: ${session.purpose}`];
+  if (context.worktreePath !== null) lines.push(`Work in: ${context.worktreePath}`);
   if (context.previousResults.length > 0) {
     lines.push('', 'Results of the agents before you:');
     for (const [i, r] of context.previousResults.entries()) {

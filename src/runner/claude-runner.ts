@@ -97,7 +97,8 @@ export class ClaudeRunner implements AgentRunner {
 
   private async runInSlot(spec: AgentRunSpec): Promise<AgentOutcome> {
     const { session } = spec;
-    const cwd = resolve(session.context.worktreePath);
+    // A session without a worktree works where its manager runs, as `claude -p` typed there would.
+    const cwd = resolve(session.context.worktreePath ?? '.');
     const isDir = await stat(cwd).then((s) => s.isDirectory(), () => false);
     if (!isDir) return { ok: false, error: `worktree ${cwd} does not exist or is not a directory` };
 

@@ -3,6 +3,7 @@ import ndjson from 'ndjson';
 import type { Session } from '../../domain/session.js';
 import { renderSessionsFile } from '../../projections/sessions-file.js';
 import { loadView } from '../open-store.js';
+import { issueLabel } from '../format.js';
 import { UsageError, stringOption, type Command } from '../command.js';
 
 const STATUS_COLOR: Record<Session['status'], string> = { Active: '#1f6feb', HandedOff: '#8957e5', Completed: '#1a7f37', Failed: '#cf222e' };
@@ -11,7 +12,7 @@ const STATUS_COLOR: Record<Session['status'], string> = { Active: '#1f6feb', Han
 export function lineageMermaid(sessions: Iterable<Session>): string {
   const lines = ['flowchart TD'];
   const list = [...sessions];
-  for (const s of list) lines.push(`  s${s.id.replaceAll('-', '')}["${s.agentName}<br/>${s.status} · ${s.context.currentPhase}<br/>#${s.context.issueNumber} ${s.id.slice(0, 8)}"]:::${s.status}`);
+  for (const s of list) lines.push(`  s${s.id.replaceAll('-', '')}["${s.agentName}<br/>${s.status} · ${s.context.currentPhase}<br/>${issueLabel(s.context.issueNumber)} ${s.id.slice(0, 8)}"]:::${s.status}`);
   for (const s of list) if (s.parentSession !== null) lines.push(`  s${s.parentSession.replaceAll('-', '')} --> s${s.id.replaceAll('-', '')}`);
   for (const [status, color] of Object.entries(STATUS_COLOR)) lines.push(`  classDef ${status} stroke:${color},stroke-width:2px`);
   return `${lines.join('\n')}\n`;
@@ -23,7 +24,7 @@ export function lineageDot(sessions: Iterable<Session>): string {
   const lines = ['digraph lineage {', '  rankdir=LR;', '  node [shape=box, style=rounded];'];
   const list = [...sessions];
   for (const s of list) {
-    lines.push(`  ${quote(s.id)} [label=${quote(`${s.agentName}\n${s.status} · ${s.context.currentPhase}\n#${s.context.issueNumber} ${s.id.slice(0, 8)}`)}, color=${quote(STATUS_COLOR[s.status])}];`);
+    lines.push(`  ${quote(s.id)} [label=${quote(`${s.agentName}\n${s.status} · ${s.context.currentPhase}\n${issueLabel(s.context.issueNumber)} ${s.id.slice(0, 8)}`)}, color=${quote(STATUS_COLOR[s.status])}];`);
   }
   for (const s of list) if (s.parentSession !== null) lines.push(`  ${quote(s.parentSession)} -> ${quote(s.id)};`);
   lines.push('}');

@@ -55,7 +55,7 @@ async function withRunner(context: CommandContext, act: (manager: SessionManager
 export const pipelineCommand: Command = {
   name: 'pipeline',
   summary: 'run a pipeline of Claude Code agents, resume one after a crash, or show where one stands (exit 1 if it failed)',
-  usage: 'pipeline run --issue N --worktree PATH [--steps agent:phase,…] [--purpose P] [--max-retries N] | pipeline resume <root-id> | pipeline status <root-id>',
+  usage: 'pipeline run [--issue N] [--worktree PATH] [--steps agent:phase,…] [--purpose P] [--max-retries N] | pipeline resume <root-id> | pipeline status <root-id>',
   options: { issue: { type: 'string' }, worktree: { type: 'string' }, steps: { type: 'string' }, purpose: { type: 'string' }, 'max-retries': { type: 'string' } },
   example: 'root 4d66d01b-4085-4c47-8a1e-1398cfb590d7\npipeline Completed\nSTEP  AGENT         STATUS     SESSION\n1     CodeGenAgent  HandedOff  4d66d01b-…',
   async run(context) {
@@ -63,12 +63,12 @@ export const pipelineCommand: Command = {
     if (action === 'run') {
       const issueNumber = intOption(context, 'issue');
       const worktreePath = stringOption(context, 'worktree');
-      if (issueNumber === undefined || worktreePath === undefined) throw new UsageError('--issue and --worktree are required');
       const steps = stepsOption(context) ?? [...DEFAULT_PIPELINE];
       const purpose = stringOption(context, 'purpose');
+      if (issueNumber === undefined && purpose === undefined) throw new UsageError('--issue or --purpose is required');
       const maxRetries = intOption(context, 'max-retries');
       // The root's id comes first, at once: what `pipeline resume` needs after a crash.
-      return withRunner(context, (m) => runPipeline(m, { issueNumber, worktreePath, steps, ...(purpose === undefined ? {} : { purpose }), ...(maxRetries === undefined ? {} : { maxRetries }), onRoot: (id) => (context.json ? process.stderr : process.stdout).write(`root ${id}\n`) }));
+      return withRunner(context, (m) => runPipeline(m, { issueNumber: issueNumber ?? null, worktreePath: worktreePath ?? null, steps, ...(purpose === undefined ? {} : { purpose }), ...(maxRetries === undefined ? {} : { maxRetries }), onRoot: (id) => (context.json ? process.stderr : process.stdout).write(`root ${id}\n`) }));
     }
     const rootId = parseSessionId(requirePositional(context, 1, 'root session id'));
     if (action === 'resume') return withRunner(context, (m) => resumePipeline(m, rootId));

@@ -8,14 +8,14 @@ import { LOG_FILE } from '../../store/file/file-event-store.js';
 import { LogScanner } from '../../store/file/log-scanner.js';
 import { readLogChunks } from '../../store/file/read-log-chunks.js';
 import { UsageError, intOption, type Command } from '../command.js';
-import { print } from '../format.js';
+import { issueLabel, print } from '../format.js';
 
 /** One decoded event as a line for people. */
 export function describeEvent(event: SessionEvent, agentName: string): string {
   const head = `${String(event.seq).padStart(6)} ${event.timestamp} ${event.sessionId.slice(0, 8)} ${agentName.padEnd(14)} ${event.type}`;
   switch (event.type) {
     case 'SessionSpawned':
-      return `${head} phase=${event.data.context.currentPhase} issue=#${event.data.context.issueNumber}${event.data.parentSession === null ? '' : ` parent=${event.data.parentSession.slice(0, 8)}`}`;
+      return `${head} phase=${event.data.context.currentPhase} issue=${issueLabel(event.data.context.issueNumber)}${event.data.parentSession === null ? '' : ` parent=${event.data.parentSession.slice(0, 8)}`}`;
     case 'SessionHandedOff':
       return `${head} → ${event.data.toAgent} (${event.data.childSession.slice(0, 8)})`;
     case 'SessionFailed':

@@ -37,7 +37,7 @@ function resultOption(context: CommandContext, success: boolean): AgentResult | 
 export const spawnCommand: Command = {
   name: 'spawn',
   summary: 'start a session record for an agent',
-  usage: 'spawn <agent> --purpose P --issue N --phase PHASE --worktree PATH [--session-id UUID]',
+  usage: 'spawn <agent> --purpose P --phase PHASE [--issue N] [--worktree PATH] [--session-id UUID]',
   options: { purpose: { type: 'string' }, issue: { type: 'string' }, phase: { type: 'string' }, worktree: { type: 'string' }, 'session-id': { type: 'string' } },
   run(context) {
     const agent = requirePositional(context, 0, 'agent name');
@@ -45,11 +45,11 @@ export const spawnCommand: Command = {
     const issueNumber = intOption(context, 'issue');
     const currentPhase = phaseOption(context);
     const worktreePath = stringOption(context, 'worktree');
-    if (purpose === undefined || issueNumber === undefined || currentPhase === undefined || worktreePath === undefined) {
-      throw new UsageError('--purpose, --issue, --phase and --worktree are required');
-    }
+    if (purpose === undefined || currentPhase === undefined) throw new UsageError('--purpose and --phase are required');
     const sessionId = stringOption(context, 'session-id');
-    return withManager(context, (m) => m.spawnAgentSession(agent, purpose, { issueNumber, currentPhase, worktreePath }, sessionId === undefined ? {} : { sessionId }));
+    // Without --issue or --worktree the session has none, as the original allows.
+    const sessionContext = { issueNumber: issueNumber ?? null, currentPhase, worktreePath: worktreePath ?? null };
+    return withManager(context, (m) => m.spawnAgentSession(agent, purpose, sessionContext, sessionId === undefined ? {} : { sessionId }));
   },
 };
 
