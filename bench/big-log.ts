@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { v4 as uuidv4 } from 'uuid';
 import type { SessionEvent } from '../src/index.js';
 import { encodeEventLine } from '../src/store/file/line-codec.js';
+import { EVENT_SCHEMA_VERSION } from '../src/events/event-envelope.js';
 
 const PHASES = ['CodeGeneration', 'Review', 'Test', 'CICD'] as const;
 const AGENTS = ['CodeGenAgent', 'ReviewAgent', 'TestAgent', 'DeployAgent'] as const;
@@ -26,7 +27,7 @@ export async function writeBigLog(dir: string, events: number, activeShare = 0):
   const push = async (event: Omit<SessionEvent, 'seq' | 'id' | 'timestamp' | 'schemaVersion'> & { txSize?: number }) => {
     seq += 1;
     const { type, sessionId, data, txSize } = event as SessionEvent;
-    const line = encodeEventLine({ seq, id: uuidv4(), type, sessionId, timestamp: at(), schemaVersion: 1, ...(txSize === undefined ? {} : { txSize }), data } as SessionEvent);
+    const line = encodeEventLine({ seq, id: uuidv4(), type, sessionId, timestamp: at(), schemaVersion: EVENT_SCHEMA_VERSION, ...(txSize === undefined ? {} : { txSize }), data } as SessionEvent);
     buffer.push(line);
     bytes += Buffer.byteLength(line);
     if (buffer.length >= 5000) {

@@ -39,7 +39,7 @@ export interface Session {
   agentName: string;
   purpose: string;
   context: SessionContext;
-  /** ISO-8601 time the session was spawned. */
+  /** RFC 3339 time the session was spawned (UTC; up to nine fractional digits when imported). */
   createdAt: string;
   status: SessionStatus;
   /** The session this one was handed off from, if any. */
@@ -48,7 +48,7 @@ export interface Session {
   childSessions: string[];
   /** On a HandedOff session: the agent it was handed to. */
   handoffTo?: string;
-  /** ISO-8601 time the session left `Active`. */
+  /** ISO-8601 time the session left `Active` (unknown for a session imported from the original, which recorded none). */
   endedAt?: string;
   /** What the agent produced, when known. */
   result?: AgentResult;
@@ -62,6 +62,8 @@ export interface Session {
   agent?: AgentProcess;
   /** On the root session of a pipeline (`runPipeline`): its steps and retry budget. */
   pipeline?: PipelineSpec;
+  /** Set when the session was imported from the original's sessions.json rather than observed here. */
+  imported?: true;
   /** How many events the log holds for this session (its stream version). */
   revision: number;
 }

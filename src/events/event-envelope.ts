@@ -1,14 +1,21 @@
 import { z } from 'zod';
 import { UuidSchema } from '../domain/limits.js';
 
-/** The schema version new events are written with. Older versions are upcast on read. */
-export const EVENT_SCHEMA_VERSION = 1;
+/**
+ * The schema version new events are written with. Older versions are upcast on read.
+ * - 1: the first.
+ * - 2: an event may be marked `imported`; an imported `SessionSpawned` carries the original's
+ *   `createdAt`; a context's `issueNumber` and `worktreePath` may be null. Every version-1 event
+ *   is a valid version-2 event.
+ */
+export const EVENT_SCHEMA_VERSION = 2;
 
 /**
  * Fields every stored event carries besides `type` and `data`:
  * a global gap-free `seq`, a unique event `id`, the `sessionId` it belongs to,
  * an ISO `timestamp`, the `schemaVersion`, and on the first event of a multi-event
- * append its `txSize`, so a reader can tell a transaction cut short by a crash.
+ * append its `txSize`, so a reader can tell a transaction cut short by a crash, and on an event
+ * that `importOriginalStore` wrote (from another tool's records, not observed here) `imported`.
  */
 export const envelopeShape = {
   seq: z.number().int().positive(),
@@ -17,4 +24,5 @@ export const envelopeShape = {
   timestamp: z.iso.datetime({ offset: false }),
   schemaVersion: z.literal(EVENT_SCHEMA_VERSION),
   txSize: z.number().int().min(2).optional(),
+  imported: z.literal(true).optional(),
 };

@@ -20,6 +20,11 @@ export const SessionSpawnedSchema = z.strictObject({
      * so the lineage reads in the order things happened: the failed attempt, then its retry.
      */
     retryOf: UuidSchema.optional(),
+    /**
+     * On an imported spawn: when the original says the session was created (the event's own
+     * `timestamp` says when it was imported). RFC 3339 in UTC, up to nine fractional digits.
+     */
+    createdAt: z.iso.datetime({ offset: false }).optional(),
   }),
 });
 

@@ -3,11 +3,13 @@ import { EVENT_SCHEMA_VERSION } from './event-envelope.js';
 type Upcaster = (raw: Record<string, unknown>) => Record<string, unknown>;
 
 /**
- * One step per schema version: `UPCASTERS[n]` turns a version-n event into version n+1.
- * Version 1 is the first, so the table is empty; a future `v2` adds `1: (raw) => …` here
- * and the stored log is never rewritten.
+ * One step per schema version: `UPCASTERS[n]` turns a version-n event into version n+1, so the
+ * stored log is never rewritten. Version 2 only added optional fields and allowed nulls, so a
+ * version-1 event is a version-2 event as it stands.
  */
-const UPCASTERS: Readonly<Record<number, Upcaster>> = {};
+const UPCASTERS: Readonly<Record<number, Upcaster>> = {
+  1: (raw) => ({ ...raw, schemaVersion: 2 }),
+};
 
 /**
  * Brings a decoded event up to {@link EVENT_SCHEMA_VERSION} before it is validated.

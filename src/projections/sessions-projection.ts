@@ -33,7 +33,8 @@ export function evolveSessions(state: SessionsState, event: SessionEvent): Sessi
       agentName: event.data.agentName,
       purpose: event.data.purpose,
       context: event.data.context,
-      createdAt: event.timestamp,
+      // An imported spawn says when the original created it; its timestamp is the import's.
+      createdAt: event.data.createdAt ?? event.timestamp,
       status: 'Active',
       parentSession,
       childSessions: [],
@@ -43,6 +44,7 @@ export function evolveSessions(state: SessionsState, event: SessionEvent): Sessi
     // The failed attempt's record stays as it ended (records of ended sessions are final); its
     // retry is found from it by id (retryIdOf).
     if (retryOf !== undefined) session.retryOf = retryOf;
+    if (event.imported === true) session.imported = true;
     sessions.set(event.sessionId, session);
   } else {
     if (existing === undefined) throw refused(event, 'no such session');
@@ -106,7 +108,8 @@ function agentEvent(session: Session, event: AgentEvent): void {
 function endSession(session: Session, event: EndEvent): void {
   if (agentRunning(session)) session.agent!.finishedAt = event.timestamp;
   if (event.type !== 'SessionHandedOff' && event.data.transcript !== undefined && session.agent !== undefined) session.agent.transcript = event.data.transcript;
-  session.endedAt = event.timestamp;
+  // The original recorded no end times: an imported end happened at some unknown time before its import.
+  if (event.imported !== true) session.endedAt = event.timestamp;
   session.revision += 1;
   switch (event.type) {
     case 'SessionHandedOff':

@@ -1,6 +1,7 @@
 import { v4 as uuidv4 } from 'uuid';
 import type { SessionEvent } from '../../src/index.js';
 import { encodeEventLine } from '../../src/store/file/line-codec.js';
+import { EVENT_SCHEMA_VERSION } from '../../src/events/event-envelope.js';
 
 const AT = '2026-01-01T00:00:00.000Z';
 
@@ -8,7 +9,7 @@ const AT = '2026-01-01T00:00:00.000Z';
 export function sampleEvents(count: number): SessionEvent[] {
   const events: SessionEvent[] = [];
   let current = uuidv4();
-  const base = { timestamp: AT, schemaVersion: 1 as const };
+  const base = { timestamp: AT, schemaVersion: EVENT_SCHEMA_VERSION } as const;
   events.push({
     seq: 1, id: uuidv4(), type: 'SessionSpawned', sessionId: current, ...base,
     data: { agentName: 'CodeGenAgent', purpose: 'p', context: { issueNumber: 1, currentPhase: 'CodeGeneration', worktreePath: '/w', previousResults: [] }, parentSession: null },

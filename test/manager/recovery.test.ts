@@ -56,7 +56,8 @@ describe('opening a store after crashes and tampering', () => {
     const cases: Array<[string, string | null, Buffer | null]> = [
       ['missing', null, goodIndex],
       ['corrupt', good.replace('"ReviewAgent"', '"EvilAgent"'), goodIndex],
-      ['corrupt', '{"sessions": [', goodIndex],
+      // Cut short after our header: a write of ours that never finished (never the original's file, which starts otherwise).
+      ['corrupt', good.slice(0, 60), goodIndex],
       ['corrupt', good.replace(/"seq": 4/, '"seq": 9'), goodIndex],
       ['corrupt', good, null],
       ['corrupt', good, editedIndex],
@@ -72,6 +73,16 @@ describe('opening a store after crashes and tampering', () => {
       expect(m.openReport).toMatchObject({ checkpoint: verdict, replayedEvents: 4 });
       await m.close();
       expect(await sessionsFileContent(dir)).toEqual(content);
+    }
+  });
+
+  it('never takes a file it did not write for its cache: the original\'s sessions.json beside a non-empty log stops the open, untouched', async () => {
+    await pipeline();
+    const original = '{\n  "sessions": [],\n  "version": 1\n}';
+    for (const text of [original, '{"sessions": [', JSON.stringify(JSON.parse(await readFile(sessionsPath(), 'utf8')), null, 2)]) {
+      await writeFile(sessionsPath(), text);
+      await expect(SessionManager.open(dir)).rejects.toMatchObject({ code: 'FOREIGN_STORE' });
+      expect(await readFile(sessionsPath(), 'utf8')).toBe(text);
     }
   });
 
@@ -131,7 +142,7 @@ describe('opening a store after crashes and tampering', () => {
   it('refuses a log whose events break the session machine (a Completed after a HandedOff)', async () => {
     const [a] = await pipeline();
     const bogus: SessionEvent = {
-      seq: 5, id: uuidv4(), type: 'SessionCompleted', sessionId: a!, timestamp: new Date().toISOString(), schemaVersion: 1, data: {},
+      seq: 5, id: uuidv4(), type: 'SessionCompleted', sessionId: a!, timestamp: new Date().toISOString(), schemaVersion: 2, data: {},
     };
     await appendFile(logPath(), encodeEventLine(bogus));
     await unlink(sessionsPath());

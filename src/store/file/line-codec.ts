@@ -41,7 +41,11 @@ export function decodeEventLine(text: string, verify: Verification = 'schema'): 
     return { ok: false, reason: `not JSON: ${(error as Error).message}` };
   }
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return { ok: false, reason: 'not a JSON object' };
-  if (verify === 'checksum' && looksCurrent(raw as Record<string, unknown>)) return { ok: true, event: raw as SessionEvent };
+  if (verify === 'checksum' && looksCurrent(raw as Record<string, unknown>)) {
+    // A version-1 event is a version-2 event as it stands (see upcast.ts): only its number changes.
+    (raw as Record<string, unknown>)['schemaVersion'] = EVENT_SCHEMA_VERSION;
+    return { ok: true, event: raw as SessionEvent };
+  }
   const parsed = SessionEventSchema.safeParse(upcast(raw as Record<string, unknown>));
   if (!parsed.success) {
     const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(event)'}: ${i.message}`);
@@ -69,7 +73,7 @@ const isDigit = (c: number) => c >= 0x30 && c <= 0x39;
 
 function looksCurrent(e: Record<string, unknown>): boolean {
   return (
-    e['schemaVersion'] === EVENT_SCHEMA_VERSION &&
+    (e['schemaVersion'] === EVENT_SCHEMA_VERSION || e['schemaVersion'] === 1) &&
     EVENT_TYPES.has(e['type'] as SessionEvent['type']) &&
     Number.isSafeInteger(e['seq']) &&
     typeof e['sessionId'] === 'string' &&

@@ -7,6 +7,8 @@ import { GroupCommit, type PendingAppend } from '../group-commit.js';
 import { channelOf, checkSchemaName, migrationSql } from './schema.js';
 import { withRetry } from './with-retry.js';
 import { PostgresTranscripts } from './postgres-transcripts.js';
+import { EVENT_SCHEMA_VERSION } from '../../events/event-envelope.js';
+import { upcast } from '../../events/upcast.js';
 
 /** Options of {@link PostgresEventStore}. */
 export interface PostgresStoreOptions {
@@ -114,6 +116,17 @@ export class PostgresEventStore implements EventStore {
     return { replayedEvents, tornTail: null };
   }
 
+  async holdsEvents(): Promise<boolean> {
+    try {
+      const { rows } = await withRetry('looking for events', () => this.pool.query<{ any: boolean }>(`SELECT EXISTS (SELECT 1 FROM ${this.schema}.events) AS any`));
+      return rows[0]?.any === true;
+    } catch (error) {
+      // No table yet (a new schema): no events.
+      if ((error as { cause?: { code?: string } }).cause?.code === '42P01') return false;
+      throw error;
+    }
+  }
+
   async verifyCursor(cursor: StoreCursor, eventId: string): Promise<boolean> {
     if (cursor.seq === 0) return true;
     try {
@@ -182,7 +195,8 @@ export class PostgresEventStore implements EventStore {
     const { rows } = await withRetry('reading events', () =>
       this.pool.query<{ event: SessionEvent }>(`SELECT event FROM ${this.schema}.events WHERE seq > $1 AND seq < $2 ORDER BY seq LIMIT ${PAGE}`, [after, before]),
     );
-    return rows.map((r) => r.event);
+    // Events written by an earlier version are brought up to this one's schema, as on files.
+    return rows.map((r) => (r.event.schemaVersion === EVENT_SCHEMA_VERSION ? r.event : (upcast(r.event as unknown as Record<string, unknown>) as SessionEvent)));
   }
 
   private async listen(): Promise<void> {

@@ -37,4 +37,12 @@ describe('line codec', () => {
     const decoded = decodeEventLine(encodeEventLine(event as never).slice(0, -1));
     expect(!decoded.ok && decoded.reason).toMatch(/schemaVersion/);
   });
+
+  it('reads an event of schema version 1 (written by earlier versions) as version 2, checked fully or by checksum', () => {
+    for (const event of sampleEvents(3)) {
+      const line = encodeEventLine({ ...event, schemaVersion: 1 } as never).slice(0, -1);
+      expect(decodeEventLine(line, 'schema')).toEqual({ ok: true, event });
+      expect(decodeEventLine(line, 'checksum')).toEqual({ ok: true, event });
+    }
+  });
 });
