@@ -8,8 +8,10 @@ import { SessionStatusSchema } from '../domain/session-status.js';
 import { SessionError } from '../errors.js';
 
 /*
- * One session as sessions.json holds it: the original's snake_case record. This file is the one
- * place where camelCase and snake_case meet; the schemas document the format.
+ * One session as sessions.json holds it: the original's snake_case record (its `ManagedSession`,
+ * key for key and in its order, `null` where it has none), followed by what only this library
+ * records. This file is the one place where camelCase and snake_case meet; the schemas document
+ * the format.
  */
 
 const ResultRecord = z.object({
@@ -45,23 +47,25 @@ const SessionRecord = z.object({
   agent_name: z.string(),
   purpose: z.string(),
   context: z.object({
-    issue_number: z.number(),
+    issue_number: z.number().nullable(),
     current_phase: PhaseSchema,
-    worktree_path: z.string(),
+    worktree_path: z.string().nullable(),
     previous_results: z.array(ResultRecord),
   }),
   created_at: z.string(),
   status: SessionStatusSchema,
   parent_session: z.string().nullable(),
   child_sessions: z.array(z.string()),
-  handoff_to: z.string().optional(),
+  // The original's last keys, written as it writes them: null when absent.
+  handoff_to: z.string().nullable(),
+  error_message: z.string().nullable(),
   ended_at: z.string().optional(),
   result: ResultRecord.optional(),
-  error: z.string().optional(),
   agent: AgentRecord.optional(),
   interrupted: z.literal(true).optional(),
   retry_of: z.string().optional(),
   pipeline: z.object({ steps: z.array(z.object({ agent_name: z.string(), phase: PhaseSchema })), max_retries: z.number().optional() }).optional(),
+  imported: z.literal(true).optional(),
   revision: z.number(),
 });
 /** A session record as stored in sessions.json. */
@@ -90,29 +94,30 @@ export function toRecord(s: Session): SessionRecord {
     status: s.status,
     parent_session: s.parentSession,
     child_sessions: s.childSessions,
+    handoff_to: s.handoffTo ?? null,
+    error_message: s.error ?? null,
   };
-  if (s.handoffTo !== undefined) record['handoff_to'] = s.handoffTo;
   if (s.endedAt !== undefined) record['ended_at'] = s.endedAt;
   if (s.result !== undefined) record['result'] = resultToRecord(s.result);
-  if (s.error !== undefined) record['error'] = s.error;
   if (s.agent !== undefined) record['agent'] = agentToRecord(s.agent);
   if (s.interrupted !== undefined) record['interrupted'] = s.interrupted;
   if (s.retryOf !== undefined) record['retry_of'] = s.retryOf;
   if (s.pipeline !== undefined) record['pipeline'] = pipelineToRecord(s.pipeline);
+  if (s.imported !== undefined) record['imported'] = s.imported;
   record['revision'] = s.revision;
   return record as SessionRecord;
 }
 
-/** A snake_case record as a session. */
-export function fromRecord(r: SessionRecord): Session {
+/** A snake_case record as a session; a record of an earlier version may say `error` for `error_message`. */
+export function fromRecord(r: SessionRecord & { error?: string }): Session {
   const session: Session = {
     id: r.id,
     agentName: r.agent_name,
     purpose: r.purpose,
     context: {
-      issueNumber: r.context.issue_number,
+      issueNumber: r.context.issue_number ?? null,
       currentPhase: r.context.current_phase,
-      worktreePath: r.context.worktree_path,
+      worktreePath: r.context.worktree_path ?? null,
       previousResults: r.context.previous_results.map(resultFromRecord),
     },
     createdAt: r.created_at,
@@ -123,10 +128,12 @@ export function fromRecord(r: SessionRecord): Session {
   };
   if (r.retry_of !== undefined) session.retryOf = r.retry_of;
   if (r.pipeline !== undefined) session.pipeline = pipelineFromRecord(r.pipeline);
-  if (r.handoff_to !== undefined) session.handoffTo = r.handoff_to;
+  if (r.imported !== undefined) session.imported = r.imported;
+  if (r.handoff_to != null) session.handoffTo = r.handoff_to;
   if (r.ended_at !== undefined) session.endedAt = r.ended_at;
   if (r.result !== undefined) session.result = resultFromRecord(r.result);
-  if (r.error !== undefined) session.error = r.error;
+  const error = r.error_message ?? r.error;
+  if (error != null) session.error = error;
   if (r.interrupted !== undefined) session.interrupted = r.interrupted;
   if (r.agent !== undefined) session.agent = agentFromRecord(r.agent);
   return session;

@@ -155,6 +155,7 @@ export function renderTrailer(facts: SessionsFileFacts, eventId: string | null, 
   const head = `\n  ],\n  "version": 1,\n  "checkpoint": `;
   const checkpointAt = facts.recordsEnd + Buffer.byteLength(head);
   const fields: Array<[string, unknown]> = [
+    ['format', CHECKPOINT_FORMAT],
     ['seq', cursor.seq],
     ['event_id', eventId],
     ['offset', cursor.offset],
@@ -236,7 +237,13 @@ export function parseTrailer(end: Buffer, size: number): SessionsFileTrailer | n
 
 const Counts = z.object({ total: z.number(), active: z.number(), handedOff: z.number(), completed: z.number(), failed: z.number() });
 const Offset = z.number().int().nonnegative();
+/**
+ * The records' format: 2 writes `error_message` (the original's key) and `null` for what is
+ * absent. A file without it is rebuilt from the log at open, so every record is in this format.
+ */
+const CHECKPOINT_FORMAT = 2;
 const CheckpointShape = z.object({
+  format: z.literal(CHECKPOINT_FORMAT),
   seq: Offset,
   event_id: z.string().nullable(),
   offset: Offset,
