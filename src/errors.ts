@@ -12,6 +12,8 @@
  * - `CLOSED`: the manager or store was used after `close()`.
  * - `STORAGE`: the file system refused a read or write (ENOSPC, EACCES, …); see `cause`.
  * - `SPAWN_FAILED`: the agent process could not be started.
+ * - `FOREIGN_STORE`: the store's sessions.json was not written by this library (the original's store):
+ *   nothing was read from it or written; import it with `importOriginalStore`.
  */
 export type SessionErrorCode =
   | 'NOT_FOUND'
@@ -24,7 +26,8 @@ export type SessionErrorCode =
   | 'LOCKED'
   | 'CLOSED'
   | 'STORAGE'
-  | 'SPAWN_FAILED';
+  | 'SPAWN_FAILED'
+  | 'FOREIGN_STORE';
 
 /** Where in the log a `CORRUPT_LOG` finding sits. */
 export interface LogPosition {

@@ -5,7 +5,8 @@ import { SessionError } from '../errors.js';
 import type { SessionEvent } from '../events/session-event.js';
 import { machineEventOf, snapshotOf } from '../manager/machine-bridge.js';
 import { emptySessionsState, evolveSessions, spawnRefusal } from '../projections/sessions-projection.js';
-import { LOG_FILE } from '../store/file/file-event-store.js';
+import { FileEventStore, LOG_FILE } from '../store/file/file-event-store.js';
+import { assertOwnSessionsFile } from '../checkpoint/foreign-sessions-file.js';
 import { LogScanner, type LogRecord } from '../store/file/log-scanner.js';
 import { readLogChunks } from '../store/file/read-log-chunks.js';
 import { FileTranscripts } from '../store/file/file-transcripts.js';
@@ -29,6 +30,8 @@ export interface AuditReport {
   lines: number;
   events: number;
   sessions: number;
+  /** Sessions imported from the original's sessions.json (their events are marked `imported`), not observed here. */
+  imported: number;
   findings: AuditFinding[];
 }
 
@@ -37,10 +40,11 @@ export interface AuditReport {
  * event ids, every transition allowed by the session machine, parent/child links that agree,
  * every transcript the log records as stored (there, with the recorded SHA-256), and whether
  * the end is torn. Unlike opening a store it does not stop at the first problem.
- * Throws `NOT_FOUND` when `dir` does not exist.
+ * Throws `NOT_FOUND` when `dir` does not exist, `FOREIGN_STORE` when its sessions.json is the original's.
  */
 export async function auditLog(dir: string): Promise<AuditReport> {
   if (!(await stat(dir).then((s) => s.isDirectory(), () => false))) throw new SessionError('NOT_FOUND', `no session store at ${dir}`);
+  await assertOwnSessionsFile(join(dir, 'sessions.json'), new FileEventStore(dir));
   const file = join(dir, LOG_FILE);
   const findings: AuditFinding[] = [];
   const scanner = new LogScanner(file, undefined, (f) => findings.push({ kind: f.message.startsWith('seq ') ? 'sequence' : 'line', ...f }));
@@ -87,7 +91,9 @@ export async function auditLog(dir: string): Promise<AuditReport> {
     findings.push({ kind: 'torn-tail', line: tail.line + 1, offset: tail.committedEnd, message: `${tail.pendingBytes} bytes after the last whole transaction (${tail.pendingLines} complete lines of an unfinished transaction); opening the store would cut them` });
   }
   findings.sort((a, b) => a.offset - b.offset);
-  return { file, lines: tail.line + tail.pendingLines, events, sessions: state.sessions.size, findings };
+  let imported = 0;
+  for (const session of state.sessions.values()) if (session.imported === true) imported += 1;
+  return { file, lines: tail.line + tail.pendingLines, events, sessions: state.sessions.size, imported, findings };
 }
 
 /** A transcript the log records as stored but that is missing, or whose bytes are not the ones recorded. */

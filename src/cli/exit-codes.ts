@@ -8,7 +8,7 @@ export const EXIT = {
   /** Bad command line. */
   USAGE: 2,
   NOT_FOUND: 3,
-  /** Refused: invalid input, invalid transition, already exists, conflict. */
+  /** Refused: invalid input, invalid transition, already exists, conflict, a store to import first. */
   REFUSED: 4,
   /** The log (or checkpoint) is damaged. */
   CORRUPT: 5,
@@ -27,6 +27,7 @@ export function exitCodeOf(code: SessionErrorCode): number {
     case 'INVALID_TRANSITION':
     case 'ALREADY_EXISTS':
     case 'CONFLICT':
+    case 'FOREIGN_STORE':
       return EXIT.REFUSED;
     case 'CORRUPT_LOG':
     case 'CORRUPT_CHECKPOINT':

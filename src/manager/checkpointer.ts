@@ -5,6 +5,7 @@ import { emptySessionsState, type SessionsState } from '../projections/sessions-
 import type { SessionEvent } from '../events/session-event.js';
 import type { EventStore, StoreCursor } from '../store/event-store.js';
 import { FileLock } from '../store/file/file-lock.js';
+import { checkUnmarkedSessionsFile } from '../checkpoint/foreign-sessions-file.js';
 import { estimateCheckpointBytes, pageOf, type CheckpointPolicy } from './checkpoint-policy.js';
 import { SessionsFileWriter, type WriteOutcome } from './sessions-file-writer.js';
 
@@ -23,10 +24,12 @@ export interface CheckpointStart {
 /**
  * Reads sessions.json and keeps it only if the store holds, at the position it claims, exactly
  * the event it names; otherwise the store is replayed from the start and the file rebuilt.
+ * Throws `FOREIGN_STORE` when the file is not this library's to rebuild (the original's store).
  */
-export async function resolveCheckpoint(path: string, store: Pick<EventStore, 'verifyCursor'>): Promise<CheckpointStart> {
+export async function resolveCheckpoint(path: string, store: Pick<EventStore, 'verifyCursor' | 'holdsEvents'>): Promise<CheckpointStart> {
   const loaded = await loadSessionsFile(path);
-  if (typeof loaded === 'string') return { state: emptySessionsState(), cursor: null, verdict: loaded, loaded: null };
+  if (loaded === 'unmarked') await checkUnmarkedSessionsFile(path, store);
+  if (typeof loaded === 'string') return { state: emptySessionsState(), cursor: null, verdict: loaded === 'unmarked' ? 'corrupt' : loaded, loaded: null };
   const { state, cursor } = loaded;
   let matches = false;
   try {

@@ -37,11 +37,12 @@ export function identityOf(fd: number): string {
  * Opens sessions.json for a store: checks its checksum over every byte (a streaming CRC-32, fast
  * even for hundreds of MB), reads its checkpoint and record index, and parses no session: each
  * stays in the file until first asked for (a {@link SessionMap}).
- * `'missing'` when there is no file; `'corrupt'` when it was edited, cut, has no index, or was
- * not written by this library. A file that changes while it is read (another process writing a
+ * `'missing'` when there is no file; `'unmarked'` when it has no checkpoint trailer at all (a
+ * write cut short, or a file this library did not write: the caller must tell which before it
+ * rebuilds anything); `'corrupt'` when it was edited, cut, or has no index. A file that changes while it is read (another process writing a
  * checkpoint in place) is read again. Throws `STORAGE` when it cannot be read at all.
  */
-export async function loadSessionsFile(path: string): Promise<LoadedSessionsFile | 'missing' | 'corrupt'> {
+export async function loadSessionsFile(path: string): Promise<LoadedSessionsFile | 'missing' | 'corrupt' | 'unmarked'> {
   for (let attempt = 1; ; attempt += 1) {
     const loaded = await loadOnce(path);
     if (loaded !== 'changed') return loaded;
@@ -49,7 +50,7 @@ export async function loadSessionsFile(path: string): Promise<LoadedSessionsFile
   }
 }
 
-async function loadOnce(path: string): Promise<LoadedSessionsFile | 'missing' | 'corrupt' | 'changed'> {
+async function loadOnce(path: string): Promise<LoadedSessionsFile | 'missing' | 'corrupt' | 'unmarked' | 'changed'> {
   let fd: number;
   try {
     fd = openSync(path, 'r');
@@ -58,21 +59,29 @@ async function loadOnce(path: string): Promise<LoadedSessionsFile | 'missing' | 
     throw storageError('reading', path, error);
   }
   const before = fstatSync(fd);
+  const changed = () => {
+    const after = statSync(path, { throwIfNoEntry: false });
+    return after === undefined || after.size !== before.size || after.mtimeMs !== before.mtimeMs || after.ino !== before.ino;
+  };
   try {
     // The map's archive owns the file from here: closed when its last record is read, or with the map.
-    return await loadFrom(fd, path, before.size);
+    const loaded = await loadFrom(fd, path, before.size);
+    if (loaded === 'unmarked') {
+      closeSync(fd);
+      return changed() ? 'changed' : 'unmarked';
+    }
+    return loaded;
   } catch (error) {
     closeSync(fd);
     if (!isSessionError(error, 'CORRUPT_CHECKPOINT')) throw error;
-    const after = statSync(path, { throwIfNoEntry: false });
-    return after === undefined || after.size !== before.size || after.mtimeMs !== before.mtimeMs || after.ino !== before.ino ? 'changed' : 'corrupt';
+    return changed() ? 'changed' : 'corrupt';
   }
 }
 
-async function loadFrom(fd: number, path: string, size: number): Promise<LoadedSessionsFile> {
+async function loadFrom(fd: number, path: string, size: number): Promise<LoadedSessionsFile | 'unmarked'> {
   const end = await readRange(fd, Math.max(0, size - TRAILER_BYTES), Math.min(size, TRAILER_BYTES), path);
   const trailer = parseTrailer(end, size);
-  if (trailer === null) throw new SessionError('CORRUPT_CHECKPOINT', `${path} has no checksum: it was not written by this library, or was edited`);
+  if (trailer === null) return 'unmarked';
   // The checkpoint and index are read first and trusted only once the checksum over every byte
   // holds: the one pass over the file that checks it also copies out the Active records.
   const { cursor, eventId, facts } = parseCheckpoint(await readRange(fd, trailer.checkpointAt, trailer.checkpointEnd - trailer.checkpointAt, path), path, trailer.checkpointAt);

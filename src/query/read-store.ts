@@ -1,6 +1,7 @@
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SessionError } from '../errors.js';
+import { assertOwnSessionsFile } from '../checkpoint/foreign-sessions-file.js';
 import { resolveCheckpoint, type CheckpointVerdict } from '../manager/checkpointer.js';
 import { SessionMap } from '../projections/session-map.js';
 import { emptySessionsState, evolveSessions, type SessionsState } from '../projections/sessions-projection.js';
@@ -31,13 +32,15 @@ export interface StoreView {
  * Reads a store without touching it: no lock, no repair, no checkpoint write, nothing created.
  * With a limit it replays from the start up to that point (time travel); without, it starts from
  * a valid sessions.json and reads the tail. `onRecord` (which forces a replay from the start)
- * sees every event with its line and the state right after it. Throws `NOT_FOUND` when `dir` does not exist and
- * `CORRUPT_LOG` (line and byte) on a damaged log.
+ * sees every event with its line and the state right after it. Throws `NOT_FOUND` when `dir` does not exist,
+ * `FOREIGN_STORE` when its sessions.json is the original's (import it first) and `CORRUPT_LOG` (line and byte) on a damaged log.
  */
 export async function readStore(dir: string, limit?: ReadLimit, onRecord?: (record: LogRecord, state: SessionsState) => void): Promise<StoreView> {
   const isDir = await stat(dir).then((s) => s.isDirectory(), () => false);
   if (!isDir) throw new SessionError('NOT_FOUND', `no session store at ${dir}`);
   const logPath = join(dir, LOG_FILE);
+  // An original's store is refused, never reported as an empty one.
+  await assertOwnSessionsFile(join(dir, 'sessions.json'), new FileEventStore(dir));
   let state = emptySessionsState();
   let start = { offset: 0, line: 0, lastSeq: 0, lastLineOffset: 0 };
   let lastLineOffset: number | undefined;

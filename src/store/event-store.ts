@@ -79,6 +79,11 @@ export interface EventStore {
   readonly refreshBeforeWrite?: boolean;
   /** Where this store keeps the agents' conversations; without one, they go beside the manager's cache. */
   readonly transcripts?: TranscriptStore;
+  /**
+   * Whether the store holds any event at all. Reads only, and works before {@link connect}: an
+   * open asks it before it takes a sessions.json without a checkpoint for a cache to rebuild.
+   */
+  holdsEvents(): Promise<boolean>;
   /** Streams every event from the start, in batches, independently of the sink. */
   readAll(): AsyncIterable<SessionEvent[]>;
   /** How far the sink has been fed. */

@@ -1,4 +1,7 @@
+import { join } from 'node:path';
+import { assertOwnSessionsFile } from '../../checkpoint/foreign-sessions-file.js';
 import { copyEvents } from '../../store/copy-events.js';
+import { FileEventStore } from '../../store/file/file-event-store.js';
 import { migrationSql } from '../../store/postgres/schema.js';
 import { PostgresEventStore } from '../../store/postgres/postgres-event-store.js';
 import { UsageError, stringOption, type Command } from '../command.js';
@@ -42,6 +45,8 @@ export const copyCommand: Command = {
     if (from === undefined || to === undefined) throw new UsageError('--from and --to are required');
     const source = storeFromSpec(from);
     const target = storeFromSpec(to);
+    // Neither an original's store read as empty, nor one written over.
+    for (const store of [source, target]) if (store instanceof FileEventStore) await assertOwnSessionsFile(join(store.dir, 'sessions.json'), store);
     const report = await copyEvents(source, target);
     const summary = { events: report.events, sessions: report.target.sessions.size, transcripts: report.transcripts, from: source.location, to: target.location, identical: report.identical };
     if (context.json) printJson(summary);

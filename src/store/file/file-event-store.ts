@@ -112,6 +112,14 @@ export class FileEventStore implements EventStore {
     return decoded.ok && decoded.event.seq === cursor.seq && decoded.event.id === eventId;
   }
 
+  async holdsEvents(): Promise<boolean> {
+    const info = await stat(this.location).catch((error: unknown) => {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw storageError('reading', this.location, error);
+    });
+    return info !== null && info.size > 0;
+  }
+
   append(request: AppendRequest): Promise<SessionEvent[]> {
     if (this.closed || this.handle === null) return Promise.reject(new SessionError('CLOSED', `${this.location} is closed`));
     return this.appends.enqueue(request);
