@@ -53,6 +53,8 @@ export { lineageOf, lineageTree, type LineageNode } from './projections/lineage.
 export { computeStats, type SessionStats, type StatusCounts } from './projections/stats.js';
 export { emptySessionsState, evolveSessions, type SessionsState } from './projections/sessions-projection.js';
 export { renderSessionsFile, parseSessionsFile, type Checkpoint } from './projections/sessions-file.js';
+export { importOriginalStore, type ImportOptions, type ImportReport } from './import/import-original-store.js';
+export { parseOriginalStore, type OriginalSession, type OriginalStore } from './import/original-store.js';
 
 export { sessionMachine } from '../machines/session.machine.js';
 export type { SessionMachineContext, SessionMachineEvent } from '../machines/session.machine.js';

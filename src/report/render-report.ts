@@ -33,6 +33,12 @@ function conversationsHtml(sessions: ReadonlyMap<string, Session>, conversations
   return `<h2>Conversations</h2>\n${items.join('\n')}\n`;
 }
 
+/** How many sessions came from the original's sessions.json rather than being observed here. */
+function importedNote(sessions: readonly Session[]): string {
+  const imported = sessions.filter((s) => s.imported === true).length;
+  return imported === 0 ? '' : ` (<span id="imported">${imported} imported</span> from the original's sessions.json, their end times not recorded)`;
+}
+
 const countsRow = (name: string, c: StatusCounts) =>
   `<tr><th>${esc(name)}</th><td>${c.total}</td><td>${c.active}</td><td>${c.handedOff}</td><td>${c.completed}</td><td>${c.failed}</td></tr>`;
 
@@ -54,7 +60,7 @@ table{border-collapse:collapse}td,th{padding:3px 10px;border-bottom:1px solid #e
 .scroll{overflow-x:auto}pre{white-space:pre-wrap;background:#f6f8fa;padding:8px;max-height:480px;overflow:auto}
 </style></head><body>
 <h1>${esc(input.title)}</h1>
-<p class="muted">${sessions.length} sessions · log up to seq ${input.lastSeq} · generated ${esc(input.generatedAt)}</p>
+<p class="muted">${sessions.length} sessions${importedNote(sessions)} · log up to seq ${input.lastSeq} · generated ${esc(input.generatedAt)}</p>
 <h2>Lineage</h2><div class="scroll">${lineageSvg(input.sessions)}</div>
 <h2>Timeline</h2><div class="scroll">${timelineSvg(sessions, Date.parse(input.generatedAt))}</div>
 <h2>Session machine</h2>${machineSvg(sessionMachine)}

@@ -3,26 +3,29 @@ import { esc, STATUS_FILL, STATUS_STROKE } from './html.js';
 
 /**
  * A timeline of sessions: one row each, a bar from spawn to end (to `now` while Active), so who
- * ran when, for how long and how it ended can be read at a glance.
+ * ran when, for how long and how it ended can be read at a glance. A session imported from the
+ * original ended at a time nobody recorded: a mark at its start, "end not recorded".
  */
 export function timelineSvg(sessions: readonly Session[], now: number): string {
   if (sessions.length === 0) return '<p class="muted">No sessions.</p>';
   const start = Math.min(...sessions.map((s) => Date.parse(s.createdAt)));
-  const end = Math.max(start + 1, ...sessions.map((s) => (s.endedAt === undefined ? now : Date.parse(s.endedAt))));
+  const endOf = (s: Session) => (s.endedAt !== undefined ? Date.parse(s.endedAt) : s.status === 'Active' ? now : Date.parse(s.createdAt));
+  const end = Math.max(start + 1, ...sessions.map(endOf));
   const label = 200;
   const span = 640;
   const rowH = 24;
   const x = (t: number) => label + ((t - start) / (end - start)) * span;
   const rows = sessions.map((s, i) => {
     const from = Date.parse(s.createdAt);
-    const to = s.endedAt === undefined ? now : Date.parse(s.endedAt);
+    const to = endOf(s);
+    const lasted = s.endedAt === undefined && s.status !== 'Active' ? 'end not recorded' : `${to - from} ms`;
     const y = 24 + i * rowH;
     const width = Math.max(2, x(to) - x(from));
     return (
-      `<g class="bar" data-session="${esc(s.id)}" data-status="${s.status}"><title>${esc(`${s.agentName} ${s.status} ${to - from} ms`)}</title>` +
+      `<g class="bar" data-session="${esc(s.id)}" data-status="${s.status}"><title>${esc(`${s.agentName} ${s.status} ${lasted}`)}</title>` +
       `<text x="${label - 8}" y="${y + 15}" text-anchor="end">${esc(s.agentName)} ${esc(s.id.slice(0, 8))}</text>` +
       `<rect x="${x(from)}" y="${y + 3}" width="${width}" height="${rowH - 8}" rx="3" fill="${STATUS_FILL[s.status]}" stroke="${STATUS_STROKE[s.status]}"/>` +
-      `<text x="${x(from) + width + 6}" y="${y + 15}" class="muted">${to - from} ms</text></g>`
+      `<text x="${x(from) + width + 6}" y="${y + 15}" class="muted">${lasted}</text></g>`
     );
   });
   const height = 30 + sessions.length * rowH;

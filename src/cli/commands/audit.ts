@@ -15,7 +15,7 @@ export const auditCommand: Command = {
     if (context.json) printJson(report);
     else {
       const n = report.findings.length;
-      print(`${report.file}: ${report.lines} lines, ${report.events} events, ${report.sessions} sessions: ${n === 0 ? 'no findings' : `${n} finding${n === 1 ? '' : 's'}`}`);
+      print(`${report.file}: ${report.lines} lines, ${report.events} events, ${report.sessions} sessions${report.imported === 0 ? '' : ` (${report.imported} imported from the original, not observed)`}: ${n === 0 ? 'no findings' : `${n} finding${n === 1 ? '' : 's'}`}`);
       if (n > 0) print(table(['LINE', 'BYTE', 'KIND', 'SESSION', 'FINDING'], report.findings.map((f) => [String(f.line), String(f.offset), f.kind, f.sessionId ?? '—', f.message])));
     }
     return report.findings.length === 0 ? EXIT.OK : EXIT.FINDINGS;

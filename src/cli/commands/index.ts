@@ -2,6 +2,7 @@ import type { Command } from '../command.js';
 import { atCommand } from './at.js';
 import { auditCommand } from './audit.js';
 import { exportCommand } from './export.js';
+import { importCommand } from './import.js';
 import { lineageCommand } from './lineage.js';
 import { listCommand } from './list.js';
 import { machinesCommand } from './machines.js';
@@ -37,4 +38,5 @@ export const COMMANDS: readonly Command[] = [
   machinesCommand,
   copyCommand,
   migrateCommand,
+  importCommand,
 ];

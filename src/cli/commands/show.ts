@@ -4,7 +4,7 @@ import type { SessionEvent } from '../../events/session-event.js';
 import { loadView } from '../open-store.js';
 import { SessionError } from '../../errors.js';
 import { requirePositional, type Command } from '../command.js';
-import { duration, print, printJson, sessionDuration, table } from '../format.js';
+import { duration, issueLabel, print, printJson, sessionDuration, table } from '../format.js';
 
 /** `show <id>`: one session, with every event of its history. */
 export const showCommand: Command = {
@@ -28,11 +28,11 @@ export const showCommand: Command = {
       ['agent', session.agentName],
       ['status', session.status],
       ['purpose', session.purpose],
-      ['issue', `#${session.context.issueNumber}`],
+      ['issue', issueLabel(session.context.issueNumber)],
       ['phase', session.context.currentPhase],
-      ['worktree', session.context.worktreePath],
+      ['worktree', session.context.worktreePath ?? '—'],
       ['created', session.createdAt],
-      ['ended', session.endedAt ?? '—'],
+      ['ended', session.endedAt ?? (session.status !== 'Active' ? 'not recorded (imported)' : '—')],
       ['duration', duration(sessionDuration(session))],
       ['parent', session.parentSession ?? '—'],
       ['children', session.childSessions.join(', ') || '—'],
@@ -43,10 +43,11 @@ export const showCommand: Command = {
     if (session.retryOf !== undefined) fields.push(['retry of', session.retryOf]);
     const retry = session.status === 'Failed' ? state.sessions.get(retryIdOf(session.id)) : undefined;
     if (retry !== undefined) fields.push(['retried as', retry.id]);
+    if (session.imported === true) fields.push(['imported', "from the original's sessions.json, not observed here"]);
     if (session.agent !== undefined) fields.push(['agent process', `pid ${session.agent.process.pid}, log ${session.agent.logFile}`]);
     for (const [k, v] of fields) print(`${k.padEnd(14)} ${v}`);
     print('');
-    print(table(['SEQ', 'TIME', 'EVENT'], history.map((e) => [String(e.seq), e.timestamp, e.type])));
+    print(table(['SEQ', 'TIME', 'EVENT'], history.map((e) => [String(e.seq), e.timestamp, e.imported === true ? `${e.type} (imported)` : e.type])));
     return 0;
   },
 };
