@@ -1,3 +1,4 @@
+import { lstatSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { v4 as uuidv4 } from 'uuid';
@@ -21,9 +22,17 @@ const context = { issueNumber: 5, currentPhase: 'Test' as const, worktreePath: '
 
 function spawnEvent(): PendingEvent {
   return {
-    id: uuidv4(), type: 'SessionSpawned', sessionId: uuidv4(), timestamp: '2026-01-01T00:00:00.000Z', schemaVersion: 1,
+    id: uuidv4(), type: 'SessionSpawned', sessionId: uuidv4(), timestamp: '2026-01-01T00:00:00.000Z', schemaVersion: 2,
     data: { agentName: 'A', purpose: 'p', context: { ...context, previousResults: [] }, parentSession: null },
   };
+}
+
+/** Resolves once the lock (a symlink naming its holder) is gone; fails after 10 s. */
+async function lockReleased(path: string): Promise<void> {
+  for (const deadline = Date.now() + 10_000; lstatSync(path, { throwIfNoEntry: false }) !== undefined; ) {
+    if (Date.now() > deadline) throw new Error(`${path} still held after 10 s`);
+    await new Promise((resolve) => setTimeout(resolve, 1));
+  }
 }
 
 function sinkOf(): EventSink & { seen: SessionEvent[] } {
@@ -91,6 +100,9 @@ describe('disk faults through the seam', () => {
     for (const [site, afterBytes] of [['log.write', 0], ['log.write', 57], ['lock.create', 0]] as const) {
       it(`${code} at ${site}${afterBytes > 0 ? ` after ${afterBytes} bytes (a torn write)` : ''}: the append is refused and changes nothing`, async () => {
         const { manager, acked } = await seeded();
+        // The last append's lease may still hold the lock: then the next append would not create
+        // it, and the fault would never be reached. Its lease runs out by itself (2 ms by default).
+        if (site === 'lock.create') await lockReleased(join(store, 'events.lock'));
         const before = await logBytes(store);
         inject([{ site, code, afterBytes }]);
         const refused = await refusedSpawn(manager, code);
