@@ -1,7 +1,7 @@
 import { open } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
 import { SessionError, storageError } from '../errors.js';
-import { TRAILER_BYTES, parseTrailer } from '../projections/sessions-file.js';
+import { TRAILER_BYTES, parseTrailer } from './sessions-file.js';
 import type { EventStore } from '../store/event-store.js';
 
 /*

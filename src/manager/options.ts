@@ -4,7 +4,7 @@ import type { SessionEvent } from '../events/session-event.js';
 import type { AgentRunner } from '../runner/agent-runner.js';
 import type { EventStore, TornTail } from '../store/event-store.js';
 import type { FileEventStoreOptions } from '../store/file/file-event-store.js';
-import type { CheckpointVerdict } from './checkpointer.js';
+import type { CheckpointVerdict } from '../checkpoint/checkpointer.js';
 import type { ActorActivation, SessionInspector } from './session-actors.js';
 
 /** Options of {@link SessionManager.open}. */

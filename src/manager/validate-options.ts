@@ -1,5 +1,5 @@
 import { SessionError } from '../errors.js';
-import { checkpointPolicyOf } from './checkpoint-policy.js';
+import { checkpointPolicyOf } from '../checkpoint/checkpoint-policy.js';
 import type { SessionManagerOptions } from './options.js';
 
 /**

@@ -1,6 +1,5 @@
 import { PHASES, type Phase } from '../domain/phase.js';
 import type { Session } from '../domain/session.js';
-import { SessionMap } from './session-map.js';
 
 /** Sessions counted by status. */
 export interface StatusCounts {
@@ -101,11 +100,20 @@ function addCounts(a: StatusCounts, b: StatusCounts): StatusCounts {
 }
 
 /**
- * The stats of every session in `sessions`, or of the ended ones only. A {@link SessionMap}'s
- * archived sessions (all ended) count from its stored stats, unread.
+ * A map of sessions that knows the stats of part of them without reading those (the checkpoint's
+ * SessionMap: its archived sessions, all ended, are counted in the file).
+ */
+export interface PrecountedSessions {
+  /** The stats of the sessions counted already, and the others; null when it knows none. */
+  statsParts(): { archived: SessionStats; others: Iterable<Session> } | null;
+}
+
+/**
+ * The stats of every session in `sessions`, or of the ended ones only. The sessions a map counted
+ * already ({@link PrecountedSessions}) count from its stored stats, unread.
  */
 export function statsOf(sessions: ReadonlyMap<string, Session>, which: 'all' | 'ended' = 'all'): SessionStats {
-  const parts = sessions instanceof SessionMap ? sessions.statsParts() : null;
+  const parts = 'statsParts' in sessions ? (sessions as ReadonlyMap<string, Session> & PrecountedSessions).statsParts() : null;
   const counted = (all: Iterable<Session>) => (which === 'all' ? all : endedOnly(all));
   return parts === null ? computeStats(counted(sessions.values())) : mergeStats(parts.archived, computeStats(counted(parts.others)));
 }

@@ -2,7 +2,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { SessionManager, emptySessionsState, evolveSessions, importOriginalStore, type Session, type SessionEvent } from '../../src/index.js';
-import { renderRecord } from '../../src/projections/sessions-file.js';
+import { renderRecord } from '../../src/checkpoint/sessions-file.js';
 import { tempDir } from '../helpers/fixtures.js';
 import { generatedOriginalStore, originalFileText, readAsOriginal, type OriginalRecord } from '../helpers/original-format.js';
 import { STORE_KINDS } from '../helpers/stores.js';

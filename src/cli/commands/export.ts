@@ -1,7 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import ndjson from 'ndjson';
 import type { Session } from '../../domain/session.js';
-import { renderSessionsFile } from '../../projections/sessions-file.js';
+import { renderSessionsFile } from '../../checkpoint/sessions-file.js';
 import { loadView } from '../open-store.js';
 import { issueLabel } from '../format.js';
 import { UsageError, stringOption, type Command } from '../command.js';

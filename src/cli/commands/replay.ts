@@ -1,7 +1,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SessionManager } from '../../manager/session-manager.js';
-import { parseSessionsFile, sameSessions, type Checkpoint } from '../../projections/sessions-file.js';
+import { parseSessionsFile, sameSessions, type Checkpoint } from '../../checkpoint/sessions-file.js';
 import { readStore } from '../../query/read-store.js';
 import { LOG_FILE } from '../../store/file/file-event-store.js';
 import { UsageError, type Command } from '../command.js';

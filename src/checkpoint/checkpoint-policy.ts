@@ -35,6 +35,19 @@ function refuse(option: string, wanted: string, value: unknown): never {
   throw new SessionError('INVALID_INPUT', `option ${option} must be ${wanted}, not ${typeof value === 'number' ? value : JSON.stringify(value) ?? typeof value}`);
 }
 
+/** Holes may take this share of the records region before the file is rewritten compactly. */
+const MAX_HOLE_SHARE = 0.5;
+/** …but a file is never rewritten for holes smaller than this. */
+const MIN_HOLES_TO_COMPACT = 1024 * 1024;
+
+/**
+ * Whether sessions.json is rewritten whole (compactly) rather than changed in place: when the
+ * blanked records it would hold outgrow the live ones, and are at least 1 MiB.
+ */
+export function shouldCompact(holeBytes: number, recordsBytes: number): boolean {
+  return holeBytes > Math.max(MIN_HOLES_TO_COMPACT, MAX_HOLE_SHARE * recordsBytes);
+}
+
 const PAGE = 4096;
 
 /**

@@ -5,15 +5,16 @@ import { promisify } from 'node:util';
 import { crc32 } from 'node:zlib';
 import type { Session } from '../domain/session.js';
 import { isSessionError, storageError } from '../errors.js';
-import { patchCrc32 } from '../projections/crc32-patch.js';
-import { identityOf, indexPathOf, type LoadedSessionsFile } from '../projections/load-sessions-file.js';
-import { RecordIndex, decodeIndexInto, encodeIndexEntries, type IndexEntry } from '../projections/record-index.js';
-import { SessionArchive } from '../projections/session-archive.js';
-import { SessionMap } from '../projections/session-map.js';
+import { patchCrc32 } from './crc32-patch.js';
+import { identityOf, indexPathOf, type LoadedSessionsFile } from './load-sessions-file.js';
+import { RecordIndex, decodeIndexInto, encodeIndexEntries, type IndexEntry } from './record-index.js';
+import { SessionArchive } from './session-archive.js';
+import { SessionMap } from './session-map.js';
+import { shouldCompact } from './checkpoint-policy.js';
 import {
   FIRST_SEPARATOR, SEPARATOR, TRAILER_BYTES, parseCheckpoint, parseTrailer, renderRecord, renderSessionsFileParts, renderTrailer,
   statusLetter, type SessionsFileFacts,
-} from '../projections/sessions-file.js';
+} from './sessions-file.js';
 import type { SessionsState } from '../projections/sessions-projection.js';
 import { computeStats, mergeStats } from '../projections/stats.js';
 import type { StoreCursor } from '../store/event-store.js';
@@ -25,10 +26,6 @@ import { writeInPages } from '../store/file/write-in-pages.js';
 const fdatasync = promisify(fdatasyncCallback);
 const ftruncate = promisify(ftruncateCallback);
 
-/** Holes may take this share of the records region before the file is rewritten compactly. */
-const MAX_HOLE_SHARE = 0.5;
-/** …but a file is never rewritten for holes smaller than this. */
-const MIN_HOLES_TO_COMPACT = 1024 * 1024;
 
 /** What one checkpoint write did, for the caller's bookkeeping. */
 export interface WriteOutcome {
@@ -85,7 +82,7 @@ export class SessionsFileWriter {
     if (full || known === null || known.seq < dirtySince) return this.writeWhole(state, cursor);
     if (known.seq >= cursor.seq) return { kind: 'skipped', bytes: 0 };
     const plan = planChanges(known, state, dirty);
-    if (known.facts.holes + plan.blankBytes > Math.max(MIN_HOLES_TO_COMPACT, MAX_HOLE_SHARE * known.facts.recordsEnd)) return this.writeWhole(state, cursor);
+    if (shouldCompact(known.facts.holes + plan.blankBytes, known.facts.recordsEnd)) return this.writeWhole(state, cursor);
     try {
       return await this.writeInPlace(known, plan, state, cursor);
     } catch (error) {

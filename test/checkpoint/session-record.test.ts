@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decodeRecord, toRecord } from '../../src/projections/session-record.js';
+import { decodeRecord, toRecord } from '../../src/checkpoint/session-record.js';
 import type { Session } from '../../src/index.js';
 
 const FAILED: Session = {

@@ -1,11 +1,11 @@
 import { join, dirname } from 'node:path';
-import { loadSessionsFile, type LoadedSessionsFile } from '../projections/load-sessions-file.js';
-import { SessionMap } from '../projections/session-map.js';
+import { loadSessionsFile, type LoadedSessionsFile } from './load-sessions-file.js';
+import { SessionMap } from './session-map.js';
 import { emptySessionsState, type SessionsState } from '../projections/sessions-projection.js';
 import type { SessionEvent } from '../events/session-event.js';
 import type { EventStore, StoreCursor } from '../store/event-store.js';
 import { FileLock } from '../store/file/file-lock.js';
-import { checkUnmarkedSessionsFile } from '../checkpoint/foreign-sessions-file.js';
+import { checkUnmarkedSessionsFile } from './foreign-sessions-file.js';
 import { estimateCheckpointBytes, pageOf, type CheckpointPolicy } from './checkpoint-policy.js';
 import { SessionsFileWriter, type WriteOutcome } from './sessions-file-writer.js';
 

@@ -7,8 +7,8 @@ import type { StoreCursor } from '../store/event-store.js';
 import { RecordIndex, type IndexEntry, type StatusLetter } from './record-index.js';
 import { SessionMap } from './session-map.js';
 import { decodeRecord, toRecord } from './session-record.js';
-import { emptySessionsState, type SessionsState } from './sessions-projection.js';
-import { statsOf, type SessionStats } from './stats.js';
+import { emptySessionsState, type SessionsState } from '../projections/sessions-projection.js';
+import { statsOf, type SessionStats } from '../projections/stats.js';
 
 /*
  * sessions.json in the original (Rust) format: `{ "sessions": [...], "version": 1 }` with

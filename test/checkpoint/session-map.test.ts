@@ -2,11 +2,11 @@ import { appendFile, open, readdir, readFile, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SessionManager, computeStats, isSessionError } from '../../src/index.js';
-import { loadSessionsFile } from '../../src/projections/load-sessions-file.js';
-import { SessionArchive } from '../../src/projections/session-archive.js';
-import { parseSessionsFile, renderSessionsFileParts } from '../../src/projections/sessions-file.js';
+import { loadSessionsFile } from '../../src/checkpoint/load-sessions-file.js';
+import { SessionArchive } from '../../src/checkpoint/session-archive.js';
+import { parseSessionsFile, renderSessionsFileParts } from '../../src/checkpoint/sessions-file.js';
 import { writeFileAtomicKeepingFd } from '../../src/store/file/atomic-file.js';
-import { SessionMap } from '../../src/projections/session-map.js';
+import { SessionMap } from '../../src/checkpoint/session-map.js';
 import { statsOf } from '../../src/projections/stats.js';
 import { contextFor, tempDir } from '../helpers/fixtures.js';
 

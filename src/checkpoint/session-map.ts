@@ -2,7 +2,7 @@ import type { Session } from '../domain/session.js';
 import { SessionError } from '../errors.js';
 import type { SessionArchive } from './session-archive.js';
 import { decodeRecord } from './session-record.js';
-import type { SessionStats } from './stats.js';
+import type { PrecountedSessions, SessionStats } from '../projections/stats.js';
 
 /** A session in memory, or the index of its record in the archive (not read yet). */
 type Slot = Session | number;
@@ -14,7 +14,7 @@ type Slot = Session | number;
  * the whole map loads every record first, so code written for a plain Map sees no difference;
  * {@link SessionMap.activeSessions} loads only the Active ones.
  */
-export class SessionMap extends Map<string, Session> {
+export class SessionMap extends Map<string, Session> implements PrecountedSessions {
   private archive: SessionArchive | null = null;
   private stubs = 0;
   private readonly loadedFromArchive = new Set<string>();
