@@ -61,6 +61,8 @@ export const sessionMachine = setup({
       if (event.type !== 'AGENT_FINISHED' || context.agent === undefined) return {};
       return { agent: { ...context.agent, finished: true }, result: event.result };
     }),
+    // A session that ends while its agent runs ends its agent's run with it (the record says finished).
+    recordAgentEnded: assign(({ context }) => (context.agent === undefined || context.agent.finished ? {} : { agent: { ...context.agent, finished: true } })),
     recordHandoff: assign(({ context, event }) => {
       if (event.type !== 'HAND_OFF') return {};
       const handedOff = {
@@ -90,9 +92,9 @@ export const sessionMachine = setup({
       on: {
         AGENT_STARTED: { guard: 'noAgentRunning', actions: 'recordAgentStart' },
         AGENT_FINISHED: { guard: 'agentRunning', actions: 'recordAgentFinish' },
-        HAND_OFF: { target: 'handedOff', actions: 'recordHandoff' },
-        COMPLETE: { target: 'completed', actions: 'recordCompletion' },
-        FAIL: { target: 'failed', actions: 'recordFailure' },
+        HAND_OFF: { target: 'handedOff', actions: ['recordAgentEnded', 'recordHandoff'] },
+        COMPLETE: { target: 'completed', actions: ['recordAgentEnded', 'recordCompletion'] },
+        FAIL: { target: 'failed', actions: ['recordAgentEnded', 'recordFailure'] },
       },
     },
     handedOff: { type: 'final' },
