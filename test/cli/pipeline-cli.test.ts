@@ -1,46 +1,39 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { claudeTestEnv } from '../../examples/claude-env.js';
-import { startScriptedApi } from '../../examples/scripted-api-server.js';
 import { runCli } from '../helpers/cli.js';
+import { test } from '../helpers/real-claude.js';
 import { SessionManager } from '../../src/index.js';
 import { tempDir } from '../helpers/fixtures.js';
 
 describe('miyabi-sessions pipeline run|resume|status (real CLI agents, scripted API)', () => {
-  it('runs a pipeline, names its root first, shows where it stands, resumes a finished one without running anything, refuses bad input', async () => {
-    const { dir, cleanup } = await tempDir();
-    const api = await startScriptedApi(() => ({ text: 'step done' }));
-    try {
-      // The agents' environment from nothing: this test's HOME and API, no developer login.
-      const env = { PATH: process.env['PATH'] ?? '', ...(await claudeTestEnv(join(dir, 'home'), api.url)) };
-      const store = join(dir, 'store');
-      const run = await runCli(['pipeline', 'run', '--issue', '9', '--worktree', dir, '--steps', 'CodeGenAgent:CodeGeneration,ReviewAgent:Review', '--dir', store], { env });
-      expect(run.code, run.stderr).toBe(0);
-      const root = /^root ([0-9a-f-]{36})$/m.exec(run.stdout.split('\n')[0]!)?.[1];
-      expect(root).toBeDefined();
-      expect(run.stdout).toMatch(/pipeline Completed[\s\S]*CodeGenAgent\s+HandedOff[\s\S]*ReviewAgent\s+Completed/);
-      expect(api.requests).toHaveLength(2);
+  test('runs a pipeline, names its root first, shows where it stands, resumes a finished one without running anything, refuses bad input', async ({ claude }) => {
+    const { dir, api, store } = claude;
+    claude.reply = () => ({ text: 'step done' });
+    // The agents' environment from nothing: this test's HOME and API, no developer login.
+    const env = { PATH: process.env['PATH'] ?? '', ...(await claude.env()) };
+    const run = await runCli(['pipeline', 'run', '--issue', '9', '--worktree', dir, '--steps', 'CodeGenAgent:CodeGeneration,ReviewAgent:Review', '--dir', store], { env });
+    expect(run.code, run.stderr).toBe(0);
+    const root = /^root ([0-9a-f-]{36})$/m.exec(run.stdout.split('\n')[0]!)?.[1];
+    expect(root).toBeDefined();
+    expect(run.stdout).toMatch(/pipeline Completed[\s\S]*CodeGenAgent\s+HandedOff[\s\S]*ReviewAgent\s+Completed/);
+    expect(api.requests).toHaveLength(2);
 
-      const status = await runCli(['pipeline', 'status', root!, '--dir', store], { env });
-      expect(status.code).toBe(0);
-      expect(status.stdout).toMatch(/pipeline Completed[\s\S]*1\s+CodeGenAgent\s+CodeGeneration\s+HandedOff[\s\S]*2\s+ReviewAgent\s+Review\s+Completed/);
-      expect(JSON.parse((await runCli(['pipeline', 'status', root!, '--json', '--dir', store], { env })).stdout)).toMatchObject({ status: 'Completed' });
+    const status = await runCli(['pipeline', 'status', root!, '--dir', store], { env });
+    expect(status.code).toBe(0);
+    expect(status.stdout).toMatch(/pipeline Completed[\s\S]*1\s+CodeGenAgent\s+CodeGeneration\s+HandedOff[\s\S]*2\s+ReviewAgent\s+Review\s+Completed/);
+    expect(JSON.parse((await runCli(['pipeline', 'status', root!, '--json', '--dir', store], { env })).stdout)).toMatchObject({ status: 'Completed' });
 
-      const resumed = await runCli(['pipeline', 'resume', root!, '--dir', store], { env });
-      expect(resumed.code, resumed.stderr).toBe(0);
-      expect(resumed.stdout).toMatch(/pipeline Completed/);
-      expect(api.requests).toHaveLength(2);
+    const resumed = await runCli(['pipeline', 'resume', root!, '--dir', store], { env });
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(resumed.stdout).toMatch(/pipeline Completed/);
+    expect(api.requests).toHaveLength(2);
 
-      const child = (JSON.parse((await runCli(['list', '--json', '--dir', store], { env })).stdout) as Array<{ id: string; agentName: string }>).find((s) => s.agentName === 'ReviewAgent')!;
-      expect((await runCli(['pipeline', 'status', child.id, '--dir', store], { env })).code).toBe(4);
-      expect((await runCli(['pipeline', 'resume', '6f3d9a21-0000-4000-8000-000000000000', '--dir', store], { env })).code).toBe(3);
-      expect((await runCli(['pipeline', 'bogus', root!, '--dir', store], { env })).code).toBe(2);
-      expect((await runCli(['pipeline', 'run', '--worktree', dir, '--dir', store], { env })).code).toBe(2);
-      expect((await runCli(['pipeline', 'run', '--issue', '1', '--worktree', dir, '--steps', 'X:Nowhere', '--dir', store], { env })).code).toBe(2);
-    } finally {
-      await api.close();
-      await cleanup();
-    }
+    const child = (JSON.parse((await runCli(['list', '--json', '--dir', store], { env })).stdout) as Array<{ id: string; agentName: string }>).find((s) => s.agentName === 'ReviewAgent')!;
+    expect((await runCli(['pipeline', 'status', child.id, '--dir', store], { env })).code).toBe(4);
+    expect((await runCli(['pipeline', 'resume', '6f3d9a21-0000-4000-8000-000000000000', '--dir', store], { env })).code).toBe(3);
+    expect((await runCli(['pipeline', 'bogus', root!, '--dir', store], { env })).code).toBe(2);
+    expect((await runCli(['pipeline', 'run', '--worktree', dir, '--dir', store], { env })).code).toBe(2);
+    expect((await runCli(['pipeline', 'run', '--issue', '1', '--worktree', dir, '--steps', 'X:Nowhere', '--dir', store], { env })).code).toBe(2);
   }, 60_000);
 
   it('status shows a step run again: its interrupted attempt marked retried, the run Running while retries are left, Failed past them', async () => {

@@ -1,12 +1,10 @@
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ClaudeRunner, SessionManager, resumePipeline } from '../../src/index.js';
+import { resumePipeline } from '../../src/index.js';
 import { auditLog } from '../../src/audit/audit-log.js';
-import { claudeTestEnv } from '../../examples/claude-env.js';
-import { startScriptedApi, lastUserText } from '../../examples/scripted-api-server.js';
 import { pollFor, startChild, waitFor } from '../helpers/children.js';
-import { tempDir } from '../helpers/fixtures.js';
 import { logEvents } from '../helpers/log-files.js';
+import { namedStepDone, realClaude, type ScriptedApi } from '../helpers/real-claude.js';
 
 /*
  * Real Claude Code agents, a scripted API that answers after 2 s, and a manager process that
@@ -14,19 +12,17 @@ import { logEvents } from '../helpers/log-files.js';
  * handoff); each time a new process resumes the pipeline from the log.
  */
 describe('a pipeline survives its manager being killed, and resumes from the log (real CLI)', () => {
+  let claude: Awaited<ReturnType<typeof realClaude>>;
   let dir: string;
-  let cleanup: () => Promise<void>;
-  let api: Awaited<ReturnType<typeof startScriptedApi>>;
+  let api: ScriptedApi;
   const store = () => join(dir, 'store');
-  const home = () => join(dir, 'home');
+  const home = () => claude.home();
   beforeEach(async () => {
-    ({ dir, cleanup } = await tempDir());
-    api = await startScriptedApi((request) => ({ text: `${/You are (\w+)/.exec(lastUserText(request.body))?.[1] ?? 'agent'}: step done`, delayMs: 2000 }));
+    claude = await realClaude();
+    claude.reply = namedStepDone(2000);
+    ({ dir, api } = claude);
   });
-  afterEach(async () => {
-    await api.close();
-    await cleanup();
-  });
+  afterEach(() => claude.teardown());
 
   const host = (...args: string[]) => startChild('pipeline-host', [store(), dir, home(), api.url, ...args]);
   const agentStarts = async () => (await logEvents(store())).filter((e) => e['type'] === 'SessionAgentStarted').length;
@@ -92,7 +88,7 @@ describe('a pipeline survives its manager being killed, and resumes from the log
   }, 120_000);
 
   it('bad input: an unknown root is NOT_FOUND, a session that is no pipeline root is INVALID_INPUT, a finished pipeline returns its result and runs nothing', async () => {
-    const manager = await SessionManager.open(store(), { runner: new ClaudeRunner({ inheritEnv: false, env: await claudeTestEnv(home(), api.url) }) });
+    const manager = await claude.open();
     await expect(resumePipeline(manager, '6f3d9a21-0000-4000-8000-000000000000')).rejects.toMatchObject({ code: 'NOT_FOUND' });
     await expect(resumePipeline(manager, 'not-a-uuid')).rejects.toMatchObject({ code: 'INVALID_INPUT' });
     const plain = await manager.spawnAgentSession('CodeGenAgent', 'not a pipeline', { issueNumber: 1, currentPhase: 'CodeGeneration', worktreePath: dir });

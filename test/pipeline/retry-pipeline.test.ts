@@ -1,13 +1,11 @@
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ClaudeRunner, SessionManager, retryIdOf, runPipeline } from '../../src/index.js';
+import { retryIdOf, runPipeline, type SessionManager } from '../../src/index.js';
 import { auditLog } from '../../src/audit/audit-log.js';
 import { pidAlive } from '../../src/store/file/process-identity.js';
-import { claudeTestEnv } from '../../examples/claude-env.js';
-import { lastUserText, startScriptedApi } from '../../examples/scripted-api-server.js';
 import { pollFor, startChild } from '../helpers/children.js';
-import { tempDir } from '../helpers/fixtures.js';
 import { logEvents } from '../helpers/log-files.js';
+import { namedStepDone, realClaude, type ScriptedApi } from '../helpers/real-claude.js';
 
 const steps = [
   { agentName: 'CodeGenAgent', phase: 'CodeGeneration' as const },
@@ -20,20 +18,19 @@ const steps = [
  * a new session, never a second agent under the same session id.
  */
 describe('a step whose work was interrupted runs again as a new session (real CLI)', () => {
+  let claude: Awaited<ReturnType<typeof realClaude>>;
   let dir: string;
-  let cleanup: () => Promise<void>;
-  let api: Awaited<ReturnType<typeof startScriptedApi>>;
+  let api: ScriptedApi;
   let manager: SessionManager | null = null;
   const store = () => join(dir, 'store');
   beforeEach(async () => {
-    ({ dir, cleanup } = await tempDir());
-    api = await startScriptedApi((request) => ({ text: `${/You are (\w+)/.exec(lastUserText(request.body))?.[1] ?? 'agent'}: step done`, delayMs: 1500 }));
+    claude = await realClaude();
+    claude.reply = namedStepDone(1500);
+    ({ dir, api } = claude);
   });
   afterEach(async () => {
-    await manager?.close();
     manager = null;
-    await api.close();
-    await cleanup();
+    await claude.teardown();
   });
 
   const agentStarts = async () => (await logEvents(store())).filter((e) => e['type'] === 'SessionAgentStarted') as Array<{ sessionId: string; data: { process: { pid: number } } }>;
@@ -43,7 +40,7 @@ describe('a step whose work was interrupted runs again as a new session (real CL
     await pollFor(async () => (api.requests.length >= n ? true : undefined), 60_000, `agent #${n} to ask the API`);
     return started.data.process.pid;
   }
-  const open = async () => (manager = await SessionManager.open(store(), { runner: new ClaudeRunner({ inheritEnv: false, env: await claudeTestEnv(join(dir, 'home'), api.url) }) }));
+  const open = async () => (manager = await claude.open());
 
   it('an agent killed with SIGKILL: its step runs again as a new session, from the same conversation, and the pipeline completes', async () => {
     await open();

@@ -1,13 +1,11 @@
 import { existsSync } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ClaudeRunner, SessionManager, type ClaudeRunnerOptions } from '../../src/index.js';
+import { afterEach, beforeEach, describe, expect } from 'vitest';
 import { pidAlive } from '../../src/store/file/process-identity.js';
-import { claudeTestEnv } from '../../examples/claude-env.js';
-import { startScriptedApi, type ScriptedReply } from '../../examples/scripted-api-server.js';
 import { tempDir } from '../helpers/fixtures.js';
 import { logEvents } from '../helpers/log-files.js';
+import { test, type RealClaude } from '../helpers/real-claude.js';
 
 /** Every transcript file Claude Code wrote under the temp HOME, by session id. */
 async function transcripts(home: string): Promise<Map<string, string>> {
@@ -22,18 +20,14 @@ async function transcripts(home: string): Promise<Map<string, string>> {
 }
 
 describe('the real Claude Code CLI as the agent', () => {
-  let dir: string;
-  let cleanup: () => Promise<void>;
-  let home: string;
-  let worktree: string;
   // A developer's shell: their own config dir and login token. None of it may reach the agents.
   const developer = { CLAUDE_CONFIG_DIR: '', ANTHROPIC_AUTH_TOKEN: 'developer-real-token', CLAUDE_CODE_USE_BEDROCK: '1' };
   const saved = new Map<string, string | undefined>();
+  let removeDeveloper: () => Promise<void>;
   beforeEach(async () => {
-    ({ dir, cleanup } = await tempDir());
-    home = join(dir, 'home');
-    worktree = dir;
-    developer.CLAUDE_CONFIG_DIR = join(dir, 'developer-claude-config');
+    const developerHome = await tempDir();
+    removeDeveloper = developerHome.cleanup;
+    developer.CLAUDE_CONFIG_DIR = join(developerHome.dir, 'developer-claude-config');
     for (const [name, value] of Object.entries(developer)) {
       saved.set(name, process.env[name]);
       process.env[name] = value;
@@ -46,28 +40,14 @@ describe('the real Claude Code CLI as the agent', () => {
       if (value === undefined) delete process.env[name];
       else process.env[name] = value;
     }
-    await cleanup();
+    await removeDeveloper();
   });
 
-  async function open(runner: ClaudeRunnerOptions) {
-    // The agents' environment is built from nothing but what each test gives (claudeTestEnv).
-    return SessionManager.open(join(dir, 'store'), { runner: new ClaudeRunner({ inheritEnv: false, ...runner }) });
-  }
-  const context = () => ({ issueNumber: 42, currentPhase: 'CodeGeneration' as const, worktreePath: worktree });
+  const context = (claude: RealClaude) => ({ issueNumber: 42, currentPhase: 'CodeGeneration' as const, worktreePath: claude.dir });
 
-  async function withServer(reply: (index: number) => ScriptedReply, run: (url: string, requests: Array<{ body: Record<string, unknown> }>) => Promise<void>) {
-    const server = await startScriptedApi((_, i) => reply(i));
-    try {
-      await run(server.url, server.requests);
-    } finally {
-      await server.close();
-    }
-  }
-
-  it('without credentials the session fails with Claude\'s own message', async () => {
-    const env = await claudeTestEnv(home);
-    const manager = await open({ env: { ...env, ANTHROPIC_API_KEY: '', ANTHROPIC_BASE_URL: '' } });
-    const session = await manager.spawnAgentSession('CodeGenAgent', 'Implement #42', context());
+  test('without credentials the session fails with Claude\'s own message', async ({ claude }) => {
+    const manager = await claude.open({ runner: { env: { ...(await claude.env()), ANTHROPIC_API_KEY: '', ANTHROPIC_BASE_URL: '' } } });
+    const session = await manager.spawnAgentSession('CodeGenAgent', 'Implement #42', context(claude));
     const ended = await manager.waitForAgent(session.id);
     expect(ended.status).toBe('Failed');
     expect(ended.error).toMatch(/Not logged in · Please run \/login/);
@@ -75,74 +55,72 @@ describe('the real Claude Code CLI as the agent', () => {
     await manager.close();
   });
 
-  it('a spawn runs a whole session against the API: the scripted reply is the result, output logged 0600, transcript written', async () => {
-    await withServer(() => ({ text: 'Implemented feature X in src/x.ts' }), async (url, requests) => {
-      const manager = await open({ env: await claudeTestEnv(home, url), completeOnSuccess: true });
-      const session = await manager.spawnAgentSession('CodeGenAgent', 'Implement feature X', context());
-      const ended = await manager.waitForAgent(session.id);
-      expect(ended).toMatchObject({ status: 'Completed', result: { success: true, output: 'Implemented feature X in src/x.ts', numTurns: 1 } });
-      expect(ended.result?.totalCostUsd).toBeGreaterThan(0);
-      expect(ended.result?.usage?.['output_tokens']).toBe(7);
-      expect(ended.agent).toMatchObject({ cwd: worktree, resumedFrom: null, logFile: manager.logFileOf(session.id) });
-      expect(ended.agent?.command).toContain('<prompt>');
-      const firstPrompt = JSON.stringify(requests[0]!.body['messages']);
-      expect(firstPrompt).toContain('Implement feature X');
-      expect(firstPrompt).toContain('issue #42');
-      const log = await readFile(manager.logFileOf(session.id), 'utf8');
-      expect(log).toContain(`"session_id":"${session.id}"`);
-      expect((await stat(manager.logFileOf(session.id))).mode & 0o777).toBe(0o600);
-      expect((await transcripts(home)).has(session.id)).toBe(true);
-      const types = (await logEvents(join(dir, 'store'))).map((e) => e['type']);
-      expect(types).toEqual(['SessionSpawned', 'SessionAgentStarted', 'SessionCompleted']);
-      await manager.close();
-    });
+  test('a spawn runs a whole session against the API: the scripted reply is the result, output logged 0600, transcript written', async ({ claude }) => {
+    claude.reply = () => ({ text: 'Implemented feature X in src/x.ts' });
+    const { requests } = claude.api;
+    const manager = await claude.open({ runner: { completeOnSuccess: true } });
+    const session = await manager.spawnAgentSession('CodeGenAgent', 'Implement feature X', context(claude));
+    const ended = await manager.waitForAgent(session.id);
+    expect(ended).toMatchObject({ status: 'Completed', result: { success: true, output: 'Implemented feature X in src/x.ts', numTurns: 1 } });
+    expect(ended.result?.totalCostUsd).toBeGreaterThan(0);
+    expect(ended.result?.usage?.['output_tokens']).toBe(7);
+    expect(ended.agent).toMatchObject({ cwd: claude.dir, resumedFrom: null, logFile: manager.logFileOf(session.id) });
+    expect(ended.agent?.command).toContain('<prompt>');
+    const firstPrompt = JSON.stringify(requests[0]!.body['messages']);
+    expect(firstPrompt).toContain('Implement feature X');
+    expect(firstPrompt).toContain('issue #42');
+    const log = await readFile(manager.logFileOf(session.id), 'utf8');
+    expect(log).toContain(`"session_id":"${session.id}"`);
+    expect((await stat(manager.logFileOf(session.id))).mode & 0o777).toBe(0o600);
+    expect((await transcripts(claude.home())).has(session.id)).toBe(true);
+    const types = (await logEvents(claude.store)).map((e) => e['type']);
+    expect(types).toEqual(['SessionSpawned', 'SessionAgentStarted', 'SessionCompleted']);
+    await manager.close();
   });
 
-  it('a handoff forks the parent\'s conversation: the child\'s request carries it, both transcripts exist', async () => {
-    await withServer((i) => ({ text: i === 0 ? 'PARENT-ANSWER: wrote the code' : 'CHILD-ANSWER: reviewed' }), async (url, requests) => {
-      const manager = await open({ env: await claudeTestEnv(home, url) });
-      const parent = await manager.spawnAgentSession('CodeGenAgent', 'Write the code', context());
-      const finished = await manager.waitForAgent(parent.id);
-      expect(finished).toMatchObject({ status: 'Active', result: { success: true, output: 'PARENT-ANSWER: wrote the code' } });
-      const child = await manager.handoff(parent.id, 'ReviewAgent', { ...context(), currentPhase: 'Review' });
-      expect(child.context.previousResults[0]).toMatchObject({ agentName: 'CodeGenAgent', output: 'PARENT-ANSWER: wrote the code' });
-      const reviewed = await manager.waitForAgent(child.id);
-      expect(reviewed).toMatchObject({ status: 'Active', result: { output: 'CHILD-ANSWER: reviewed' } });
-      expect(reviewed.agent?.resumedFrom).toBe(parent.id);
-      const childRequest = JSON.stringify(requests.at(-1)!.body['messages']);
-      expect(childRequest).toContain('Write the code');
-      expect(childRequest).toContain('PARENT-ANSWER: wrote the code');
-      expect(childRequest).toContain('Review phase');
-      const files = await transcripts(home);
-      expect(files.has(parent.id) && files.has(child.id)).toBe(true);
-      await manager.completeSession(child.id, reviewed.result);
-      expect((await manager.getSession(parent.id))?.status).toBe('HandedOff');
-      await manager.close();
-    });
+  test('a handoff forks the parent\'s conversation: the child\'s request carries it, both transcripts exist', async ({ claude }) => {
+    claude.reply = (_, i) => ({ text: i === 0 ? 'PARENT-ANSWER: wrote the code' : 'CHILD-ANSWER: reviewed' });
+    const { requests } = claude.api;
+    const manager = await claude.open();
+    const parent = await manager.spawnAgentSession('CodeGenAgent', 'Write the code', context(claude));
+    const finished = await manager.waitForAgent(parent.id);
+    expect(finished).toMatchObject({ status: 'Active', result: { success: true, output: 'PARENT-ANSWER: wrote the code' } });
+    const child = await manager.handoff(parent.id, 'ReviewAgent', { ...context(claude), currentPhase: 'Review' });
+    expect(child.context.previousResults[0]).toMatchObject({ agentName: 'CodeGenAgent', output: 'PARENT-ANSWER: wrote the code' });
+    const reviewed = await manager.waitForAgent(child.id);
+    expect(reviewed).toMatchObject({ status: 'Active', result: { output: 'CHILD-ANSWER: reviewed' } });
+    expect(reviewed.agent?.resumedFrom).toBe(parent.id);
+    const childRequest = JSON.stringify(requests.at(-1)!.body['messages']);
+    expect(childRequest).toContain('Write the code');
+    expect(childRequest).toContain('PARENT-ANSWER: wrote the code');
+    expect(childRequest).toContain('Review phase');
+    const files = await transcripts(claude.home());
+    expect(files.has(parent.id) && files.has(child.id)).toBe(true);
+    await manager.completeSession(child.id, reviewed.result);
+    expect((await manager.getSession(parent.id))?.status).toBe('HandedOff');
+    await manager.close();
   });
 
   for (const [status, type] of [[500, 'api_error'], [401, 'authentication_error']] as const) {
-    it(`an API answering ${status} fails the session with the API's error`, async () => {
-      await withServer(() => ({ status, error: { type, message: `scripted ${status}` } }), async (url) => {
-        const manager = await open({ env: await claudeTestEnv(home, url) });
-        const session = await manager.spawnAgentSession('CodeGenAgent', 'p', context());
-        const ended = await manager.waitForAgent(session.id);
-        expect(ended.status).toBe('Failed');
-        expect(ended.error).toMatch(new RegExp(`${status}|scripted`));
-        await manager.close();
-      });
+    test(`an API answering ${status} fails the session with the API's error`, async ({ claude }) => {
+      claude.reply = () => ({ status, error: { type, message: `scripted ${status}` } });
+      const manager = await claude.open();
+      const session = await manager.spawnAgentSession('CodeGenAgent', 'p', context(claude));
+      const ended = await manager.waitForAgent(session.id);
+      expect(ended.status).toBe('Failed');
+      expect(ended.error).toMatch(new RegExp(`${status}|scripted`));
+      await manager.close();
     });
   }
 
-  it('an API that hangs past the timeout fails the session as timed out, and no process is left', async () => {
-    await withServer(() => ({ hang: true }), async (url) => {
-      const manager = await open({ env: await claudeTestEnv(home, url), timeoutMs: 4000, killGraceMs: 500 });
-      const session = await manager.spawnAgentSession('CodeGenAgent', 'p', context());
-      const ended = await manager.waitForAgent(session.id);
-      expect(ended.status).toBe('Failed');
-      expect(ended.error).toMatch(/timed out after 4000 ms/);
-      expect(pidAlive(ended.agent!.process.pid)).toBe(false);
-      await manager.close();
-    });
+  test('an API that hangs past the timeout fails the session as timed out, and no process is left', async ({ claude }) => {
+    claude.reply = () => ({ hang: true });
+    const manager = await claude.open({ runner: { timeoutMs: 4000, killGraceMs: 500 } });
+    const session = await manager.spawnAgentSession('CodeGenAgent', 'p', context(claude));
+    const ended = await manager.waitForAgent(session.id);
+    expect(ended.status).toBe('Failed');
+    expect(ended.error).toMatch(/timed out after 4000 ms/);
+    expect(pidAlive(ended.agent!.process.pid)).toBe(false);
+    await manager.close();
   });
 });

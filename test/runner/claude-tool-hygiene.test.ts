@@ -1,12 +1,10 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ClaudeRunner, SessionManager, type ClaudeRunnerOptions } from '../../src/index.js';
+import { describe, expect } from 'vitest';
+import { SessionManager, type ClaudeRunnerOptions } from '../../src/index.js';
 import { pidAlive } from '../../src/store/file/process-identity.js';
-import { claudeTestEnv } from '../../examples/claude-env.js';
-import { startScriptedApi } from '../../examples/scripted-api-server.js';
 import { pollFor, startChild, waitFor } from '../helpers/children.js';
-import { tempDir } from '../helpers/fixtures.js';
+import { test as realClaudeTest, type RealClaude } from '../helpers/real-claude.js';
 
 /*
  * The real CLI runs its Bash tool in a shell of its own session (setsid), outside the agent's
@@ -14,83 +12,75 @@ import { tempDir } from '../helpers/fixtures.js';
  * and sleeps, then stop the agent every way a user can, and require that the tool is gone.
  */
 describe('the real Claude Code CLI\'s tools never outlive the agent', () => {
-  let dir: string;
-  let cleanup: () => Promise<void>;
-  let api: Awaited<ReturnType<typeof startScriptedApi>>;
-  const toolPidFile = () => join(dir, 'tool.pid');
-  beforeEach(async () => {
-    ({ dir, cleanup } = await tempDir());
-    api = await startScriptedApi((_, i) => (i === 0
-      ? { toolUse: { name: 'Bash', input: { command: `echo $$ > ${toolPidFile()}; exec sleep 300`, description: 'a long tool' } } }
-      : { text: 'done' }));
-  });
-  afterEach(async () => {
-    // A failing run must not leave its five-minute sleep behind.
-    const leaked = Number(await readFile(toolPidFile(), 'utf8').catch(() => ''));
-    if (leaked > 0 && pidAlive(leaked)) process.kill(leaked, 'SIGKILL');
-    await api.close();
-    await cleanup();
+  const toolPidFile = (claude: RealClaude) => join(claude.dir, 'tool.pid');
+  /** The real-CLI fixture, its model scripted to run a long Bash tool first, its tool killed if a test leaves it. */
+  const it = realClaudeTest.extend<{ tools: RealClaude }>({
+    tools: async ({ claude }, use) => {
+      claude.reply = (_, i) => (i === 0
+        ? { toolUse: { name: 'Bash', input: { command: `echo $$ > ${toolPidFile(claude)}; exec sleep 300`, description: 'a long tool' } } }
+        : { text: 'done' });
+      await use(claude);
+      // A failing run must not leave its five-minute sleep behind.
+      const leaked = Number(await readFile(toolPidFile(claude), 'utf8').catch(() => ''));
+      if (leaked > 0 && pidAlive(leaked)) process.kill(leaked, 'SIGKILL');
+    },
   });
 
-  const context = () => ({ issueNumber: 8, currentPhase: 'Test' as const, worktreePath: dir });
-  const home = () => join(dir, 'home');
-  async function open(options: ClaudeRunnerOptions = {}) {
-    const runner = new ClaudeRunner({ inheritEnv: false, env: await claudeTestEnv(home(), api.url), allowedTools: ['Bash'], killGraceMs: 2000, ...options });
-    return SessionManager.open(join(dir, 'store'), { runner });
-  }
+  const context = (claude: RealClaude) => ({ issueNumber: 8, currentPhase: 'Test' as const, worktreePath: claude.dir });
+  const open = (claude: RealClaude, options: ClaudeRunnerOptions = {}) => claude.open({ runner: { allowedTools: ['Bash'], killGraceMs: 2000, ...options } });
   /** The pid of the tool's `sleep`, once the CLI has started it. */
-  const toolPid = () => pollFor(async () => {
-    const text = await readFile(toolPidFile(), 'utf8').catch(() => '');
+  const toolPid = (claude: RealClaude) => pollFor(async () => {
+    const text = await readFile(toolPidFile(claude), 'utf8').catch(() => '');
     return /^\d+\n$/.test(text) ? Number(text) : undefined;
   }, 30_000, 'the Bash tool to start');
   const gone = (pid: number) => pollFor(async () => (pidAlive(pid) ? undefined : true), 10_000, `tool pid ${pid} to be gone`);
 
-  it('close() stops the agent and its tool', async () => {
-    const manager = await open();
-    const session = await manager.spawnAgentSession('ToolAgent', 'run the tool', context());
-    const tool = await toolPid();
+  it('close() stops the agent and its tool', async ({ tools: claude }) => {
+    const manager = await open(claude);
+    const session = await manager.spawnAgentSession('ToolAgent', 'run the tool', context(claude));
+    const tool = await toolPid(claude);
     expect(pidAlive(tool)).toBe(true);
     await manager.close();
     expect(pidAlive(tool)).toBe(false);
-    const reopened = await SessionManager.open(join(dir, 'store'));
+    const reopened = await SessionManager.open(claude.store);
     expect(await reopened.getSession(session.id)).toMatchObject({ status: 'Failed', error: expect.stringMatching(/session manager was closed/) });
     await reopened.close();
   });
 
-  it('an abort stops the agent and its tool', async () => {
-    const manager = await open();
+  it('an abort stops the agent and its tool', async ({ tools: claude }) => {
+    const manager = await open(claude);
     const controller = new AbortController();
-    const session = await manager.spawnAgentSession('ToolAgent', 'run the tool', context(), { signal: controller.signal });
-    const tool = await toolPid();
+    const session = await manager.spawnAgentSession('ToolAgent', 'run the tool', context(claude), { signal: controller.signal });
+    const tool = await toolPid(claude);
     controller.abort(new Error('stop'));
     expect(await manager.waitForAgent(session.id)).toMatchObject({ status: 'Failed', error: 'aborted: stop' });
     expect(pidAlive(tool)).toBe(false);
     await manager.close();
   });
 
-  it('a timeout stops the agent and its tool', async () => {
-    const manager = await open({ timeoutMs: 8000 });
-    const session = await manager.spawnAgentSession('ToolAgent', 'run the tool', context());
-    const tool = await toolPid();
+  it('a timeout stops the agent and its tool', async ({ tools: claude }) => {
+    const manager = await open(claude, { timeoutMs: 8000 });
+    const session = await manager.spawnAgentSession('ToolAgent', 'run the tool', context(claude));
+    const tool = await toolPid(claude);
     expect(await manager.waitForAgent(session.id)).toMatchObject({ status: 'Failed', error: expect.stringMatching(/timed out after 8000 ms/) });
     expect(pidAlive(tool)).toBe(false);
     await manager.close();
   });
 
-  it('an agent killed from outside does not leave its tool running (init adopted it)', async () => {
-    const manager = await open();
-    const session = await manager.spawnAgentSession('ToolAgent', 'run the tool', context());
-    const tool = await toolPid();
+  it('an agent killed from outside does not leave its tool running (init adopted it)', async ({ tools: claude }) => {
+    const manager = await open(claude);
+    const session = await manager.spawnAgentSession('ToolAgent', 'run the tool', context(claude));
+    const tool = await toolPid(claude);
     process.kill((await manager.getSession(session.id))!.agent!.process.pid, 'SIGKILL');
     expect(await manager.waitForAgent(session.id)).toMatchObject({ status: 'Failed', error: expect.stringContaining('SIGKILL') });
     expect(pidAlive(tool)).toBe(false);
     await manager.close();
   });
 
-  it('a manager ended by SIGTERM takes the agent and its tool with it', async () => {
-    const { child, lines, exited } = startChild('run-claude-agent', [join(dir, 'store'), dir, home(), api.url]);
+  it('a manager ended by SIGTERM takes the agent and its tool with it', async ({ tools: claude }) => {
+    const { child, lines, exited } = startChild('run-claude-agent', [claude.store, claude.dir, claude.home(), claude.api.url]);
     await waitFor(() => lines.some((l) => l.startsWith('started ')), 30_000, 'the manager to start an agent');
-    const tool = await toolPid();
+    const tool = await toolPid(claude);
     child.kill('SIGTERM');
     expect((await exited).signal).toBe('SIGTERM');
     await gone(tool);

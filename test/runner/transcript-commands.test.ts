@@ -1,36 +1,29 @@
 import { appendFile, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ClaudeRunner, SessionManager, type Session } from '../../src/index.js';
-import { claudeTestEnv } from '../../examples/claude-env.js';
-import { startScriptedApi } from '../../examples/scripted-api-server.js';
+import type { Session } from '../../src/index.js';
 import { runCli } from '../helpers/cli.js';
-import { tempDir } from '../helpers/fixtures.js';
+import { realClaude } from '../helpers/real-claude.js';
 import { PG_URL, dropSchema, freshSchema } from '../helpers/stores.js';
 
 /** A file store whose one session ran the real CLI, so its conversation is stored. */
 describe('stored conversations on the command line: transcript, audit, copy, report', () => {
+  let claude: Awaited<ReturnType<typeof realClaude>>;
   let dir: string;
-  let cleanup: () => Promise<void>;
   let store: string;
   let session: Session;
   const schema = freshSchema();
   beforeAll(async () => {
-    ({ dir, cleanup } = await tempDir());
-    store = join(dir, 'store');
-    const api = await startScriptedApi(() => ({ text: 'ASSISTANT-SAYS: implemented X' }));
-    try {
-      const runner = new ClaudeRunner({ inheritEnv: false, env: await claudeTestEnv(join(dir, 'home'), api.url) });
-      const manager = await SessionManager.open(store, { runner });
-      session = await manager.waitForAgent((await manager.spawnAgentSession('CodeGenAgent', 'Implement X', { issueNumber: 7, currentPhase: 'CodeGeneration', worktreePath: dir })).id);
-      await manager.close();
-    } finally {
-      await api.close();
-    }
+    claude = await realClaude();
+    ({ dir, store } = claude);
+    claude.reply = () => ({ text: 'ASSISTANT-SAYS: implemented X' });
+    const manager = await claude.open();
+    session = await manager.waitForAgent((await manager.spawnAgentSession('CodeGenAgent', 'Implement X', { issueNumber: 7, currentPhase: 'CodeGeneration', worktreePath: dir })).id);
+    await manager.close();
   });
   afterAll(async () => {
     await dropSchema(schema);
-    await cleanup();
+    await claude.teardown();
   });
 
   it('transcript prints the conversation, --json its entries, --raw its bytes; an unknown id is NOT_FOUND', async () => {

@@ -4,13 +4,13 @@
  * the session as one JSON line and exits.
  * Usage: node pg-host.js <manager dir> <home> <pg url> <schema> <api url> <worktree> [--no-store]
  */
-import { ClaudeRunner, PostgresEventStore, SessionManager } from '../../../src/index.js';
-import { claudeTestEnv } from '../../../examples/claude-env.js';
+import { PostgresEventStore, SessionManager } from '../../../src/index.js';
+import { claudeTestRunner } from '../claude-env.js';
 
 const [dir, home, url, schema, apiUrl, worktree, flag] = process.argv.slice(2) as [string, string, string, string, string, string, string?];
 const manager = await SessionManager.open(dir, {
   store: new PostgresEventStore({ connectionString: url, schema }),
-  runner: new ClaudeRunner({ inheritEnv: false, env: await claudeTestEnv(home, apiUrl) }),
+  runner: await claudeTestRunner(home, apiUrl),
   storeTranscripts: flag !== '--no-store',
 });
 const parent = await manager.spawnAgentSession('CodeGenAgent', 'Write the code', { issueNumber: 13, currentPhase: 'CodeGeneration', worktreePath: worktree });

@@ -6,8 +6,8 @@
  * `first-step` spawns the root of a two-step pipeline, waits for its agent to finish, prints
  * `finished`, and waits to be killed (a crash between a step's end and its handoff).
  */
-import { ClaudeRunner, SessionManager, resumePipeline, runPipeline } from '../../../src/index.js';
-import { claudeTestEnv } from '../../../examples/claude-env.js';
+import { SessionManager, resumePipeline, runPipeline } from '../../../src/index.js';
+import { claudeTestRunner } from '../claude-env.js';
 
 const [store, worktree, home, apiUrl, mode, root] = process.argv.slice(2) as [string, string, string, string, string, string?];
 const steps = [
@@ -15,7 +15,7 @@ const steps = [
   { agentName: 'ReviewAgent', phase: 'Review' as const },
   { agentName: 'TestAgent', phase: 'Test' as const },
 ];
-const manager = await SessionManager.open(store, { runner: new ClaudeRunner({ inheritEnv: false, env: await claudeTestEnv(home, apiUrl) }) });
+const manager = await SessionManager.open(store, { runner: await claudeTestRunner(home, apiUrl) });
 const print = (line: string) => process.stdout.write(`${line}\n`);
 if (mode === 'first-step') {
   const first = await manager.spawnAgentSession(steps[0]!.agentName, 'Resolve issue #14', { issueNumber: 14, currentPhase: steps[0]!.phase, worktreePath: worktree }, { pipelineSteps: steps.slice(0, 2) });
