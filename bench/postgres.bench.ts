@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { FileEventStore, PostgresEventStore } from '../src/index.js';
-import { copyEvents } from '../src/store/copy-events.js';
+import { copyEvents } from '../src/copy/copy-events.js';
 import { mix } from './append.bench.js';
 import { measurePair, perSecond, type Row } from './measure.js';
 import { bareInsertLoop, createBareTable, oursPgLoop, openPgManager } from './pg-loops.js';

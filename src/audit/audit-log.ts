@@ -5,12 +5,10 @@ import { SessionError } from '../errors.js';
 import type { SessionEvent } from '../events/session-event.js';
 import { machineEventOf, snapshotOf } from '../manager/machine-bridge.js';
 import { emptySessionsState, evolveSessions, spawnRefusal } from '../projections/sessions-projection.js';
-import { FileEventStore, LOG_FILE } from '../store/file/file-event-store.js';
+import { FileEventStore } from '../store/file/file-event-store.js';
 import { assertOwnSessionsFile } from '../checkpoint/foreign-sessions-file.js';
-import { LogScanner, type LogRecord } from '../store/file/log-scanner.js';
-import { readLogChunks } from '../store/file/read-log-chunks.js';
-import { FileTranscripts } from '../store/file/file-transcripts.js';
-import { digestOf, type TranscriptDigest } from '../store/transcript-store.js';
+import type { EventStore, ReadFinding, StoredRecord } from '../store/event-store.js';
+import { digestOf, type TranscriptDigest, type TranscriptStore } from '../store/transcript-store.js';
 
 /** What kind of problem a finding is. */
 export type FindingKind = 'line' | 'sequence' | 'duplicate-id' | 'transition' | 'link' | 'torn-tail' | 'transcript';
@@ -44,16 +42,25 @@ export interface AuditReport {
  */
 export async function auditLog(dir: string): Promise<AuditReport> {
   if (!(await stat(dir).then((s) => s.isDirectory(), () => false))) throw new SessionError('NOT_FOUND', `no session store at ${dir}`);
-  await assertOwnSessionsFile(join(dir, 'sessions.json'), new FileEventStore(dir));
-  const file = join(dir, LOG_FILE);
+  const store = new FileEventStore(dir);
+  await assertOwnSessionsFile(join(dir, 'sessions.json'), store);
+  return auditStore(store);
+}
+
+/**
+ * {@link auditLog} of any store, read through its read-only reader: on PostgreSQL a finding's
+ * `line` and `offset` are the event's `seq`. The store is only read, never connected.
+ */
+export async function auditStore(store: Pick<EventStore, 'location' | 'readRecords' | 'transcripts'>): Promise<AuditReport> {
+  const file = store.location;
   const findings: AuditFinding[] = [];
-  const scanner = new LogScanner(file, undefined, (f) => findings.push({ kind: f.message.startsWith('seq ') ? 'sequence' : 'line', ...f }));
+  const onFinding = (f: ReadFinding) => findings.push({ kind: f.message.startsWith('seq ') ? 'sequence' : 'line', ...f });
   const state = emptySessionsState();
   const ids = new Set<string>();
-  const spawnedAt = new Map<string, LogRecord>();
-  const transcripts = new Map<string, { record: LogRecord; digest: TranscriptDigest }>();
+  const spawnedAt = new Map<string, StoredRecord>();
+  const transcripts = new Map<string, { record: StoredRecord; digest: TranscriptDigest }>();
   let events = 0;
-  const check = (record: LogRecord) => {
+  const check = (record: StoredRecord) => {
     const { event } = record;
     const at = { line: record.line, offset: record.offset, sessionId: event.sessionId };
     events += 1;
@@ -75,7 +82,8 @@ export async function auditLog(dir: string): Promise<AuditReport> {
       transcripts.set(event.sessionId, { record, digest: event.data.transcript });
     }
   };
-  for await (const chunk of readLogChunks(file, 0)) for (const record of scanner.push(chunk)) check(record);
+  const read = await store.readRecords(null, { verify: 'schema', onFinding });
+  for await (const batch of read.records) for (const record of batch) check(record);
 
   for (const session of state.sessions.values()) {
     for (const child of session.childSessions) {
@@ -85,21 +93,20 @@ export async function auditLog(dir: string): Promise<AuditReport> {
       }
     }
   }
-  findings.push(...(await transcriptFindings(dir, transcripts)));
-  const tail = scanner.tail();
+  if (store.transcripts !== undefined) findings.push(...(await transcriptFindings(store.transcripts, store.location, transcripts)));
+  const tail = read.end();
   if (tail.pendingBytes > 0) {
-    findings.push({ kind: 'torn-tail', line: tail.line + 1, offset: tail.committedEnd, message: `${tail.pendingBytes} bytes after the last whole transaction (${tail.pendingLines} complete lines of an unfinished transaction); opening the store would cut them` });
+    findings.push({ kind: 'torn-tail', line: tail.cursor.line + 1, offset: tail.cursor.offset, message: `${tail.pendingBytes} bytes after the last whole transaction (${tail.pendingLines} complete lines of an unfinished transaction); opening the store would cut them` });
   }
   findings.sort((a, b) => a.offset - b.offset);
   let imported = 0;
   for (const session of state.sessions.values()) if (session.imported === true) imported += 1;
-  return { file, lines: tail.line + tail.pendingLines, events, sessions: state.sessions.size, imported, findings };
+  return { file, lines: tail.cursor.line + tail.pendingLines, events, sessions: state.sessions.size, imported, findings };
 }
 
 /** A transcript the log records as stored but that is missing, or whose bytes are not the ones recorded. */
-async function transcriptFindings(dir: string, recorded: Map<string, { record: LogRecord; digest: TranscriptDigest }>): Promise<AuditFinding[]> {
+async function transcriptFindings(stored: TranscriptStore, where: string, recorded: Map<string, { record: StoredRecord; digest: TranscriptDigest }>): Promise<AuditFinding[]> {
   const findings: AuditFinding[] = [];
-  const stored = new FileTranscripts(dir);
   for (const [sessionId, { record, digest }] of recorded) {
     const at = { kind: 'transcript' as const, line: record.line, offset: record.offset, sessionId };
     let content: Buffer | null;
@@ -110,7 +117,7 @@ async function transcriptFindings(dir: string, recorded: Map<string, { record: L
       continue;
     }
     if (content === null) {
-      findings.push({ ...at, message: `the recorded transcript (${digest.bytes} bytes) is missing from ${stored.dir}` });
+      findings.push({ ...at, message: `the recorded transcript (${digest.bytes} bytes) is missing from ${where}` });
       continue;
     }
     const found = digestOf(content);

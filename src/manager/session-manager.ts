@@ -23,7 +23,6 @@ import { DEFAULT_MAX_TRANSCRIPT_BYTES, TranscriptKeeper } from './transcript-kee
 import { FileTranscripts } from '../store/file/file-transcripts.js';
 import { decideComplete, decideFail, decideHandoff, decideRetry, decideSpawn, parseSessionId, type DecisionClock } from './decide.js';
 import type { EventListener, FailOptions, HandoffOptions, OpenReport, ReplayReport, RetryOptions, SessionManagerOptions, SpawnOptions } from './options.js';
-import { followDirectory } from './log-follower.js';
 import { findOrphans, stopOrphan } from './orphans.js';
 import { SessionActors, type SessionActor } from './session-actors.js';
 
@@ -289,7 +288,7 @@ export class SessionManager {
   subscribe(listener: EventListener, options: { follow?: boolean } = {}): () => void {
     this.assertOpen();
     this.listeners.add(listener);
-    const follower = options.follow === true ? followDirectory(this.dir, () => this.refresh()) : null;
+    const follower = options.follow === true ? this.store.watch(() => this.refresh()) : null;
     if (follower !== null) this.followers.add(follower);
     return () => {
       this.listeners.delete(listener);

@@ -5,10 +5,8 @@ import { assertOwnSessionsFile } from '../checkpoint/foreign-sessions-file.js';
 import { resolveCheckpoint, type CheckpointVerdict } from '../checkpoint/checkpointer.js';
 import { SessionMap } from '../checkpoint/session-map.js';
 import { emptySessionsState, evolveSessions, type SessionsState } from '../projections/sessions-projection.js';
-import type { StoreCursor } from '../store/event-store.js';
-import { FileEventStore, LOG_FILE } from '../store/file/file-event-store.js';
-import { LogScanner, type LogRecord } from '../store/file/log-scanner.js';
-import { readLogChunks } from '../store/file/read-log-chunks.js';
+import type { StoreCursor, StoredRecord } from '../store/event-store.js';
+import { FileEventStore } from '../store/file/file-event-store.js';
 
 /** Where to stop reading: after event `seq`, or before the first event later than `time`. */
 export interface ReadLimit {
@@ -35,41 +33,41 @@ export interface StoreView {
  * sees every event with its line and the state right after it. Throws `NOT_FOUND` when `dir` does not exist,
  * `FOREIGN_STORE` when its sessions.json is the original's (import it first) and `CORRUPT_LOG` (line and byte) on a damaged log.
  */
-export async function readStore(dir: string, limit?: ReadLimit, onRecord?: (record: LogRecord, state: SessionsState) => void): Promise<StoreView> {
+export async function readStore(dir: string, limit?: ReadLimit, onRecord?: (record: StoredRecord, state: SessionsState) => void): Promise<StoreView> {
   const isDir = await stat(dir).then((s) => s.isDirectory(), () => false);
   if (!isDir) throw new SessionError('NOT_FOUND', `no session store at ${dir}`);
-  const logPath = join(dir, LOG_FILE);
+  const store = new FileEventStore(dir);
   // An original's store is refused, never reported as an empty one.
-  await assertOwnSessionsFile(join(dir, 'sessions.json'), new FileEventStore(dir));
+  await assertOwnSessionsFile(join(dir, 'sessions.json'), store);
   let state = emptySessionsState();
-  let start = { offset: 0, line: 0, lastSeq: 0, lastLineOffset: 0 };
-  let lastLineOffset: number | undefined;
+  let from: StoreCursor | null = null;
   let checkpoint: StoreView['checkpoint'] = 'unused';
   if (limit === undefined && onRecord === undefined) {
-    const resolved = await resolveCheckpoint(join(dir, 'sessions.json'), new FileEventStore(dir));
+    const resolved = await resolveCheckpoint(join(dir, 'sessions.json'), store);
     checkpoint = resolved.verdict;
     if (resolved.cursor !== null) {
       state = resolved.state;
       // A read holds no file open after it returns: ended sessions are read from sessions.json now.
       if (state.sessions instanceof SessionMap) state.sessions.close();
-      const { offset, line, seq, lastLineOffset } = resolved.cursor;
-      start = { offset, line, lastSeq: seq, lastLineOffset };
+      from = resolved.cursor;
     }
   }
-  const scanner = new LogScanner(logPath, start);
+  const read = await store.readRecords(from);
   let eventsRead = 0;
-  outer: for await (const chunk of readLogChunks(logPath, start.offset)) {
-    for (const record of scanner.push(chunk)) {
+  let last: StoredRecord | null = null;
+  outer: for await (const batch of read.records) {
+    for (const record of batch) {
       const { event } = record;
       if (limit?.seq !== undefined && event.seq > limit.seq) break outer;
       if (limit?.time !== undefined && event.timestamp > limit.time) break outer;
       evolveSessions(state, event);
-      lastLineOffset = record.offset;
+      last = record;
       onRecord?.(record, state);
       eventsRead += 1;
     }
   }
-  const tail = scanner.tail();
-  const cursor = { seq: state.lastSeq, offset: tail.committedEnd, line: tail.line, lastLineOffset: lastLineOffset ?? start.lastLineOffset };
-  return { state, eventsRead, checkpoint, pendingBytes: limit === undefined ? tail.pendingBytes : 0, cursor };
+  const end = read.end();
+  // Stopped early (time travel): the view ends after the last event folded, not where the read did.
+  const cursor = limit === undefined || last === null ? end.cursor : { seq: last.event.seq, offset: last.end, line: last.line, lastLineOffset: last.offset };
+  return { state, eventsRead, checkpoint, pendingBytes: limit === undefined ? end.pendingBytes : 0, cursor };
 }

@@ -38,6 +38,51 @@ export interface EventSink {
   prepare?(events: readonly SessionEvent[]): void;
 }
 
+/**
+ * One event as a read-only reader gets it, and where it stands: in the file store its line, the
+ * byte offset of that line and the offset past it; in other stores all three are its `seq`.
+ */
+export interface StoredRecord {
+  event: SessionEvent;
+  line: number;
+  offset: number;
+  end: number;
+}
+
+/** A problem a tolerant read (the audit's) found and stepped over. */
+export interface ReadFinding {
+  line: number;
+  offset: number;
+  message: string;
+}
+
+/** Options of {@link EventStore.readRecords}. */
+export interface ReadOptions {
+  /** `'checksum'` (default) trusts an event its checksum vouches for; `'schema'` checks each against its schema too. */
+  verify?: 'schema' | 'checksum';
+  /** Given (the audit), a bad event is reported here and the read goes on, instead of throwing `CORRUPT_LOG`. */
+  onFinding?: (finding: ReadFinding) => void;
+}
+
+/** Where a read-only pass ended: its position past the last whole transaction, and what unfinished part follows. */
+export interface ReadEnd {
+  cursor: StoreCursor;
+  /** Bytes after the cursor that do not (yet) form a whole transaction: a write in progress, or torn by a crash. */
+  pendingBytes: number;
+  /** Complete lines among them, of a transaction whose other lines are missing. */
+  pendingLines: number;
+}
+
+/** A read-only pass over what a store holds as it starts. */
+export interface StoreRead {
+  /** How far the store reaches as the pass began (the file log's bytes; the last `seq` elsewhere): progress is `end / size`. */
+  readonly size: number;
+  /** The records, whole transactions only, in `seq` order, in batches. */
+  readonly records: AsyncIterable<StoredRecord[]>;
+  /** Where the pass ended; call it once the records are read. */
+  end(): ReadEnd;
+}
+
 /** What connecting found: how much was replayed and whether a torn tail was cut off. */
 export interface ConnectReport {
   replayedEvents: number;
@@ -84,6 +129,18 @@ export interface EventStore {
    * open asks it before it takes a sessions.json without a checkpoint for a cache to rebuild.
    */
   holdsEvents(): Promise<boolean>;
+  /**
+   * Reads what the store holds after `from` (from the start when null) without taking a lock,
+   * repairing anything or creating anything: the way in for the read commands, the audit and
+   * `watch`. Works before {@link connect}. Throws `CORRUPT_LOG` (unless `onFinding`), `STORAGE`.
+   */
+  readRecords(from: StoreCursor | null, options?: ReadOptions): Promise<StoreRead>;
+  /**
+   * Calls `onChange` whenever other processes may have appended (never twice at once, and never
+   * keeping the process alive), until the returned `stop`. A reader then calls {@link readRecords}
+   * from where it got to.
+   */
+  watch(onChange: () => Promise<unknown>): { stop: () => void };
   /** Streams every event from the start, in batches, independently of the sink. */
   readAll(): AsyncIterable<SessionEvent[]>;
   /** How far the sink has been fed. */

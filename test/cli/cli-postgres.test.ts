@@ -25,7 +25,7 @@ describe('the CLI on PostgreSQL (--store)', () => {
       expect((await runCli(['copy', '--from', files, '--to', url])).code).toBe(4);
       expect((await runCli(['migrate', '--print', '--schema', 'team_a'])).stdout).toContain('CREATE TABLE IF NOT EXISTS team_a.events');
       expect((await runCli(['migrate', '--print', '--schema', 'bad;drop'])).code).toBe(4);
-      expect((await runCli(['audit', '--store', url])).code).toBe(2);
+      expect((await runCli(['audit', '--store', url])).code).toBe(0);
     } finally {
       await dropSchema(schema);
       await cleanup();

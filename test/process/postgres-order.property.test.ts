@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { FileEventStore, PostgresEventStore, SessionManager, emptySessionsState, evolveSessions, type SessionEvent } from '../../src/index.js';
-import { copyEvents } from '../../src/store/copy-events.js';
+import { copyEvents } from '../../src/copy/copy-events.js';
 import { startChild, waitFor } from '../helpers/children.js';
 import { tempDir } from '../helpers/fixtures.js';
 import { PG_URL, dropSchema, freshSchema } from '../helpers/stores.js';

@@ -1,5 +1,6 @@
-import { auditLog } from '../../audit/audit-log.js';
-import { UsageError, type Command } from '../command.js';
+import { auditLog, auditStore } from '../../audit/audit-log.js';
+import { contextStore } from '../open-store.js';
+import type { Command } from '../command.js';
 import { EXIT } from '../exit-codes.js';
 import { print, printJson, table } from '../format.js';
 
@@ -10,8 +11,8 @@ export const auditCommand: Command = {
   usage: 'audit',
   example: 'events.ndjson: 3 lines, 3 events, 2 sessions: 1 finding\nLINE  BYTE  KIND        SESSION                               FINDING\n3     812   transition  6f3d9a21-…  SessionCompleted is not allowed: session … is HandedOff',
   async run(context) {
-    if (context.values['store'] !== undefined) throw new UsageError(`${this.name} reads the file log; PostgreSQL enforces the same rules with constraints (use --dir)`);
-    const report = await auditLog(context.dir);
+    const store = contextStore(context);
+    const report = store === undefined ? await auditLog(context.dir) : await auditStore(store).finally(() => store.close());
     if (context.json) printJson(report);
     else {
       const n = report.findings.length;

@@ -10,7 +10,7 @@ export const importCommand: Command = {
   summary: "import the original session manager's sessions.json (kept byte for byte as sessions.original.json); all or nothing",
   usage: 'import [--from FILE] [--dir D | --store postgres://…]',
   options: { from: { type: 'string' } },
-  example: 'kept .ai/sessions/sessions.json as .ai/sessions/sessions.original.json\nimported 2 sessions (1 Active, 1 HandedOff) as 4 events into .ai/sessions/events.ndjson',
+  example: 'kept .ai/sessions/sessions.json as .ai/sessions/sessions.original.json\nimported 2 sessions (1 Active, 1 HandedOff) as 3 events into .ai/sessions',
   async run(context) {
     const store = contextStore(context);
     const from = stringOption(context, 'from');

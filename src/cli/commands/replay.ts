@@ -1,9 +1,9 @@
-import { readFile, stat } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SessionManager } from '../../manager/session-manager.js';
 import { parseSessionsFile, sameSessions, type Checkpoint } from '../../checkpoint/sessions-file.js';
 import { readStore } from '../../query/read-store.js';
-import { LOG_FILE } from '../../store/file/file-event-store.js';
+import { FileEventStore } from '../../store/file/file-event-store.js';
 import { UsageError, type Command } from '../command.js';
 import { EXIT } from '../exit-codes.js';
 import { print, printJson } from '../format.js';
@@ -32,7 +32,8 @@ export const replayCommand: Command = {
       stored = null;
     }
     const storedSeq = stored?.cursor.seq ?? null;
-    const size = await stat(join(context.dir, LOG_FILE)).then((s) => s.size, () => 0);
+    // How far the log reaches, for the progress bar (records count in the same unit: `end / size`).
+    const size = (await new FileEventStore(context.dir).readRecords(null)).size;
     const progress = process.stderr.isTTY === true && size > 16 * 1024 * 1024 && !context.json;
     const started = performance.now();
     let lastShown = 0;

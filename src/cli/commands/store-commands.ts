@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { assertOwnSessionsFile } from '../../checkpoint/foreign-sessions-file.js';
-import { copyEvents } from '../../store/copy-events.js';
+import { copyEvents } from '../../copy/copy-events.js';
 import { FileEventStore } from '../../store/file/file-event-store.js';
 import { migrationSql } from '../../store/postgres/schema.js';
 import { PostgresEventStore } from '../../store/postgres/postgres-event-store.js';

@@ -1,13 +1,10 @@
-import { watch as watchFile } from 'node:fs';
-import { join } from 'node:path';
 import ndjson from 'ndjson';
 import type { SessionEvent } from '../../events/session-event.js';
 import { evolveSessions } from '../../projections/sessions-projection.js';
-import { readStore } from '../../query/read-store.js';
-import { LOG_FILE } from '../../store/file/file-event-store.js';
-import { LogScanner } from '../../store/file/log-scanner.js';
-import { readLogChunks } from '../../store/file/read-log-chunks.js';
-import { UsageError, intOption, type Command } from '../command.js';
+import type { StoreCursor } from '../../store/event-store.js';
+import { FileEventStore } from '../../store/file/file-event-store.js';
+import { intOption, type Command } from '../command.js';
+import { contextStore, loadView } from '../open-store.js';
 import { issueLabel, print } from '../format.js';
 
 /** One decoded event as a line for people. */
@@ -39,26 +36,26 @@ export const watchCommand: Command = {
   options: { 'from-start': { type: 'boolean', default: false }, count: { type: 'string' } },
   example: '     5 2026-11-25T16:30:10.896Z a9ab935e ReviewAgent    SessionSpawned phase=Review issue=#42 parent=31233063',
   async run(context) {
-    if (context.values['store'] !== undefined) throw new UsageError(`${this.name} reads the file log; PostgreSQL enforces the same rules with constraints (use --dir)`);
     const limit = intOption(context, 'count');
     const fromStart = context.values['from-start'] === true;
-    const view = await readStore(context.dir, fromStart ? { seq: 0 } : undefined);
-    const state = view.state;
-    const start = fromStart ? { offset: 0, line: 0, lastSeq: 0 } : { offset: view.cursor.offset, line: view.cursor.line, lastSeq: view.cursor.seq };
-    const logPath = join(context.dir, LOG_FILE);
-    const scanner = new LogScanner(logPath, start);
-    process.stderr.write(`watching ${logPath} after seq ${start.lastSeq}\n`);
+    const postgres = contextStore(context);
+    const store = postgres ?? new FileEventStore(context.dir);
+    // From the start: nothing folded yet (the read still refuses an original's store).
+    const { state, cursor: end } = await loadView(context, fromStart ? { seq: 0 } : undefined);
+    let cursor: StoreCursor | null = fromStart ? null : end;
+    process.stderr.write(`watching ${store.location} after seq ${cursor?.seq ?? 0}\n`);
     const out = context.json ? ndjson.stringify() : null;
     out?.pipe(process.stdout);
-    let readOffset = start.offset;
     let seen = 0;
-    let reading = Promise.resolve();
     return new Promise<number>((resolve, reject) => {
       let done = false;
+      // The store's watch never keeps a process alive; this command lives to watch, until stopped.
+      const alive = setInterval(() => {}, 2 ** 30);
       const stop = () => {
         done = true;
-        watcher.close();
-        clearInterval(poll);
+        clearInterval(alive);
+        watcher.stop();
+        void postgres?.close();
         process.removeListener('SIGINT', onSigint);
       };
       const finish = (code: number) => {
@@ -66,12 +63,12 @@ export const watchCommand: Command = {
         if (out === null) resolve(code);
         else out.end(() => resolve(code));
       };
-      const readNew = () => {
-        reading = reading.then(async () => {
-          if (done) return;
-          for await (const chunk of readLogChunks(logPath, readOffset)) {
-            readOffset += chunk.length;
-            for (const { event } of scanner.push(chunk)) {
+      const readNew = async () => {
+        if (done) return;
+        try {
+          const read = await store.readRecords(cursor);
+          for await (const batch of read.records) {
+            for (const { event } of batch) {
               evolveSessions(state, event);
               if (out !== null) out.write(event);
               else print(describeEvent(event, state.sessions.get(event.sessionId)?.agentName ?? '?'));
@@ -79,18 +76,17 @@ export const watchCommand: Command = {
               if (limit !== undefined && seen >= limit) return finish(0);
             }
           }
-        }).catch((error: unknown) => {
+          cursor = read.end().cursor;
+        } catch (error) {
           // A damaged log ends the watch with its error (and exit code), not as a clean stop.
           stop();
           reject(error);
-        });
+        }
       };
-      const watcher = watchFile(context.dir, () => readNew());
-      // fs.watch can miss changes on some file systems; a slow poll backs it up.
-      const poll = setInterval(readNew, 250);
+      const watcher = store.watch(readNew);
       const onSigint = () => finish(0);
       process.once('SIGINT', onSigint);
-      readNew();
+      void readNew();
     });
   },
 };

@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { SessionError, storageError } from '../../errors.js';
 import { diskFaults } from './disk-faults.js';
 import type { SessionEvent } from '../../events/session-event.js';
-import type { AppendRequest, ConnectReport, EventSink, EventStore, StoreCursor, TornTail } from '../event-store.js';
+import type { AppendRequest, ConnectReport, EventSink, EventStore, ReadOptions, StoreCursor, StoredRecord, StoreRead, TornTail } from '../event-store.js';
+import { watchDirectory } from './watch-directory.js';
 import { GroupCommit, type PendingAppend } from '../group-commit.js';
 import { fsyncDirectory } from './atomic-file.js';
 import { FileLock } from './file-lock.js';
@@ -137,6 +138,38 @@ export class FileEventStore implements EventStore {
     } finally {
       await release();
     }
+  }
+
+  async readRecords(from: StoreCursor | null, options: ReadOptions = {}): Promise<StoreRead> {
+    const start = from ?? { seq: 0, offset: 0, line: 0, lastLineOffset: 0 };
+    // The log as it is now; bytes appended meanwhile are the next read's.
+    const size = await stat(this.location).then((s) => s.size, (error: NodeJS.ErrnoException) => {
+      if (error.code === 'ENOENT') return 0;
+      throw storageError('reading', this.location, error);
+    });
+    const scanner = new LogScanner(this.location, { offset: start.offset, line: start.line, lastSeq: start.seq }, options.onFinding, options.verify);
+    let lastLineOffset = start.lastLineOffset;
+    const location = this.location;
+    async function* records(): AsyncGenerator<StoredRecord[]> {
+      for await (const chunk of readLogChunks(location, start.offset, size)) {
+        const batch = scanner.push(chunk);
+        if (batch.length === 0) continue;
+        lastLineOffset = batch.at(-1)!.offset;
+        yield batch;
+      }
+    }
+    return {
+      size,
+      records: records(),
+      end: () => {
+        const tail = scanner.tail();
+        return { cursor: { seq: tail.lastSeq, offset: tail.committedEnd, line: tail.line, lastLineOffset }, pendingBytes: tail.pendingBytes, pendingLines: tail.pendingLines };
+      },
+    };
+  }
+
+  watch(onChange: () => Promise<unknown>): { stop: () => void } {
+    return watchDirectory(this.dir, onChange);
   }
 
   async *readAll(): AsyncIterable<SessionEvent[]> {

@@ -1,7 +1,8 @@
 import pg from 'pg';
 import { SessionError } from '../../errors.js';
 import type { SessionEvent } from '../../events/session-event.js';
-import type { AppendRequest, ConnectReport, EventSink, EventStore, StoreCursor } from '../event-store.js';
+import type { AppendRequest, ConnectReport, EventSink, EventStore, ReadOptions, StoreCursor, StoreRead } from '../event-store.js';
+import { PostgresRead } from './postgres-read.js';
 import { stampBatch } from '../file/stamp-batch.js';
 import { GroupCommit, type PendingAppend } from '../group-commit.js';
 import { channelOf, checkSchemaName, migrationSql } from './schema.js';
@@ -151,6 +152,47 @@ export class PostgresEventStore implements EventStore {
     if (this.closed) return Promise.reject(new SessionError('CLOSED', `${this.location} is closed`));
     this.reading = this.reading.catch(() => 0).then(() => this.readNew());
     return this.reading;
+  }
+
+  async readRecords(from: StoreCursor | null, options: ReadOptions = {}): Promise<StoreRead> {
+    const top = await this.lastSeq();
+    const read = new PostgresRead(from?.seq ?? 0, top, this.location, options, (after) => this.page(after, top + 1));
+    return { size: top, records: read.records(), end: () => read.end() };
+  }
+
+  watch(onChange: () => Promise<unknown>): { stop: () => void } {
+    // Each commit's NOTIFY wakes the watcher at once; a slow poll backs up a dropped connection.
+    let stopped = false;
+    let running = false;
+    const tick = () => {
+      if (running || stopped) return;
+      running = true;
+      void onChange().catch(() => undefined).finally(() => (running = false));
+    };
+    const client = new pg.Client({ connectionString: this.options.connectionString, application_name: this.applicationName });
+    client.on('error', () => undefined);
+    client.on('notification', tick);
+    void client.connect().then(() => client.query(`LISTEN ${channelOf(this.schema)}`)).catch(() => undefined);
+    const timer = setInterval(tick, 1000);
+    timer.unref();
+    return {
+      stop: () => {
+        stopped = true;
+        clearInterval(timer);
+        void client.end().catch(() => undefined);
+      },
+    };
+  }
+
+  /** The last `seq` the table holds (0 when empty or not created yet). */
+  private async lastSeq(): Promise<number> {
+    try {
+      const { rows } = await withRetry('reading the last seq', () => this.pool.query<{ top: string }>(`SELECT coalesce(max(seq), 0)::text AS top FROM ${this.schema}.events`));
+      return Number(rows[0]?.top ?? 0);
+    } catch (error) {
+      if ((error as { cause?: { code?: string } }).cause?.code === '42P01') return 0;
+      throw error;
+    }
   }
 
   async *readAll(): AsyncIterable<SessionEvent[]> {

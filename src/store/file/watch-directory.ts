@@ -2,10 +2,10 @@ import { watch, type FSWatcher } from 'node:fs';
 
 /**
  * Calls `refresh` whenever the store directory changes (another process appended), backed by a
- * slow poll because file-system notifications can be missed. Stops with `stop()`; never keeps
- * the process alive.
+ * slow poll because file-system notifications can be missed; never twice at once. Stops with
+ * `stop()`; never keeps the process alive.
  */
-export function followDirectory(dir: string, refresh: () => Promise<unknown>, pollMs = 250): { stop: () => void } {
+export function watchDirectory(dir: string, refresh: () => Promise<unknown>, pollMs = 250): { stop: () => void } {
   let running = false;
   const tick = () => {
     if (running) return;

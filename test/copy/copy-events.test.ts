@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { FileEventStore, PostgresEventStore, SessionManager, renderSessionsFile } from '../../src/index.js';
-import { copyEvents } from '../../src/store/copy-events.js';
+import { copyEvents } from '../../src/copy/copy-events.js';
 import { pipelineStore } from '../cli/fixtures.js';
 import { tempDir } from '../helpers/fixtures.js';
 import { PG_URL, dropSchema, freshSchema } from '../helpers/stores.js';

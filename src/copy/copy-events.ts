@@ -1,8 +1,8 @@
 import { SessionError } from '../errors.js';
 import type { PendingEvent, SessionEvent } from '../events/session-event.js';
 import { emptySessionsState, evolveSessions, type SessionsState } from '../projections/sessions-projection.js';
-import type { EventStore } from './event-store.js';
-import { copyTranscripts } from './copy-transcripts.js';
+import type { EventStore } from '../store/event-store.js';
+import { copyTranscripts } from '../store/copy-transcripts.js';
 
 /** What a copy did, and the state both stores replay to. */
 export interface CopyReport {
