@@ -1,7 +1,8 @@
 import { execa } from 'execa';
 import { fileURLToPath } from 'node:url';
 import { ClaudeRunner, SessionManager } from '../src/index.js';
-import { familyOf, terminateFamily } from '../src/runner/agent-family.js';
+import { familyOf } from '../src/process/agent-family.js';
+import { terminateFamily } from '../src/process/terminate-family.js';
 import { show, summarize, type Row } from './measure.js';
 import { scratch } from './work-dir.js';
 

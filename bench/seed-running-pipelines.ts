@@ -6,7 +6,7 @@
  */
 import { spawn } from 'node:child_process';
 import { SessionManager, DEFAULT_PIPELINE, type AgentRunner } from '../src/index.js';
-import { processStartTime } from '../src/store/file/process-identity.js';
+import { processStartTime } from '../src/process/process-identity.js';
 
 const [dir, count] = process.argv.slice(2) as [string, string];
 const runner: AgentRunner = {

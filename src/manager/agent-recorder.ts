@@ -3,7 +3,7 @@ import { LIMITS } from '../domain/limits.js';
 import type { Session } from '../domain/session.js';
 import type { SessionEvent } from '../events/session-event.js';
 import type { AppendRequest } from '../store/event-store.js';
-import { currentProcess } from '../store/file/process-identity.js';
+import { currentProcess } from '../process/process-identity.js';
 import type { SupervisorRecorder } from './agent-supervisor.js';
 import { decideAgentFinished, decideAgentStarted, decideComplete, decideFail, type DecisionClock } from './decide.js';
 

@@ -6,7 +6,9 @@ import { isSessionError } from '../errors.js';
 import type { AgentOutcome, AgentRunner, StartedProcess } from '../runner/agent-runner.js';
 import type { TranscriptRef } from '../domain/transcript-ref.js';
 import type { TranscriptKeeper } from './transcript-keeper.js';
-import { familyOf, terminateFamily } from '../runner/agent-family.js';
+import { stopStragglers } from '../process/terminate-family.js';
+import { endedWhileClosing } from '../runner/run-end.js';
+import { decideOrphan } from './orphans.js';
 
 /** How the supervisor writes what happens to the agents it runs (the manager's commands). */
 export interface SupervisorRecorder {
@@ -73,8 +75,7 @@ export class AgentSupervisor {
    */
   adopt(session: Session): boolean {
     const agent = session.agent;
-    if (this.runner.adopt === undefined || agent === undefined || this.runs.has(session.id)) return false;
-    if (agent.process.host !== hostname()) return false;
+    if (agent === undefined || decideOrphan(session, { host: hostname(), runnerAdopts: this.runner.adopt !== undefined, followed: this.runs.has(session.id) }) !== 'adopt') return false;
     const controller = new AbortController();
     const done = (async () => {
       const outcome = await this.runner.adopt!({ session, logFile: agent.logFile, signal: controller.signal });
@@ -86,7 +87,7 @@ export class AgentSupervisor {
 
   /** A failure caused by the manager closing is an interruption: a pipeline resumed later runs the step again. */
   private marked(outcome: AgentOutcome): AgentOutcome {
-    return !outcome.ok && this.closing ? { ...outcome, interrupted: true } : outcome;
+    return this.closing ? endedWhileClosing(outcome) : outcome;
   }
 
   /** Keeps a run until it has ended and been recorded. */
@@ -120,8 +121,7 @@ export class AgentSupervisor {
    */
   async stopStrays(sessionId: string): Promise<void> {
     if (this.runs.has(sessionId)) return;
-    const strays = { sessionId, since: null };
-    if (familyOf(strays).length > 0) await terminateFamily(strays, 2000);
+    await stopStragglers({ sessionId, since: null }, 2000);
   }
 
   private unrecorded(sessionId: string, error: unknown): void {

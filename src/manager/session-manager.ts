@@ -24,6 +24,7 @@ import { FileTranscripts } from '../store/file/file-transcripts.js';
 import { decideComplete, decideFail, decideHandoff, decideRetry, decideSpawn, parseSessionId, type DecisionClock } from './decide.js';
 import type { EventListener, FailOptions, HandoffOptions, OpenReport, ReplayReport, RetryOptions, SessionManagerOptions, SpawnOptions } from './options.js';
 import { findOrphans, stopOrphan } from './orphans.js';
+import { isInterruption } from '../runner/run-end.js';
 import { SessionActors, type SessionActor } from './session-actors.js';
 
 export type { EventListener, FailOptions, HandoffOptions, OpenReport, ReplayReport, RetryOptions, SessionManagerOptions, SpawnOptions } from './options.js';
@@ -227,7 +228,7 @@ export class SessionManager {
       const reason = await stopOrphan(orphan, 2000);
       try {
         // Its work was cut short by its manager's death, not ended by the agent: it may run again.
-        await this.failSession(orphan.id, reason, undefined, { interrupted: true });
+        await this.failSession(orphan.id, reason, undefined, { interrupted: isInterruption('manager-gone') });
         reaped.push(orphan.id);
       } catch (error) {
         if (!isSessionError(error, 'INVALID_TRANSITION')) throw error;

@@ -8,6 +8,7 @@ import { SessionError, isSessionError } from '../errors.js';
 import { parseSessionId } from '../manager/decide.js';
 import type { SessionManager } from '../manager/session-manager.js';
 import { replayPipeline, stepAttempts } from './pipeline-progress.js';
+import { isInterruption } from '../runner/run-end.js';
 
 export type { PipelineStepInput } from '../domain/pipeline-steps.js';
 
@@ -193,7 +194,7 @@ async function agentEnd(manager: SessionManager, session: Session, graceMs: numb
       // Its manager died before the agent's start was recorded: never started twice, it runs again as
       // a retry (failing it stops an agent that started unrecorded on this host).
       const reason = 'its agent never started: the manager that spawned it died first';
-      await movedOn(session.id, () => manager.failSession(current.id, reason, undefined, { interrupted: true }).then(() => undefined));
+      await movedOn(session.id, () => manager.failSession(current.id, reason, undefined, { interrupted: isInterruption('never-started') }).then(() => undefined));
       continue;
     }
     await manager.reapOrphans();

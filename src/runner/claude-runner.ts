@@ -3,17 +3,19 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { execa } from 'execa';
-import type { AgentResult } from '../domain/agent-result.js';
-import { isProcessGone, processStartTime } from '../store/file/process-identity.js';
+import { isProcessGone, processStartTime } from '../process/process-identity.js';
 import type { AdoptSpec, AgentOutcome, AgentRunner, AgentRunSpec } from './agent-runner.js';
 import { buildPrompt } from './build-prompt.js';
 import { childEnv } from './child-env.js';
 import { PROMPT_PLACEHOLDER, claudeArgs, type ClaudeArgOptions } from './claude-args.js';
-import { AGENT_SESSION_VARIABLE, familyOf, forksSoFar, terminateFamily, trackFamily } from './agent-family.js';
+import { AGENT_SESSION_VARIABLE, forksSoFar } from '../process/agent-family.js';
+import { stopStragglers } from '../process/terminate-family.js';
+import { reasonOf, watchAgent } from './agent-watch.js';
+import { classifyRunEnd } from './run-end.js';
 import { resolveClaudeCommand } from './resolve-claude.js';
 import { claudeConfigDir, findClaudeTranscript } from './claude-transcripts.js';
 import { Semaphore } from './semaphore.js';
-import { StreamJsonReader, type ResultLine } from './stream-json.js';
+import { StreamJsonReader } from './stream-json.js';
 import { LogFollower } from './log-follower.js';
 
 /** Options of {@link ClaudeRunner}. */
@@ -137,51 +139,52 @@ export class ClaudeRunner implements AgentRunner {
     });
     closeSync(logFd);
     const reader = new StreamJsonReader();
-    let stopReason: string | null = null;
     // Known once the process runs: nothing older than the agent is looked at as its doing.
     let startTime: string | null = null;
-    const stop = (why: string) => {
-      stopReason ??= why;
-      if (child.pid !== undefined) void terminateFamily({ leader: child.pid, sessionId: session.id, since: startTime }, this.options.killGraceMs ?? 5000);
-    };
+    const grace = this.options.killGraceMs ?? 5000;
+    const timeoutMs = this.options.timeoutMs ?? 30 * 60_000;
+    const watch = watchAgent({
+      family: () => ({ ...(child.pid === undefined ? {} : { leader: child.pid }), sessionId: session.id, since: startTime }),
+      msLeft: timeoutMs,
+      timeoutMessage: `timed out after ${timeoutMs} ms and was stopped`,
+      signal: spec.signal,
+      killGraceMs: grace,
+    });
     const follower = new LogFollower(spec.logFile, from, (line) => {
       reader.push(line);
       if (reader.initSessionId !== null && reader.initSessionId !== session.id) {
-        stop(`the agent announced session id ${reader.initSessionId}, not ${session.id}`);
+        watch.stop(`the agent announced session id ${reader.initSessionId}, not ${session.id}`);
       }
     });
     const following = setInterval(() => void follower.poll(), FOLLOW_MS);
-
-    let untrack = () => {};
-    const timeoutMs = this.options.timeoutMs ?? 30 * 60_000;
-    const timer = setTimeout(() => stop(`timed out after ${timeoutMs} ms and was stopped`), timeoutMs);
-    const onAbort = () => stop(`aborted: ${reasonOf(spec.signal)}`);
-    spec.signal.addEventListener('abort', onAbort, { once: true });
     try {
       if (child.pid !== undefined) {
         startTime = processStartTime(child.pid);
-        untrack = trackFamily({ leader: child.pid, sessionId: session.id, since: startTime });
+        watch.track({ leader: child.pid, sessionId: session.id, since: startTime });
         const command = [this.command, ...args.map((a) => (a === input.prompt ? PROMPT_PLACEHOLDER : a))];
         await spec.onStarted({ pid: child.pid, startTime, command, cwd, resumedFrom: resumeFrom }).catch((error: unknown) => {
-          stop(`could not record the agent's start: ${error instanceof Error ? error.message : String(error)}`);
+          watch.stop(`could not record the agent's start: ${error instanceof Error ? error.message : String(error)}`);
         });
-        if (spec.signal.aborted) onAbort();
       }
       const result = await child;
       clearInterval(following);
       await follower.finish();
       // The agent may exit before the tools it started: none may outlive it. Its pid is no
       // longer its own, so the family is found by its session id alone.
-      const rest = { sessionId: session.id, since: startTime, ...(child.pid === undefined ? {} : { firstPid: { pid: child.pid, forks } }) };
-      if (familyOf(rest).length > 0) await terminateFamily(rest, this.options.killGraceMs ?? 5000);
-      const outcome = outcomeOf({ result, reader, stderrTail: follower.strayTail, stopReason, command: this.command });
+      await stopStragglers({ sessionId: session.id, since: startTime, ...(child.pid === undefined ? {} : { firstPid: { pid: child.pid, forks } }) }, grace);
+      const notStarted = result.exitCode === undefined && result.signal === undefined;
+      const outcome = classifyRunEnd({
+        stopReason: watch.stopReason,
+        exit: notStarted ? { spawnError: result.code === 'ENOENT' ? `command not found: ${this.command}` : (result.originalMessage ?? 'unknown error') } : { ...(result.exitCode === undefined ? {} : { exitCode: result.exitCode }), ...(result.signal === undefined ? {} : { signal: result.signal }) },
+        result: reader.result,
+        agentResult: reader.toAgentResult(result.exitCode === 0 && watch.stopReason === null),
+        strayTail: follower.strayTail,
+      });
       const transcript = await findClaudeTranscript(configDir, session.id);
       return transcript === null ? outcome : { ...outcome, transcript };
     } finally {
       clearInterval(following);
-      clearTimeout(timer);
-      spec.signal.removeEventListener('abort', onAbort);
-      untrack();
+      watch.dispose();
     }
   }
 
@@ -199,96 +202,30 @@ export class ClaudeRunner implements AgentRunner {
     const reader = new StreamJsonReader();
     const follower = new LogFollower(spec.logFile, 0, (line) => reader.push(line));
     const key = { leader: pid, sessionId, since: agent.process.startTime };
-    let stopReason: string | null = null;
-    const stop = (why: string) => {
-      if (stopReason !== null) return;
-      stopReason = why;
-      void terminateFamily(isProcessGone(agent.process) ? { sessionId, since: agent.process.startTime } : key, this.options.killGraceMs ?? 5000);
-    };
+    const grace = this.options.killGraceMs ?? 5000;
     const timeoutMs = this.options.timeoutMs ?? 30 * 60_000;
-    const left = Date.parse(agent.startedAt) + timeoutMs - Date.now();
-    const timer = setTimeout(() => stop(`timed out after ${timeoutMs} ms and was stopped (adopted after its manager died)`), Math.max(0, left));
-    const onAbort = () => stop(`aborted: ${reasonOf(spec.signal)}`);
-    spec.signal.addEventListener('abort', onAbort, { once: true });
-    const untrack = trackFamily(key);
+    const watch = watchAgent({
+      // Once the agent is gone, its pid is someone else's: its tools are found by its session id alone.
+      family: () => (isProcessGone(agent.process) ? { sessionId, since: agent.process.startTime } : key),
+      msLeft: Date.parse(agent.startedAt) + timeoutMs - Date.now(),
+      timeoutMessage: `timed out after ${timeoutMs} ms and was stopped (adopted after its manager died)`,
+      signal: spec.signal,
+      killGraceMs: grace,
+    });
+    watch.track(key);
     try {
-      if (spec.signal.aborted) onAbort();
       while (!isProcessGone(agent.process)) {
         await follower.poll();
         await sleep(FOLLOW_MS);
       }
       await follower.finish();
-      const rest = { sessionId, since: agent.process.startTime };
-      if (familyOf(rest).length > 0) await terminateFamily(rest, this.options.killGraceMs ?? 5000);
-      const outcome = adoptedOutcome(reader, stopReason, follower.strayTail, pid);
+      await stopStragglers({ sessionId, since: agent.process.startTime }, grace);
+      const clean = watch.stopReason === null && reader.result !== null && !reader.result.isError;
+      const outcome = classifyRunEnd({ stopReason: watch.stopReason, result: reader.result, agentResult: reader.toAgentResult(clean), strayTail: follower.strayTail, pid });
       const transcript = await findClaudeTranscript(claudeConfigDir(this.agentEnv(sessionId)), sessionId);
       return transcript === null ? outcome : { ...outcome, transcript };
     } finally {
-      clearTimeout(timer);
-      spec.signal.removeEventListener('abort', onAbort);
-      untrack();
+      watch.dispose();
     }
   }
 }
-
-/** How an adopted agent ended: its exit code is not ours to see, so its result line decides. */
-function adoptedOutcome(reader: StreamJsonReader, stopReason: string | null, strayTail: string, pid: number): AgentOutcome {
-  const clean = stopReason === null && reader.result !== null && !reader.result.isError;
-  const agentResult = reader.toAgentResult(clean);
-  if (stopReason !== null) return withResult(stopReason, agentResult);
-  if (reader.result === null) {
-    const tail = strayTail.trim();
-    // Its exit status is not ours to see; an agent gone without a word was most likely killed.
-    return { ok: false, error: `the agent (pid ${pid}) ended without a result line while its manager was gone${tail ? `: ${tail}` : ''}`, interrupted: true };
-  }
-  if (reader.result.isError) return withResult(failureText(reader.result, 'unknown: adopted'), agentResult);
-  return { ok: true, result: agentResult! };
-}
-
-interface Finished {
-  result: { exitCode?: number; signal?: string; code?: string; originalMessage?: string; failed: boolean };
-  reader: StreamJsonReader;
-  stderrTail: string;
-  stopReason: string | null;
-  command: string;
-}
-
-/** Turns how the process ended into an outcome: the result decides, never the exit code alone. */
-function outcomeOf({ result, reader, stderrTail, stopReason, command }: Finished): AgentOutcome {
-  const clean = result.exitCode === 0 && stopReason === null;
-  const agentResult = reader.toAgentResult(clean);
-  if (stopReason !== null) return withResult(stopReason, agentResult);
-  if (result.exitCode === undefined && result.signal === undefined) {
-    const why = result.code === 'ENOENT' ? `command not found: ${command}` : (result.originalMessage ?? 'unknown error');
-    return { ok: false, error: `could not start the agent: ${why}` };
-  }
-  if (reader.result !== null && reader.result.isError) return withResult(failureText(reader.result, result.exitCode ?? result.signal), agentResult);
-  // Killed by someone else (the OOM killer, a user, a shutdown): not the agent's verdict.
-  if (result.signal !== undefined) return withResult(`the agent was killed by ${result.signal}`, agentResult, true);
-  if (result.exitCode !== 0) {
-    const tail = stderrTail.trim();
-    return withResult(`the agent exited with code ${result.exitCode}${tail ? `: ${tail}` : ''}`, agentResult);
-  }
-  if (agentResult === undefined) return { ok: false, error: 'the agent exited without a result line' };
-  return { ok: true, result: agentResult };
-}
-
-/**
- * A failed run's reason as the CLI gives it: its result text, else the `errors` it lists (where
- * "No conversation found with session ID: …" appears), with the subtype and exit code after.
- */
-function failureText(line: ResultLine, exit: number | string | undefined): string {
-  const reason = [line.result, ...line.errors].filter((text) => text.length > 0).join('; ') || 'the agent reported an error';
-  return `${reason} (${line.subtype === undefined ? '' : `${line.subtype}, `}exit code ${exit})`;
-}
-
-function withResult(error: string, result: AgentResult | undefined, interrupted = false): AgentOutcome {
-  const outcome: AgentOutcome = result === undefined ? { ok: false, error } : { ok: false, error, result };
-  return interrupted ? { ...outcome, interrupted: true } : outcome;
-}
-
-function reasonOf(signal: AbortSignal): string {
-  const reason: unknown = signal.reason;
-  return reason instanceof Error ? reason.message : String(reason ?? 'aborted');
-}
-

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { retryIdOf, runPipeline, type SessionManager } from '../../src/index.js';
 import { auditLog } from '../../src/audit/audit-log.js';
-import { pidAlive } from '../../src/store/file/process-identity.js';
+import { pidAlive } from '../../src/process/process-identity.js';
 import { pollFor, startChild } from '../helpers/children.js';
 import { logEvents } from '../helpers/log-files.js';
 import { namedStepDone, realClaude, type ScriptedApi } from '../helpers/real-claude.js';

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { describe, expect } from 'vitest';
 import type { ClaudeRunnerOptions, SessionManager } from '../../src/index.js';
-import { pidAlive } from '../../src/store/file/process-identity.js';
+import { pidAlive } from '../../src/process/process-identity.js';
 import { auditLog } from '../../src/audit/audit-log.js';
 import type { ScriptedReply } from '../helpers/claude-env.js';
 import { pollFor, startChild, waitFor } from '../helpers/children.js';

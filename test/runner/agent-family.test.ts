@@ -2,7 +2,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { v4 as uuidv4 } from 'uuid';
 import { afterEach, describe, expect, it } from 'vitest';
-import { AGENT_SESSION_VARIABLE, familyOf, processTableScans, terminateFamily } from '../../src/runner/agent-family.js';
+import { AGENT_SESSION_VARIABLE, familyOf, processTableScans } from '../../src/process/agent-family.js';
+import { terminateFamily } from '../../src/process/terminate-family.js';
 
 const started: ChildProcess[] = [];
 

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect } from 'vitest';
-import { pidAlive } from '../../src/store/file/process-identity.js';
+import { pidAlive } from '../../src/process/process-identity.js';
 import { tempDir } from '../helpers/fixtures.js';
 import { logEvents } from '../helpers/log-files.js';
 import { test, type RealClaude } from '../helpers/real-claude.js';

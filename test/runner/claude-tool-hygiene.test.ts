@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect } from 'vitest';
 import { SessionManager, type ClaudeRunnerOptions } from '../../src/index.js';
-import { pidAlive } from '../../src/store/file/process-identity.js';
+import { pidAlive } from '../../src/process/process-identity.js';
 import { pollFor, startChild, waitFor } from '../helpers/children.js';
 import { test as realClaudeTest, type RealClaude } from '../helpers/real-claude.js';
 

@@ -2,7 +2,8 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ClaudeRunner, SessionManager, type ClaudeRunnerOptions } from '../../src/index.js';
-import { pidAlive } from '../../src/store/file/process-identity.js';
+import { pidAlive } from '../../src/process/process-identity.js';
+import { useProcessBackend } from '../../src/process/process-backend.js';
 import { childScript, pollFor, startChild, waitFor } from '../helpers/children.js';
 import { tempDir } from '../helpers/fixtures.js';
 
@@ -28,15 +29,21 @@ function grandchildOf(manager: SessionManager, id: string): Promise<number> {
   }, 10_000, 'the agent to start its grandchild');
 }
 
-describe('agent processes', () => {
+// Every case on both process backends: /proc, and ps (what macOS and the BSDs use), forced here.
+for (const backend of ['proc', 'ps'] as const) describe(`agent processes (${backend} backend)`, () => {
   let dir: string;
   let cleanup: () => Promise<void>;
   let manager: SessionManager | null = null;
+  let restoreBackend: () => void;
   const context = () => ({ issueNumber: 7, currentPhase: 'Test' as const, worktreePath: dir });
-  beforeEach(async () => ({ dir, cleanup } = await tempDir()));
+  beforeEach(async () => {
+    restoreBackend = useProcessBackend(backend);
+    ({ dir, cleanup } = await tempDir());
+  });
   afterEach(async () => {
     await manager?.close();
     manager = null;
+    restoreBackend();
     await cleanup();
   });
 

@@ -5,7 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { v4 as uuidv4 } from 'uuid';
 import { SessionError, storageError } from '../../errors.js';
 import { diskFaults } from './disk-faults.js';
-import { currentProcess, isProcessGone, type ProcessIdentity } from './process-identity.js';
+import { currentProcess, isProcessGone, type ProcessIdentity } from '../../process/process-identity.js';
 
 interface LockRecord extends ProcessIdentity {
   token: string;

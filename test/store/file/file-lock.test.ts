@@ -4,7 +4,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FileLock } from '../../../src/store/file/file-lock.js';
-import { processStartTime } from '../../../src/store/file/process-identity.js';
+import { processStartTime } from '../../../src/process/process-identity.js';
 import { tempDir } from '../../helpers/fixtures.js';
 
 describe('file lock', () => {

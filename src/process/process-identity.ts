@@ -1,34 +1,22 @@
-import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
+import { processBackend } from './process-backend.js';
 
-/** Who holds a lock: enough to tell later whether that process still lives. */
+/** A process, identified so that a later reader can tell whether it still runs. */
 export interface ProcessIdentity {
   host: string;
   pid: number;
-  /** The kernel's start time of the process (Linux), so a recycled pid is not taken for the holder. */
+  /** When the process started (the backend's own identity string), so a recycled pid is not taken for it. */
   startTime: string | null;
 }
 
-/** Reads a process's start time from /proc (clock ticks since boot); null where /proc is absent. */
+/** A process's start time as an identity string; null when it is gone or cannot be told. */
 export function processStartTime(pid: number): string | null {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // The command name (field 2) may hold spaces and parentheses, so count fields after the last ')'.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return fields[19] ?? null;
-  } catch {
-    return null;
-  }
+  return processBackend().startTime(pid);
 }
 
-/** The one-letter state of a process from /proc (`R`, `S`, `Z`, …); null where /proc is absent or it is gone. */
+/** The one-letter state of a process (`R`, `S`, `Z`, …); null when it is gone or cannot be told. */
 export function processState(pid: number): string | null {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) || null;
-  } catch {
-    return null;
-  }
+  return processBackend().state(pid);
 }
 
 /**
