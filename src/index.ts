@@ -44,7 +44,8 @@ export { SessionAgentStartedSchema, type SessionAgentStarted } from './events/se
 export { SessionAgentFinishedSchema, type SessionAgentFinished } from './events/session-agent-finished.js';
 export { SessionEventSchema, type SessionEvent, type SessionEventType, type PendingEvent } from './events/session-event.js';
 
-export type { EventStore, EventSink, AppendRequest, StoreCursor, ConnectReport, TornTail } from './store/event-store.js';
+export { START } from './store/event-store.js';
+export type { EventStore, EventSink, AppendRequest, StoreCursor, StorePosition, ConnectReport, TornTail, StoredRecord, ReadOptions, ReadFinding, ReadEnd, StoreRead } from './store/event-store.js';
 export { FileEventStore, LOG_FILE, type FileEventStoreOptions, type Durability } from './store/file/file-event-store.js';
 export { PostgresEventStore, type PostgresStoreCounters, type PostgresStoreOptions } from './store/postgres/postgres-event-store.js';
 export { migrationSql } from './store/postgres/schema.js';

@@ -96,12 +96,12 @@ export async function auditStore(store: Pick<EventStore, 'location' | 'readRecor
   if (store.transcripts !== undefined) findings.push(...(await transcriptFindings(store.transcripts, store.location, transcripts)));
   const tail = read.end();
   if (tail.pendingBytes > 0) {
-    findings.push({ kind: 'torn-tail', line: tail.cursor.line + 1, offset: tail.cursor.offset, message: `${tail.pendingBytes} bytes after the last whole transaction (${tail.pendingLines} complete lines of an unfinished transaction); opening the store would cut them` });
+    findings.push({ kind: 'torn-tail', line: tail.line + 1, offset: tail.offset, message: `${tail.pendingBytes} bytes after the last whole transaction (${tail.pendingLines} complete lines of an unfinished transaction); opening the store would cut them` });
   }
   findings.sort((a, b) => a.offset - b.offset);
   let imported = 0;
   for (const session of state.sessions.values()) if (session.imported === true) imported += 1;
-  return { file, lines: tail.cursor.line + tail.pendingLines, events, sessions: state.sessions.size, imported, findings };
+  return { file, lines: tail.line + tail.pendingLines, events, sessions: state.sessions.size, imported, findings };
 }
 
 /** A transcript the log records as stored but that is missing, or whose bytes are not the ones recorded. */

@@ -3,7 +3,7 @@ import { loadSessionsFile, type LoadedSessionsFile } from './load-sessions-file.
 import { SessionMap } from './session-map.js';
 import { emptySessionsState, type SessionsState } from '../projections/sessions-projection.js';
 import type { SessionEvent } from '../events/session-event.js';
-import type { EventStore, StoreCursor } from '../store/event-store.js';
+import { START, type EventStore, type StoreCursor } from '../store/event-store.js';
 import { FileLock } from '../store/file/file-lock.js';
 import { checkUnmarkedSessionsFile } from './foreign-sessions-file.js';
 import { estimateCheckpointBytes, pageOf, type CheckpointPolicy } from './checkpoint-policy.js';
@@ -68,7 +68,7 @@ export class Checkpointer {
   private dirtySince = 0;
   private blankedPages = new Set<number>();
   private eventsSince = 0;
-  private baseOffset = 0;
+  private base: StoreCursor = START;
   private averageRecordBytes = 1024;
   private timer: NodeJS.Timeout | null = null;
   /** A write is queued that has not taken its snapshot yet. */
@@ -81,6 +81,8 @@ export class Checkpointer {
     private readonly snapshot: () => { state: SessionsState; cursor: StoreCursor },
     private readonly policy: CheckpointPolicy,
     lockTimeoutMs: number,
+    /** How many bytes of log lie between two cursors, where the store can tell (see `EventStore.bytesBetween`). */
+    private readonly bytesBetween: (from: StoreCursor, to: StoreCursor) => number | null = () => null,
   ) {
     this.writer = new SessionsFileWriter(path);
     this.lock = new FileLock(join(dirname(path), 'sessions.lock'), lockTimeoutMs);
@@ -90,7 +92,7 @@ export class Checkpointer {
   adoptLoaded(loaded: LoadedSessionsFile): void {
     this.writer.adoptLoaded(loaded);
     this.dirtySince = loaded.cursor.seq;
-    this.baseOffset = loaded.cursor.offset;
+    this.base = loaded.cursor;
   }
 
   /** Notes folded events (their sessions changed); with `schedule`, considers a write. */
@@ -146,8 +148,8 @@ export class Checkpointer {
   /** Whether a write now would cost at most `costRatio` bytes per byte of events since the last. */
   private pays(): boolean {
     const { cursor } = this.snapshot();
-    // The file store's cursor is a byte offset; other stores count events (~256 bytes each here).
-    const eventBytes = Math.max(cursor.offset - this.baseOffset, this.eventsSince * 256);
+    // The log's bytes since, where the store can tell (the file store); else ~256 bytes an event.
+    const eventBytes = Math.max(this.bytesBetween(this.base, cursor) ?? 0, this.eventsSince * 256);
     return estimateCheckpointBytes(this.dirty.size, this.averageRecordBytes, this.blankedPages.size) <= this.policy.costRatio * eventBytes;
   }
 
@@ -177,7 +179,7 @@ export class Checkpointer {
     const { dirty, events, cursor } = taken!;
     this.dirtySince = cursor.seq;
     this.eventsSince -= events;
-    this.baseOffset = cursor.offset;
+    this.base = cursor;
     this.lastError = null;
     if (outcome.kind === 'skipped') return;
     this.counters[outcome.kind] += 1;

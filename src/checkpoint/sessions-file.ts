@@ -158,9 +158,8 @@ export function renderTrailer(facts: SessionsFileFacts, eventId: string | null, 
     ['format', CHECKPOINT_FORMAT],
     ['seq', cursor.seq],
     ['event_id', eventId],
-    ['offset', cursor.offset],
-    ['line', cursor.line],
-    ['last_line_offset', cursor.lastLineOffset],
+    // The store's own position, which only the store reads.
+    ['position', cursor.position],
     ['index', facts.generation === null ? null : { generation: facts.generation, bytes: facts.indexBytes, crc: facts.indexCrc }],
     ['records_end', facts.recordsEnd],
     ['records_crc', facts.recordsCrc],
@@ -246,9 +245,7 @@ const CheckpointShape = z.object({
   format: z.literal(CHECKPOINT_FORMAT),
   seq: Offset,
   event_id: z.string().nullable(),
-  offset: Offset,
-  line: Offset,
-  last_line_offset: Offset,
+  position: z.record(z.string(), Offset),
   index: z.object({ generation: Offset, bytes: Offset, crc: Offset }).nullable(),
   records_end: Offset,
   records_crc: Offset,
@@ -286,7 +283,7 @@ export function parseCheckpoint(bytes: Buffer, path: string, checkpointAt: numbe
     throw new SessionError('CORRUPT_CHECKPOINT', `${path} has a checkpoint that does not fit the file`);
   }
   return {
-    cursor: { seq: parsed.seq, offset: parsed.offset, line: parsed.line, lastLineOffset: parsed.last_line_offset },
+    cursor: { seq: parsed.seq, position: parsed.position },
     eventId: parsed.event_id,
     facts: {
       generation: parsed.index?.generation ?? null,

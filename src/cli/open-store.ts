@@ -1,7 +1,7 @@
 import type { SessionEvent } from '../events/session-event.js';
 import { emptySessionsState, evolveSessions, type SessionsState } from '../projections/sessions-projection.js';
 import { readStore, type ReadLimit } from '../query/read-store.js';
-import type { EventStore, StoreCursor } from '../store/event-store.js';
+import { START, type EventStore, type StoreCursor } from '../store/event-store.js';
 import { FileEventStore } from '../store/file/file-event-store.js';
 import { PostgresEventStore } from '../store/postgres/postgres-event-store.js';
 import { UsageError, type CommandContext } from './command.js';
@@ -39,17 +39,25 @@ export async function loadView(
     return { state: view.state, cursor: view.cursor };
   }
   const state = emptySessionsState();
+  let cursor: StoreCursor = START;
   try {
-    outer: for await (const batch of store.readAll()) {
-      for (const event of batch) {
-        if (limit?.seq !== undefined && event.seq > limit.seq) break outer;
-        if (limit?.time !== undefined && event.timestamp > limit.time) break outer;
+    const read = await store.readRecords(null);
+    let stopped = false;
+    outer: for await (const batch of read.records) {
+      for (const record of batch) {
+        const { event } = record;
+        if ((limit?.seq !== undefined && event.seq > limit.seq) || (limit?.time !== undefined && event.timestamp > limit.time)) {
+          stopped = true;
+          break outer;
+        }
         evolveSessions(state, event);
+        cursor = read.cursorAfter(record);
         onEvent?.(event, state);
       }
     }
+    if (!stopped) cursor = read.end().cursor;
   } finally {
     await store.close();
   }
-  return { state, cursor: { seq: state.lastSeq, offset: state.lastSeq, line: state.lastSeq, lastLineOffset: state.lastSeq } };
+  return { state, cursor };
 }

@@ -74,6 +74,7 @@ export class SessionManager {
       () => ({ state: this.state, cursor: this.store.cursor() }),
       checkpointPolicyOf(options),
       options.lockTimeoutMs ?? 10_000,
+      (from, to) => store.bytesBetween?.(from, to) ?? null,
     );
     if (opened.loaded !== null) this.checkpointer.adoptLoaded(opened.loaded);
     this.openReport = { checkpoint: opened.verdict, replayedEvents: 0, tornTail: null, orphaned: [], adopted: [] };

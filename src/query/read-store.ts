@@ -68,6 +68,6 @@ export async function readStore(dir: string, limit?: ReadLimit, onRecord?: (reco
   }
   const end = read.end();
   // Stopped early (time travel): the view ends after the last event folded, not where the read did.
-  const cursor = limit === undefined || last === null ? end.cursor : { seq: last.event.seq, offset: last.end, line: last.line, lastLineOffset: last.offset };
+  const cursor = limit === undefined || last === null ? end.cursor : read.cursorAfter(last);
   return { state, eventsRead, checkpoint, pendingBytes: limit === undefined ? end.pendingBytes : 0, cursor };
 }

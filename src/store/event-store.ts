@@ -1,17 +1,22 @@
 import type { TranscriptStore } from './transcript-store.js';
 import type { PendingEvent, SessionEvent } from '../events/session-event.js';
 
+/** Where a cursor stands in a store's own terms: only the store that made it reads it. */
+export type StorePosition = Readonly<Record<string, number>>;
+
 /**
- * How far a reader has got in a store: the last `seq` it covers, and for the file store the
- * byte offset just past that event's line, that line's number and its start offset
- * (other stores may set the three to `seq`).
+ * How far a reader has got in a store: the last `seq` it covers (every store numbers its events
+ * so), and where that is in the store's own terms (the file store: the byte offset past that
+ * event's line, the line's number and its start). Readers keep a cursor and hand it back; they
+ * never look inside `position`.
  */
 export interface StoreCursor {
-  seq: number;
-  offset: number;
-  line: number;
-  lastLineOffset: number;
+  readonly seq: number;
+  readonly position: StorePosition;
 }
+
+/** The cursor before the first event of any store. */
+export const START: StoreCursor = { seq: 0, position: {} };
 
 /** An append: its events, written together or not at all, and the revisions it was decided on. */
 export interface AppendRequest {
@@ -67,6 +72,9 @@ export interface ReadOptions {
 /** Where a read-only pass ended: its position past the last whole transaction, and what unfinished part follows. */
 export interface ReadEnd {
   cursor: StoreCursor;
+  /** The same place as a finding names one: the last whole line's number and the offset past it (the `seq` elsewhere). */
+  line: number;
+  offset: number;
   /** Bytes after the cursor that do not (yet) form a whole transaction: a write in progress, or torn by a crash. */
   pendingBytes: number;
   /** Complete lines among them, of a transaction whose other lines are missing. */
@@ -81,6 +89,8 @@ export interface StoreRead {
   readonly records: AsyncIterable<StoredRecord[]>;
   /** Where the pass ended; call it once the records are read. */
   end(): ReadEnd;
+  /** The cursor just past a record of this pass (for a reader that stops early). */
+  cursorAfter(record: StoredRecord): StoreCursor;
 }
 
 /** What connecting found: how much was replayed and whether a torn tail was cut off. */
@@ -145,6 +155,11 @@ export interface EventStore {
   readAll(): AsyncIterable<SessionEvent[]>;
   /** How far the sink has been fed. */
   cursor(): StoreCursor;
+  /**
+   * How many bytes of log lie between two cursors of this store, where the store can tell (the
+   * file store); null elsewhere. A checkpoint weighs its cost against them.
+   */
+  bytesBetween?(from: StoreCursor, to: StoreCursor): number | null;
   /** Releases files and handles; pending appends settle first. */
   close(): Promise<void>;
 }

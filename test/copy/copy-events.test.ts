@@ -6,7 +6,7 @@ import { pipelineStore } from '../cli/fixtures.js';
 import { tempDir } from '../helpers/fixtures.js';
 import { PG_URL, dropSchema, freshSchema } from '../helpers/stores.js';
 
-const ZERO = { seq: 0, offset: 0, line: 0, lastLineOffset: 0 };
+const ZERO = { seq: 0, position: {} };
 
 describe('copying between stores', () => {
   it('file → PostgreSQL → file keeps every event, and all three replay to the same projections', async () => {

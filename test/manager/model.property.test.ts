@@ -82,7 +82,7 @@ describe('model-based: random command sequences', () => {
           const replayed = emptySessionsState();
           for await (const batch of store.readAll()) for (const e of batch) evolveSessions(replayed, e);
           expect([...replayed.sessions.values()]).toEqual(live);
-          const cursor = { seq: 0, offset: 0, line: 0, lastLineOffset: 0 };
+          const cursor = { seq: 0, position: {} };
           const liveState = emptySessionsState();
           for (const s of live) liveState.sessions.set(s.id, s);
           expect(renderSessionsFile(replayed, cursor)).toBe(renderSessionsFile({ ...liveState, lastEventId: replayed.lastEventId }, cursor));

@@ -6,6 +6,7 @@ import { diskFaults } from './disk-faults.js';
 import type { SessionEvent } from '../../events/session-event.js';
 import type { AppendRequest, ConnectReport, EventSink, EventStore, ReadOptions, StoreCursor, StoredRecord, StoreRead, TornTail } from '../event-store.js';
 import { watchDirectory } from './watch-directory.js';
+import { fileCursor, filePositionOf, type FilePosition } from './file-position.js';
 import { GroupCommit, type PendingAppend } from '../group-commit.js';
 import { fsyncDirectory } from './atomic-file.js';
 import { FileLock } from './file-lock.js';
@@ -60,7 +61,7 @@ export class FileEventStore implements EventStore {
   private sink: EventSink | null = null;
   private scanner: LogScanner;
   private readOffset = 0;
-  private position: StoreCursor = { seq: 0, offset: 0, line: 0, lastLineOffset: 0 };
+  private position: FilePosition = filePositionOf(null);
   private readonly appends: GroupCommit;
   private closed = false;
 
@@ -83,7 +84,7 @@ export class FileEventStore implements EventStore {
     });
     this.handle = await this.openLog();
     this.sink = sink;
-    this.position = from ?? this.position;
+    if (from !== null) this.position = filePositionOf(from);
     this.resetScanner();
     // The bulk of a replay needs no lock: writers only ever add whole transactions after fsync.
     let replayedEvents = await this.feedToEnd();
@@ -99,18 +100,19 @@ export class FileEventStore implements EventStore {
   }
 
   async verifyCursor(cursor: StoreCursor, eventId: string): Promise<boolean> {
-    const length = cursor.offset - cursor.lastLineOffset;
-    if (cursor.seq === 0) return cursor.offset === 0;
+    const at = filePositionOf(cursor);
+    const length = at.offset - at.lastLineOffset;
+    if (at.seq === 0) return at.offset === 0;
     if (length <= 1 || length > 64 * 1024 * 1024) return false;
     // Read-only when not connected: a check must never create the log.
     const handle = this.handle ?? (await open(this.location, 'r').catch(() => null));
     if (handle === null) return false;
     const buffer = Buffer.alloc(length);
-    const { bytesRead } = await handle.read(buffer, 0, length, cursor.lastLineOffset);
+    const { bytesRead } = await handle.read(buffer, 0, length, at.lastLineOffset);
     if (handle !== this.handle) await handle.close();
     if (bytesRead !== length || buffer[length - 1] !== 0x0a) return false;
     const decoded = decodeEventLine(buffer.toString('utf8', 0, length - 1));
-    return decoded.ok && decoded.event.seq === cursor.seq && decoded.event.id === eventId;
+    return decoded.ok && decoded.event.seq === at.seq && decoded.event.id === eventId;
   }
 
   async holdsEvents(): Promise<boolean> {
@@ -141,7 +143,7 @@ export class FileEventStore implements EventStore {
   }
 
   async readRecords(from: StoreCursor | null, options: ReadOptions = {}): Promise<StoreRead> {
-    const start = from ?? { seq: 0, offset: 0, line: 0, lastLineOffset: 0 };
+    const start = filePositionOf(from);
     // The log as it is now; bytes appended meanwhile are the next read's.
     const size = await stat(this.location).then((s) => s.size, (error: NodeJS.ErrnoException) => {
       if (error.code === 'ENOENT') return 0;
@@ -163,8 +165,10 @@ export class FileEventStore implements EventStore {
       records: records(),
       end: () => {
         const tail = scanner.tail();
-        return { cursor: { seq: tail.lastSeq, offset: tail.committedEnd, line: tail.line, lastLineOffset }, pendingBytes: tail.pendingBytes, pendingLines: tail.pendingLines };
+        const cursor = fileCursor({ seq: tail.lastSeq, offset: tail.committedEnd, line: tail.line, lastLineOffset });
+        return { cursor, line: tail.line, offset: tail.committedEnd, pendingBytes: tail.pendingBytes, pendingLines: tail.pendingLines };
       },
+      cursorAfter: (record) => fileCursor({ seq: record.event.seq, offset: record.end, line: record.line, lastLineOffset: record.offset }),
     };
   }
 
@@ -181,7 +185,11 @@ export class FileEventStore implements EventStore {
   }
 
   cursor(): StoreCursor {
-    return { ...this.position };
+    return fileCursor(this.position);
+  }
+
+  bytesBetween(from: StoreCursor, to: StoreCursor): number {
+    return filePositionOf(to).offset - filePositionOf(from).offset;
   }
 
   async close(): Promise<void> {

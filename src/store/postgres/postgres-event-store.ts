@@ -1,7 +1,7 @@
 import pg from 'pg';
 import { SessionError } from '../../errors.js';
 import type { SessionEvent } from '../../events/session-event.js';
-import type { AppendRequest, ConnectReport, EventSink, EventStore, ReadOptions, StoreCursor, StoreRead } from '../event-store.js';
+import { START, type AppendRequest, type ConnectReport, type EventSink, type EventStore, type ReadOptions, type StoreCursor, type StoreRead } from '../event-store.js';
 import { PostgresRead } from './postgres-read.js';
 import { stampBatch } from '../file/stamp-batch.js';
 import { GroupCommit, type PendingAppend } from '../group-commit.js';
@@ -66,7 +66,7 @@ export class PostgresEventStore implements EventStore {
   private readonly pool: pg.Pool;
   private listener: pg.Client | null = null;
   private sink: EventSink | null = null;
-  private position: StoreCursor = { seq: 0, offset: 0, line: 0, lastLineOffset: 0 };
+  private position: StoreCursor = START;
   private reading: Promise<number> = Promise.resolve(0);
   private readonly appends: GroupCommit;
   private writer: Promise<pg.Client> | null = null;
@@ -157,7 +157,7 @@ export class PostgresEventStore implements EventStore {
   async readRecords(from: StoreCursor | null, options: ReadOptions = {}): Promise<StoreRead> {
     const top = await this.lastSeq();
     const read = new PostgresRead(from?.seq ?? 0, top, this.location, options, (after) => this.page(after, top + 1));
-    return { size: top, records: read.records(), end: () => read.end() };
+    return { size: top, records: read.records(), end: () => read.end(), cursorAfter: (record) => ({ seq: record.event.seq, position: {} }) };
   }
 
   watch(onChange: () => Promise<unknown>): { stop: () => void } {
@@ -228,7 +228,7 @@ export class PostgresEventStore implements EventStore {
       this.counters.eventsRead += events.length;
       this.sink!.apply(events);
       const seq = events.at(-1)!.seq;
-      this.position = { seq, offset: seq, line: seq, lastLineOffset: seq };
+      this.position = { seq, position: {} };
       count += events.length;
     }
   }
@@ -402,7 +402,7 @@ export class PostgresEventStore implements EventStore {
       // Read past them meanwhile, or short of them: the log is the truth, read it.
       if (this.position.seq !== first - 1) return read + (await this.readNew());
       this.sink!.apply(events);
-      this.position = { seq: last, offset: last, line: last, lastLineOffset: last };
+      this.position = { seq: last, position: {} };
       return read + events.length;
     });
     return this.reading;

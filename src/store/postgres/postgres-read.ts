@@ -41,7 +41,7 @@ export class PostgresRead {
   /** Where the pass got to. */
   end(): ReadEnd {
     const seq = this.lastSeq;
-    return { cursor: { seq, offset: seq, line: seq, lastLineOffset: seq }, pendingBytes: 0, pendingLines: 0 };
+    return { cursor: { seq, position: {} }, line: seq, offset: seq, pendingBytes: 0, pendingLines: 0 };
   }
 
   private check(event: SessionEvent): StoredRecord | null {
