@@ -63,7 +63,7 @@ export const watchCommand: Command = {
         if (out === null) resolve(code);
         else out.end(() => resolve(code));
       };
-      const readNew = async () => {
+      const readOnce = async () => {
         if (done) return;
         try {
           const read = await store.readRecords(cursor);
@@ -83,6 +83,9 @@ export const watchCommand: Command = {
           reject(error);
         }
       };
+      // One read at a time: the first read and a change seen meanwhile would fold the same events twice.
+      let reading: Promise<void> = Promise.resolve();
+      const readNew = () => (reading = reading.then(readOnce));
       const watcher = store.watch(readNew);
       const onSigint = () => finish(0);
       process.once('SIGINT', onSigint);
