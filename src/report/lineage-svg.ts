@@ -41,8 +41,10 @@ export function lineageSvg(sessions: ReadonlyMap<string, Session>): string {
         `<title>${esc(`${s.agentName} · ${s.status} · ${s.id}`)}</title>` +
         `<rect width="${W}" height="${H}" rx="8" fill="${STATUS_FILL[s.status]}" stroke="${STATUS_STROKE[s.status]}" stroke-width="2"/>` +
         `<text x="10" y="20" font-weight="600">${esc(s.agentName)}</text>` +
-        `<text x="10" y="38" class="status">${s.status}${s.retryOf === undefined ? '' : ' · retry'}${s.imported === true ? ' · imported' : ''} · ${esc(s.context.currentPhase)}</text>` +
-        `<text x="${W - 10}" y="20" text-anchor="end" class="muted">${esc(s.id.slice(0, 8))}</text></g>`,
+        `<text x="10" y="38" class="status">${s.status}${s.retryOf === undefined ? '' : ' · retry'} · ${esc(s.context.currentPhase)}</text>` +
+        `<text x="${W - 10}" y="20" text-anchor="end" class="muted">${esc(s.id.slice(0, 8))}</text>` +
+        // Imported from the original's sessions.json: said small, under the status line, so it never crowds it.
+        `${s.imported === true ? `<text x="${W - 10}" y="${H - 5}" text-anchor="end" class="muted imported" font-size="10">imported</text>` : ''}</g>`,
     );
   }
   return (
