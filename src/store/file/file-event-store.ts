@@ -116,11 +116,15 @@ export class FileEventStore implements EventStore {
   }
 
   async holdsEvents(): Promise<boolean> {
-    const info = await stat(this.location).catch((error: unknown) => {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    return (await this.logSize()) > 0;
+  }
+
+  /** The log's size now (0 when there is none yet); read without opening it. */
+  private logSize(): Promise<number> {
+    return stat(this.location).then((s) => s.size, (error: NodeJS.ErrnoException) => {
+      if (error.code === 'ENOENT') return 0;
       throw storageError('reading', this.location, error);
     });
-    return info !== null && info.size > 0;
   }
 
   append(request: AppendRequest): Promise<SessionEvent[]> {
@@ -145,10 +149,7 @@ export class FileEventStore implements EventStore {
   async readRecords(from: StoreCursor | null, options: ReadOptions = {}): Promise<StoreRead> {
     const start = filePositionOf(from);
     // The log as it is now; bytes appended meanwhile are the next read's.
-    const size = await stat(this.location).then((s) => s.size, (error: NodeJS.ErrnoException) => {
-      if (error.code === 'ENOENT') return 0;
-      throw storageError('reading', this.location, error);
-    });
+    const size = await this.logSize();
     const scanner = new LogScanner(this.location, { offset: start.offset, line: start.line, lastSeq: start.seq }, options.onFinding, options.verify);
     let lastLineOffset = start.lastLineOffset;
     const location = this.location;

@@ -118,14 +118,7 @@ export class PostgresEventStore implements EventStore {
   }
 
   async holdsEvents(): Promise<boolean> {
-    try {
-      const { rows } = await withRetry('looking for events', () => this.pool.query<{ any: boolean }>(`SELECT EXISTS (SELECT 1 FROM ${this.schema}.events) AS any`));
-      return rows[0]?.any === true;
-    } catch (error) {
-      // No table yet (a new schema): no events.
-      if ((error as { cause?: { code?: string } }).cause?.code === '42P01') return false;
-      throw error;
-    }
+    return (await this.lastSeq()) > 0;
   }
 
   async verifyCursor(cursor: StoreCursor, eventId: string): Promise<boolean> {
@@ -137,7 +130,7 @@ export class PostgresEventStore implements EventStore {
       return rows[0]?.id === eventId;
     } catch (error) {
       // No table yet (a new schema): no checkpoint can match it.
-      if ((error as { cause?: { code?: string } }).cause?.code === '42P01') return false;
+      if (isMissingTable(error)) return false;
       throw error;
     }
   }
@@ -190,7 +183,7 @@ export class PostgresEventStore implements EventStore {
       const { rows } = await withRetry('reading the last seq', () => this.pool.query<{ top: string }>(`SELECT coalesce(max(seq), 0)::text AS top FROM ${this.schema}.events`));
       return Number(rows[0]?.top ?? 0);
     } catch (error) {
-      if ((error as { cause?: { code?: string } }).cause?.code === '42P01') return 0;
+      if (isMissingTable(error)) return 0;
       throw error;
     }
   }
@@ -423,4 +416,9 @@ function sessionsOf(batch: readonly PendingAppend[]): string[] {
 function uniqueViolation(error: unknown): SessionError | null {
   if ((error as { code?: string }).code !== '23505') return null;
   return new SessionError('CONFLICT', `another writer appended first: ${(error as Error).message}`, { cause: error });
+}
+
+/** A query refused because the schema's table does not exist yet (a new schema): nothing is stored there. */
+function isMissingTable(error: unknown): boolean {
+  return (error as { cause?: { code?: string } }).cause?.code === '42P01';
 }
