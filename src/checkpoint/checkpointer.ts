@@ -1,5 +1,5 @@
 import { join, dirname } from 'node:path';
-import { loadSessionsFile, type LoadedSessionsFile } from './load-sessions-file.js';
+import { loadSessionsFile, type LoadOptions, type LoadedSessionsFile } from './load-sessions-file.js';
 import { SessionMap } from './session-map.js';
 import { emptySessionsState, type SessionsState } from '../projections/sessions-projection.js';
 import type { SessionEvent } from '../events/session-event.js';
@@ -26,8 +26,8 @@ export interface CheckpointStart {
  * the event it names; otherwise the store is replayed from the start and the file rebuilt.
  * Throws `FOREIGN_STORE` when the file is not this library's to rebuild (the original's store).
  */
-export async function resolveCheckpoint(path: string, store: Pick<EventStore, 'verifyCursor' | 'holdsEvents'>): Promise<CheckpointStart> {
-  const loaded = await loadSessionsFile(path);
+export async function resolveCheckpoint(path: string, store: Pick<EventStore, 'verifyCursor' | 'holdsEvents'>, options: LoadOptions = {}): Promise<CheckpointStart> {
+  const loaded = await loadSessionsFile(path, options);
   if (loaded === 'unmarked') await checkUnmarkedSessionsFile(path, store);
   if (typeof loaded === 'string') return { state: emptySessionsState(), cursor: null, verdict: loaded === 'unmarked' ? 'corrupt' : loaded, loaded: null };
   const { state, cursor } = loaded;

@@ -60,7 +60,3 @@ export function patchCrc32(crc: number, before: Buffer, after: Buffer, bytesAfte
   return (crc ^ multiplyModP(zeroBytesOperator(bytesAfter), linear)) >>> 0;
 }
 
-/** The CRC-32 of `A` followed by `B`, from the CRC-32 of each and the length of `B` (zlib's crc32_combine). */
-export function combineCrc32(crcA: number, crcB: number, lengthB: number): number {
-  return (multiplyModP(zeroBytesOperator(lengthB), crcA) ^ crcB) >>> 0;
-}

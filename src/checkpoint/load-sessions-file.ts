@@ -4,7 +4,6 @@ import { dirname, join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { SessionError, isSessionError, storageError } from '../errors.js';
 import { readBackwards, readRange } from '../store/file/read-range.js';
-import { combineCrc32 } from './crc32-patch.js';
 import { RecordIndex, decodeIndexInto } from './record-index.js';
 import { SessionArchive } from './session-archive.js';
 import { SessionMap } from './session-map.js';
@@ -22,6 +21,16 @@ export interface LoadedSessionsFile extends Checkpoint {
   identity: string;
 }
 
+/** How a sessions.json is loaded. */
+export interface LoadOptions {
+  /**
+   * Read and check the Active records at once (a manager, which needs them all and must keep
+   * them as they are while other processes rewrite them). Otherwise every record is read when
+   * first asked for (a read that answers one question).
+   */
+  readActive?: boolean;
+}
+
 /** The record index file that goes with generation `generation` of `path`. */
 export function indexPathOf(path: string, generation: number): string {
   return join(dirname(path), `sessions.${generation}.idx`);
@@ -34,23 +43,23 @@ export function identityOf(fd: number): string {
 }
 
 /**
- * Opens sessions.json for a store: checks its checksum over every byte (a streaming CRC-32, fast
- * even for hundreds of MB), reads its checkpoint and record index, and parses no session: each
- * stays in the file until first asked for (a {@link SessionMap}).
+ * Opens sessions.json for a store: reads and checks its checkpoint and record index, and parses
+ * no session (but the Active ones with `readActive`): each stays in the file until first asked
+ * for (a {@link SessionMap}), and is checked against its CRC-32 then.
  * `'missing'` when there is no file; `'unmarked'` when it has no checkpoint trailer at all (a
  * write cut short, or a file this library did not write: the caller must tell which before it
  * rebuilds anything); `'corrupt'` when it was edited, cut, or has no index. A file that changes while it is read (another process writing a
  * checkpoint in place) is read again. Throws `STORAGE` when it cannot be read at all.
  */
-export async function loadSessionsFile(path: string): Promise<LoadedSessionsFile | 'missing' | 'corrupt' | 'unmarked'> {
+export async function loadSessionsFile(path: string, options: LoadOptions = {}): Promise<LoadedSessionsFile | 'missing' | 'corrupt' | 'unmarked'> {
   for (let attempt = 1; ; attempt += 1) {
-    const loaded = await loadOnce(path);
+    const loaded = await loadOnce(path, options);
     if (loaded !== 'changed') return loaded;
     if (attempt === ATTEMPTS) return 'corrupt';
   }
 }
 
-async function loadOnce(path: string): Promise<LoadedSessionsFile | 'missing' | 'corrupt' | 'unmarked' | 'changed'> {
+async function loadOnce(path: string, options: LoadOptions): Promise<LoadedSessionsFile | 'missing' | 'corrupt' | 'unmarked' | 'changed'> {
   let fd: number;
   try {
     fd = openSync(path, 'r');
@@ -65,7 +74,7 @@ async function loadOnce(path: string): Promise<LoadedSessionsFile | 'missing' | 
   };
   try {
     // The map's archive owns the file from here: closed when its last record is read, or with the map.
-    const loaded = await loadFrom(fd, path, before.size);
+    const loaded = await loadFrom(fd, path, before.size, options);
     if (loaded === 'unmarked') {
       closeSync(fd);
       return changed() ? 'changed' : 'unmarked';
@@ -78,32 +87,36 @@ async function loadOnce(path: string): Promise<LoadedSessionsFile | 'missing' | 
   }
 }
 
-async function loadFrom(fd: number, path: string, size: number): Promise<LoadedSessionsFile | 'unmarked'> {
+async function loadFrom(fd: number, path: string, size: number, options: LoadOptions): Promise<LoadedSessionsFile | 'unmarked'> {
   const end = await readRange(fd, Math.max(0, size - TRAILER_BYTES), Math.min(size, TRAILER_BYTES), path);
   const trailer = parseTrailer(end, size);
   if (trailer === null) return 'unmarked';
-  // The checkpoint and index are read first and trusted only once the checksum over every byte
-  // holds: the one pass over the file that checks it also copies out the Active records.
   const { cursor, eventId, facts } = parseCheckpoint(await readRange(fd, trailer.checkpointAt, trailer.checkpointEnd - trailer.checkpointAt, path), path, trailer.checkpointAt);
-  const index = await readIndex(path, facts);
-  const slots: Array<[string, number]> = [];
-  const active: number[] = [];
-  for (const [id, entry] of index.latest) {
-    if (index.startOf(entry) + index.lengthOf(entry) > facts.recordsEnd) throw new SessionError('CORRUPT_CHECKPOINT', `${path} has a record index past its records`);
-    slots.push([id, entry]);
-    if (index.statusOf(entry) === 'A') active.push(entry);
+  // Each region is checked before its bytes are used, and no more is read: the trailer here
+  // (the file's checksum continues the records' CRC-32 over it), the index against the CRC the
+  // trailer names, each record against its own CRC-32 in the index when it is read.
+  const covered = await readRange(fd, facts.recordsEnd, trailer.checksumEnd - facts.recordsEnd, path);
+  if (crc32(covered, facts.recordsCrc) !== trailer.checksum) {
+    throw new SessionError('CORRUPT_CHECKPOINT', `${path} was edited: its checkpoint does not match its checksum`);
   }
-  active.sort((a, b) => index.startOf(a) - index.startOf(b));
-  const copies = new Map<number, Buffer>();
-  if ((await checksumCopying(fd, trailer.checksumEnd, path, index, active, copies)) !== trailer.checksum) {
-    throw new SessionError('CORRUPT_CHECKPOINT', `${path} was edited: its checksum does not match its content`);
+  const index = await readIndex(path, facts);
+  for (const entry of index.liveEntries()) {
+    if (index.startOf(entry) + index.lengthOf(entry) > facts.recordsEnd) throw new SessionError('CORRUPT_CHECKPOINT', `${path} has a record index past its records`);
   }
   // Taken now: the archive closes the file as soon as it holds no unread record.
   const identity = identityOf(fd);
-  // Active records are kept as copied bytes, parsed when first asked for: another process may
-  // blank them in the file when their session changes. Ended records never change, so they stay in it.
-  const archive = new SessionArchive(fd, path, index, copies);
-  const sessions = SessionMap.fromArchive(archive, slots, facts.endedStats);
+  const archive = new SessionArchive(fd, path, index);
+  const sessions = SessionMap.fromArchive(archive, { ended: facts.endedStats, active: facts.activeStats });
+  if (options.readActive === true) {
+    // Read now, while they are as the checkpoint wrote them: another process may blank them in
+    // the file when their sessions change. Ended records never change, so they stay in it.
+    try {
+      for (const session of sessions.activeUnordered()) void session;
+    } catch (error) {
+      sessions.discard();
+      throw error;
+    }
+  }
   return { state: { sessions, lastSeq: cursor.seq, lastEventId: eventId }, cursor, facts, index, identity };
 }
 
@@ -119,11 +132,6 @@ async function readIndex(path: string, facts: SessionsFileFacts): Promise<Record
   return index;
 }
 
-/**
- * The CRC-32 of the file's first `length` bytes, read in large chunks out of order (see
- * readBackwards: a file changed in place must not sit in large folios) and combined; on the way,
- * the bytes of the records `wanted` (entries sorted by start) are copied into `copies`.
- */
 /** The first `length` bytes of a file, read out of order (it is appended to in place later); null when it is missing or shorter. */
 async function readWhole(path: string, length: number): Promise<Buffer | null> {
   const handle = await open(path, 'r').catch((error: unknown) => {
@@ -141,37 +149,4 @@ async function readWhole(path: string, length: number): Promise<Buffer | null> {
   } finally {
     await handle.close();
   }
-}
-
-async function checksumCopying(fd: number, length: number, path: string, index: RecordIndex, wanted: number[], copies: Map<number, Buffer>): Promise<number> {
-  const crcs: Array<[number, number]> = [];
-  const ends = wanted.map((entry) => index.startOf(entry) + index.lengthOf(entry));
-  await readBackwards(fd, path, 0, length, CHUNK, (position, bytes) => {
-    const chunkEnd = position + bytes.length;
-    crcs.push([crc32(bytes), bytes.length]);
-    // The records that overlap this chunk: the first whose end lies past its start, onwards.
-    for (let i = firstEndingAfter(ends, position); i < wanted.length && index.startOf(wanted[i]!) < chunkEnd; i += 1) {
-      const entry = wanted[i]!;
-      const start = index.startOf(entry);
-      let record = copies.get(entry);
-      if (record === undefined) copies.set(entry, (record = Buffer.allocUnsafe(index.lengthOf(entry))));
-      const from = Math.max(start, position);
-      bytes.copy(record, from - start, from - position, Math.min(ends[i]!, chunkEnd) - position);
-    }
-  });
-  let crc = 0;
-  for (let i = crcs.length - 1; i >= 0; i -= 1) crc = combineCrc32(crc, crcs[i]![0], crcs[i]![1]);
-  return crc;
-}
-
-/** The first i with ends[i] > position (ends ascending). */
-function firstEndingAfter(ends: number[], position: number): number {
-  let low = 0;
-  let high = ends.length;
-  while (low < high) {
-    const middle = (low + high) >>> 1;
-    if (ends[middle]! > position) high = middle;
-    else low = middle + 1;
-  }
-  return low;
 }

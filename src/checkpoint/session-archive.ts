@@ -5,6 +5,8 @@ import type { RecordIndex, StatusLetter } from './record-index.js';
 
 /** How far ahead a bulk read fetches: large reads, few system calls. */
 const WINDOW = 4 * 1024 * 1024;
+/** A gap between wanted records worth a second read rather than reading through it. */
+const GAP = 64 * 1024;
 
 /**
  * The records of a loaded sessions.json that are left on disk until someone asks for them:
@@ -49,18 +51,34 @@ export class SessionArchive {
 
   /**
    * A reader for many records in increasing file order (a full load, a checkpoint copy): it
-   * reads the file in large windows instead of once per record.
+   * reads the file in large windows instead of once per record. Given the entries it will be
+   * asked for (sorted by start), a window stops before a gap of more than {@link GAP} bytes, so
+   * records scattered through a large file cost their own bytes, not the file's.
    */
-  sequentialReader(): (index: number) => Buffer {
+  sequentialReader(upcoming?: readonly number[]): (index: number) => Buffer {
     let window = Buffer.alloc(0);
     let windowStart = 0;
+    let next = 0;
+    const windowEnd = (index: number, start: number): number => {
+      const length = this.index.lengthOf(index);
+      if (upcoming === undefined) return start + Math.max(WINDOW, length);
+      while (next < upcoming.length && this.index.startOf(upcoming[next]!) < start) next += 1;
+      let end = start + length;
+      for (let i = next; i < upcoming.length; i += 1) {
+        const from = this.index.startOf(upcoming[i]!);
+        const to = from + this.index.lengthOf(upcoming[i]!);
+        if (from - end > GAP || to - start > WINDOW) break;
+        end = Math.max(end, to);
+      }
+      return end;
+    };
     return (index) => {
       const copy = this.takeCopy(index);
       if (copy !== undefined) return copy;
       const start = this.index.startOf(index);
       const length = this.index.lengthOf(index);
       if (start < windowStart || start + length > windowStart + window.length) {
-        window = Buffer.allocUnsafe(Math.max(WINDOW, length));
+        window = Buffer.allocUnsafe(windowEnd(index, start) - start);
         windowStart = start;
         // The back half first: reads that never follow on from the last one are not readahead
         // streams, so the file stays in small pages (see readBackwards) for in-place checkpoints.

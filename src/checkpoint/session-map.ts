@@ -1,45 +1,77 @@
 import type { Session } from '../domain/session.js';
-import { SessionError } from '../errors.js';
+import { SessionError, isSessionError } from '../errors.js';
 import type { SessionArchive } from './session-archive.js';
 import { decodeRecord } from './session-record.js';
-import type { PrecountedSessions, SessionStats } from '../projections/stats.js';
+import { StatsCounter, mergeStats, subtractStats, type PrecountedSessions, type SessionStats } from '../projections/stats.js';
 
-/** A session in memory, or the index of its record in the archive (not read yet). */
+/** A session in memory, or the index entry of its record in the archive (not read yet). */
 type Slot = Session | number;
+
+/** What the file a map was loaded from counted already. */
+export interface ArchivedStats {
+  /** Stats of the file's ended sessions. */
+  ended: SessionStats;
+  /** Stats of its Active sessions, when the file holds them (files of earlier versions do not). */
+  active: SessionStats | null;
+}
 
 /**
  * The sessions of a store opened from a large sessions.json: a Map whose sessions stay in the
  * file until first asked for (`get` reads and parses that one record), so opening a store of a
- * million events costs its index, not its size, and memory holds only what is used. Iterating
- * the whole map loads every record first, so code written for a plain Map sees no difference;
- * {@link SessionMap.activeSessions} loads only the Active ones.
+ * million events costs its index, not its size, and memory holds only what is used. The map
+ * itself holds only the sessions in memory: the archived ones are found through the record
+ * index, which an open decodes into typed arrays, not into a Map entry per session.
+ * Iterating the whole map loads every record first, so code written for a plain Map sees no
+ * difference; {@link SessionMap.activeSessions} loads only the Active ones, and
+ * {@link SessionMap.slots} walks every session without reading any.
  */
 export class SessionMap extends Map<string, Session> implements PrecountedSessions {
   private archive: SessionArchive | null = null;
-  private stubs = 0;
+  /** Index entries below this were in the file when it was loaded or adopted: their sessions are archived. */
+  private boundary = 0;
+  /** Archived sessions neither read into memory nor deleted. */
+  private unread = 0;
+  /** Whether archived Active records may be left unread (0: none are). */
+  private unreadActive = 0;
+  /** Archived sessions deleted from the map. */
+  private readonly deleted = new Set<string>();
+  /** Ended sessions read from the archive: they stay counted in `archivedStats.ended`. */
   private readonly loadedFromArchive = new Set<string>();
-  /** Stats of the file's ended sessions (all archived at load; they stay counted here once read). */
-  private archivedStats: SessionStats | null = null;
+  private archivedStats: ArchivedStats | null = null;
+  /** Sessions that were Active in the file and have been read: counted from memory, not from the file's stats. */
+  private activeRead = new StatsCounter();
+  private recover: ((id: string) => Session | undefined) | null = null;
 
-  /**
-   * Builds the map from a loaded file: `slots` in spawn order, each a session or the archive
-   * entry of its record; `archivedStats` are the stats of exactly the archived ended ones.
-   */
-  static fromArchive(archive: SessionArchive, slots: Iterable<[string, Slot]>, archivedStats: SessionStats): SessionMap {
+  /** Builds the map over a loaded file: every session it indexes is archived, none read yet. */
+  static fromArchive(archive: SessionArchive, stats: ArchivedStats): SessionMap {
     const map = new SessionMap();
-    for (const [id, slot] of slots) {
-      map.setSlot(id, slot);
-      if (typeof slot === 'number') map.stubs += 1;
-    }
     map.archive = archive;
-    map.archivedStats = archivedStats;
-    if (map.stubs === 0) map.release();
+    map.boundary = archive.index.count;
+    map.unread = archive.index.sessionCount;
+    map.unreadActive = 1;
+    map.archivedStats = { ended: stats.ended, active: stats.active };
+    if (map.unread === 0) map.release();
     return map;
   }
 
+  override get size(): number {
+    return super.size + this.unread;
+  }
+
+  override has(id: string): boolean {
+    return super.has(id) || this.unreadEntry(id) !== undefined;
+  }
+
   override get(id: string): Session | undefined {
-    const slot = super.get(id) as Slot | undefined;
-    return typeof slot === 'number' ? this.load(id, slot, (i) => this.archive!.read(i)) : slot;
+    const session = super.get(id);
+    if (session !== undefined) return session;
+    const entry = this.unreadEntry(id);
+    return entry === undefined ? undefined : this.load(id, entry, (i) => this.archive!.read(i));
+  }
+
+  override keys(): MapIterator<string> {
+    this.loadAll();
+    return super.keys();
   }
 
   override values(): MapIterator<Session> {
@@ -62,38 +94,67 @@ export class SessionMap extends Map<string, Session> implements PrecountedSessio
   }
 
   override set(id: string, session: Session): this {
-    if (typeof super.get(id) === 'number') this.stubs -= 1;
-    return super.set(id, session);
+    if (!super.has(id) && this.unreadEntry(id) !== undefined) this.unread -= 1;
+    super.set(id, session);
+    if (this.unread === 0) this.release();
+    return this;
   }
 
   override clear(): void {
     super.clear();
+    this.deleted.clear();
     this.loadedFromArchive.clear();
-    this.stubs = 0;
+    this.unread = 0;
     this.archivedStats = null;
     this.release();
   }
 
   override delete(id: string): boolean {
-    if (typeof super.get(id) === 'number') this.stubs -= 1;
+    const unread = !super.has(id) && this.unreadEntry(id) !== undefined;
+    const archived = this.archive !== null && this.isArchived(id);
+    if (archived) this.deleted.add(id);
+    if (unread) this.unread -= 1;
     this.loadedFromArchive.delete(id);
-    return super.delete(id);
+    const had = super.delete(id) || unread;
+    if (this.unread === 0) this.release();
+    return had;
   }
 
-  /** The sessions already in memory, in spawn order, without reading the archive. */
+  /** The sessions already in memory, without reading the archive. */
   *inMemory(): Generator<Session> {
-    for (const slot of super.values() as Iterable<Slot>) if (typeof slot !== 'number') yield slot;
+    yield* super.values();
   }
 
   /** Every Active session, in spawn order: the archived ones are read first (in file order), ended ones are not. */
   *activeSessions(): Generator<Session> {
-    this.loadWhere((entry) => this.archive!.statusOf(entry) === 'A');
-    for (const session of this.inMemory()) if (session.status === 'Active') yield session;
+    this.loadActive();
+    for (const [, slot] of this.slots()) if (typeof slot !== 'number' && slot.status === 'Active') yield slot;
   }
 
-  /** Every id with its session or archive index, in spawn order, without reading the archive. */
-  slots(): Iterable<[string, Slot]> {
-    return super.entries() as Iterable<[string, Slot]>;
+  /**
+   * Every id with its session, or the archive entry of its record when it is not read yet, in
+   * spawn order, without reading the archive: the archived sessions first (they were all
+   * spawned before the file was written), then the ones only in memory.
+   */
+  *slots(): Generator<[string, Slot]> {
+    const archive = this.archive;
+    if (archive !== null) {
+      for (const entry of archive.index.liveEntries(this.boundary)) {
+        const id = archive.index.idOf(entry);
+        if (this.deleted.has(id)) continue;
+        yield [id, super.get(id) ?? entry];
+      }
+    }
+    for (const [id, session] of super.entries()) if (archive === null || !this.isArchived(id)) yield [id, session];
+  }
+
+  /**
+   * Where a record that fails its checksum is answered from instead (the log, replayed up to
+   * the checkpoint): the read goes on with the session as the log has it. Without it, such a
+   * read throws `CORRUPT_CHECKPOINT`.
+   */
+  recoverWith(recover: (id: string) => Session | undefined): void {
+    this.recover = recover;
   }
 
   /** The archive, while any record is still in it. */
@@ -103,45 +164,74 @@ export class SessionMap extends Map<string, Session> implements PrecountedSessio
 
   /**
    * The stats of the archived sessions and the sessions that were never archived, for
-   * {@link statsOf}: together they cover the map without reading the archive. Null without an archive.
+   * {@link statsOf}: together they cover the map without reading the archive (its Active
+   * records too, when the file counted them). Null without an archive.
    */
   statsParts(): { archived: SessionStats; others: Iterable<Session> } | null {
     if (this.archivedStats === null) return null;
-    // Active sessions change, so their stats are never stored: they are counted from memory.
-    this.loadWhere((entry) => this.archive!.statusOf(entry) === 'A');
-    return this.archivedStats === null ? null : { archived: this.archivedStats, others: this.neverArchived() };
+    // A file of an earlier version did not count its Active sessions: they are read and counted.
+    if (this.archivedStats.active === null) this.loadActive();
+    const stats = this.archivedStats;
+    if (stats === null) return null;
+    const active = stats.active === null ? null : subtractStats(stats.active, this.activeRead.result());
+    return { archived: active === null ? stats.ended : mergeStats(stats.ended, active), others: this.neverArchived() };
   }
 
   /**
-   * Points the records still archived at a new copy of the file (a checkpoint just written),
-   * whose indexes `moved` gives, and closes the old one. A map already released keeps nothing.
+   * Points the records still archived at a new copy of the file (a checkpoint just written,
+   * which holds every session of the map), and closes the old one. False, and nothing kept,
+   * for a map already released.
    */
-  adopt(archive: SessionArchive, moved: ReadonlyMap<string, number>): boolean {
+  adopt(archive: SessionArchive): boolean {
     if (this.archive === null) return false;
-    for (const [id, slot] of this.slots()) {
-      if (typeof slot === 'number') this.setSlot(id, moved.get(id)!);
-    }
     this.archive.close();
     this.archive = archive;
+    this.boundary = archive.index.count;
+    this.deleted.clear();
+    this.unread = archive.index.sessionCount - super.size;
+    this.unreadActive = 1;
+    if (this.unread === 0) this.release();
     return true;
   }
 
-  /** Reads every archived record now (a full scan, the CLI), then closes the file. */
+  /**
+   * Reads every archived record now (a full scan), then closes the file. The map then holds
+   * every session in spawn order, as a plain Map.
+   */
   loadAll(): void {
+    if (this.archive === null) return;
     this.loadWhere(() => true);
   }
 
   /** Reads the archived records whose entries `which` picks, in file order (not spawn order, in a file written in place). */
   private loadWhere(which: (entry: number) => boolean): void {
-    if (this.stubs === 0) return;
-    if (this.archive === null) throw new SessionError('CLOSED', 'the sessions.json these sessions were in is closed');
+    if (this.unread === 0) return;
+    const archive = this.archive;
+    if (archive === null) throw new SessionError('CLOSED', 'the sessions.json these sessions were in is closed');
     const stubs: Array<[string, number]> = [];
-    for (const [id, slot] of this.slots()) if (typeof slot === 'number' && which(slot)) stubs.push([id, slot]);
+    for (const entry of archive.index.liveEntries(this.boundary)) {
+      if (!which(entry)) continue;
+      const id = archive.index.idOf(entry);
+      if (!super.has(id) && !this.deleted.has(id)) stubs.push([id, entry]);
+    }
     if (stubs.length === 0) return;
-    const { index } = this.archive;
+    const { index } = archive;
     stubs.sort((a, b) => index.startOf(a[1]) - index.startOf(b[1]));
-    const read = this.archive.sequentialReader();
-    for (const [id, slot] of stubs) this.load(id, slot, read);
+    const read = archive.sequentialReader(stubs.map(([, entry]) => entry));
+    for (const [id, entry] of stubs) this.load(id, entry, read);
+  }
+
+  /** Reads the archived Active records not read yet (the first call only walks the index). */
+  private loadActive(): void {
+    if (this.unreadActive === 0) return;
+    this.loadWhere((entry) => this.archive!.statusOf(entry) === 'A');
+    this.unreadActive = 0;
+  }
+
+  /** The Active sessions, in no particular order, reading only the archived Active ones. */
+  *activeUnordered(): Generator<Session> {
+    this.loadActive();
+    for (const session of super.values()) if (session.status === 'Active') yield session;
   }
 
   /** Closes the archive file unread, for a map that is thrown away: its archived sessions are gone. */
@@ -156,34 +246,73 @@ export class SessionMap extends Map<string, Session> implements PrecountedSessio
     this.release();
   }
 
-  private load(id: string, index: number, read: (index: number) => Buffer): Session {
-    if (this.archive === null) throw new SessionError('CLOSED', `session ${id} was in a sessions.json that is closed`);
-    const session = decodeRecord(read(index), id, this.archive!.path);
-    this.archive.forget(index);
-    this.setSlot(id, session);
-    // An ended record stays counted in the stored stats; an Active one was never in them.
-    if (this.archive.statusOf(index) !== 'A') this.loadedFromArchive.add(id);
-    this.stubs -= 1;
-    if (this.stubs === 0) this.release();
+  /** The archive entry of an archived session not read yet (nor deleted). */
+  private unreadEntry(id: string): number | undefined {
+    if (this.archive === null || this.unread === 0 || super.has(id) || this.deleted.has(id)) return undefined;
+    const first = this.archive.index.firstOf(id);
+    return first === undefined || first >= this.boundary ? undefined : this.archive.index.liveOf(id);
+  }
+
+  /** Whether the session was in the file when it was loaded or adopted. */
+  private isArchived(id: string): boolean {
+    const first = this.archive?.index.firstOf(id);
+    return first !== undefined && first < this.boundary;
+  }
+
+  private load(id: string, entry: number, read: (entry: number) => Buffer): Session {
+    const archive = this.archive;
+    if (archive === null) throw new SessionError('CLOSED', `session ${id} was in a sessions.json that is closed`);
+    const session = this.decode(id, entry, read, archive);
+    archive.forget(entry);
+    if (archive.statusOf(entry) !== 'A') this.loadedFromArchive.add(id);
+    // Counted from memory from now on: out of the file's Active stats (taken out when they are asked for).
+    else this.activeRead.add(session);
+    this.unread -= 1;
+    super.set(id, session);
+    if (this.unread === 0) this.release();
     return session;
   }
 
+  /** A record's session; one that fails its checksum from `recover` when there is one. */
+  private decode(id: string, entry: number, read: (entry: number) => Buffer, archive: SessionArchive): Session {
+    try {
+      return decodeRecord(read(entry), id, archive.path);
+    } catch (error) {
+      const recovered = isSessionError(error, 'CORRUPT_CHECKPOINT') ? this.recover?.(id) : undefined;
+      if (recovered === undefined) throw error;
+      return recovered;
+    }
+  }
+
   private *neverArchived(): Generator<Session> {
-    for (const [id, slot] of this.slots()) if (typeof slot !== 'number' && !this.loadedFromArchive.has(id)) yield slot;
+    for (const [id, session] of super.entries()) if (!this.loadedFromArchive.has(id)) yield session;
   }
 
-  private setSlot(id: string, slot: Slot): void {
-    // A stub is stored as its index; every read of the map goes through `get` or `slots`.
-    Map.prototype.set.call(this, id, slot);
-  }
-
-  /** Once nothing is left in the archive: close the file; stats are then computed over the map itself. */
+  /**
+   * Once nothing is left in the archive: the map becomes a plain Map of every session in spawn
+   * order (records were read in file order), the file is closed, and stats are computed over the
+   * map itself.
+   */
   private release(): void {
+    if (this.archive !== null && super.size > 0) {
+      const sessions = [...this.slots()] as Array<[string, Session]>;
+      super.clear();
+      for (const [id, session] of sessions) super.set(id, session);
+    }
     this.archive?.close();
     this.archive = null;
     this.archivedStats = null;
+    this.deleted.clear();
     this.loadedFromArchive.clear();
+    this.activeRead = new StatsCounter();
+    this.unreadActive = 0;
   }
+}
+
+/** The Active sessions in no particular order (for counting), reading only those of a {@link SessionMap}'s archive that are Active. */
+export function activeSessionsUnordered(sessions: ReadonlyMap<string, Session>): Iterable<Session> {
+  if (sessions instanceof SessionMap) return sessions.activeUnordered();
+  return [...sessions.values()].filter((session) => session.status === 'Active');
 }
 
 /** The Active sessions, in spawn order, reading only those of a {@link SessionMap}'s archive that are Active. */

@@ -9,7 +9,7 @@ import { patchCrc32 } from './crc32-patch.js';
 import { identityOf, indexPathOf, type LoadedSessionsFile } from './load-sessions-file.js';
 import { RecordIndex, decodeIndexInto, encodeIndexEntries, type IndexEntry } from './record-index.js';
 import { SessionArchive } from './session-archive.js';
-import { SessionMap } from './session-map.js';
+import { SessionMap, activeSessionsUnordered } from './session-map.js';
 import { shouldCompact } from './checkpoint-policy.js';
 import {
   FIRST_SEPARATOR, SEPARATOR, TRAILER_BYTES, parseCheckpoint, parseTrailer, renderRecord, renderSessionsFileParts, renderTrailer,
@@ -162,6 +162,8 @@ export class SessionsFileWriter {
       facts.indexCrc = crc32(indexBytes, facts.indexCrc);
       facts.indexBytes += indexBytes.length;
       facts.endedStats = plan.ended.length === 0 ? facts.endedStats : mergeStats(facts.endedStats, computeStats(plan.ended));
+      // Counted over the Active sessions in memory (a manager holds them all): no record is read.
+      facts.activeStats = computeStats(activeSessionsUnordered(state.sessions));
       const trailer = Buffer.from(renderTrailer(facts, state.lastEventId, cursor));
       // Until the last write the trailer's place holds spaces, which no reader takes for a
       // trailer: a write that fails half way never leaves a trailer vouching for records and
@@ -214,7 +216,7 @@ export class SessionsFileWriter {
       // The record now first in the file must lose its comma.
       const blanked = new Set(blank);
       let next = -1;
-      for (const entry of index.latest.values()) {
+      for (const entry of index.liveEntries()) {
         const start = index.startOf(entry);
         if (!blanked.has(entry) && (next === -1 || start < next)) next = start;
       }
@@ -227,8 +229,8 @@ export class SessionsFileWriter {
   private async writeWhole(state: SessionsState, cursor: StoreCursor): Promise<WriteOutcome> {
     const previous = this.known?.facts.generation ?? null;
     const generation = (previous ?? 0) + 1;
-    const { parts, index, facts, moved } = renderSessionsFileParts(state, cursor, generation);
-    const indexBytes = encodeIndexEntries(index.ids.map((id, i) => ({ id, start: index.startOf(i), length: index.lengthOf(i), crc: index.crcOf(i), status: index.statusOf(i) })));
+    const { parts, index, facts } = renderSessionsFileParts(state, cursor, generation);
+    const indexBytes = index.encode();
     facts.indexBytes = indexBytes.length;
     facts.indexCrc = crc32(indexBytes);
     // The trailer names the index, so render it again now that the index's length and CRC are known.
@@ -240,7 +242,7 @@ export class SessionsFileWriter {
     const fd = await writeFileAtomicKeepingFd(this.path, parts);
     this.known = { identity: identityOf(fd), facts, index, seq: cursor.seq };
     // Sessions still unread now read from the new file, so the old one can go.
-    const kept = state.sessions instanceof SessionMap && state.sessions.adopt(new SessionArchive(fd, this.path, index), moved);
+    const kept = state.sessions instanceof SessionMap && state.sessions.adopt(new SessionArchive(fd, this.path, index));
     if (!kept) closeSync(fd);
     await removeOtherIndexes(this.path, generation);
     return { kind: 'full', bytes: parts.reduce((n, p) => n + p.length, 0) + indexBytes.length };

@@ -5,10 +5,10 @@ import type { Session } from '../domain/session.js';
 import { SessionError } from '../errors.js';
 import type { StoreCursor } from '../store/event-store.js';
 import { RecordIndex, type IndexEntry, type StatusLetter } from './record-index.js';
-import { SessionMap } from './session-map.js';
+import { SessionMap, activeSessionsUnordered } from './session-map.js';
 import { decodeRecord, toRecord } from './session-record.js';
 import { emptySessionsState, type SessionsState } from '../projections/sessions-projection.js';
-import { statsOf, type SessionStats } from '../projections/stats.js';
+import { computeStats, statsOf, type SessionStats } from '../projections/stats.js';
 
 /*
  * sessions.json in the original (Rust) format: `{ "sessions": [...], "version": 1 }` with
@@ -47,6 +47,8 @@ export interface SessionsFileFacts {
   holes: number;
   /** Stats of every ended session in the file. */
   endedStats: SessionStats;
+  /** Stats of every Active session in the file; null in a file of an earlier version. */
+  activeStats: SessionStats | null;
 }
 
 /** A checkpoint read back: the projection and the log position it covers. */
@@ -60,8 +62,6 @@ export interface RenderedSessionsFile {
   parts: Buffer[];
   index: RecordIndex;
   facts: SessionsFileFacts;
-  /** For every record copied from the map's archive unread (ended ones only): its entry in the new index. */
-  moved: Map<string, number>;
 }
 
 const STATUS_LETTER = { Active: 'A', HandedOff: 'H', Completed: 'C', Failed: 'F' } as const;
@@ -92,6 +92,7 @@ export function renderSessionsFileParts(state: SessionsState, cursor: StoreCurso
   // First, as it reads every Active record: what stays archived and is copied is then ended
   // only, and ended records never change, so the new file can serve them to this process.
   const endedStats = statsOf(state.sessions, 'ended');
+  const activeStats = computeStats(activeSessionsUnordered(state.sessions));
   const map = state.sessions instanceof SessionMap ? state.sessions : null;
   const archive = map?.source ?? null;
   const slots = [...(map === null ? state.sessions.entries() : map.slots())];
@@ -119,11 +120,7 @@ export function renderSessionsFileParts(state: SessionsState, cursor: StoreCurso
     }
   }
   const index = new RecordIndex();
-  const moved = new Map<string, number>();
-  slots.forEach(([id, slot], i) => {
-    const entry = index.push(entries[i]!);
-    if (typeof slot === 'number') moved.set(id, entry);
-  });
+  for (const entry of entries) index.push(entry);
   const facts: SessionsFileFacts = {
     generation,
     indexBytes: 0,
@@ -133,8 +130,9 @@ export function renderSessionsFileParts(state: SessionsState, cursor: StoreCurso
     firstLive: order.length === 0 ? -1 : entries[order[0]!]!.start,
     holes: 0,
     endedStats,
+    activeStats,
   };
-  return { parts: [...out.finish(), Buffer.from(renderTrailer(facts, state.lastEventId, cursor))], index, moved, facts };
+  return { parts: [...out.finish(), Buffer.from(renderTrailer(facts, state.lastEventId, cursor))], index, facts };
 }
 
 /**
@@ -166,6 +164,7 @@ export function renderTrailer(facts: SessionsFileFacts, eventId: string | null, 
     ['first_live', facts.firstLive],
     ['holes', facts.holes],
     ['ended_stats', facts.endedStats],
+    ['active_stats', facts.activeStats],
   ];
   const covered = `${head}{\n${fields.map(([key, value]) => `    ${JSON.stringify(key)}: ${JSON.stringify(value)}`).join(',\n')}\n  },\n  "checkpoint_at": ${checkpointAt}`;
   return `${covered},\n  "checksum": ${crc32(covered, facts.recordsCrc)}\n}\n`;
@@ -236,6 +235,13 @@ export function parseTrailer(end: Buffer, size: number): SessionsFileTrailer | n
 
 const Counts = z.object({ total: z.number(), active: z.number(), handedOff: z.number(), completed: z.number(), failed: z.number() });
 const Offset = z.number().int().nonnegative();
+const Stats = Counts.extend({
+  byAgent: z.record(z.string(), Counts),
+  byPhase: z.record(z.string(), Counts),
+  durations: z.object({ ended: z.number(), totalMs: z.number(), meanMs: z.number().nullable(), maxMs: z.number().nullable() }),
+  totalCostUsd: z.number(),
+  totalTurns: z.number(),
+});
 /**
  * The records' format: 2 writes `error_message` (the original's key) and `null` for what is
  * absent. A file without it is rebuilt from the log at open, so every record is in this format.
@@ -251,13 +257,9 @@ const CheckpointShape = z.object({
   records_crc: Offset,
   first_live: z.number().int().min(-1),
   holes: Offset,
-  ended_stats: Counts.extend({
-    byAgent: z.record(z.string(), Counts),
-    byPhase: z.record(z.string(), Counts),
-    durations: z.object({ ended: z.number(), totalMs: z.number(), meanMs: z.number().nullable(), maxMs: z.number().nullable() }),
-    totalCostUsd: z.number(),
-    totalTurns: z.number(),
-  }),
+  ended_stats: Stats,
+  // Written since checkpoint files counted their Active sessions too; older ones lack it.
+  active_stats: Stats.nullable().default(null),
 });
 
 /** The checkpoint object of a sessions.json, checked. */
@@ -276,7 +278,7 @@ export function parseCheckpoint(bytes: Buffer, path: string, checkpointAt: numbe
     throw new SessionError('CORRUPT_CHECKPOINT', `${path} has no valid checkpoint (a file of another version is rebuilt)`, { cause: error });
   }
   // Stats merge phase by phase: a file from a version that knew other phases is rebuilt instead.
-  if (PHASES.some((phase) => parsed.ended_stats.byPhase[phase] === undefined)) {
+  if (PHASES.some((phase) => parsed.ended_stats.byPhase[phase] === undefined || (parsed.active_stats !== null && parsed.active_stats.byPhase[phase] === undefined))) {
     throw new SessionError('CORRUPT_CHECKPOINT', `${path} has stats for other phases than this version's`);
   }
   if (parsed.records_end >= checkpointAt || parsed.first_live >= parsed.records_end) {
@@ -294,6 +296,7 @@ export function parseCheckpoint(bytes: Buffer, path: string, checkpointAt: numbe
       firstLive: parsed.first_live,
       holes: parsed.holes,
       endedStats: parsed.ended_stats as SessionStats,
+      activeStats: parsed.active_stats as SessionStats | null,
     },
   };
 }

@@ -102,7 +102,7 @@ export class SessionManager {
       throw storageError('creating directory', dir, error);
     });
     const store = options.store ?? new FileEventStore(dir, options);
-    const opened = await resolveCheckpoint(join(dir, SESSIONS_FILE), store);
+    const opened = await resolveCheckpoint(join(dir, SESSIONS_FILE), store, { readActive: true });
     const manager = new SessionManager(dir, store, options, opened);
     try {
       await manager.connect(opened.cursor);
@@ -242,14 +242,14 @@ export class SessionManager {
   async getSession(id: string): Promise<Session | undefined> {
     const sessionId = parseSessionId(id);
     await this.refresh();
-    return this.state.sessions.has(sessionId) ? this.copyOf(sessionId) : undefined;
+    return this.answering(() => (this.state.sessions.has(sessionId) ? this.copyOf(sessionId) : undefined));
   }
 
   /** The sessions from the pipeline's root down to `id`, root first. Throws `NOT_FOUND`, `INVALID_INPUT`. */
   async getSessionLineage(id: string): Promise<Session[]> {
     const sessionId = parseSessionId(id);
     await this.refresh();
-    return clonePlain(lineageOf(this.state.sessions, sessionId));
+    return this.answering(() => clonePlain(lineageOf(this.state.sessions, sessionId)));
   }
 
   /** Every Active session, in spawn order. */
@@ -262,14 +262,16 @@ export class SessionManager {
   /** Every session (or those `filter` keeps), in spawn order. */
   async listSessions(filter?: (session: Session) => boolean): Promise<Session[]> {
     await this.refresh();
-    const all = [...this.state.sessions.values()];
-    return clonePlain(filter === undefined ? all : all.filter(filter));
+    return this.answering(() => {
+      const all = [...this.state.sessions.values()];
+      return clonePlain(filter === undefined ? all : all.filter(filter));
+    });
   }
 
   /** Counts by status, agent and phase, with durations, cost and turns. */
   async getStats(): Promise<SessionStats> {
     await this.refresh();
-    return statsOf(this.state.sessions);
+    return this.answering(() => statsOf(this.state.sessions));
   }
 
   /**
@@ -322,7 +324,7 @@ export class SessionManager {
       }
     }
     const cursor = this.store.cursor();
-    const matchesLive = renderSessionsFile(rebuilt, cursor) === renderSessionsFile(this.state, cursor);
+    const matchesLive = sameRendering(rebuilt, this.state, cursor);
     closeSessions(this.state);
     this.state = rebuilt;
     this.actors.rebuild(rebuilt.sessions.values());
@@ -398,13 +400,29 @@ export class SessionManager {
     };
   }
 
+  /**
+   * Runs a read of the state; if a record of sessions.json turns out damaged as it is read (each
+   * is checked against its CRC-32 before use), rebuilds every projection from the log, which
+   * rewrites the file, and runs the read again on the rebuilt state.
+   */
+  private async answering<T>(read: () => T): Promise<T> {
+    try {
+      return read();
+    } catch (error) {
+      if (!isSessionError(error, 'CORRUPT_CHECKPOINT')) throw error;
+      await this.replay();
+      return read();
+    }
+  }
+
   private async execute(decide: (clock: DecisionClock) => AppendRequest): Promise<SessionEvent[]> {
     this.assertOpen();
     if (this.store.refreshBeforeWrite !== false) await this.store.refresh();
     const retries = this.options.maxConflictRetries ?? 3;
     for (let attempt = 0; ; attempt += 1) {
       const now = (this.options.clock?.() ?? new Date()).toISOString();
-      const request = decide({ now, newId: uuidv4 });
+      // A decision reads sessions (a retry its Failed attempt): one damaged in sessions.json is rebuilt from the log first.
+      const request = await this.answering(() => decide({ now, newId: uuidv4 }));
       try {
         return await this.store.append(request);
       } catch (error) {
@@ -437,5 +455,15 @@ function notify(listener: EventListener, event: SessionEvent): void {
     listener(event);
   } catch (error) {
     process.emitWarning(`session event listener threw on seq ${event.seq}: ${String(error)}`, 'SessionListenerWarning');
+  }
+}
+
+/** Whether two states render the same sessions.json; false when the live one cannot be read whole (a damaged record). */
+function sameRendering(rebuilt: SessionsState, live: SessionsState, cursor: ReturnType<EventStore['cursor']>): boolean {
+  try {
+    return renderSessionsFile(rebuilt, cursor) === renderSessionsFile(live, cursor);
+  } catch (error) {
+    if (isSessionError(error, 'CORRUPT_CHECKPOINT')) return false;
+    throw error;
   }
 }

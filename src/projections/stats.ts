@@ -30,40 +30,55 @@ const KEY = { Active: 'active', HandedOff: 'handedOff', Completed: 'completed', 
 
 /** Counts sessions by status, agent and phase, and sums durations, cost and turns. */
 export function computeStats(sessions: Iterable<Session>): SessionStats {
-  const totals = zero();
-  const byAgent: Record<string, StatusCounts> = Object.create(null) as Record<string, StatusCounts>;
-  const byPhase = Object.fromEntries(PHASES.map((p) => [p, zero()])) as Record<Phase, StatusCounts>;
-  let ended = 0;
-  let totalMs = 0;
-  let maxMs: number | null = null;
+  const counter = new StatsCounter();
+  for (const session of sessions) counter.add(session);
+  return counter.result();
+}
+
+/** Stats counted one session at a time, for callers that meet sessions one by one. */
+export class StatsCounter {
+  private readonly totals = zero();
+  private readonly byAgent: Record<string, StatusCounts> = Object.create(null) as Record<string, StatusCounts>;
+  private readonly byPhase = Object.fromEntries(PHASES.map((p) => [p, zero()])) as Record<Phase, StatusCounts>;
+  private ended = 0;
+  private totalMs = 0;
+  private maxMs: number | null = null;
   // Cost is summed in whole nano-dollars: an integer sum is the same in any order, so stats
   // merged from a checkpoint equal stats recomputed from every session, to the last bit.
-  let costNanos = 0;
-  let totalTurns = 0;
-  for (const session of sessions) {
+  private costNanos = 0;
+  private totalTurns = 0;
+
+  /** Counts one more session. */
+  add(session: Session): void {
     const key = KEY[session.status];
-    const agent = (byAgent[session.agentName] ??= zero());
-    for (const counts of [totals, agent, byPhase[session.context.currentPhase]]) {
+    const agent = (this.byAgent[session.agentName] ??= zero());
+    for (const counts of [this.totals, agent, this.byPhase[session.context.currentPhase]]) {
       counts.total += 1;
       counts[key] += 1;
     }
     if (session.endedAt !== undefined) {
       const ms = Date.parse(session.endedAt) - Date.parse(session.createdAt);
-      ended += 1;
-      totalMs += ms;
-      maxMs = maxMs === null ? ms : Math.max(maxMs, ms);
+      this.ended += 1;
+      this.totalMs += ms;
+      this.maxMs = this.maxMs === null ? ms : Math.max(this.maxMs, ms);
     }
-    costNanos += toNanos(session.result?.totalCostUsd ?? 0);
-    totalTurns += session.result?.numTurns ?? 0;
+    this.costNanos += toNanos(session.result?.totalCostUsd ?? 0);
+    this.totalTurns += session.result?.numTurns ?? 0;
   }
-  return {
-    ...totals,
-    byAgent: { ...byAgent },
-    byPhase,
-    durations: { ended, totalMs, meanMs: ended === 0 ? null : totalMs / ended, maxMs },
-    totalCostUsd: costNanos / NANOS,
-    totalTurns,
-  };
+
+  /** The stats of every session counted so far (a copy: counting may go on). */
+  result(): SessionStats {
+    const copy = (c: StatusCounts): StatusCounts => ({ ...c });
+    const { ended, totalMs, maxMs } = this;
+    return {
+      ...copy(this.totals),
+      byAgent: Object.fromEntries(Object.entries(this.byAgent).map(([agent, c]) => [agent, copy(c)])),
+      byPhase: Object.fromEntries(PHASES.map((p) => [p, copy(this.byPhase[p])])) as Record<Phase, StatusCounts>,
+      durations: { ended, totalMs, meanMs: ended === 0 ? null : totalMs / ended, maxMs },
+      totalCostUsd: this.costNanos / NANOS,
+      totalTurns: this.totalTurns,
+    };
+  }
 }
 
 const NANOS = 1e9;
@@ -86,6 +101,31 @@ export function mergeStats(a: SessionStats, b: SessionStats): SessionStats {
     durations: { ended, totalMs, meanMs: ended === 0 ? null : totalMs / ended, maxMs: maxes.length === 0 ? null : Math.max(...maxes) },
     totalCostUsd: (toNanos(a.totalCostUsd) + toNanos(b.totalCostUsd)) / NANOS,
     totalTurns: a.totalTurns + b.totalTurns,
+  };
+}
+
+/**
+ * The stats of `a` without the sessions `b` counts (a subset of them, none ended: Active
+ * sessions leaving a precounted total when they are read). A longest duration cannot be taken
+ * out, so `b` must hold no duration.
+ */
+export function subtractStats(a: SessionStats, b: SessionStats): SessionStats {
+  if (b.durations.ended !== 0) throw new RangeError('only sessions without a duration can be subtracted from stats');
+  const negative = (c: StatusCounts): StatusCounts => ({ total: -c.total, active: -c.active, handedOff: -c.handedOff, completed: -c.completed, failed: -c.failed });
+  const byAgent: Record<string, StatusCounts> = Object.create(null) as Record<string, StatusCounts>;
+  for (const [agent, counts] of Object.entries(a.byAgent)) byAgent[agent] = counts;
+  for (const [agent, counts] of Object.entries(b.byAgent)) {
+    const left = addCounts(byAgent[agent] ?? zero(), negative(counts));
+    if (left.total === 0) delete byAgent[agent];
+    else byAgent[agent] = left;
+  }
+  return {
+    ...addCounts(a, negative(b)),
+    byAgent: { ...byAgent },
+    byPhase: Object.fromEntries(PHASES.map((p) => [p, addCounts(a.byPhase[p], negative(b.byPhase[p]))])) as Record<Phase, StatusCounts>,
+    durations: a.durations,
+    totalCostUsd: (toNanos(a.totalCostUsd) - toNanos(b.totalCostUsd)) / NANOS,
+    totalTurns: a.totalTurns - b.totalTurns,
   };
 }
 

@@ -7,6 +7,8 @@ import { SessionMap } from '../checkpoint/session-map.js';
 import { emptySessionsState, evolveSessions, type SessionsState } from '../projections/sessions-projection.js';
 import type { StoreCursor, StoredRecord } from '../store/event-store.js';
 import { FileEventStore } from '../store/file/file-event-store.js';
+import { readLogSync } from '../store/file/read-log-sync.js';
+import type { Session } from '../domain/session.js';
 
 /** Where to stop reading: after event `seq`, or before the first event later than `time`. */
 export interface ReadLimit {
@@ -26,14 +28,29 @@ export interface StoreView {
   cursor: StoreCursor;
 }
 
+/** Options of {@link readStore}. */
+export interface ReadStoreOptions {
+  /**
+   * Told when a record of sessions.json fails its checksum as it is read: the read answers that
+   * session from the log instead (replayed once, up to the checkpoint), and goes on.
+   */
+  onBadRecord?: (sessionId: string) => void;
+}
+
 /**
  * Reads a store without touching it: no lock, no repair, no checkpoint write, nothing created.
  * With a limit it replays from the start up to that point (time travel); without, it starts from
- * a valid sessions.json and reads the tail. `onRecord` (which forces a replay from the start)
+ * a valid sessions.json and reads the tail, and the sessions stay in sessions.json until asked
+ * for (the view keeps the file open until every record is read, or the process ends). `onRecord` (which forces a replay from the start)
  * sees every event with its line and the state right after it. Throws `NOT_FOUND` when `dir` does not exist,
  * `FOREIGN_STORE` when its sessions.json is the original's (import it first) and `CORRUPT_LOG` (line and byte) on a damaged log.
  */
-export async function readStore(dir: string, limit?: ReadLimit, onRecord?: (record: StoredRecord, state: SessionsState) => void): Promise<StoreView> {
+export async function readStore(
+  dir: string,
+  limit?: ReadLimit,
+  onRecord?: (record: StoredRecord, state: SessionsState) => void,
+  options: ReadStoreOptions = {},
+): Promise<StoreView> {
   const isDir = await stat(dir).then((s) => s.isDirectory(), () => false);
   if (!isDir) throw new SessionError('NOT_FOUND', `no session store at ${dir}`);
   const store = new FileEventStore(dir);
@@ -47,9 +64,9 @@ export async function readStore(dir: string, limit?: ReadLimit, onRecord?: (reco
     checkpoint = resolved.verdict;
     if (resolved.cursor !== null) {
       state = resolved.state;
-      // A read holds no file open after it returns: ended sessions are read from sessions.json now.
-      if (state.sessions instanceof SessionMap) state.sessions.close();
       from = resolved.cursor;
+      // Sessions stay in sessions.json until asked for; a damaged record is answered from the log.
+      if (state.sessions instanceof SessionMap) state.sessions.recoverWith(answerFromLog(store.location, from.seq, options.onBadRecord));
     }
   }
   const read = await store.readRecords(from);
@@ -70,4 +87,20 @@ export async function readStore(dir: string, limit?: ReadLimit, onRecord?: (reco
   // Stopped early (time travel): the view ends after the last event folded, not where the read did.
   const cursor = limit === undefined || last === null ? end.cursor : read.cursorAfter(last);
   return { state, eventsRead, checkpoint, pendingBytes: limit === undefined ? end.pendingBytes : 0, cursor };
+}
+
+/**
+ * Answers a session whose record fails its checksum from the log: replayed once, synchronously
+ * (a projection asks for sessions synchronously), up to the seq the checkpoint covers.
+ */
+function answerFromLog(logPath: string, upToSeq: number, onBadRecord?: (sessionId: string) => void): (id: string) => Session | undefined {
+  let fromLog: SessionsState | null = null;
+  return (id) => {
+    onBadRecord?.(id);
+    if (fromLog === null) {
+      fromLog = emptySessionsState();
+      for (const event of readLogSync(logPath, upToSeq)) evolveSessions(fromLog, event);
+    }
+    return fromLog.sessions.get(id);
+  };
 }
