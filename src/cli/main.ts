@@ -4,6 +4,7 @@ import { isSessionError } from '../errors.js';
 import { UsageError, type Command } from './command.js';
 import { COMMANDS } from './commands/index.js';
 import { EXIT, exitCodeOf } from './exit-codes.js';
+import { safeLine, safeText } from '../report/visible-text.js';
 
 const GLOBAL_OPTIONS = {
   dir: { type: 'string', default: '.ai/sessions' },
@@ -40,7 +41,7 @@ export async function main(argv: string[]): Promise<number> {
   }
   const command = COMMANDS.find((c) => c.name === name);
   if (command === undefined) {
-    process.stderr.write(`miyabi-sessions: unknown command "${name}"\n\n${usage()}\n`);
+    process.stderr.write(`miyabi-sessions: unknown command "${safeLine(name)}"\n\n${usage()}\n`);
     return EXIT.USAGE;
   }
   try {
@@ -54,14 +55,14 @@ export async function main(argv: string[]): Promise<number> {
     return await command.run({ dir: values.dir as string, json: values.json === true, values, positionals });
   } catch (error) {
     if (error instanceof UsageError || (error as NodeJS.ErrnoException).code?.startsWith('ERR_PARSE_ARGS')) {
-      process.stderr.write(`miyabi-sessions ${name}: ${(error as Error).message}\nusage: miyabi-sessions ${command.usage}\n`);
+      process.stderr.write(`miyabi-sessions ${name}: ${safeText((error as Error).message)}\nusage: miyabi-sessions ${command.usage}\n`);
       return EXIT.USAGE;
     }
     if (isSessionError(error)) {
-      process.stderr.write(`miyabi-sessions ${name}: ${error.code}: ${error.message}\n`);
+      process.stderr.write(`miyabi-sessions ${name}: ${error.code}: ${safeText(error.message)}\n`);
       return exitCodeOf(error.code);
     }
-    process.stderr.write(`miyabi-sessions ${name}: internal error: ${(error as Error).stack ?? String(error)}\n`);
+    process.stderr.write(`miyabi-sessions ${name}: internal error: ${safeText((error as Error).stack ?? String(error))}\n`);
     return EXIT.INTERNAL;
   }
 }

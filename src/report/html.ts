@@ -1,6 +1,11 @@
-/** Escapes text for HTML content and attribute values. */
+import { safeText } from './visible-text.js';
+
+/**
+ * Escapes text for HTML content and attribute values; control characters and bidi overrides
+ * (which would reorder what a reader sees) are shown as escapes, as on the terminal.
+ */
 export function esc(text: string | number): string {
-  return String(text).replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;').replaceAll('"', '&quot;').replaceAll("'", '&#39;');
+  return safeText(String(text)).replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;').replaceAll('"', '&quot;').replaceAll("'", '&#39;');
 }
 
 /** Fill colours per session status, shared by every picture of the report. */

@@ -3,6 +3,7 @@ import { parseSessionId } from '../../manager/decide.js';
 import { FileTranscripts } from '../../store/file/file-transcripts.js';
 import { requirePositional, type Command } from '../command.js';
 import { print, printJson } from '../format.js';
+import { safeText } from '../../report/visible-text.js';
 import { contextStore } from '../open-store.js';
 import { transcriptEntries, transcriptMessages } from '../../report/transcript-text.js';
 
@@ -24,7 +25,8 @@ export const transcriptCommand: Command = {
     }
     if (content === null) throw new SessionError('NOT_FOUND', `no stored transcript of session ${id} in ${store?.location ?? context.dir}`, { sessionId: id });
     if (context.values['raw'] === true) {
-      process.stdout.write(content);
+      // The exact bytes for a pipe; on a terminal, its control characters shown escaped.
+      process.stdout.write(process.stdout.isTTY === true ? safeText(content.toString('utf8')) : content);
       return 0;
     }
     if (context.json) printJson(transcriptEntries(content));

@@ -1,4 +1,4 @@
-import ndjson from 'ndjson';
+import { NdjsonOut } from '../ndjson-out.js';
 import type { SessionEvent } from '../../events/session-event.js';
 import { evolveSessions } from '../../projections/sessions-projection.js';
 import type { StoreCursor } from '../../store/event-store.js';
@@ -44,8 +44,7 @@ export const watchCommand: Command = {
     const { state, cursor: end } = await loadView(context, fromStart ? { seq: 0 } : undefined);
     let cursor: StoreCursor | null = fromStart ? null : end;
     process.stderr.write(`watching ${store.location} after seq ${cursor?.seq ?? 0}\n`);
-    const out = context.json ? ndjson.stringify() : null;
-    out?.pipe(process.stdout);
+    const out = context.json ? new NdjsonOut() : null;
     let seen = 0;
     return new Promise<number>((resolve, reject) => {
       let done = false;
@@ -61,7 +60,7 @@ export const watchCommand: Command = {
       const finish = (code: number) => {
         stop();
         if (out === null) resolve(code);
-        else out.end(() => resolve(code));
+        else void out.end().then(() => resolve(code));
       };
       const readOnce = async () => {
         if (done) return;
