@@ -115,6 +115,14 @@ export class RecordIndex {
     }
   }
 
+  /** {@link liveEntries} the other way round: the sessions spawned last first. */
+  *liveEntriesReversed(upTo = this.entries): Generator<number> {
+    for (let i = upTo - 1; i >= 0; i -= 1) {
+      const live = this.live[i]!;
+      if (live !== NONE) yield live;
+    }
+  }
+
   /** The index file's bytes of every entry. */
   encode(): Buffer {
     return Buffer.from(this.raw.subarray(0, this.entries * INDEX_ENTRY_BYTES));

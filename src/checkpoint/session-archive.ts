@@ -91,6 +91,25 @@ export class SessionArchive {
     };
   }
 
+  /** {@link sequentialReader} for records asked for in decreasing file order (a walk newest first): windows end where a record ends. */
+  reverseReader(): (index: number) => Buffer {
+    let window = Buffer.alloc(0);
+    let windowStart = 0;
+    return (index) => {
+      const copy = this.takeCopy(index);
+      if (copy !== undefined) return copy;
+      const start = this.index.startOf(index);
+      const length = this.index.lengthOf(index);
+      if (start < windowStart || start + length > windowStart + window.length) {
+        const end = start + length;
+        windowStart = Math.max(0, end - Math.max(WINDOW, length));
+        window = Buffer.allocUnsafe(end - windowStart);
+        window = window.subarray(0, this.readInto(window, windowStart, true));
+      }
+      return this.verified(index, window.subarray(start - windowStart, start - windowStart + length));
+    };
+  }
+
   /** A copied record's verified bytes, if it was copied. */
   private takeCopy(index: number): Buffer | undefined {
     const copy = this.copies.get(index);

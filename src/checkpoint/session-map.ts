@@ -2,7 +2,13 @@ import type { Session } from '../domain/session.js';
 import { SessionError, isSessionError } from '../errors.js';
 import type { SessionArchive } from './session-archive.js';
 import { decodeRecord } from './session-record.js';
+import type { WalkOptions, WalkableSessions, WalkedSession } from '../projections/session-query.js';
 import { StatsCounter, mergeStats, subtractStats, type PrecountedSessions, type SessionStats } from '../projections/stats.js';
+
+interface WalkPlace {
+  next: number;
+  skip: number;
+}
 
 /** A session in memory, or the index entry of its record in the archive (not read yet). */
 type Slot = Session | number;
@@ -25,7 +31,7 @@ export interface ArchivedStats {
  * difference; {@link SessionMap.activeSessions} loads only the Active ones, and
  * {@link SessionMap.slots} walks every session without reading any.
  */
-export class SessionMap extends Map<string, Session> implements PrecountedSessions {
+export class SessionMap extends Map<string, Session> implements PrecountedSessions, WalkableSessions {
   private archive: SessionArchive | null = null;
   /** Index entries below this were in the file when it was loaded or adopted: their sessions are archived. */
   private boundary = 0;
@@ -155,6 +161,95 @@ export class SessionMap extends Map<string, Session> implements PrecountedSessio
    */
   recoverWith(recover: (id: string) => Session | undefined): void {
     this.recover = recover;
+  }
+
+  /**
+   * Every session in spawn order (or the reverse), without keeping in memory any it had to read:
+   * a walk over a store of any size holds one record at a time. `skip` passes over that many
+   * sessions first without reading them; `which`, given a session's status, says whether it is
+   * wanted at all (from the index's status letter, before its record is read).
+   */
+  *walk(options: WalkOptions = {}): Generator<WalkedSession> {
+    const reverse = options.reverse === true;
+    const place = { next: 0, skip: options.skip ?? 0 };
+    const archive = this.archive;
+    const memory = () => this.walkMemory(reverse, place, options.which);
+    const archived = () => (archive === null ? [] : this.walkArchive(archive, reverse, place, options.which, options.hints));
+    // The sessions only in memory were spawned after every archived one.
+    if (reverse) {
+      yield* memory();
+      yield* archived();
+    } else {
+      yield* archived();
+      yield* memory();
+    }
+  }
+
+  private *walkMemory(reverse: boolean, place: WalkPlace, which?: (status: Session['status']) => boolean): Generator<WalkedSession> {
+    const own = this.memoryOnly();
+    if (reverse) own.reverse();
+    for (const session of own) {
+      const position = place.next++;
+      if (position < place.skip) continue;
+      if (which === undefined || which(session.status)) yield { position, session };
+    }
+  }
+
+  spawnRank(id: string): number | undefined {
+    if (this.deleted.has(id)) return undefined;
+    const first = this.archive?.index.firstOf(id);
+    if (first !== undefined && first < this.boundary) return first;
+    if (!super.has(id)) return undefined;
+    // Spawned after the file was written: after every archived session, in the map's order.
+    let rank = this.boundary;
+    for (const key of super.keys()) {
+      if (key === id) return rank;
+      rank += 1;
+    }
+    return undefined;
+  }
+
+  /** The sessions that were never in the file (spawned since), in spawn order. */
+  private memoryOnly(): Session[] {
+    const own: Session[] = [];
+    for (const [id, session] of super.entries()) if (this.archive === null || !this.isArchived(id)) own.push(session);
+    return own;
+  }
+
+  private *walkArchive(archive: SessionArchive, reverse: boolean, place: WalkPlace, which?: (status: Session['status']) => boolean, hints: readonly Buffer[] = []): Generator<WalkedSession> {
+    const { index } = archive;
+    const entries = reverse ? index.liveEntriesReversed(this.boundary) : index.liveEntries(this.boundary);
+    const statusOf = { A: 'Active', H: 'HandedOff', C: 'Completed', F: 'Failed' } as const;
+    // Records mostly follow one another in the file, in spawn order: read in large windows.
+    const read = reverse ? archive.reverseReader() : archive.sequentialReader();
+    for (const entry of entries) {
+      // Ids are compared only where something was deleted or read: most of a walk is typed arrays.
+      const id = this.deleted.size === 0 && super.size === 0 ? null : index.idOf(entry);
+      if (id !== null && this.deleted.has(id)) continue;
+      const position = place.next++;
+      if (position < place.skip) continue;
+      const inMemory = id === null ? undefined : super.get(id);
+      if (inMemory !== undefined) {
+        if (which === undefined || which(inMemory.status)) yield { position, session: inMemory };
+        continue;
+      }
+      if (which !== undefined && !which(statusOf[index.statusOf(entry)])) continue;
+      if (this.archive === null) throw new SessionError('CLOSED', 'the sessions.json these sessions were in is closed');
+      const known = id ?? index.idOf(entry);
+      if (hints.length === 0) {
+        yield { position, session: this.decode(known, entry, read, archive) };
+        continue;
+      }
+      // A record without every hint's bytes cannot match: passed over without being parsed.
+      let bytes: Buffer | null = null;
+      try {
+        bytes = read(entry);
+      } catch (error) {
+        if (!isSessionError(error, 'CORRUPT_CHECKPOINT')) throw error;
+      }
+      if (bytes !== null && !hints.every((hint) => bytes.includes(hint))) continue;
+      yield { position, session: this.decode(known, entry, () => bytes ?? read(entry), archive) };
+    }
   }
 
   /** The archive, while any record is still in it. */

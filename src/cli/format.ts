@@ -1,10 +1,21 @@
 import type { Session } from '../domain/session.js';
+import { safeJson, safeLine, safeText } from '../report/visible-text.js';
 
-/** Renders rows as an aligned text table with a header. */
+/**
+ * Renders rows as an aligned text table with a header, each cell on its line (control
+ * characters escaped). Any number of rows: widths are found in one pass, never by spreading
+ * the rows into arguments.
+ */
 export function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: readonly string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd();
-  return [line(header), ...rows.map(line)].join('\n');
+  const safeRows = rows.map((row) => row.map(safeLine));
+  const widths = header.map((h) => h.length);
+  for (const row of safeRows) row.forEach((cell, i) => (widths[i] = Math.max(widths[i] ?? 0, cell.length)));
+  return [header, ...safeRows].map((cells) => tableLine(cells, widths)).join('\n');
+}
+
+/** One row of a table whose column widths are known (a streamed table sets them up front). */
+export function tableLine(cells: readonly string[], widths: readonly number[]): string {
+  return cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] ?? 0))).join('  ').trimEnd();
 }
 
 /** "1.2 s", "3 min 4 s", "—" for a session still running. */
@@ -29,20 +40,25 @@ export function issueLabel(issueNumber: number | null): string {
   return issueNumber === null ? '—' : `#${issueNumber}`;
 }
 
+/** The columns of a session table. */
+export const SESSION_COLUMNS = ['ID', 'AGENT', 'STATUS', 'PHASE', 'ISSUE', 'CREATED', 'DURATION'] as const;
+
+/** A session's cells in a session table. */
+export function sessionCells(s: Session): string[] {
+  return [s.id, s.agentName, s.status, s.context.currentPhase, issueLabel(s.context.issueNumber), s.createdAt, duration(sessionDuration(s))].map(safeLine);
+}
+
 /** One line per session for `list` and `at`. */
 export function sessionsTable(sessions: readonly Session[]): string {
-  return table(
-    ['ID', 'AGENT', 'STATUS', 'PHASE', 'ISSUE', 'CREATED', 'DURATION'],
-    sessions.map((s) => [s.id, s.agentName, s.status, s.context.currentPhase, issueLabel(s.context.issueNumber), s.createdAt, duration(sessionDuration(s))]),
-  );
+  return table(SESSION_COLUMNS, sessions.map(sessionCells));
 }
 
-/** Writes a line to stdout. */
+/** Writes text and a newline to stdout, control characters escaped (see report/visible-text.ts). */
 export function print(text: string): void {
-  process.stdout.write(`${text}\n`);
+  process.stdout.write(`${safeText(text)}\n`);
 }
 
-/** Writes a value as pretty JSON to stdout. */
+/** Writes a value as pretty JSON to stdout: exact JSON, nothing in it a terminal acts on. */
 export function printJson(value: unknown): void {
-  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+  process.stdout.write(`${safeJson(value, 2)}\n`);
 }

@@ -1,3 +1,7 @@
+import { stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { assertOwnSessionsFile } from '../checkpoint/foreign-sessions-file.js';
+import { SessionError } from '../errors.js';
 import type { SessionEvent } from '../events/session-event.js';
 import { emptySessionsState, evolveSessions, type SessionsState } from '../projections/sessions-projection.js';
 import { readStore, type ReadLimit } from '../query/read-store.js';
@@ -60,4 +64,36 @@ export async function loadView(
     await store.close();
   }
   return { state, cursor };
+}
+
+/**
+ * Every event of the store the command names, in `seq` order, batch by batch as they are read:
+ * nothing is folded or kept, so memory stays flat whatever the store's size. `each` may wait
+ * (for a slow output) before the next batch is read.
+ */
+export async function forEachEvent(context: CommandContext, each: (event: SessionEvent) => Promise<void> | void): Promise<void> {
+  const postgres = contextStore(context);
+  const store = postgres ?? new FileEventStore(context.dir);
+  try {
+    if (postgres === undefined) {
+      const isDir = await stat(context.dir).then((s) => s.isDirectory(), () => false);
+      if (!isDir) throw new SessionError('NOT_FOUND', `no session store at ${context.dir}`);
+      // An original's store is refused, never read as an empty one.
+      await assertOwnSessionsFile(join(context.dir, 'sessions.json'), store);
+    }
+    const read = await store.readRecords(null);
+    for await (const batch of read.records) for (const { event } of batch) await each(event);
+  } finally {
+    await postgres?.close();
+  }
+}
+
+/** The events of one session in the store the command names, up to `upTo` (the end of the read the command answers from). */
+export async function sessionHistory(context: CommandContext, sessionId: string, upTo: StoreCursor): Promise<SessionEvent[]> {
+  const store = contextStore(context) ?? new FileEventStore(context.dir);
+  try {
+    return await store.readSessionEvents(sessionId, upTo);
+  } finally {
+    await store.close();
+  }
 }

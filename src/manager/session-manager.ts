@@ -12,6 +12,7 @@ import { renderSessionsFile } from '../checkpoint/sessions-file.js';
 import { activeSessionsOf } from '../checkpoint/session-map.js';
 import { emptySessionsState, evolveSessions, type SessionsState } from '../projections/sessions-projection.js';
 import { statsOf, type SessionStats } from '../projections/stats.js';
+import { parseSessionQuery, querySessions, type SessionPage, type SessionQuery } from '../projections/session-query.js';
 import type { AppendRequest, EventSink, EventStore } from '../store/event-store.js';
 import { FileEventStore } from '../store/file/file-event-store.js';
 import { checkpointPolicyOf } from '../checkpoint/checkpoint-policy.js';
@@ -259,7 +260,22 @@ export class SessionManager {
     return clonePlain([...activeSessionsOf(this.state.sessions)]);
   }
 
-  /** Every session (or those `filter` keeps), in spawn order. */
+  /**
+   * One page of the sessions that match `query`: filters by status, agent, phase, issue,
+   * pipeline, creation and end time and text; spawn order, newest first or failures first;
+   * `limit` a page and the `next` cursor to pass as `after`. On a large store it reads only the
+   * records it must (see {@link SessionQuery}). Throws `INVALID_INPUT`.
+   */
+  async querySessions(query: SessionQuery = {}): Promise<SessionPage> {
+    parseSessionQuery(query);
+    await this.refresh();
+    return this.answering(() => {
+      const page = querySessions(this.state.sessions, query);
+      return { sessions: clonePlain(page.sessions), next: page.next };
+    });
+  }
+
+  /** Every session (or those `filter` keeps), in spawn order: a scan that reads every session (see {@link querySessions}). */
   async listSessions(filter?: (session: Session) => boolean): Promise<Session[]> {
     await this.refresh();
     return this.answering(() => {

@@ -22,7 +22,8 @@ export function lineageSvg(sessions: ReadonlyMap<string, Session>): string {
     children.forEach((c) => layout(c, depth + 1));
   };
   for (const s of sessions.values()) if (s.parentSession === null || !sessions.has(s.parentSession)) layout(s, 0);
-  const width = Math.max(300, ...[...place.values()].map((p) => p.x + W + 10));
+  let width = 300;
+  for (const p of place.values()) width = Math.max(width, p.x + W + 10);
   const height = Math.max(60, row * (H + GAP_Y) + 10);
   const edges: string[] = [];
   const nodes: string[] = [];
@@ -43,6 +44,8 @@ export function lineageSvg(sessions: ReadonlyMap<string, Session>): string {
         `<text x="10" y="20" font-weight="600">${esc(s.agentName)}</text>` +
         `<text x="10" y="38" class="status">${s.status}${s.retryOf === undefined ? '' : ' · retry'} · ${esc(s.context.currentPhase)}</text>` +
         `<text x="${W - 10}" y="20" text-anchor="end" class="muted">${esc(s.id.slice(0, 8))}</text>` +
+        // The issue, small under the status line, where a reader looks for which work this was.
+        `${s.context.issueNumber === null ? '' : `<text x="10" y="${H - 5}" class="muted issue" font-size="10">#${s.context.issueNumber}</text>`}` +
         // Imported from the original's sessions.json: said small, under the status line, so it never crowds it.
         `${s.imported === true ? `<text x="${W - 10}" y="${H - 5}" text-anchor="end" class="muted imported" font-size="10">imported</text>` : ''}</g>`,
     );

@@ -15,6 +15,40 @@ export interface ReportInput {
   generatedAt: string;
   /** Stored conversations by session id, as readable messages (see transcriptMessages). */
   conversations?: ReadonlyMap<string, string[]>;
+  /** When the page shows part of the store: how many pipelines it shows, and whether others matched. */
+  selection?: { pipelines: number; more: boolean; storeSessions: number; how: string };
+}
+
+/** Most of a result or error shown in the sessions table; the rest is in `miyabi-sessions show`. */
+const TEXT_CHARS = 2_000;
+
+function clipped(text: string | undefined): string {
+  if (text === undefined || text.length === 0) return '<span class="muted">—</span>';
+  if (text.length <= 160) return `<span class="text">${esc(text)}</span>`;
+  const shown = text.length > TEXT_CHARS ? `${text.slice(0, TEXT_CHARS)}…` : text;
+  return `<details><summary>${esc(text.slice(0, 120))}…</summary><pre>${esc(shown)}</pre></details>`;
+}
+
+/** One row a session: its place, its issue and phase, what it was for, and what it produced or why it failed. */
+function sessionsTableHtml(sessions: readonly Session[], now: number): string {
+  const rows = sessions.map((s) => {
+    const lasted = s.endedAt === undefined ? (s.status === 'Active' ? now - Date.parse(s.createdAt) : null) : Date.parse(s.endedAt) - Date.parse(s.createdAt);
+    return (
+      `<tr id="session-${esc(s.id)}" data-session="${esc(s.id)}" data-status="${s.status}">` +
+      `<td><code>${esc(s.id.slice(0, 8))}</code></td><td>${esc(s.agentName)}</td><td>${s.status}</td><td>${esc(s.context.currentPhase)}</td>` +
+      `<td>${s.context.issueNumber === null ? '—' : `#${s.context.issueNumber}`}</td><td>${esc(s.createdAt)}</td><td>${lasted === null ? '—' : `${lasted} ms`}</td>` +
+      `<td class="purpose">${clipped(s.purpose)}</td><td class="result">${clipped(s.result?.output)}</td><td class="error">${clipped(s.error)}</td></tr>`
+    );
+  });
+  return `<table id="sessions" class="sessions"><tr><th>session</th><th>agent</th><th>status</th><th>phase</th><th>issue</th><th>created</th><th>lasted</th><th>purpose</th><th>result</th><th>error</th></tr>${rows.join('')}</table>`;
+}
+
+function selectionNote(input: ReportInput, shown: number): string {
+  const selection = input.selection;
+  if (selection === undefined) return '';
+  const left = selection.storeSessions - shown;
+  const more = left > 0 ? ` <strong id="left-out">${left} of the store's ${selection.storeSessions} sessions are left out</strong>: ask for more with <code>--newest N</code>, one pipeline with <code>--pipeline ID</code>, or filter (<code>--status</code>, <code>--agent</code>, <code>--issue</code>, <code>--text</code>…).` : '';
+  return `<p class="selection">${esc(selection.how)}: ${selection.pipelines} pipeline${selection.pipelines === 1 ? '' : 's'}, ${shown} sessions.${more}</p>`;
 }
 
 /** Most of one conversation shown in the page; the rest is for `miyabi-sessions transcript`. */
@@ -57,14 +91,16 @@ body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;margin:24px;co
 h1{font-size:22px}h2{font-size:17px;margin-top:28px;border-bottom:1px solid #d0d7de;padding-bottom:4px}
 svg text{font:12px system-ui,sans-serif;fill:#1f2328}svg text.muted,.muted{fill:#656d76;color:#656d76}svg text.event{fill:#57606a;font-size:11px}
 table{border-collapse:collapse}td,th{padding:3px 10px;border-bottom:1px solid #eaeef2;text-align:right}th:first-child{text-align:left}
-.scroll{overflow-x:auto}pre{white-space:pre-wrap;background:#f6f8fa;padding:8px;max-height:480px;overflow:auto}
+.scroll{overflow-x:auto}table.sessions td,table.sessions th{text-align:left;vertical-align:top}table.sessions td.purpose,table.sessions td.result,table.sessions td.error{max-width:300px;overflow-wrap:anywhere}.selection{background:#fff8c5;padding:6px 10px;border-radius:6px}pre{white-space:pre-wrap;background:#f6f8fa;padding:8px;max-height:480px;overflow:auto}
 </style></head><body>
 <h1>${esc(input.title)}</h1>
 <p class="muted">${sessions.length} sessions${importedNote(sessions)} · log up to seq ${input.lastSeq} · generated ${esc(input.generatedAt)}</p>
+${selectionNote(input, sessions.length)}
 <h2>Lineage</h2><div class="scroll">${lineageSvg(input.sessions)}</div>
 <h2>Timeline</h2><div class="scroll">${timelineSvg(sessions, Date.parse(input.generatedAt))}</div>
+<h2>Sessions</h2><div class="scroll">${sessionsTableHtml(sessions, Date.parse(input.generatedAt))}</div>
 <h2>Session machine</h2>${machineSvg(sessionMachine)}
-<h2>Stats</h2>
+<h2>Stats</h2><p class="muted">Of every session in the store.</p>
 <table id="stats">${head}${countsRow('all sessions', stats)}</table>
 <h3>By agent</h3><table id="stats-by-agent">${head}${Object.entries(stats.byAgent).map(([a, c]) => countsRow(a, c)).join('')}</table>
 <h3>By phase</h3><table id="stats-by-phase">${head}${Object.entries(stats.byPhase).filter(([, c]) => c.total > 0).map(([p, c]) => countsRow(p, c)).join('')}</table>

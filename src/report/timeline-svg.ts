@@ -8,9 +8,15 @@ import { esc, STATUS_FILL, STATUS_STROKE } from './html.js';
  */
 export function timelineSvg(sessions: readonly Session[], now: number): string {
   if (sessions.length === 0) return '<p class="muted">No sessions.</p>';
-  const start = Math.min(...sessions.map((s) => Date.parse(s.createdAt)));
   const endOf = (s: Session) => (s.endedAt !== undefined ? Date.parse(s.endedAt) : s.status === 'Active' ? now : Date.parse(s.createdAt));
-  const end = Math.max(start + 1, ...sessions.map(endOf));
+  // A loop, not a spread into Math.min: any number of sessions.
+  let start = Infinity;
+  let end = -Infinity;
+  for (const s of sessions) {
+    start = Math.min(start, Date.parse(s.createdAt));
+    end = Math.max(end, endOf(s));
+  }
+  end = Math.max(end, start + 1);
   const label = 200;
   const span = 640;
   const rowH = 24;

@@ -151,6 +151,12 @@ export interface EventStore {
    * from where it got to.
    */
   watch(onChange: () => Promise<unknown>): { stop: () => void };
+  /**
+   * The events of one session, in `seq` order, up to the cursor `upTo` (a read's end), read without a lock and without reading the others' (the file store searches its log
+   * for the id's bytes and decodes only those lines; PostgreSQL uses its (session_id, version)
+   * index). Works before {@link connect}. Throws `CORRUPT_LOG`, `STORAGE`.
+   */
+  readSessionEvents(sessionId: string, upTo: StoreCursor): Promise<SessionEvent[]>;
   /** Streams every event from the start, in batches, independently of the sink. */
   readAll(): AsyncIterable<SessionEvent[]>;
   /** How far the sink has been fed. */

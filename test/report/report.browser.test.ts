@@ -53,8 +53,24 @@ describe('report', () => {
       expect(await page.textContent('#lineage')).toContain('LintAgent');
       expect(requests.every((url) => url.startsWith('file://'))).toBe(true);
 
+      const rows = await page.$$eval('#sessions tr[data-session]', (trs) => trs.map((tr) => [tr.getAttribute('data-session'), tr.querySelector('td.error')?.textContent, tr.children[4]?.textContent]));
+      expect(rows.map(([id]) => id)).toEqual(sessions.map((s) => s.id));
+      expect(rows.find(([id]) => id === broken.id)?.slice(1)).toEqual(['eslint crashed', '#8']);
+      expect(await page.$('#left-out')).toBeNull();
+
       await mkdir(ARTIFACTS, { recursive: true });
       await page.screenshot({ path: join(ARTIFACTS, 'report.png'), fullPage: true });
+
+      // The newest pipeline only: the rest is said to be left out, and not drawn.
+      expect((await runCli(['report', '--newest', '1', '--out', file, '--dir', store])).stdout).toMatch(/1 pipelines, 1 sessions; 4 of 5 left out/);
+      await page.goto(pathToFileURL(file).href);
+      expect(await page.$$eval('#lineage g.node', (gs) => gs.map((g) => g.getAttribute('data-session')))).toEqual([broken.id]);
+      expect(await page.textContent('#left-out')).toContain('4 of the store\'s 5 sessions are left out');
+      // One pipeline, whichever of its sessions is named.
+      const chain = sessions.filter((s) => s.context.issueNumber === 42);
+      expect((await runCli(['report', '--pipeline', chain[0]!.id, '--out', file, '--dir', store])).code).toBe(0);
+      await page.goto(pathToFileURL(file).href);
+      expect(await page.$$eval('#sessions tr[data-session]', (trs) => trs.map((tr) => tr.getAttribute('data-session')))).toEqual(chain.map((s) => s.id));
     } finally {
       await browser.close();
       await cleanup();

@@ -1,8 +1,9 @@
 import { writeFile } from 'node:fs/promises';
-import ndjson from 'ndjson';
+import { createWriteStream } from 'node:fs';
+import { NdjsonOut } from '../ndjson-out.js';
 import type { Session } from '../../domain/session.js';
 import { renderSessionsFile } from '../../checkpoint/sessions-file.js';
-import { loadView } from '../open-store.js';
+import { forEachEvent, loadView } from '../open-store.js';
 import { issueLabel } from '../format.js';
 import { UsageError, stringOption, type Command } from '../command.js';
 
@@ -42,12 +43,12 @@ export const exportCommand: Command = {
     const format = stringOption(context, 'format') ?? 'sessions';
     const out = stringOption(context, 'out');
     if (format === 'ndjson') {
-      const stream = ndjson.stringify();
-      const chunks: string[] = [];
-      stream.on('data', (line: string) => chunks.push(line));
-      await loadView(context, undefined, (event) => stream.write(event));
-      await new Promise<void>((resolve) => stream.end(resolve));
-      await emit(chunks.join(''), out);
+      // Streamed as the log is read: memory stays flat whatever the store's size.
+      const file = out === undefined ? null : createWriteStream(out);
+      const lines = new NdjsonOut(file ?? process.stdout);
+      await forEachEvent(context, (event) => lines.write(event));
+      await lines.end();
+      if (file !== null) await new Promise<void>((resolve, reject) => file.end((error?: Error | null) => (error == null ? resolve() : reject(error))));
       return 0;
     }
     const view = await loadView(context);

@@ -1,14 +1,16 @@
 import { writeFile } from 'node:fs/promises';
-import { computeStats } from '../../projections/stats.js';
+import { statsOf } from '../../projections/stats.js';
 import { loadView } from '../open-store.js';
 import { renderReport } from '../../report/render-report.js';
-import { stringOption, type Command } from '../command.js';
+import { DEFAULT_PIPELINES, selectPipelines } from '../../report/select-pipelines.js';
+import { UsageError, intOption, stringOption, type Command } from '../command.js';
 import { print } from '../format.js';
 import { contextStore } from '../open-store.js';
 import { FileTranscripts } from '../../store/file/file-transcripts.js';
 import { transcriptMessages } from '../../report/transcript-text.js';
 import type { Session } from '../../domain/session.js';
 import type { CommandContext } from '../command.js';
+import { queryOf } from './list.js';
 
 /** The conversations the log records as stored, read from the store, as readable messages. */
 async function storedConversations(context: CommandContext, sessions: ReadonlyMap<string, Session>): Promise<Map<string, string[]>> {
@@ -27,25 +29,51 @@ async function storedConversations(context: CommandContext, sessions: ReadonlyMa
   return conversations;
 }
 
-/** `report --out FILE`: one self-contained HTML page with lineage, timeline, machine and stats. */
+/**
+ * `report --out FILE`: one self-contained HTML page with lineage, timeline, sessions, machine and
+ * stats, of the newest pipelines (20 unless --newest), of one (--pipeline) or of those a filter
+ * finds; it says how much of the store it left out.
+ */
 export const reportCommand: Command = {
   name: 'report',
-  summary: 'write one self-contained HTML page: lineage graph, timeline, session machine, stats, conversations',
-  usage: 'report [--out FILE]',
-  options: { out: { type: 'string', default: 'sessions-report.html' }, title: { type: 'string' } },
+  summary: `write one self-contained HTML page of the ${DEFAULT_PIPELINES} newest pipelines (--newest N, --pipeline ROOT, or list's filters): lineage, timeline, sessions with results and errors, machine, stats, conversations`,
+  usage: 'report [--out FILE] [--title T] [--newest N] [--pipeline ROOT] [--status S] [--agent A] [--phase P] [--issue N] [--since T] [--until T] [--text T]',
+  options: {
+    out: { type: 'string', default: 'sessions-report.html' },
+    title: { type: 'string' },
+    newest: { type: 'string' },
+    pipeline: { type: 'string' },
+    status: { type: 'string' },
+    agent: { type: 'string' },
+    phase: { type: 'string' },
+    issue: { type: 'string' },
+    since: { type: 'string' },
+    until: { type: 'string' },
+    'ended-since': { type: 'string' },
+    'ended-until': { type: 'string' },
+    text: { type: 'string' },
+  },
   async run(context) {
     const out = stringOption(context, 'out') ?? 'sessions-report.html';
+    const newest = intOption(context, 'newest') ?? DEFAULT_PIPELINES;
+    if (newest < 1) throw new UsageError('--newest must be at least 1');
+    const { limit: _limit, after: _after, order: _order, pipeline, ...filter } = queryOf(context);
     const { state } = await loadView(context);
+    const selected = selectPipelines(state.sessions, { pipeline, newest, filter });
+    const filtered = Object.keys(filter).length > 0;
+    const how = pipeline !== undefined ? `Pipeline ${pipeline}` : `The ${newest} newest pipelines${filtered ? ' with a session matching the filter' : ''}`;
     const html = renderReport({
-      conversations: await storedConversations(context, state.sessions),
+      conversations: await storedConversations(context, selected.sessions),
       title: stringOption(context, 'title') ?? `Agent sessions · ${context.dir}`,
-      sessions: state.sessions,
-      stats: computeStats(state.sessions.values()),
+      sessions: selected.sessions,
+      stats: statsOf(state.sessions),
       lastSeq: state.lastSeq,
       generatedAt: new Date().toISOString(),
+      selection: { pipelines: selected.pipelines, more: selected.more, storeSessions: state.sessions.size, how },
     });
     await writeFile(out, html);
-    print(`wrote ${out} (${state.sessions.size} sessions)`);
+    const left = state.sessions.size - selected.sessions.size;
+    print(`wrote ${out} (${selected.pipelines} pipelines, ${selected.sessions.size} sessions${left > 0 ? `; ${left} of ${state.sessions.size} left out: --newest N, --pipeline ID or a filter` : ''})`);
     return 0;
   },
 };

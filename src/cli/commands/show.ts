@@ -1,10 +1,10 @@
 import { parseSessionId } from '../../manager/decide.js';
 import { retryIdOf } from '../../domain/retry-id.js';
-import type { SessionEvent } from '../../events/session-event.js';
-import { loadView } from '../open-store.js';
+import { loadView, sessionHistory } from '../open-store.js';
 import { SessionError } from '../../errors.js';
 import { requirePositional, type Command } from '../command.js';
 import { duration, issueLabel, print, printJson, sessionDuration, table } from '../format.js';
+import { safeLine } from '../../report/visible-text.js';
 
 /** `show <id>`: one session, with every event of its history. */
 export const showCommand: Command = {
@@ -13,12 +13,11 @@ export const showCommand: Command = {
   usage: 'show <id>',
   async run(context) {
     const id = parseSessionId(requirePositional(context, 0, 'session id'));
-    const history: SessionEvent[] = [];
-    const { state } = await loadView(context, undefined, (event) => {
-      if (event.sessionId === id) history.push(event);
-    });
+    const { state, cursor } = await loadView(context);
     const session = state.sessions.get(id);
     if (session === undefined) throw new SessionError('NOT_FOUND', `no session ${id} in ${context.dir}`, { sessionId: id });
+    // Its own events only, up to where the view was read: not a replay of the store.
+    const history = await sessionHistory(context, id, cursor);
     if (context.json) {
       printJson({ session, events: history });
       return 0;
@@ -45,7 +44,8 @@ export const showCommand: Command = {
     if (retry !== undefined) fields.push(['retried as', retry.id]);
     if (session.imported === true) fields.push(['imported', "from the original's sessions.json, not observed here"]);
     if (session.agent !== undefined) fields.push(['agent process', `pid ${session.agent.process.pid}, log ${session.agent.logFile}`]);
-    for (const [k, v] of fields) print(`${k.padEnd(14)} ${v}`);
+    // A value of many lines keeps its lines, indented under it; each is escaped (agents' text is untrusted).
+    for (const [k, v] of fields) print(`${k.padEnd(14)} ${v.split('\n').map(safeLine).join(`\n${' '.repeat(15)}`)}`);
     print('');
     print(table(['SEQ', 'TIME', 'EVENT'], history.map((e) => [String(e.seq), e.timestamp, e.imported === true ? `${e.type} (imported)` : e.type])));
     return 0;

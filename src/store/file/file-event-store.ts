@@ -14,6 +14,7 @@ import { LeasedLock } from './leased-lock.js';
 import { encodeEventLine, decodeEventLine } from './line-codec.js';
 import { LogScanner, type LogRecord } from './log-scanner.js';
 import { readLogChunks } from './read-log-chunks.js';
+import { sessionEventsInLog } from './session-lines.js';
 import { stampBatch } from './stamp-batch.js';
 import { FileTranscripts } from './file-transcripts.js';
 
@@ -171,6 +172,10 @@ export class FileEventStore implements EventStore {
       },
       cursorAfter: (record) => fileCursor({ seq: record.event.seq, offset: record.end, line: record.line, lastLineOffset: record.offset }),
     };
+  }
+
+  async readSessionEvents(sessionId: string, upTo: StoreCursor): Promise<SessionEvent[]> {
+    return sessionEventsInLog(this.location, sessionId, filePositionOf(upTo).offset);
   }
 
   watch(onChange: () => Promise<unknown>): { stop: () => void } {

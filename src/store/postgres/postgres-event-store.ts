@@ -188,6 +188,18 @@ export class PostgresEventStore implements EventStore {
     }
   }
 
+  async readSessionEvents(sessionId: string, upTo: StoreCursor): Promise<SessionEvent[]> {
+    try {
+      const { rows } = await withRetry('reading a session\'s events', () =>
+        this.pool.query<{ event: SessionEvent }>(`SELECT event FROM ${this.schema}.events WHERE session_id = $1 AND seq <= $2 ORDER BY seq`, [sessionId, upTo.seq]),
+      );
+      return rows.map((r) => (r.event.schemaVersion === EVENT_SCHEMA_VERSION ? r.event : (upcast(r.event as unknown as Record<string, unknown>) as SessionEvent)));
+    } catch (error) {
+      if (isMissingTable(error)) return [];
+      throw error;
+    }
+  }
+
   async *readAll(): AsyncIterable<SessionEvent[]> {
     let after = 0;
     for (;;) {

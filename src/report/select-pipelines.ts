@@ -1,0 +1,61 @@
+import type { Session } from '../domain/session.js';
+import { childrenOf, lineageOf } from '../projections/lineage.js';
+import { inSpawnOrder, streamSessions, type SessionQuery } from '../projections/session-query.js';
+
+/** Which pipelines a report shows. */
+export interface PipelineSelection {
+  /** The pipeline whose root session has this id, alone. */
+  pipeline?: string;
+  /** At most this many pipelines, the newest first (default {@link DEFAULT_PIPELINES}). */
+  newest?: number;
+  /** Only pipelines with a session matching this (its order, limit and cursor are ignored). */
+  filter?: Omit<SessionQuery, 'limit' | 'after' | 'order' | 'pipeline'>;
+}
+
+/** How many pipelines a report shows unless asked for more. */
+export const DEFAULT_PIPELINES = 20;
+
+/** The sessions of the chosen pipelines, in spawn order, and how many pipelines they are. */
+export interface SelectedPipelines {
+  sessions: Map<string, Session>;
+  pipelines: number;
+  /** Whether more pipelines matched than were taken. */
+  more: boolean;
+}
+
+/**
+ * The newest pipelines that hold a session matching the filter (or the one asked for), whole:
+ * found by walking the store newest first, climbing to each match's root and down its tree, so a
+ * report of any store reads only the pipelines it shows (and the sessions passed on the way).
+ */
+export function selectPipelines(sessions: ReadonlyMap<string, Session>, selection: PipelineSelection = {}): SelectedPipelines {
+  const limit = selection.newest ?? DEFAULT_PIPELINES;
+  const roots: string[] = [];
+  let more = false;
+  if (selection.pipeline !== undefined) {
+    if (sessions.has(selection.pipeline)) roots.push(lineageOf(sessions, selection.pipeline)[0]!.id);
+  } else {
+    const seen = new Set<string>();
+    for (const session of streamSessions(sessions, { ...selection.filter, order: 'newest' })) {
+      const root = session.parentSession === null ? session.id : lineageOf(sessions, session.id)[0]!.id;
+      if (seen.has(root)) continue;
+      if (roots.length === limit) {
+        more = true;
+        break;
+      }
+      seen.add(root);
+      roots.push(root);
+    }
+  }
+  const members = new Map<string, Session>();
+  for (const root of roots) {
+    const queue = [sessions.get(root)!];
+    for (let session = queue.shift(); session !== undefined; session = queue.shift()) {
+      if (members.has(session.id)) continue;
+      members.set(session.id, session);
+      queue.push(...childrenOf(sessions, session));
+    }
+  }
+  const ordered = new Map(inSpawnOrder(sessions, members.keys()).map((id) => [id, members.get(id)!]));
+  return { sessions: ordered, pipelines: roots.length, more };
+}
