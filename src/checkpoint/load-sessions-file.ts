@@ -24,9 +24,9 @@ export interface LoadedSessionsFile extends Checkpoint {
 /** How a sessions.json is loaded. */
 export interface LoadOptions {
   /**
-   * Read and check the Active records at once (a manager, which needs them all and must keep
-   * them as they are while other processes rewrite them). Otherwise every record is read when
-   * first asked for (a read that answers one question).
+   * Copy out and check the Active records at once (a manager, which must keep them as they are
+   * while other processes rewrite them in place). Otherwise every record is read when first
+   * asked for (a read that answers one question). Records are parsed only when asked for.
    */
   readActive?: boolean;
 }
@@ -108,14 +108,11 @@ async function loadFrom(fd: number, path: string, size: number, options: LoadOpt
   const archive = new SessionArchive(fd, path, index);
   const sessions = SessionMap.fromArchive(archive, { ended: facts.endedStats, active: facts.activeStats });
   if (options.readActive === true) {
-    // Read now, while they are as the checkpoint wrote them: another process may blank them in
-    // the file when their sessions change. Ended records never change, so they stay in it.
-    try {
-      for (const session of sessions.activeUnordered()) void session;
-    } catch (error) {
-      sessions.discard();
-      throw error;
-    }
+    // Copied now, while they are as the checkpoint wrote them: another process may blank them in
+    // the file when their sessions change. Parsed only when asked for. Ended records never change.
+    const active: number[] = [];
+    for (const entry of index.liveEntries()) if (index.statusOf(entry) === 'A') active.push(entry);
+    archive.copyOut(active);
   }
   return { state: { sessions, lastSeq: cursor.seq, lastEventId: eventId }, cursor, facts, index, identity };
 }

@@ -55,7 +55,7 @@ export class SessionArchive {
    * asked for (sorted by start), a window stops before a gap of more than {@link GAP} bytes, so
    * records scattered through a large file cost their own bytes, not the file's.
    */
-  sequentialReader(upcoming?: readonly number[]): (index: number) => Buffer {
+  sequentialReader(upcoming?: readonly number[], verify = true): (index: number) => Buffer {
     let window = Buffer.alloc(0);
     let windowStart = 0;
     let next = 0;
@@ -87,7 +87,8 @@ export class SessionArchive {
         const front = this.readInto(window.subarray(0, half), start, true);
         window = window.subarray(0, front < half ? front : half + back);
       }
-      return this.verified(index, window.subarray(start - windowStart, start - windowStart + length));
+      const bytes = window.subarray(start - windowStart, start - windowStart + length);
+      return verify ? this.verified(index, bytes) : bytes;
     };
   }
 
@@ -108,6 +109,17 @@ export class SessionArchive {
       }
       return this.verified(index, window.subarray(start - windowStart, start - windowStart + length));
     };
+  }
+
+  /**
+   * Copies these records' bytes out of the file now, so that they are read from memory later
+   * even if the file changes in place meanwhile; each is checked against its CRC-32 when it is
+   * read, as any record. Each is a copy of its own: the read windows are not kept.
+   */
+  copyOut(entries: readonly number[]): void {
+    const sorted = [...entries].sort((a, b) => this.index.startOf(a) - this.index.startOf(b));
+    const read = this.sequentialReader(sorted, false);
+    for (const entry of sorted) this.copies.set(entry, Buffer.from(read(entry)));
   }
 
   /** A copied record's verified bytes, if it was copied. */

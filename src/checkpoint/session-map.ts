@@ -3,7 +3,7 @@ import { SessionError, isSessionError } from '../errors.js';
 import type { SessionArchive } from './session-archive.js';
 import { decodeRecord } from './session-record.js';
 import type { WalkOptions, WalkableSessions, WalkedSession } from '../projections/session-query.js';
-import { StatsCounter, mergeStats, subtractStats, type PrecountedSessions, type SessionStats } from '../projections/stats.js';
+import { StatsCounter, subtractStats, type PrecountedSessions, type SessionStats } from '../projections/stats.js';
 
 interface WalkPlace {
   next: number;
@@ -262,14 +262,14 @@ export class SessionMap extends Map<string, Session> implements PrecountedSessio
    * {@link statsOf}: together they cover the map without reading the archive (its Active
    * records too, when the file counted them). Null without an archive.
    */
-  statsParts(): { archived: SessionStats; others: Iterable<Session> } | null {
+  statsParts(): { ended: SessionStats; active: SessionStats | null; others: Iterable<Session> } | null {
     if (this.archivedStats === null) return null;
     // A file of an earlier version did not count its Active sessions: they are read and counted.
     if (this.archivedStats.active === null) this.loadActive();
     const stats = this.archivedStats;
     if (stats === null) return null;
     const active = stats.active === null ? null : subtractStats(stats.active, this.activeRead.result());
-    return { archived: active === null ? stats.ended : mergeStats(stats.ended, active), others: this.neverArchived() };
+    return { ended: stats.ended, active, others: this.neverArchived() };
   }
 
   /**

@@ -3,7 +3,6 @@ import { open, readdir, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { crc32 } from 'node:zlib';
-import type { Session } from '../domain/session.js';
 import { isSessionError, storageError } from '../errors.js';
 import { patchCrc32 } from './crc32-patch.js';
 import { identityOf, indexPathOf, type LoadedSessionsFile } from './load-sessions-file.js';
@@ -16,7 +15,8 @@ import {
   statusLetter, type SessionsFileFacts,
 } from './sessions-file.js';
 import type { SessionsState } from '../projections/sessions-projection.js';
-import { computeStats, mergeStats } from '../projections/stats.js';
+import { StatsCounter, computeStats, mergeStats, subtractStats, type SessionStats } from '../projections/stats.js';
+import { decodeRecord } from './session-record.js';
 import type { StoreCursor } from '../store/event-store.js';
 import { writeFileAtomicKeepingFd } from '../store/file/atomic-file.js';
 import { readBackwards, readRange } from '../store/file/read-range.js';
@@ -139,7 +139,8 @@ export class SessionsFileWriter {
     try {
       // Checked under the checkpoint lock: a file renamed in since catchUp is not the one indexed.
       if (identityOf(handle.fd) !== known.identity) throw new NotAsIndexed();
-      const patches = await this.blanks(handle.fd, known, plan.blank, facts);
+      const replaced = new StatsCounter();
+      const patches = await this.blanks(handle.fd, known, plan.blank, facts, replaced);
       // Appended records go where the old trailer began; the first gets no comma if nothing else is live.
       const entries: IndexEntry[] = [];
       const texts: string[] = [];
@@ -161,9 +162,10 @@ export class SessionsFileWriter {
       facts.recordsEnd += appended.length;
       facts.indexCrc = crc32(indexBytes, facts.indexCrc);
       facts.indexBytes += indexBytes.length;
-      facts.endedStats = plan.ended.length === 0 ? facts.endedStats : mergeStats(facts.endedStats, computeStats(plan.ended));
-      // Counted over the Active sessions in memory (a manager holds them all): no record is read.
-      facts.activeStats = computeStats(activeSessionsUnordered(state.sessions));
+      facts.endedStats = plan.ended.total === 0 ? facts.endedStats : mergeStats(facts.endedStats, plan.ended);
+      // The Active stats move by what changed: the replaced records (all Active: ended ones never
+      // change) out, the new Active ones in. A file of an earlier version counts them all once.
+      facts.activeStats = plan.allActive ?? subtractStats(mergeStats(facts.activeStats!, plan.active), replaced.result());
       const trailer = Buffer.from(renderTrailer(facts, state.lastEventId, cursor));
       // Until the last write the trailer's place holds spaces, which no reader takes for a
       // trailer: a write that fails half way never leaves a trailer vouching for records and
@@ -192,7 +194,7 @@ export class SessionsFileWriter {
   }
 
   /** The in-place changes that blank superseded records, with the checksum carried over them. */
-  private async blanks(fd: number, known: KnownFile, blank: number[], facts: SessionsFileFacts): Promise<Array<{ position: number; bytes: Buffer }>> {
+  private async blanks(fd: number, known: KnownFile, blank: number[], facts: SessionsFileFacts, replaced: StatsCounter): Promise<Array<{ position: number; bytes: Buffer }>> {
     const { index } = known;
     const patches: Array<{ position: number; bytes: Buffer }> = [];
     const change = async (from: number, to: number, check?: (old: Buffer) => boolean) => {
@@ -209,8 +211,12 @@ export class SessionsFileWriter {
       const first = start === facts.firstLive;
       firstBlanked ||= first;
       const separator = first ? FIRST_SEPARATOR : SEPARATOR;
-      await change(start - separator.length, start + index.lengthOf(entry), (old) =>
-        old.toString('latin1', 0, separator.length) === separator && crc32(old.subarray(separator.length)) === index.crcOf(entry));
+      await change(start - separator.length, start + index.lengthOf(entry), (old) => {
+        const record = old.subarray(separator.length);
+        if (old.toString('latin1', 0, separator.length) !== separator || crc32(record) !== index.crcOf(entry)) return false;
+        replaced.add(decodeRecord(record, index.idOf(entry), this.path));
+        return true;
+      });
     }
     if (firstBlanked) {
       // The record now first in the file must lose its comma.
@@ -271,15 +277,22 @@ interface Plan {
   /** Live entries to blank (their sessions get a new record). */
   blank: number[];
   append: Array<{ id: string; text: string; crc: number; status: IndexEntry['status'] }>;
-  /** Sessions whose record in the file becomes an ended one: their stats join the ended stats. */
-  ended: Session[];
+  /** Stats of the sessions whose record becomes an ended one: they join the ended stats. */
+  ended: SessionStats;
+  /** Stats of the sessions whose new record is an Active one: they join the Active stats. */
+  active: SessionStats;
+  /** Stats of every Active session, for a file of an earlier version that has none to move. */
+  allActive: SessionStats | null;
   blankBytes: number;
 }
 
 /** Which records a write in place changes: those of `dirty` whose record differs from the file's. */
 function planChanges(known: KnownFile, state: SessionsState, dirty: Iterable<string>): Plan {
   const { index } = known;
-  const plan: Plan = { blank: [], append: [], ended: [], blankBytes: 0 };
+  const plan: Plan = { blank: [], append: [], ended: computeStats([]), active: computeStats([]), allActive: null, blankBytes: 0 };
+  // Counted now, with the records rendered: the sessions change on while the write awaits the disk.
+  const ended = new StatsCounter();
+  const active = new StatsCounter();
   for (const id of dirty) {
     const live = index.liveOf(id);
     // An ended session's record is final: once the file holds it, it never changes.
@@ -294,8 +307,12 @@ function planChanges(known: KnownFile, state: SessionsState, dirty: Iterable<str
       plan.blankBytes += index.lengthOf(live) + SEPARATOR.length;
     }
     plan.append.push({ id, text, crc, status: statusLetter(session) });
-    if (session.status !== 'Active') plan.ended.push(session);
+    if (session.status !== 'Active') ended.add(session);
+    else active.add(session);
   }
+  plan.ended = ended.result();
+  plan.active = active.result();
+  if (known.facts.activeStats === null) plan.allActive = computeStats(activeSessionsUnordered(state.sessions));
   plan.blank.sort((a, b) => index.startOf(a) - index.startOf(b));
   return plan;
 }

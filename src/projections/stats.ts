@@ -141,11 +141,14 @@ function addCounts(a: StatusCounts, b: StatusCounts): StatusCounts {
 
 /**
  * A map of sessions that knows the stats of part of them without reading those (the checkpoint's
- * SessionMap: its archived sessions, all ended, are counted in the file).
+ * SessionMap: the sessions still in sessions.json are counted in the file).
  */
 export interface PrecountedSessions {
-  /** The stats of the sessions counted already, and the others; null when it knows none. */
-  statsParts(): { archived: SessionStats; others: Iterable<Session> } | null;
+  /**
+   * The stats of the sessions counted already, ended and Active apart (no Active ones are
+   * precounted when `active` is null), and the others; null when it knows none.
+   */
+  statsParts(): { ended: SessionStats; active: SessionStats | null; others: Iterable<Session> } | null;
 }
 
 /**
@@ -155,7 +158,9 @@ export interface PrecountedSessions {
 export function statsOf(sessions: ReadonlyMap<string, Session>, which: 'all' | 'ended' = 'all'): SessionStats {
   const parts = 'statsParts' in sessions ? (sessions as ReadonlyMap<string, Session> & PrecountedSessions).statsParts() : null;
   const counted = (all: Iterable<Session>) => (which === 'all' ? all : endedOnly(all));
-  return parts === null ? computeStats(counted(sessions.values())) : mergeStats(parts.archived, computeStats(counted(parts.others)));
+  if (parts === null) return computeStats(counted(sessions.values()));
+  const precounted = which === 'all' && parts.active !== null ? mergeStats(parts.ended, parts.active) : parts.ended;
+  return mergeStats(precounted, computeStats(counted(parts.others)));
 }
 
 function* endedOnly(sessions: Iterable<Session>): Generator<Session> {

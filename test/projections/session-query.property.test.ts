@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { SessionManager, querySessions, type Session, type SessionQuery } from '../../src/index.js';
+import { SessionManager, computeStats, querySessions, type Session, type SessionQuery } from '../../src/index.js';
+import { statsOf } from '../../src/projections/stats.js';
 import { readStore } from '../../src/query/read-store.js';
 import { tempDir } from '../helpers/fixtures.js';
 import { STORE_KINDS } from '../helpers/stores.js';
@@ -74,13 +75,14 @@ async function build(manager: SessionManager, steps: Step[], first = 0): Promise
   }
 }
 
-describe('a paged, filtered query returns exactly what filtering a full replay returns', () => {
+describe('a paged, filtered query (and the stats) return exactly what a full replay gives', () => {
   it('file store: a read-only view from sessions.json and its tail, and a manager reopened on it', async () => {
     await fc.assert(
       fc.asyncProperty(fc.array(step, { minLength: 0, maxLength: 24 }), fc.nat({ max: 24 }), fc.array(query, { minLength: 1, maxLength: 6 }), async (steps, checkpointAt, queries) => {
         const { dir, cleanup } = await tempDir();
         try {
-          const writer = await SessionManager.open(dir, { checkpointIdleMs: -1 });
+          // A checkpoint in place every other event: its stored stats move by what changed.
+          const writer = await SessionManager.open(dir, { checkpointIdleMs: -1, checkpointEvery: 2 });
           await build(writer, steps.slice(0, checkpointAt));
           await writer.close();
           // The rest stays in the log's tail, past sessions.json, while the queries run: readers fold it.
@@ -90,6 +92,9 @@ describe('a paged, filtered query returns exactly what filtering a full replay r
           const view = await readStore(dir);
           const reopened = await SessionManager.open(dir, { checkpointIdleMs: -1 });
           try {
+            // Stats from the checkpoint's stored counts and the tail equal stats over a full replay.
+            expect(statsOf(view.state.sessions)).toEqual(computeStats(replayed));
+            expect(await reopened.getStats()).toEqual(computeStats(replayed));
             for (const q of queries) {
               const want = expected(replayed, q);
               expect(await allPages(async (after) => querySessions(view.state.sessions, { ...q, after }))).toEqual(want);
