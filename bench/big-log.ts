@@ -11,7 +11,8 @@ const AGENTS = ['CodeGenAgent', 'ReviewAgent', 'TestAgent', 'DeployAgent'] as co
 /**
  * Writes a realistic log of about `events` events straight to `<dir>/events.ndjson` (bypassing
  * the manager, which would need a million fsyncs): pipelines of four sessions, each spawned,
- * its agent started and finished, then handed off (the last completed) — 16 events a pipeline —
+ * its agent started and finished, then handed off (the last completed) — 16 events a pipeline;
+ * one in ten fails at its third step (Test) —
  * and, spread between them, sessions left Active with their agent running, `activeShare` of all
  * sessions (a store in use holds some; they are what a checkpoint must keep rewriting).
  */
@@ -44,8 +45,14 @@ export async function writeBigLog(dir: string, events: number, activeShare = 0):
       sessions += 1;
       const host = { host: 'bench', pid: 1000 + step, startTime: '1' };
       await push({ type: 'SessionAgentStarted', sessionId: id, data: { process: host, supervisor: host, command: ['claude', '-p', '<prompt>'], cwd: context.worktreePath, logFile: `/logs/${id}.log`, resumedFrom: parent } });
-      const result = { success: true, output: `${AGENTS[step]} done`, numTurns: 3, durationMs: 1200, totalCostUsd: 0.01 };
+      // One pipeline in ten fails its tests, as a day's work does.
+      const failing = step === 2 && issue % 10 === 0;
+      const result = { success: !failing, output: failing ? `${AGENTS[step]}: 3 tests failed` : `${AGENTS[step]} done`, numTurns: 3, durationMs: 1200, totalCostUsd: 0.01 };
       await push({ type: 'SessionAgentFinished', sessionId: id, data: { result } });
+      if (failing) {
+        await push({ type: 'SessionFailed', sessionId: id, data: { error: 'TestAgent: 3 tests failed in src/parser.test.ts', result } });
+        break;
+      }
       if (step === 3) {
         await push({ type: 'SessionCompleted', sessionId: id, data: { result } });
         break;

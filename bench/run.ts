@@ -15,6 +15,7 @@ import { show, type Row } from './measure.js';
 import { replayBenches } from './replay.bench.js';
 import { seededStore, type SeededStore } from './seeded-store.js';
 import { cliBenches, transitionBenches } from './size.bench.js';
+import { readBenches } from './read.bench.js';
 import { spawnBenches } from './spawn.bench.js';
 import { adoptBenches } from './adopt.bench.js';
 import { intervalBench, trickleBenches } from './trickle.bench.js';
@@ -63,6 +64,8 @@ try {
   rows.push(...(await transitionBenches(runs, stores)));
   log('the command line on the largest store…');
   rows.push(...(await cliBenches(runs, largest)));
+  log('reads on the largest store…');
+  rows.push(...(await readBenches(runs, largest, large[0] ?? smallest)));
   log('replay and open of the largest store…');
   const replay = await replayBenches(Math.max(3, Math.min(runs, 5)), largest, share);
   rows.push(...replay.rows, ...spawns);

@@ -10,6 +10,9 @@ import { assertOwnSessionsFile } from '../checkpoint/foreign-sessions-file.js';
 import type { EventStore, ReadFinding, StoredRecord } from '../store/event-store.js';
 import { digestOf, type TranscriptDigest, type TranscriptStore } from '../store/transcript-store.js';
 
+/** Where an event stands in the log. */
+type Place = Pick<StoredRecord, 'line' | 'offset'>;
+
 /** What kind of problem a finding is. */
 export type FindingKind = 'line' | 'sequence' | 'duplicate-id' | 'transition' | 'link' | 'torn-tail' | 'transcript';
 
@@ -57,8 +60,9 @@ export async function auditStore(store: Pick<EventStore, 'location' | 'readRecor
   const onFinding = (f: ReadFinding) => findings.push({ kind: f.message.startsWith('seq ') ? 'sequence' : 'line', ...f });
   const state = emptySessionsState();
   const ids = new Set<string>();
-  const spawnedAt = new Map<string, StoredRecord>();
-  const transcripts = new Map<string, { record: StoredRecord; digest: TranscriptDigest }>();
+  // Where things are, not the records themselves: an event kept per session would hold the log in memory.
+  const spawnedAt = new Map<string, Place>();
+  const transcripts = new Map<string, { record: Place; digest: TranscriptDigest }>();
   let events = 0;
   const check = (record: StoredRecord) => {
     const { event } = record;
@@ -77,9 +81,9 @@ export async function auditStore(store: Pick<EventStore, 'location' | 'readRecor
       findings.push({ kind: 'transition', ...at, message: (error as Error).message });
       return;
     }
-    if (event.type === 'SessionSpawned') spawnedAt.set(event.sessionId, record);
+    if (event.type === 'SessionSpawned') spawnedAt.set(event.sessionId, { line: record.line, offset: record.offset });
     if ('transcript' in event.data && event.data.transcript !== undefined && 'sha256' in event.data.transcript) {
-      transcripts.set(event.sessionId, { record, digest: event.data.transcript });
+      transcripts.set(event.sessionId, { record: { line: record.line, offset: record.offset }, digest: event.data.transcript });
     }
   };
   const read = await store.readRecords(null, { verify: 'schema', onFinding });
@@ -105,7 +109,7 @@ export async function auditStore(store: Pick<EventStore, 'location' | 'readRecor
 }
 
 /** A transcript the log records as stored but that is missing, or whose bytes are not the ones recorded. */
-async function transcriptFindings(stored: TranscriptStore, where: string, recorded: Map<string, { record: StoredRecord; digest: TranscriptDigest }>): Promise<AuditFinding[]> {
+async function transcriptFindings(stored: TranscriptStore, where: string, recorded: Map<string, { record: Place; digest: TranscriptDigest }>): Promise<AuditFinding[]> {
   const findings: AuditFinding[] = [];
   for (const [sessionId, { record, digest }] of recorded) {
     const at = { kind: 'transcript' as const, line: record.line, offset: record.offset, sessionId };

@@ -69,9 +69,10 @@ export async function loadView(
 /**
  * Every event of the store the command names, in `seq` order, batch by batch as they are read:
  * nothing is folded or kept, so memory stays flat whatever the store's size. `each` may wait
- * (for a slow output) before the next batch is read.
+ * (for a slow output) before the next batch is read; it gets the event's JSON as stored too,
+ * where the store has it as `JSON.stringify(event)` would write it.
  */
-export async function forEachEvent(context: CommandContext, each: (event: SessionEvent) => Promise<void> | void): Promise<void> {
+export async function forEachEvent(context: CommandContext, each: (event: SessionEvent, json: string | undefined) => Promise<void> | void): Promise<void> {
   const postgres = contextStore(context);
   const store = postgres ?? new FileEventStore(context.dir);
   try {
@@ -82,7 +83,7 @@ export async function forEachEvent(context: CommandContext, each: (event: Sessio
       await assertOwnSessionsFile(join(context.dir, 'sessions.json'), store);
     }
     const read = await store.readRecords(null);
-    for await (const batch of read.records) for (const { event } of batch) await each(event);
+    for await (const batch of read.records) for (const { event, json } of batch) await each(event, json);
   } finally {
     await postgres?.close();
   }

@@ -52,6 +52,8 @@ export interface StoredRecord {
   line: number;
   offset: number;
   end: number;
+  /** The event's JSON as the store holds it, where it is exactly `JSON.stringify(event)` (a reader passing events on need not serialize them again). */
+  json?: string;
 }
 
 /** A problem a tolerant read (the audit's) found and stepped over. */

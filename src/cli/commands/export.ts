@@ -1,6 +1,6 @@
 import { writeFile } from 'node:fs/promises';
 import { createWriteStream } from 'node:fs';
-import { NdjsonOut } from '../ndjson-out.js';
+import { JsonLinesOut } from '../ndjson-out.js';
 import type { Session } from '../../domain/session.js';
 import { renderSessionsFile } from '../../checkpoint/sessions-file.js';
 import { forEachEvent, loadView } from '../open-store.js';
@@ -45,8 +45,8 @@ export const exportCommand: Command = {
     if (format === 'ndjson') {
       // Streamed as the log is read: memory stays flat whatever the store's size.
       const file = out === undefined ? null : createWriteStream(out);
-      const lines = new NdjsonOut(file ?? process.stdout);
-      await forEachEvent(context, (event) => lines.write(event));
+      const lines = new JsonLinesOut(file ?? process.stdout);
+      await forEachEvent(context, (event, json) => lines.write(event, json));
       await lines.end();
       if (file !== null) await new Promise<void>((resolve, reject) => file.end((error?: Error | null) => (error == null ? resolve() : reject(error))));
       return 0;

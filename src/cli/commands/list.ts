@@ -4,7 +4,7 @@ import { MAX_PAGE, SESSION_ORDERS, parseSessionQuery, querySessions, streamSessi
 import { loadView } from '../open-store.js';
 import { UsageError, intOption, stringOption, type Command, type CommandContext } from '../command.js';
 import { SESSION_COLUMNS, print, printJson, sessionCells, sessionsTable, tableLine } from '../format.js';
-import { NdjsonOut } from '../ndjson-out.js';
+import { JsonLinesOut, LinesOut } from '../ndjson-out.js';
 import { SessionError } from '../../errors.js';
 
 /** Column widths of a streamed table (`--all`), which cannot measure its rows first. */
@@ -78,12 +78,14 @@ export const listCommand: Command = {
     if (context.values['all'] === true) {
       const { limit: _limit, after: _after, ...filters } = query;
       if (context.json) {
-        const out = new NdjsonOut();
+        const out = new JsonLinesOut();
         for (const session of streamSessions(state.sessions, filters)) await out.write(session);
         await out.end();
       } else {
-        await writeLine(tableLine(SESSION_COLUMNS, STREAM_WIDTHS));
-        for (const session of streamSessions(state.sessions, filters)) await writeLine(tableLine(sessionCells(session), STREAM_WIDTHS));
+        const out = new LinesOut();
+        await out.line(tableLine(SESSION_COLUMNS, STREAM_WIDTHS));
+        for (const session of streamSessions(state.sessions, filters)) await out.line(tableLine(sessionCells(session), STREAM_WIDTHS));
+        await out.flush();
       }
       return 0;
     }
@@ -94,8 +96,3 @@ export const listCommand: Command = {
     return 0;
   },
 };
-
-/** Writes a line to stdout, waiting when stdout is behind (a stream of any length stays bounded). */
-async function writeLine(line: string): Promise<void> {
-  if (!process.stdout.write(`${line}\n`)) await new Promise((resolve) => process.stdout.once('drain', resolve));
-}

@@ -16,7 +16,7 @@ export function encodeEventLine(event: SessionEvent): string {
 }
 
 /** What decoding one line gave: the event, or the reason it is not one. */
-export type DecodedLine = { ok: true; event: SessionEvent } | { ok: false; reason: string };
+export type DecodedLine = { ok: true; event: SessionEvent; json?: string } | { ok: false; reason: string };
 
 /**
  * How much a reader checks. `'schema'` validates every event against its zod schema (the audit,
@@ -42,9 +42,12 @@ export function decodeEventLine(text: string, verify: Verification = 'schema'): 
   }
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return { ok: false, reason: 'not a JSON object' };
   if (verify === 'checksum' && looksCurrent(raw as Record<string, unknown>)) {
+    // The line's JSON is the event's, as written, when it is of this version: a reader that
+    // passes events on (export) need not serialize them again.
+    const json = (raw as Record<string, unknown>)['schemaVersion'] === EVENT_SCHEMA_VERSION ? body : undefined;
     // A version-1 event is a version-2 event as it stands (see upcast.ts): only its number changes.
     (raw as Record<string, unknown>)['schemaVersion'] = EVENT_SCHEMA_VERSION;
-    return { ok: true, event: raw as SessionEvent };
+    return json === undefined ? { ok: true, event: raw as SessionEvent } : { ok: true, event: raw as SessionEvent, json };
   }
   const parsed = SessionEventSchema.safeParse(upcast(raw as Record<string, unknown>));
   if (!parsed.success) {

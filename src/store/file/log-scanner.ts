@@ -13,6 +13,8 @@ export interface LogRecord {
   offset: number;
   /** Byte offset just past the line's `\n`. */
   end: number;
+  /** The event's JSON exactly as stored, when it needed no upcast (see decodeEventLine). */
+  json?: string;
 }
 
 /** A problem the scanner found in tolerant mode (the audit's use). */
@@ -135,7 +137,7 @@ export class LogScanner {
       this.onFinding({ line, offset, message });
     }
     this.expectedSeq = event.seq + 1;
-    return { event, line, offset, end };
+    return decoded.json === undefined ? { event, line, offset, end } : { event, line, offset, end, json: decoded.json };
   }
 
   private accept(record: LogRecord, released: LogRecord[]): void {
