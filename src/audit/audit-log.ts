@@ -43,18 +43,19 @@ export interface AuditReport {
  * the end is torn. Unlike opening a store it does not stop at the first problem.
  * Throws `NOT_FOUND` when `dir` does not exist, `FOREIGN_STORE` when its sessions.json is the original's.
  */
-export async function auditLog(dir: string): Promise<AuditReport> {
+export async function auditLog(dir: string, onProgress?: (done: number, total: number) => void): Promise<AuditReport> {
   if (!(await stat(dir).then((s) => s.isDirectory(), () => false))) throw new SessionError('NOT_FOUND', `no session store at ${dir}`);
   const store = new FileEventStore(dir);
   await assertOwnSessionsFile(join(dir, 'sessions.json'), store);
-  return auditStore(store);
+  return auditStore(store, onProgress);
 }
 
 /**
  * {@link auditLog} of any store, read through its read-only reader: on PostgreSQL a finding's
  * `line` and `offset` are the event's `seq`. The store is only read, never connected.
+ * `onProgress` is told how far the read has got, out of `StoreRead.size`.
  */
-export async function auditStore(store: Pick<EventStore, 'location' | 'readRecords' | 'transcripts'>): Promise<AuditReport> {
+export async function auditStore(store: Pick<EventStore, 'location' | 'readRecords' | 'transcripts'>, onProgress?: (done: number, total: number) => void): Promise<AuditReport> {
   const file = store.location;
   const findings: AuditFinding[] = [];
   const onFinding = (f: ReadFinding) => findings.push({ kind: f.message.startsWith('seq ') ? 'sequence' : 'line', ...f });
@@ -87,7 +88,10 @@ export async function auditStore(store: Pick<EventStore, 'location' | 'readRecor
     }
   };
   const read = await store.readRecords(null, { verify: 'schema', onFinding });
-  for await (const batch of read.records) for (const record of batch) check(record);
+  for await (const batch of read.records) {
+    for (const record of batch) check(record);
+    onProgress?.(batch.at(-1)!.end, read.size);
+  }
 
   for (const session of state.sessions.values()) {
     for (const child of session.childSessions) {

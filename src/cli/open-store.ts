@@ -9,6 +9,7 @@ import { START, type EventStore, type StoreCursor } from '../store/event-store.j
 import { FileEventStore } from '../store/file/file-event-store.js';
 import { PostgresEventStore } from '../store/postgres/postgres-event-store.js';
 import { UsageError, type CommandContext } from './command.js';
+import { progressBar } from './progress.js';
 
 /** A store named on the command line: a directory, or a `postgres://…[#schema]` url. */
 export function storeFromSpec(spec: string): EventStore {
@@ -70,7 +71,7 @@ export async function loadView(
  * Every event of the store the command names, in `seq` order, batch by batch as they are read:
  * nothing is folded or kept, so memory stays flat whatever the store's size. `each` may wait
  * (for a slow output) before the next batch is read; it gets the event's JSON as stored too,
- * where the store has it as `JSON.stringify(event)` would write it.
+ * where the store has it as `JSON.stringify(event)` would write it. A terminal sees a progress bar.
  */
 export async function forEachEvent(context: CommandContext, each: (event: SessionEvent, json: string | undefined) => Promise<void> | void): Promise<void> {
   const postgres = contextStore(context);
@@ -83,7 +84,12 @@ export async function forEachEvent(context: CommandContext, each: (event: Sessio
       await assertOwnSessionsFile(join(context.dir, 'sessions.json'), store);
     }
     const read = await store.readRecords(null);
-    for await (const batch of read.records) for (const { event, json } of batch) await each(event, json);
+    const bar = progressBar('reading', read.size, postgres === undefined ? 'bytes' : 'events');
+    for await (const batch of read.records) {
+      for (const { event, json } of batch) await each(event, json);
+      bar.tick(batch.at(-1)!.end);
+    }
+    bar.done();
   } finally {
     await postgres?.close();
   }

@@ -22,8 +22,9 @@ export interface CopyReport {
  * transactions (a handoff's two events stay one append), and every stored transcript, then
  * replays both and compares (transcripts by SHA-256).
  * Throws `CONFLICT` if `to` is not empty. The source is only read; both stores are closed here.
+ * `onProgress` is told how far the source has been read, in the source's own unit (`StoreRead.size`).
  */
-export async function copyEvents(from: EventStore, to: EventStore): Promise<CopyReport> {
+export async function copyEvents(from: EventStore, to: EventStore, onProgress?: (done: number, total: number) => void): Promise<CopyReport> {
   const target = emptySessionsState();
   const revisions = new Map<string, number>();
   await to.connect({ apply: (events) => events.forEach((e) => evolveSessions(target, e)), revisionOf: (id) => target.sessions.get(id)?.revision ?? 0 }, null);
@@ -39,7 +40,10 @@ export async function copyEvents(from: EventStore, to: EventStore): Promise<Copy
       pending.push(to.append({ events: tx.map(toPending), expectedRevisions }));
       tx = [];
     };
-    for await (const batch of from.readAll()) {
+    const read = await from.readRecords(null);
+    for await (const records of read.records) {
+      onProgress?.(records.at(-1)!.end, read.size);
+      const batch = records.map((record) => record.event);
       for (const event of batch) {
         evolveSessions(source, event);
         events += 1;

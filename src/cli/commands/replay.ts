@@ -7,6 +7,7 @@ import { FileEventStore } from '../../store/file/file-event-store.js';
 import { UsageError, type Command } from '../command.js';
 import { EXIT } from '../exit-codes.js';
 import { print, printJson } from '../format.js';
+import { progressBar } from '../progress.js';
 
 type Verdict = 'matches' | 'differs' | 'missing' | 'corrupt';
 
@@ -34,20 +35,16 @@ export const replayCommand: Command = {
     const storedSeq = stored?.cursor.seq ?? null;
     // How far the log reaches, for the progress bar (records count in the same unit: `end / size`).
     const size = (await new FileEventStore(context.dir).readRecords(null)).size;
-    const progress = process.stderr.isTTY === true && size > 16 * 1024 * 1024 && !context.json;
+    const progress = progressBar('replaying', size, 'bytes');
     const started = performance.now();
-    let lastShown = 0;
     // A checkpoint of the empty store covers no event: check it against the state before the first.
     if (stored !== null && storedSeq === 0) verdict = stored.state.sessions.size === 0 ? 'matches' : 'differs';
     const view = await readStore(context.dir, undefined, (record, state) => {
       // The file is written in place (records in any order, blanked ones in between): compare what it says.
       if (stored !== null && record.event.seq === storedSeq) verdict = sameSessions(state.sessions, stored.state.sessions) ? 'matches' : 'differs';
-      if (progress && record.end - lastShown > size / 200) {
-        lastShown = record.end;
-        process.stderr.write(`\rreplaying ${bar(record.end / size)} ${((100 * record.end) / size).toFixed(0)}%`);
-      }
+      progress.tick(record.end);
     });
-    if (progress) process.stderr.write('\r\x1b[K');
+    progress.done();
     if (storedSeq !== null && storedSeq > view.state.lastSeq) verdict = 'differs';
     const ms = Math.round(performance.now() - started);
     const write = context.values['write'] === true;
@@ -67,7 +64,3 @@ export const replayCommand: Command = {
   },
 };
 
-function bar(fraction: number): string {
-  const filled = Math.round(fraction * 30);
-  return `[${'#'.repeat(filled)}${'.'.repeat(30 - filled)}]`;
-}
