@@ -5,6 +5,9 @@ import type { RecordIndex, StatusLetter } from './record-index.js';
 
 /** How far ahead a bulk read fetches: large reads, few system calls. */
 const WINDOW = 4 * 1024 * 1024;
+/** A walk's window, and how many it keeps. */
+const WALK_WINDOW = 1024 * 1024;
+const WALK_WINDOWS = 4;
 /** A gap between wanted records worth a second read rather than reading through it. */
 const GAP = 64 * 1024;
 
@@ -55,7 +58,7 @@ export class SessionArchive {
    * asked for (sorted by start), a window stops before a gap of more than {@link GAP} bytes, so
    * records scattered through a large file cost their own bytes, not the file's.
    */
-  sequentialReader(upcoming?: readonly number[], verify = true): (index: number) => Buffer {
+  sequentialReader(upcoming?: readonly number[]): (index: number) => Buffer {
     let window = Buffer.alloc(0);
     let windowStart = 0;
     let next = 0;
@@ -87,27 +90,59 @@ export class SessionArchive {
         const front = this.readInto(window.subarray(0, half), start, true);
         window = window.subarray(0, front < half ? front : half + back);
       }
-      const bytes = window.subarray(start - windowStart, start - windowStart + length);
-      return verify ? this.verified(index, bytes) : bytes;
+      return this.verified(index, window.subarray(start - windowStart, start - windowStart + length));
     };
   }
 
-  /** {@link sequentialReader} for records asked for in decreasing file order (a walk newest first): windows end where a record ends. */
-  reverseReader(): (index: number) => Buffer {
-    let window = Buffer.alloc(0);
-    let windowStart = 0;
+  /**
+   * A reader for a walk over the records in spawn order (or its reverse). In a file written in
+   * place that order interleaves two kinds of places: records never rewritten, in long runs in
+   * file order, and rewritten ones, scattered through the file's end. A record that continues
+   * a run (within {@link GAP} past the end of a window, or before its start going backwards) is
+   * read with the next {@link WALK_WINDOW} bytes; any other is read alone. A few windows are kept,
+   * the least recently used dropped. Windows are read back half first, or backwards, so that the
+   * kernel's readahead never puts the file in large folios (see readBackwards).
+   */
+  walkReader(reverse: boolean): (index: number) => Buffer {
+    const windows: Array<{ start: number; bytes: Buffer }> = [];
+    // The last record read alone: one that follows it starts a run.
+    let last = { start: -1, end: -1 };
+    const find = (start: number, end: number) => windows.findIndex((w) => start >= w.start && end <= w.start + w.bytes.length);
+    const keep = (window: { start: number; bytes: Buffer }) => {
+      windows.unshift(window);
+      if (windows.length > WALK_WINDOWS) windows.pop();
+    };
     return (index) => {
       const copy = this.takeCopy(index);
       if (copy !== undefined) return copy;
       const start = this.index.startOf(index);
       const length = this.index.lengthOf(index);
-      if (start < windowStart || start + length > windowStart + window.length) {
-        const end = start + length;
-        windowStart = Math.max(0, end - Math.max(WINDOW, length));
-        window = Buffer.allocUnsafe(end - windowStart);
-        window = window.subarray(0, this.readInto(window, windowStart, true));
+      const end = start + length;
+      let at = find(start, end);
+      if (at === -1) {
+        const follows = (from: number, to: number) => (reverse ? from - end <= GAP && from >= start : start - to <= GAP && start >= to);
+        const continues = follows(last.start, last.end) || windows.some((w) => follows(w.start, w.start + w.bytes.length));
+        if (!continues) {
+          last = { start, end };
+          return this.read(index);
+        }
+        const from = reverse ? Math.max(0, end - WALK_WINDOW) : start;
+        let bytes = Buffer.allocUnsafe(reverse ? end - from : Math.max(WALK_WINDOW, length));
+        if (reverse) bytes = bytes.subarray(0, this.readInto(bytes, from, true));
+        else {
+          const half = Math.ceil(bytes.length / 2);
+          const back = this.readInto(bytes.subarray(half), from + half, true);
+          const front = this.readInto(bytes.subarray(0, half), from, true);
+          bytes = bytes.subarray(0, front < half ? front : half + back);
+        }
+        keep({ start: from, bytes });
+        at = 0;
+      } else if (at > 0) {
+        keep(windows.splice(at, 1)[0]!);
+        at = 0;
       }
-      return this.verified(index, window.subarray(start - windowStart, start - windowStart + length));
+      const window = windows[at]!;
+      return this.verified(index, window.bytes.subarray(start - window.start, end - window.start));
     };
   }
 
@@ -117,9 +152,31 @@ export class SessionArchive {
    * read, as any record. Each is a copy of its own: the read windows are not kept.
    */
   copyOut(entries: readonly number[]): void {
-    const sorted = [...entries].sort((a, b) => this.index.startOf(a) - this.index.startOf(b));
-    const read = this.sequentialReader(sorted, false);
-    for (const entry of sorted) this.copies.set(entry, Buffer.from(read(entry)));
+    // Last record first, in windows that end where a record ends: reads that run backwards never
+    // set off the kernel's readahead, which would put the file in large folios (see readBackwards)
+    // and make every later in-place checkpoint write whole folios.
+    const sorted = [...entries].sort((a, b) => this.index.startOf(b) - this.index.startOf(a));
+    let window = Buffer.alloc(0);
+    let windowStart = 0;
+    for (let i = 0; i < sorted.length; i += 1) {
+      const entry = sorted[i]!;
+      const start = this.index.startOf(entry);
+      const length = this.index.lengthOf(entry);
+      if (start < windowStart || start + length > windowStart + window.length) {
+        const end = start + length;
+        let from = start;
+        // Reach back over the next records while the gaps are small and the window not too large.
+        for (let j = i + 1; j < sorted.length; j += 1) {
+          const next = this.index.startOf(sorted[j]!);
+          if (from - (next + this.index.lengthOf(sorted[j]!)) > GAP || end - next > WINDOW) break;
+          from = next;
+        }
+        windowStart = from;
+        window = Buffer.allocUnsafe(end - from);
+        window = window.subarray(0, this.readInto(window, from, true));
+      }
+      this.copies.set(entry, Buffer.from(window.subarray(start - windowStart, start - windowStart + length)));
+    }
   }
 
   /** A copied record's verified bytes, if it was copied. */

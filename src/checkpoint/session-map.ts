@@ -221,7 +221,7 @@ export class SessionMap extends Map<string, Session> implements PrecountedSessio
     const entries = reverse ? index.liveEntriesReversed(this.boundary) : index.liveEntries(this.boundary);
     const statusOf = { A: 'Active', H: 'HandedOff', C: 'Completed', F: 'Failed' } as const;
     // Records mostly follow one another in the file, in spawn order: read in large windows.
-    const read = reverse ? archive.reverseReader() : archive.sequentialReader();
+    const read = archive.walkReader(reverse);
     for (const entry of entries) {
       // Ids are compared only where something was deleted or read: most of a walk is typed arrays.
       const id = this.deleted.size === 0 && super.size === 0 ? null : index.idOf(entry);
@@ -240,7 +240,8 @@ export class SessionMap extends Map<string, Session> implements PrecountedSessio
         yield { position, session: this.decode(known, entry, read, archive) };
         continue;
       }
-      // A record without every hint's bytes cannot match: passed over without being parsed.
+      // A record without every hint's bytes cannot match: passed over without being parsed
+      // (but checked first: bytes that fail their check are answered from the log).
       let bytes: Buffer | null = null;
       try {
         bytes = read(entry);

@@ -2,6 +2,7 @@ import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { assertOwnSessionsFile } from '../checkpoint/foreign-sessions-file.js';
 import { SessionError } from '../errors.js';
+import type { Session } from '../domain/session.js';
 import type { SessionEvent } from '../events/session-event.js';
 import { emptySessionsState, evolveSessions, type SessionsState } from '../projections/sessions-projection.js';
 import { readStore, type ReadLimit } from '../query/read-store.js';
@@ -95,11 +96,11 @@ export async function forEachEvent(context: CommandContext, each: (event: Sessio
   }
 }
 
-/** The events of one session in the store the command names, up to `upTo` (the end of the read the command answers from). */
-export async function sessionHistory(context: CommandContext, sessionId: string, upTo: StoreCursor): Promise<SessionEvent[]> {
+/** The events of one session in the store the command names, up to `upTo` (the end of the read the command answers from, where `session` is as given). */
+export async function sessionHistory(context: CommandContext, session: Session, upTo: StoreCursor): Promise<SessionEvent[]> {
   const store = contextStore(context) ?? new FileEventStore(context.dir);
   try {
-    return await store.readSessionEvents(sessionId, upTo);
+    return await store.readSessionEvents(session.id, upTo, { createdAt: session.createdAt, revision: session.revision });
   } finally {
     await store.close();
   }

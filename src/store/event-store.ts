@@ -156,9 +156,11 @@ export interface EventStore {
   /**
    * The events of one session, in `seq` order, up to the cursor `upTo` (a read's end), read without a lock and without reading the others' (the file store searches its log
    * for the id's bytes and decodes only those lines; PostgreSQL uses its (session_id, version)
-   * index). Works before {@link connect}. Throws `CORRUPT_LOG`, `STORAGE`.
+   * index). `known` (its record's spawn time and revision at `upTo`) lets the file store read
+   * only the part of the log the session lived in. Works before {@link connect}. Throws
+   * `CORRUPT_LOG`, `STORAGE`.
    */
-  readSessionEvents(sessionId: string, upTo: StoreCursor): Promise<SessionEvent[]>;
+  readSessionEvents(sessionId: string, upTo: StoreCursor, known?: { createdAt: string; revision: number }): Promise<SessionEvent[]>;
   /** Streams every event from the start, in batches, independently of the sink. */
   readAll(): AsyncIterable<SessionEvent[]>;
   /** How far the sink has been fed. */

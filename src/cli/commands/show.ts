@@ -17,7 +17,7 @@ export const showCommand: Command = {
     const session = state.sessions.get(id);
     if (session === undefined) throw new SessionError('NOT_FOUND', `no session ${id} in ${context.dir}`, { sessionId: id });
     // Its own events only, up to where the view was read: not a replay of the store.
-    const history = await sessionHistory(context, id, cursor);
+    const history = await sessionHistory(context, session, cursor);
     if (context.json) {
       printJson({ session, events: history });
       return 0;

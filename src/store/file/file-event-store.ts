@@ -174,8 +174,8 @@ export class FileEventStore implements EventStore {
     };
   }
 
-  async readSessionEvents(sessionId: string, upTo: StoreCursor): Promise<SessionEvent[]> {
-    return sessionEventsInLog(this.location, sessionId, filePositionOf(upTo).offset);
+  async readSessionEvents(sessionId: string, upTo: StoreCursor, known?: { createdAt: string; revision: number }): Promise<SessionEvent[]> {
+    return sessionEventsInLog(this.location, sessionId, filePositionOf(upTo).offset, known);
   }
 
   watch(onChange: () => Promise<unknown>): { stop: () => void } {
