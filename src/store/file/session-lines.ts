@@ -29,13 +29,11 @@ export interface SessionHint {
  * Throws `CORRUPT_LOG` for a matching line that fails its checksum, `STORAGE`.
  */
 export async function sessionEventsInLog(path: string, sessionId: string, end: number, hint?: SessionHint): Promise<SessionEvent[]> {
-  if (hint !== undefined) {
-    const from = await offsetBefore(path, Date.parse(hint.createdAt) - SLACK_MS, end);
-    if (from > 0) {
-      const events = await search(path, sessionId, from, end, hint.revision);
-      if (events.length === hint.revision && events[0]?.type === 'SessionSpawned') return events;
-    }
-  }
+  if (hint === undefined) return search(path, sessionId, 0, end, Infinity);
+  const from = await offsetBefore(path, Date.parse(hint.createdAt) - SLACK_MS, end);
+  const events = await search(path, sessionId, from, end, hint.revision);
+  // From the start, a search that did not stop early read the whole log already.
+  if ((events.length === hint.revision && events[0]?.type === 'SessionSpawned') || from === 0) return events;
   return search(path, sessionId, 0, end, Infinity);
 }
 
