@@ -10,6 +10,20 @@ import { SessionError } from '../../errors.js';
 /** Column widths of a streamed table (`--all`), which cannot measure its rows first. */
 const STREAM_WIDTHS = [36, 14, 9, 14, 6, 24, 0];
 
+/** The options that filter sessions, shared by `list` and `report`. */
+export const FILTER_OPTIONS = {
+  status: { type: 'string' },
+  agent: { type: 'string' },
+  phase: { type: 'string' },
+  issue: { type: 'string' },
+  pipeline: { type: 'string' },
+  since: { type: 'string' },
+  until: { type: 'string' },
+  'ended-since': { type: 'string' },
+  'ended-until': { type: 'string' },
+  text: { type: 'string' },
+} as const;
+
 /** The query `list`'s options ask for (also `report`'s filters). Throws a usage error for a bad value. */
 export function queryOf(context: CommandContext): SessionQuery {
   const statuses = stringOption(context, 'status')?.split(',');
@@ -53,16 +67,7 @@ export const listCommand: Command = {
   usage:
     'list [--status S[,S]] [--agent A] [--phase P] [--issue N] [--pipeline ROOT] [--since T] [--until T] [--ended-since T] [--ended-until T] [--text T] [--order spawn|newest|failures-first] [--limit N] [--after CURSOR] [--all]',
   options: {
-    status: { type: 'string' },
-    agent: { type: 'string' },
-    phase: { type: 'string' },
-    issue: { type: 'string' },
-    pipeline: { type: 'string' },
-    since: { type: 'string' },
-    until: { type: 'string' },
-    'ended-since': { type: 'string' },
-    'ended-until': { type: 'string' },
-    text: { type: 'string' },
+    ...FILTER_OPTIONS,
     order: { type: 'string' },
     limit: { type: 'string' },
     after: { type: 'string' },

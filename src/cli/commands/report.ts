@@ -10,7 +10,7 @@ import { FileTranscripts } from '../../store/file/file-transcripts.js';
 import { transcriptMessages } from '../../report/transcript-text.js';
 import type { Session } from '../../domain/session.js';
 import type { CommandContext } from '../command.js';
-import { queryOf } from './list.js';
+import { FILTER_OPTIONS, queryOf } from './list.js';
 
 /** The conversations the log records as stored, read from the store, as readable messages. */
 async function storedConversations(context: CommandContext, sessions: ReadonlyMap<string, Session>): Promise<Map<string, string[]>> {
@@ -42,16 +42,7 @@ export const reportCommand: Command = {
     out: { type: 'string', default: 'sessions-report.html' },
     title: { type: 'string' },
     newest: { type: 'string' },
-    pipeline: { type: 'string' },
-    status: { type: 'string' },
-    agent: { type: 'string' },
-    phase: { type: 'string' },
-    issue: { type: 'string' },
-    since: { type: 'string' },
-    until: { type: 'string' },
-    'ended-since': { type: 'string' },
-    'ended-until': { type: 'string' },
-    text: { type: 'string' },
+    ...FILTER_OPTIONS,
   },
   async run(context) {
     const out = stringOption(context, 'out') ?? 'sessions-report.html';
