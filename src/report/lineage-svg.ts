@@ -3,7 +3,7 @@ import { childrenOf } from '../projections/lineage.js';
 import { esc, STATUS_FILL, STATUS_STROKE } from './html.js';
 
 const W = 190;
-const H = 54;
+const H = 62;
 const GAP_X = 50;
 const GAP_Y = 18;
 
@@ -45,9 +45,9 @@ export function lineageSvg(sessions: ReadonlyMap<string, Session>): string {
         `<text x="10" y="38" class="status">${s.status}${s.retryOf === undefined ? '' : ' · retry'} · ${esc(s.context.currentPhase)}</text>` +
         `<text x="${W - 10}" y="20" text-anchor="end" class="muted">${esc(s.id.slice(0, 8))}</text>` +
         // The issue, small under the status line, where a reader looks for which work this was.
-        `${s.context.issueNumber === null ? '' : `<text x="10" y="${H - 5}" class="muted issue" font-size="10">#${s.context.issueNumber}</text>`}` +
+        `${s.context.issueNumber === null ? '' : `<text x="10" y="${H - 8}" class="muted issue" font-size="10">#${s.context.issueNumber}</text>`}` +
         // Imported from the original's sessions.json: said small, under the status line, so it never crowds it.
-        `${s.imported === true ? `<text x="${W - 10}" y="${H - 5}" text-anchor="end" class="muted imported" font-size="10">imported</text>` : ''}</g>`,
+        `${s.imported === true ? `<text x="${W - 10}" y="${H - 8}" text-anchor="end" class="muted imported" font-size="10">imported</text>` : ''}</g>`,
     );
   }
   return (
