@@ -35,7 +35,7 @@ export class RecordIndex {
   private entries = 0;
   private sessions = 0;
   /** The entries as the index file holds them, 52 bytes each: fields are read from here when asked for. */
-  private raw = Buffer.allocUnsafe(1024 * INDEX_ENTRY_BYTES);
+  private raw: Buffer = Buffer.allocUnsafe(1024 * INDEX_ENTRY_BYTES);
   /** For a session's first entry, its latest entry; NONE for every later entry. */
   private live = new Int32Array(1024);
   /** Open addressing: slot → a session's first entry, NONE when empty. */
@@ -59,11 +59,16 @@ export class RecordIndex {
     return i;
   }
 
-  /** Adds the entries an index file's bytes hold (a whole number of entries, checked by the caller). */
+  /**
+   * Adds the entries an index file's bytes hold (a whole number of entries, checked by the
+   * caller). An empty index keeps `bytes` as its own, uncopied: the caller gives them up.
+   */
   pushEncoded(bytes: Buffer): void {
     const n = bytes.length / INDEX_ENTRY_BYTES;
-    const first = this.claim(n);
-    bytes.copy(this.raw, first * INDEX_ENTRY_BYTES);
+    const adopt = this.entries === 0;
+    const first = this.claim(n, adopt);
+    if (adopt) this.raw = bytes;
+    else bytes.copy(this.raw, first * INDEX_ENTRY_BYTES);
     for (let i = first; i < first + n; i += 1) this.link(i);
   }
 
@@ -128,10 +133,10 @@ export class RecordIndex {
     return Buffer.from(this.raw.subarray(0, this.entries * INDEX_ENTRY_BYTES));
   }
 
-  /** Makes room for `n` more entries and returns the number of the first. */
-  private claim(n: number): number {
+  /** Makes room for `n` more entries (but their bytes, when the caller brings its own buffer) and returns the number of the first. */
+  private claim(n: number, ownBytes = false): number {
     const first = this.entries;
-    if (first + n > this.live.length) this.grow(first + n);
+    if (first + n > this.live.length || (!ownBytes && (first + n) * INDEX_ENTRY_BYTES > this.raw.length)) this.grow(first + n, !ownBytes);
     this.entries += n;
     return first;
   }
@@ -182,15 +187,19 @@ export class RecordIndex {
     this.table = table;
   }
 
-  private grow(needed: number): void {
+  private grow(needed: number, withBytes: boolean): void {
     let size = this.live.length;
     while (size < needed) size *= 2;
-    const live = new Int32Array(size);
-    live.set(this.live);
-    this.live = live;
-    const raw = Buffer.allocUnsafe(size * INDEX_ENTRY_BYTES);
-    this.raw.copy(raw, 0, 0, this.entries * INDEX_ENTRY_BYTES);
-    this.raw = raw;
+    if (size !== this.live.length) {
+      const live = new Int32Array(size);
+      live.set(this.live);
+      this.live = live;
+    }
+    if (withBytes) {
+      const raw = Buffer.allocUnsafe(size * INDEX_ENTRY_BYTES);
+      this.raw.copy(raw, 0, 0, this.entries * INDEX_ENTRY_BYTES);
+      this.raw = raw;
+    }
     // Sized for as many sessions as entries, so decoding a whole file never rehashes.
     let tableSize = this.table.length;
     while (tableSize < size * 2) tableSize *= 2;
