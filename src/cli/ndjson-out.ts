@@ -58,15 +58,18 @@ export class JsonLinesOut {
 }
 
 /**
- * NDJSON on stdout as it comes (`watch --json`: a line at a time, live), one value a line
- * (ndjson's serializer), each line made safe for
- * a terminal (see report/visible-text.ts) and parsing back to exactly the value, handed on in
- * pieces of ~64 KiB. Waits for stdout when it is slower than the values come, so a stream of
- * any length holds a bounded amount.
+ * NDJSON on stdout as it comes (`watch --json`: each line written as soon as its event is read,
+ * never held back to fill a piece), one value a line (ndjson's serializer), each line made safe
+ * for a terminal (see report/visible-text.ts) and parsing back to exactly the value. Waits for
+ * stdout when it is slower than the values come, so a stream of any length holds a bounded amount.
  */
 export class NdjsonOut {
   private readonly lines = ndjson.stringify();
-  private readonly safe = piecesOf((line) => safeJsonText(line));
+  private readonly safe = new Transform({
+    transform(line: Buffer | string, _encoding, callback) {
+      callback(null, safeJsonText(line.toString()));
+    },
+  });
 
   constructor(out: NodeJS.WritableStream = process.stdout) {
     this.lines.pipe(this.safe).pipe(out, { end: false });
@@ -84,19 +87,3 @@ export class NdjsonOut {
   }
 }
 
-/** A stream of lines in, the same made safe by `map`, out in pieces of ~64 KiB. */
-function piecesOf(map: (line: string) => string): Transform {
-  let pending = '';
-  return new Transform({
-    transform(line: Buffer | string, _encoding, callback) {
-      pending += map(line.toString());
-      if (pending.length < PIECE) return callback();
-      const piece = pending;
-      pending = '';
-      callback(null, piece);
-    },
-    flush(callback) {
-      callback(null, pending);
-    },
-  });
-}

@@ -47,6 +47,24 @@ describe('watch', () => {
     }
   });
 
+  it('--json shows each event as it is appended, while the watch goes on', async () => {
+    const { dir, cleanup } = await tempDir();
+    try {
+      const store = join(dir, 'store');
+      const m = await SessionManager.open(store);
+      const json = watchStore(['--json', '--dir', store]);
+      await json.ready;
+      const session = await m.spawnAgentSession('CodeGenAgent', 'p', contextFor());
+      await waitFor(() => json.output().includes(session.id), 10_000, 'the spawn on stdout while watching');
+      expect(JSON.parse(json.output().trim())).toMatchObject({ seq: 1, type: 'SessionSpawned', sessionId: session.id });
+      json.child.kill('SIGINT');
+      expect(await json.exited).toBe(0);
+      await m.close();
+    } finally {
+      await cleanup();
+    }
+  });
+
   it('a damaged line appended while watching ends the watch with exit code 5, not as a clean stop', async () => {
     const { dir, cleanup } = await tempDir();
     try {
