@@ -59,7 +59,7 @@ export class SessionArchive {
    * records scattered through a large file cost their own bytes, not the file's.
    */
   sequentialReader(upcoming?: readonly number[]): (index: number) => Buffer {
-    let window = Buffer.alloc(0);
+    let window: Buffer = Buffer.alloc(0);
     let windowStart = 0;
     let next = 0;
     const windowEnd = (index: number, start: number): number => {
@@ -81,14 +81,8 @@ export class SessionArchive {
       const start = this.index.startOf(index);
       const length = this.index.lengthOf(index);
       if (start < windowStart || start + length > windowStart + window.length) {
-        window = Buffer.allocUnsafe(windowEnd(index, start) - start);
+        window = this.readForward(start, windowEnd(index, start) - start);
         windowStart = start;
-        // The back half first: reads that never follow on from the last one are not readahead
-        // streams, so the file stays in small pages (see readBackwards) for in-place checkpoints.
-        const half = Math.ceil(window.length / 2);
-        const back = this.readInto(window.subarray(half), start + half, true);
-        const front = this.readInto(window.subarray(0, half), start, true);
-        window = window.subarray(0, front < half ? front : half + back);
       }
       return this.verified(index, window.subarray(start - windowStart, start - windowStart + length));
     };
@@ -100,8 +94,8 @@ export class SessionArchive {
    * file order, and rewritten ones, scattered through the file's end. A record that continues
    * a run (within {@link GAP} past the end of a window, or before its start going backwards) is
    * read with the next {@link WALK_WINDOW} bytes; any other is read alone. A few windows are kept,
-   * the least recently used dropped. Windows are read back half first, or backwards, so that the
-   * kernel's readahead never puts the file in large folios (see readBackwards).
+   * the least recently used dropped. Windows are read back half first (readForward), or ending
+   * where a record ends going backwards, so the kernel's readahead never puts the file in large folios.
    */
   walkReader(reverse: boolean): (index: number) => Buffer {
     const windows: Array<{ start: number; bytes: Buffer }> = [];
@@ -127,14 +121,11 @@ export class SessionArchive {
           return this.read(index);
         }
         const from = reverse ? Math.max(0, end - WALK_WINDOW) : start;
-        let bytes = Buffer.allocUnsafe(reverse ? end - from : Math.max(WALK_WINDOW, length));
-        if (reverse) bytes = bytes.subarray(0, this.readInto(bytes, from, true));
-        else {
-          const half = Math.ceil(bytes.length / 2);
-          const back = this.readInto(bytes.subarray(half), from + half, true);
-          const front = this.readInto(bytes.subarray(0, half), from, true);
-          bytes = bytes.subarray(0, front < half ? front : half + back);
-        }
+        let bytes: Buffer;
+        if (reverse) {
+          bytes = Buffer.allocUnsafe(end - from);
+          bytes = bytes.subarray(0, this.readInto(bytes, from, true));
+        } else bytes = this.readForward(from, Math.max(WALK_WINDOW, length));
         keep({ start: from, bytes });
         at = 0;
       } else if (at > 0) {
@@ -177,6 +168,19 @@ export class SessionArchive {
       }
       this.copies.set(entry, Buffer.from(window.subarray(start - windowStart, start - windowStart + length)));
     }
+  }
+
+  /**
+   * Up to `length` bytes from `from` (fewer at the end of the file), the back half read first:
+   * reads that never follow on from the last one are not readahead streams, so the file stays in
+   * small pages (see readBackwards) for in-place checkpoints.
+   */
+  private readForward(from: number, length: number): Buffer {
+    const bytes = Buffer.allocUnsafe(length);
+    const half = Math.ceil(length / 2);
+    const back = this.readInto(bytes.subarray(half), from + half, true);
+    const front = this.readInto(bytes.subarray(0, half), from, true);
+    return bytes.subarray(0, front < half ? front : half + back);
   }
 
   /** A copied record's verified bytes, if it was copied. */

@@ -37,8 +37,8 @@ export class SessionMap extends Map<string, Session> implements PrecountedSessio
   private boundary = 0;
   /** Archived sessions neither read into memory nor deleted. */
   private unread = 0;
-  /** Whether archived Active records may be left unread (0: none are). */
-  private unreadActive = 0;
+  /** Whether archived Active records may be left unread (false once they were all read). */
+  private activeMayBeUnread = false;
   /** Archived sessions deleted from the map. */
   private readonly deleted = new Set<string>();
   /** Ended sessions read from the archive: they stay counted in `archivedStats.ended`. */
@@ -54,7 +54,7 @@ export class SessionMap extends Map<string, Session> implements PrecountedSessio
     map.archive = archive;
     map.boundary = archive.index.count;
     map.unread = archive.index.sessionCount;
-    map.unreadActive = 1;
+    map.activeMayBeUnread = true;
     map.archivedStats = { ended: stats.ended, active: stats.active };
     if (map.unread === 0) map.release();
     return map;
@@ -151,7 +151,7 @@ export class SessionMap extends Map<string, Session> implements PrecountedSessio
         yield [id, super.get(id) ?? entry];
       }
     }
-    for (const [id, session] of super.entries()) if (archive === null || !this.isArchived(id)) yield [id, session];
+    for (const session of this.memoryOnly()) yield [session.id, session];
   }
 
   /**
@@ -285,7 +285,7 @@ export class SessionMap extends Map<string, Session> implements PrecountedSessio
     this.boundary = archive.index.count;
     this.deleted.clear();
     this.unread = archive.index.sessionCount - super.size;
-    this.unreadActive = 1;
+    this.activeMayBeUnread = true;
     if (this.unread === 0) this.release();
     return true;
   }
@@ -319,9 +319,9 @@ export class SessionMap extends Map<string, Session> implements PrecountedSessio
 
   /** Reads the archived Active records not read yet (the first call only walks the index). */
   private loadActive(): void {
-    if (this.unreadActive === 0) return;
+    if (!this.activeMayBeUnread) return;
     this.loadWhere((entry) => this.archive!.statusOf(entry) === 'A');
-    this.unreadActive = 0;
+    this.activeMayBeUnread = false;
   }
 
   /** The Active sessions, in no particular order, reading only the archived Active ones. */
@@ -401,7 +401,7 @@ export class SessionMap extends Map<string, Session> implements PrecountedSessio
     this.deleted.clear();
     this.loadedFromArchive.clear();
     this.activeRead = new StatsCounter();
-    this.unreadActive = 0;
+    this.activeMayBeUnread = false;
   }
 }
 
