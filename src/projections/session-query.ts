@@ -182,17 +182,26 @@ function* walk(sessions: ReadonlyMap<string, Session>, options: { reverse: boole
   }
 }
 
-/** The sessions of the pipeline whose root is `root`, in spawn order (read through its tree, not a scan). */
-function pipelineOf(sessions: ReadonlyMap<string, Session>, root: string): Map<string, Session> {
-  const pipeline = new Map<string, Session>();
+/**
+ * The sessions of the pipeline whose root is `root` (none for an unknown id), in no particular
+ * order: found by going down its tree from the root (handoffs and retries), never by a scan.
+ */
+export function pipelineMembers(sessions: ReadonlyMap<string, Session>, root: string): Map<string, Session> {
+  const members = new Map<string, Session>();
   const top = sessions.get(root);
-  if (top === undefined) return pipeline;
-  const queue = [top];
+  const queue = top === undefined ? [] : [top];
   for (let session = queue.shift(); session !== undefined; session = queue.shift()) {
-    pipeline.set(session.id, session);
+    if (members.has(session.id)) continue;
+    members.set(session.id, session);
     queue.push(...childrenOf(sessions, session));
   }
-  return new Map([...pipeline].sort(([, a], [, b]) => a.createdAt.localeCompare(b.createdAt)));
+  return members;
+}
+
+/** The sessions of the pipeline whose root is `root`, in spawn order. */
+function pipelineOf(sessions: ReadonlyMap<string, Session>, root: string): Map<string, Session> {
+  const members = pipelineMembers(sessions, root);
+  return new Map(inSpawnOrder(sessions, members.keys()).map((id) => [id, members.get(id)!]));
 }
 
 /**

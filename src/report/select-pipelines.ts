@@ -1,6 +1,6 @@
 import type { Session } from '../domain/session.js';
-import { childrenOf, lineageOf } from '../projections/lineage.js';
-import { inSpawnOrder, streamSessions, type SessionQuery } from '../projections/session-query.js';
+import { lineageOf } from '../projections/lineage.js';
+import { inSpawnOrder, pipelineMembers, streamSessions, type SessionQuery } from '../projections/session-query.js';
 
 /** Which pipelines a report shows. */
 export interface PipelineSelection {
@@ -48,14 +48,7 @@ export function selectPipelines(sessions: ReadonlyMap<string, Session>, selectio
     }
   }
   const members = new Map<string, Session>();
-  for (const root of roots) {
-    const queue = [sessions.get(root)!];
-    for (let session = queue.shift(); session !== undefined; session = queue.shift()) {
-      if (members.has(session.id)) continue;
-      members.set(session.id, session);
-      queue.push(...childrenOf(sessions, session));
-    }
-  }
+  for (const root of roots) for (const [id, session] of pipelineMembers(sessions, root)) members.set(id, session);
   const ordered = new Map(inSpawnOrder(sessions, members.keys()).map((id) => [id, members.get(id)!]));
   return { sessions: ordered, pipelines: roots.length, more };
 }
