@@ -1,12 +1,8 @@
-import { stat } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { Session } from '../domain/session.js';
-import { SessionError } from '../errors.js';
 import type { SessionEvent } from '../events/session-event.js';
 import { machineEventOf, snapshotOf } from '../manager/machine-bridge.js';
 import { emptySessionsState, evolveSessions, spawnRefusal } from '../projections/sessions-projection.js';
-import { FileEventStore } from '../store/file/file-event-store.js';
-import { assertOwnSessionsFile } from '../checkpoint/foreign-sessions-file.js';
+import { fileStoreToRead } from '../query/read-store.js';
 import type { EventStore, ReadFinding, StoredRecord } from '../store/event-store.js';
 import { digestOf, type TranscriptDigest, type TranscriptStore } from '../store/transcript-store.js';
 
@@ -44,10 +40,7 @@ export interface AuditReport {
  * Throws `NOT_FOUND` when `dir` does not exist, `FOREIGN_STORE` when its sessions.json is the original's.
  */
 export async function auditLog(dir: string, onProgress?: (done: number, total: number) => void): Promise<AuditReport> {
-  if (!(await stat(dir).then((s) => s.isDirectory(), () => false))) throw new SessionError('NOT_FOUND', `no session store at ${dir}`);
-  const store = new FileEventStore(dir);
-  await assertOwnSessionsFile(join(dir, 'sessions.json'), store);
-  return auditStore(store, onProgress);
+  return auditStore(await fileStoreToRead(dir), onProgress);
 }
 
 /**

@@ -1,11 +1,7 @@
-import { stat } from 'node:fs/promises';
-import { join } from 'node:path';
-import { assertOwnSessionsFile } from '../checkpoint/foreign-sessions-file.js';
-import { SessionError } from '../errors.js';
 import type { Session } from '../domain/session.js';
 import type { SessionEvent } from '../events/session-event.js';
 import { emptySessionsState, evolveSessions, type SessionsState } from '../projections/sessions-projection.js';
-import { readStore, type ReadLimit } from '../query/read-store.js';
+import { fileStoreToRead, readStore, type ReadLimit } from '../query/read-store.js';
 import { START, type EventStore, type StoreCursor } from '../store/event-store.js';
 import { FileEventStore } from '../store/file/file-event-store.js';
 import { PostgresEventStore } from '../store/postgres/postgres-event-store.js';
@@ -76,14 +72,8 @@ export async function loadView(
  */
 export async function forEachEvent(context: CommandContext, each: (event: SessionEvent, json: string | undefined) => Promise<void> | void): Promise<void> {
   const postgres = contextStore(context);
-  const store = postgres ?? new FileEventStore(context.dir);
+  const store = postgres ?? (await fileStoreToRead(context.dir));
   try {
-    if (postgres === undefined) {
-      const isDir = await stat(context.dir).then((s) => s.isDirectory(), () => false);
-      if (!isDir) throw new SessionError('NOT_FOUND', `no session store at ${context.dir}`);
-      // An original's store is refused, never read as an empty one.
-      await assertOwnSessionsFile(join(context.dir, 'sessions.json'), store);
-    }
     const read = await store.readRecords(null);
     const bar = progressBar('reading', read.size, postgres === undefined ? 'bytes' : 'events');
     for await (const batch of read.records) {

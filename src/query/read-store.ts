@@ -28,6 +28,18 @@ export interface StoreView {
   cursor: StoreCursor;
 }
 
+/**
+ * The file store at `dir`, to be read only: it must exist (`NOT_FOUND`), and an original's
+ * `sessions.json` there is refused (`FOREIGN_STORE`: import it first), never read as an empty store.
+ */
+export async function fileStoreToRead(dir: string): Promise<FileEventStore> {
+  const isDir = await stat(dir).then((s) => s.isDirectory(), () => false);
+  if (!isDir) throw new SessionError('NOT_FOUND', `no session store at ${dir}`);
+  const store = new FileEventStore(dir);
+  await assertOwnSessionsFile(join(dir, 'sessions.json'), store);
+  return store;
+}
+
 /** Options of {@link readStore}. */
 export interface ReadStoreOptions {
   /**
@@ -51,11 +63,7 @@ export async function readStore(
   onRecord?: (record: StoredRecord, state: SessionsState) => void,
   options: ReadStoreOptions = {},
 ): Promise<StoreView> {
-  const isDir = await stat(dir).then((s) => s.isDirectory(), () => false);
-  if (!isDir) throw new SessionError('NOT_FOUND', `no session store at ${dir}`);
-  const store = new FileEventStore(dir);
-  // An original's store is refused, never reported as an empty one.
-  await assertOwnSessionsFile(join(dir, 'sessions.json'), store);
+  const store = await fileStoreToRead(dir);
   let state = emptySessionsState();
   let from: StoreCursor | null = null;
   let checkpoint: StoreView['checkpoint'] = 'unused';
