@@ -45,3 +45,18 @@ export function progressBar(label: string, total: number, unit: 'bytes' | 'event
     },
   };
 }
+
+/**
+ * A bar for work that learns its total with its first report (a read's `size`): `report(done,
+ * total)` draws it, made on the first call; `done()` clears it, if one was made.
+ */
+export function progressReporter(label: string, unit: 'bytes' | 'events'): { report: (done: number, total: number) => void; done: () => void } {
+  let bar: Progress | null = null;
+  return {
+    report(done, total) {
+      bar ??= progressBar(label, total, unit);
+      bar.tick(done);
+    },
+    done: () => bar?.done(),
+  };
+}

@@ -3,7 +3,7 @@ import { contextStore } from '../open-store.js';
 import type { Command } from '../command.js';
 import { EXIT } from '../exit-codes.js';
 import { print, printJson, table } from '../format.js';
-import { progressBar, type Progress } from '../progress.js';
+import { progressReporter } from '../progress.js';
 
 /** `audit`: verifies the log; exits 1 when anything is found. Changes nothing. */
 export const auditCommand: Command = {
@@ -13,13 +13,9 @@ export const auditCommand: Command = {
   example: 'events.ndjson: 3 lines, 3 events, 2 sessions: 1 finding\nLINE  BYTE  KIND        SESSION                               FINDING\n3     812   transition  6f3d9a21-…  SessionCompleted is not allowed: session … is HandedOff',
   async run(context) {
     const store = contextStore(context);
-    let bar: Progress | null = null;
-    const onProgress = (done: number, total: number) => {
-      bar ??= progressBar('auditing', total, store === undefined ? 'bytes' : 'events');
-      bar.tick(done);
-    };
-    const report = store === undefined ? await auditLog(context.dir, onProgress) : await auditStore(store, onProgress).finally(() => store.close());
-    (bar as Progress | null)?.done();
+    const progress = progressReporter('auditing', store === undefined ? 'bytes' : 'events');
+    const report = store === undefined ? await auditLog(context.dir, progress.report) : await auditStore(store, progress.report).finally(() => store.close());
+    progress.done();
     if (context.json) printJson(report);
     else {
       const n = report.findings.length;

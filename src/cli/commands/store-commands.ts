@@ -7,7 +7,7 @@ import { PostgresEventStore } from '../../store/postgres/postgres-event-store.js
 import { UsageError, stringOption, type Command } from '../command.js';
 import { EXIT } from '../exit-codes.js';
 import { print, printJson } from '../format.js';
-import { progressBar, type Progress } from '../progress.js';
+import { progressReporter } from '../progress.js';
 import { contextStore, storeFromSpec } from '../open-store.js';
 
 /** `migrate`: prints the PostgreSQL schema migration, or applies it to --store. */
@@ -48,12 +48,9 @@ export const copyCommand: Command = {
     const target = storeFromSpec(to);
     // Neither an original's store read as empty, nor one written over.
     for (const store of [source, target]) if (store instanceof FileEventStore) await assertOwnSessionsFile(join(store.dir, 'sessions.json'), store);
-    let bar: Progress | null = null;
-    const report = await copyEvents(source, target, (done, total) => {
-      bar ??= progressBar('copying', total, source instanceof FileEventStore ? 'bytes' : 'events');
-      bar.tick(done);
-    });
-    (bar as Progress | null)?.done();
+    const progress = progressReporter('copying', source instanceof FileEventStore ? 'bytes' : 'events');
+    const report = await copyEvents(source, target, progress.report);
+    progress.done();
     const summary = { events: report.events, sessions: report.target.sessions.size, transcripts: report.transcripts, from: source.location, to: target.location, identical: report.identical };
     if (context.json) printJson(summary);
     else print(`copied ${summary.events} events (${summary.sessions} sessions, ${summary.transcripts} transcripts) from ${summary.from} to ${summary.to}: ${report.identical ? 'identical' : 'DIFFER'}`);
