@@ -77,7 +77,9 @@ export async function burstBenches(runs: number, store: SeededStore, share: numb
   const amplification = summarize(amplifications.slice(1));
   const name = `100 callers (${mix(store, share)})`;
   return [
-    { name: `durable append, ${name}`, unit: 'events/s', ours, baseline: off, baselineName: 'same, checkpoints off (checkpointEvery: ∞, checkpointIdleMs: -1)', ratio: ours.median / off.median, target: '≥ 0.7 and ≥ 50,000/s' },
+    // Ours runs the defaults; only this baseline does not, and the name says so. Its twin below
+    // sets ours beside a bare loop.
+    { name: `durable append, ${name}, vs the same with checkpoints off`, unit: 'events/s', ours, baseline: off, baselineName: 'same, checkpoints off (checkpointEvery: ∞, checkpointIdleMs: -1)', ratio: ours.median / off.median, target: '≥ 0.7 and ≥ 50,000/s' },
     { name: `durable append, ${name}, vs bare`, unit: 'events/s', ours, baseline, baselineName: 'write of 100 appends + one fdatasync', ratio: ours.median / baseline.median },
     { name: `write amplification, ${name}`, unit: 'B/B', ours: amplification, baseline: amplification, baselineName: 'bytes written per byte appended (close included)', ratio: amplification.median, target: '≤ 3', lowerIsBetter: true },
   ];
