@@ -1,5 +1,6 @@
 import { SessionError } from '../errors.js';
 import type { PendingEvent, SessionEvent } from '../events/session-event.js';
+import { projectionSink } from '../projections/projection-sink.js';
 import { emptySessionsState, evolveSessions, type SessionsState } from '../projections/sessions-projection.js';
 import type { EventStore } from '../store/event-store.js';
 import { copyTranscripts } from '../store/copy-transcripts.js';
@@ -27,7 +28,7 @@ export interface CopyReport {
 export async function copyEvents(from: EventStore, to: EventStore, onProgress?: (done: number, total: number) => void): Promise<CopyReport> {
   const target = emptySessionsState();
   const revisions = new Map<string, number>();
-  await to.connect({ apply: (events) => events.forEach((e) => evolveSessions(target, e)), revisionOf: (id) => target.sessions.get(id)?.revision ?? 0 }, null);
+  await to.connect(projectionSink(target), null);
   try {
     if (to.cursor().seq !== 0) throw new SessionError('CONFLICT', `${to.location} is not empty (it holds events up to seq ${to.cursor().seq})`);
     const source = emptySessionsState();

@@ -7,7 +7,8 @@ import { SessionError, storageError } from '../errors.js';
 import { Checkpointer } from '../checkpoint/checkpointer.js';
 import { checkpointPolicyOf } from '../checkpoint/checkpoint-policy.js';
 import { parseTrailer, TRAILER_BYTES } from '../checkpoint/sessions-file.js';
-import { emptySessionsState, evolveSessions, type SessionsState } from '../projections/sessions-projection.js';
+import { projectionSink } from '../projections/projection-sink.js';
+import { emptySessionsState, type SessionsState } from '../projections/sessions-projection.js';
 import type { EventStore } from '../store/event-store.js';
 import { fsyncDirectory } from '../store/file/atomic-file.js';
 import { FileEventStore } from '../store/file/file-event-store.js';
@@ -63,7 +64,7 @@ export async function importOriginalStore(options: ImportOptions = {}): Promise<
       throw storageError('creating directory', dir, error);
     });
     const state = emptySessionsState();
-    await store.connect({ apply: (batch) => batch.forEach((e) => evolveSessions(state, e)), revisionOf: (id) => state.sessions.get(id)?.revision ?? 0 }, null);
+    await store.connect(projectionSink(state), null);
     const ids = events.filter((e) => e.type === 'SessionSpawned').map((e) => e.sessionId);
     const done = (kept: string, resumed: boolean): ImportReport => ({ from, kept, sessions: ids.length, events: events.length, byStatus: countStatuses(ids, state), resumed });
     if (alreadyImported(ids, state, from, checkpointPath)) {

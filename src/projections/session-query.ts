@@ -94,10 +94,26 @@ export interface SessionPage {
   next: string | null;
 }
 
-type Parsed = z.output<typeof SessionQuerySchema>;
+/** A query as {@link parseSessionQuery} returns it: checked, defaults filled in. */
+export type ParsedSessionQuery = z.output<typeof SessionQuerySchema>;
+type Parsed = ParsedSessionQuery;
 
-/** Where a page ended: the pass of the order, the position in that pass's walk, and the session there. */
-interface Cursor {
+/**
+ * How each order walks the sessions: one pass or two, each in spawn order or its reverse, and
+ * for `failures-first` the Failed sessions first (`failed: true`), then the others. A cursor
+ * names its pass.
+ */
+export const ORDER_PASSES: Readonly<Record<SessionOrder, ReadonlyArray<{ reverse: boolean; failed?: boolean }>>> = {
+  spawn: [{ reverse: false }],
+  newest: [{ reverse: true }],
+  'failures-first': [
+    { reverse: true, failed: true },
+    { reverse: true, failed: false },
+  ],
+};
+
+/** Where a page ended: the pass of the order, the position in that pass's walk (a store's own number for the session), and the session there. */
+export interface QueryCursor {
   order: SessionOrder;
   pass: number;
   position: number;
@@ -124,7 +140,7 @@ export function querySessions(sessions: ReadonlyMap<string, Session>, query: Ses
   const parsed = parseSessionQuery(query);
   const start = parsed.after == null ? null : decodeCursor(parsed.after, parsed.order);
   const page: Session[] = [];
-  let last: Cursor | null = null;
+  let last: QueryCursor | null = null;
   for (const { pass, walked } of candidates(sessions, parsed, start)) {
     if (page.length === parsed.limit) {
       // One more exists: the page ends at the last one taken.
@@ -146,16 +162,15 @@ export function* streamSessions(sessions: ReadonlyMap<string, Session>, query: O
 }
 
 /** The matching sessions in order, each with its pass and walk position, from just after `start`. */
-function* candidates(sessions: ReadonlyMap<string, Session>, query: Parsed, start: Cursor | null): Generator<{ pass: number; walked: WalkedSession }> {
+function* candidates(sessions: ReadonlyMap<string, Session>, query: Parsed, start: QueryCursor | null): Generator<{ pass: number; walked: WalkedSession }> {
   const statuses = query.status === undefined ? null : new Set<SessionStatus>([query.status].flat());
-  const matches = matcher(query);
-  const passes: Array<{ reverse: boolean; status?: (s: SessionStatus) => boolean }> =
-    query.order === 'spawn' ? [{ reverse: false }] : query.order === 'newest' ? [{ reverse: true }] : [{ reverse: true, status: (s) => s === 'Failed' }, { reverse: true, status: (s) => s !== 'Failed' }];
+  const matches = sessionMatcher(query);
+  const passes = ORDER_PASSES[query.order];
   const source = query.pipeline === undefined ? sessions : pipelineOf(sessions, query.pipeline);
   const hints = recordHints(query);
   for (let pass = start?.pass ?? 0; pass < passes.length; pass += 1) {
-    const { reverse, status } = passes[pass]!;
-    const which = (s: SessionStatus) => (statuses === null || statuses.has(s)) && (status === undefined || status(s));
+    const { reverse, failed } = passes[pass]!;
+    const which = (s: SessionStatus) => (statuses === null || statuses.has(s)) && (failed === undefined || (s === 'Failed') === failed);
     const skip = start !== null && pass === start.pass ? start.position : 0;
     for (const walked of walk(source, { reverse, skip, which, hints })) {
       // The cursor's own session is checked, then passed: the page after it starts behind it.
@@ -198,8 +213,8 @@ export function pipelineMembers(sessions: ReadonlyMap<string, Session>, root: st
   return members;
 }
 
-/** The sessions of the pipeline whose root is `root`, in spawn order. */
-function pipelineOf(sessions: ReadonlyMap<string, Session>, root: string): Map<string, Session> {
+/** The sessions of the pipeline whose root is `root`, in spawn order (none for an unknown id). */
+export function pipelineOf(sessions: ReadonlyMap<string, Session>, root: string): Map<string, Session> {
   const members = pipelineMembers(sessions, root);
   return new Map(inSpawnOrder(sessions, members.keys()).map((id) => [id, members.get(id)!]));
 }
@@ -219,7 +234,7 @@ function recordHints(query: Parsed): Buffer[] {
 }
 
 /** The filters of a query other than status (which a walk applies first) as one test. */
-function matcher(query: Parsed): (session: Session) => boolean {
+export function sessionMatcher(query: ParsedSessionQuery): (session: Session) => boolean {
   const tests: Array<(s: Session) => boolean> = [];
   if (query.agent !== undefined) tests.push((s) => s.agentName === query.agent);
   if (query.phase !== undefined) tests.push((s) => s.context.currentPhase === query.phase);
@@ -238,16 +253,25 @@ function matcher(query: Parsed): (session: Session) => boolean {
   bound(query.endedUntil, (t, at) => t <= at, (s) => s.endedAt);
   if (query.text !== undefined) {
     const needle = query.text.toLowerCase();
-    tests.push((s) => [s.purpose, s.result?.output, s.error].some((text) => text !== undefined && text.toLowerCase().includes(needle)));
+    tests.push((s) => searchableTexts(s).some((text) => text.includes(needle)));
   }
   return (session) => tests.every((test) => test(session));
 }
 
-function encodeCursor(cursor: Cursor): string {
+/** The texts a `text` filter looks in (purpose, the result's output, the error), lower-cased as the filter compares them. */
+export function searchableTexts(session: Session): string[] {
+  const texts: string[] = [];
+  for (const text of [session.purpose, session.result?.output, session.error]) if (text !== undefined) texts.push(text.toLowerCase());
+  return texts;
+}
+
+/** A cursor as the opaque text a page's `next` holds. */
+export function encodeCursor(cursor: QueryCursor): string {
   return Buffer.from(JSON.stringify([cursor.order, cursor.pass, cursor.position, cursor.id])).toString('base64url');
 }
 
-function decodeCursor(text: string, order: SessionOrder): Cursor {
+/** The cursor of a page's `next` text; throws `INVALID_INPUT` for text this library did not write, or a cursor of another order. */
+export function decodeCursor(text: string, order: SessionOrder): QueryCursor {
   let fields: unknown;
   try {
     fields = JSON.parse(Buffer.from(text, 'base64url').toString('utf8'));

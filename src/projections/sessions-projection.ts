@@ -27,30 +27,10 @@ export function evolveSessions(state: SessionsState, event: SessionEvent): Sessi
   if (event.type === 'SessionSpawned') {
     const refusal = spawnRefusal(sessions, event);
     if (refusal !== null) throw refused(event, refusal);
-    const { parentSession, retryOf } = event.data;
-    const session: Session = {
-      id: event.sessionId,
-      agentName: event.data.agentName,
-      purpose: event.data.purpose,
-      context: event.data.context,
-      // An imported spawn says when the original created it; its timestamp is the import's.
-      createdAt: event.data.createdAt ?? event.timestamp,
-      status: 'Active',
-      parentSession,
-      childSessions: [],
-      revision: 1,
-    };
-    if (event.data.pipeline !== undefined) session.pipeline = event.data.pipeline;
-    // The failed attempt's record stays as it ended (records of ended sessions are final); its
-    // retry is found from it by id (retryIdOf).
-    if (retryOf !== undefined) session.retryOf = retryOf;
-    if (event.imported === true) session.imported = true;
-    sessions.set(event.sessionId, session);
+    sessions.set(event.sessionId, spawnedSession(event));
   } else {
     if (existing === undefined) throw refused(event, 'no such session');
-    if (existing.status !== 'Active') throw refused(event, `the session is ${existing.status}, not Active`);
-    if (event.type === 'SessionAgentStarted' || event.type === 'SessionAgentFinished') agentEvent(existing, event);
-    else endSession(existing, event);
+    evolveSession(existing, event);
   }
   state.lastSeq = event.seq;
   state.lastEventId = event.id;
@@ -58,6 +38,53 @@ export function evolveSessions(state: SessionsState, event: SessionEvent): Sessi
 }
 
 type SpawnEvent = Extract<SessionEvent, { type: 'SessionSpawned' }>;
+
+/**
+ * One session folded from its own events alone, oldest first (the first its spawn), by the same
+ * rules as {@link evolveSessions} except the lineage rules, which need the other sessions: for a
+ * reader that fetched one session's events from a log whose lineage was checked as it was written.
+ * Throws `CORRUPT_LOG` as the fold does.
+ */
+export function foldSession(events: readonly SessionEvent[]): Session {
+  const [first, ...rest] = events;
+  if (first === undefined) throw new SessionError('CORRUPT_LOG', 'a session without events');
+  if (first.type !== 'SessionSpawned') throw refused(first, 'no such session');
+  const session = spawnedSession(first);
+  for (const event of rest) {
+    if (event.type === 'SessionSpawned') throw refused(event, `session ${event.sessionId} is spawned a second time`);
+    evolveSession(session, event);
+  }
+  return session;
+}
+
+function spawnedSession(event: SpawnEvent): Session {
+  const { parentSession, retryOf } = event.data;
+  const session: Session = {
+    id: event.sessionId,
+    agentName: event.data.agentName,
+    purpose: event.data.purpose,
+    context: event.data.context,
+    // An imported spawn says when the original created it; its timestamp is the import's.
+    createdAt: event.data.createdAt ?? event.timestamp,
+    status: 'Active',
+    parentSession,
+    childSessions: [],
+    revision: 1,
+  };
+  if (event.data.pipeline !== undefined) session.pipeline = event.data.pipeline;
+  // The failed attempt's record stays as it ended (records of ended sessions are final); its
+  // retry is found from it by id (retryIdOf).
+  if (retryOf !== undefined) session.retryOf = retryOf;
+  if (event.imported === true) session.imported = true;
+  return session;
+}
+
+/** Folds an event other than a spawn into its session, in place; only an Active session changes. */
+function evolveSession(session: Session, event: Exclude<SessionEvent, SpawnEvent>): void {
+  if (session.status !== 'Active') throw refused(event, `the session is ${session.status}, not Active`);
+  if (event.type === 'SessionAgentStarted' || event.type === 'SessionAgentFinished') agentEvent(session, event);
+  else endSession(session, event);
+}
 
 /**
  * Why the lineage rules refuse a spawn, or null when it fits: a new id; a child names the

@@ -35,6 +35,22 @@ export function computeStats(sessions: Iterable<Session>): SessionStats {
   return counter.result();
 }
 
+/**
+ * Sessions of one agent, phase and status, counted and summed together: `ended` of them have a
+ * duration, `totalMs` their sum and `maxMs` the longest (null when none); cost in nano-dollars.
+ */
+export interface StatsGroup {
+  agentName: string;
+  phase: Phase;
+  status: Session['status'];
+  count: number;
+  ended: number;
+  totalMs: number;
+  maxMs: number | null;
+  costNanos: number;
+  turns: number;
+}
+
 /** Stats counted one session at a time, for callers that meet sessions one by one. */
 export class StatsCounter {
   private readonly totals = zero();
@@ -50,20 +66,33 @@ export class StatsCounter {
 
   /** Counts one more session. */
   add(session: Session): void {
-    const key = KEY[session.status];
-    const agent = (this.byAgent[session.agentName] ??= zero());
-    for (const counts of [this.totals, agent, this.byPhase[session.context.currentPhase]]) {
-      counts.total += 1;
-      counts[key] += 1;
+    const ms = session.endedAt === undefined ? null : Date.parse(session.endedAt) - Date.parse(session.createdAt);
+    this.addGroup({
+      agentName: session.agentName,
+      phase: session.context.currentPhase,
+      status: session.status,
+      count: 1,
+      ended: ms === null ? 0 : 1,
+      totalMs: ms ?? 0,
+      maxMs: ms,
+      costNanos: toNanos(session.result?.totalCostUsd ?? 0),
+      turns: session.result?.numTurns ?? 0,
+    });
+  }
+
+  /** Counts a group of sessions of one agent, phase and status, summed elsewhere (a database's GROUP BY). */
+  addGroup(group: StatsGroup): void {
+    const key = KEY[group.status];
+    const agent = (this.byAgent[group.agentName] ??= zero());
+    for (const counts of [this.totals, agent, this.byPhase[group.phase]]) {
+      counts.total += group.count;
+      counts[key] += group.count;
     }
-    if (session.endedAt !== undefined) {
-      const ms = Date.parse(session.endedAt) - Date.parse(session.createdAt);
-      this.ended += 1;
-      this.totalMs += ms;
-      this.maxMs = this.maxMs === null ? ms : Math.max(this.maxMs, ms);
-    }
-    this.costNanos += toNanos(session.result?.totalCostUsd ?? 0);
-    this.totalTurns += session.result?.numTurns ?? 0;
+    this.ended += group.ended;
+    this.totalMs += group.totalMs;
+    if (group.maxMs !== null) this.maxMs = this.maxMs === null ? group.maxMs : Math.max(this.maxMs, group.maxMs);
+    this.costNanos += group.costNanos;
+    this.totalTurns += group.turns;
   }
 
   /** The stats of every session counted so far (a copy: counting may go on). */
@@ -82,7 +111,8 @@ export class StatsCounter {
 }
 
 const NANOS = 1e9;
-const toNanos = (usd: number) => Math.round(usd * NANOS);
+/** US dollars as whole nano-dollars: sums of these are exact in any order. */
+export const toNanos = (usd: number): number => Math.round(usd * NANOS);
 
 /** The stats of two disjoint sets of sessions, combined: the same as computing them over both. */
 export function mergeStats(a: SessionStats, b: SessionStats): SessionStats {
