@@ -53,6 +53,7 @@ export { migrationSql } from './store/postgres/schema.js';
 export { lineageOf, lineageTree, type LineageNode } from './projections/lineage.js';
 export { computeStats, type SessionStats, type StatusCounts } from './projections/stats.js';
 export { MAX_PAGE, SESSION_ORDERS, SessionQuerySchema, querySessions, streamSessions, type SessionOrder, type SessionPage, type SessionQuery } from './projections/session-query.js';
+export { readFileSessions, readPostgresSessions, type SessionReads } from './query/session-reads.js';
 export { emptySessionsState, evolveSessions, type SessionsState } from './projections/sessions-projection.js';
 export { renderSessionsFile, parseSessionsFile, type Checkpoint } from './checkpoint/sessions-file.js';
 export { importOriginalStore, type ImportOptions, type ImportReport } from './import/import-original-store.js';

@@ -2,6 +2,7 @@ import type { Session } from '../domain/session.js';
 import type { SessionEvent } from '../events/session-event.js';
 import { emptySessionsState, evolveSessions, type SessionsState } from '../projections/sessions-projection.js';
 import { fileStoreToRead, readStore, type ReadLimit } from '../query/read-store.js';
+import { readFileSessions, readPostgresSessions, type SessionReads } from '../query/session-reads.js';
 import { START, type EventStore, type StoreCursor } from '../store/event-store.js';
 import { FileEventStore } from '../store/file/file-event-store.js';
 import { PostgresEventStore } from '../store/postgres/postgres-event-store.js';
@@ -91,6 +92,24 @@ export async function sessionHistory(context: CommandContext, session: Session, 
   const store = contextStore(context) ?? new FileEventStore(context.dir);
   try {
     return await store.readSessionEvents(session.id, upTo, { createdAt: session.createdAt, revision: session.revision });
+  } finally {
+    await store.close();
+  }
+}
+
+/**
+ * Runs `read` on the sessions of the store the command names, without writing (see
+ * `SessionReads`): PostgreSQL through its sessions table, saying on stderr when that stands
+ * behind its log and cannot be brought level.
+ */
+export async function withSessionReads<T>(context: CommandContext, read: (reads: SessionReads) => Promise<T>): Promise<T> {
+  const store = contextStore(context);
+  if (store === undefined) return readFileSessions(context.dir, read);
+  if (!(store instanceof PostgresEventStore)) throw new UsageError('--store takes a postgres:// url');
+  try {
+    return await readPostgresSessions(store, read, (events, folded, why) =>
+      process.stderr.write(`note: the sessions table of ${store.location} is ${events} events behind its log and could not be brought level (${why}): answers stand at seq ${folded}; \`miyabi-sessions migrate --store …\` as a role that may write it brings it level\n`),
+    );
   } finally {
     await store.close();
   }

@@ -8,6 +8,7 @@ import type { SessionContextInput } from '../domain/session-context.js';
 import { SessionError, isSessionError, storageError } from '../errors.js';
 import type { SessionEvent } from '../events/session-event.js';
 import { lineageOf } from '../projections/lineage.js';
+import { sessionsTableFold } from '../projections/session-rows.js';
 import { renderSessionsFile } from '../checkpoint/sessions-file.js';
 import { activeSessionsOf } from '../checkpoint/session-map.js';
 import { emptySessionsState, evolveSessions, type SessionsState } from '../projections/sessions-projection.js';
@@ -368,6 +369,9 @@ export class SessionManager {
       this.closed = true;
     }
     try {
+      // What this manager appended goes into the table of sessions the reads query (PostgreSQL);
+      // should that fail, the next read folds it.
+      await this.store.catchUpSessionsTable?.(sessionsTableFold).catch(() => 0);
       await this.store.close();
       await this.checkpointer.flush();
     } finally {
@@ -382,6 +386,9 @@ export class SessionManager {
   private async connect(cursor: Parameters<EventStore['connect']>[1]): Promise<void> {
     const report = await this.store.connect(this.sink(), cursor);
     Object.assign(this.openReport, report);
+    // The table of sessions the reads query (PostgreSQL) is brought level, as a read would; should
+    // that fail (a role that may not write it), the reads say how far behind it stands.
+    await this.store.catchUpSessionsTable?.(sessionsTableFold).catch(() => 0);
     // Read only if actors are eager: on-demand actors start from a session when asked for.
     this.actors.rebuild(activeSessionsOf(this.state.sessions));
     this.live = true;

@@ -1,6 +1,6 @@
 import type { Session } from '../domain/session.js';
-import { lineageOf } from '../projections/lineage.js';
-import { inSpawnOrder, pipelineMembers, streamSessions, type SessionQuery } from '../projections/session-query.js';
+import type { SessionQuery } from '../projections/session-query.js';
+import type { SessionReads } from '../query/session-reads.js';
 
 /** Which pipelines a report shows. */
 export interface PipelineSelection {
@@ -28,16 +28,17 @@ export interface SelectedPipelines {
  * found by walking the store newest first, climbing to each match's root and down its tree, so a
  * report of any store reads only the pipelines it shows (and the sessions passed on the way).
  */
-export function selectPipelines(sessions: ReadonlyMap<string, Session>, selection: PipelineSelection = {}): SelectedPipelines {
+export async function selectPipelines(sessions: SessionReads, selection: PipelineSelection = {}): Promise<SelectedPipelines> {
   const limit = selection.newest ?? DEFAULT_PIPELINES;
   const roots: string[] = [];
   let more = false;
   if (selection.pipeline !== undefined) {
-    if (sessions.has(selection.pipeline)) roots.push(lineageOf(sessions, selection.pipeline)[0]!.id);
+    const root = await sessions.rootOf(selection.pipeline);
+    if (root !== undefined) roots.push(root);
   } else {
     const seen = new Set<string>();
-    for (const session of streamSessions(sessions, { ...selection.filter, order: 'newest' })) {
-      const root = session.parentSession === null ? session.id : lineageOf(sessions, session.id)[0]!.id;
+    for await (const session of sessions.stream({ ...selection.filter, order: 'newest' })) {
+      const root = session.parentSession === null ? session.id : (await sessions.rootOf(session.id))!;
       if (seen.has(root)) continue;
       if (roots.length === limit) {
         more = true;
@@ -47,8 +48,7 @@ export function selectPipelines(sessions: ReadonlyMap<string, Session>, selectio
       roots.push(root);
     }
   }
-  const members = new Map<string, Session>();
-  for (const root of roots) for (const [id, session] of pipelineMembers(sessions, root)) members.set(id, session);
-  const ordered = new Map(inSpawnOrder(sessions, members.keys()).map((id) => [id, members.get(id)!]));
-  return { sessions: ordered, pipelines: roots.length, more };
+  const ids: string[] = [];
+  for (const root of roots) ids.push(...(await sessions.pipeline(root)).keys());
+  return { sessions: await sessions.getMany(ids), pipelines: roots.length, more };
 }

@@ -1,5 +1,6 @@
 import type { TranscriptStore } from './transcript-store.js';
 import type { PendingEvent, SessionEvent } from '../events/session-event.js';
+import type { SessionsTableFold } from './postgres/session-row.js';
 
 /** Where a cursor stands in a store's own terms: only the store that made it reads it. */
 export type StorePosition = Readonly<Record<string, number>>;
@@ -134,6 +135,12 @@ export interface EventStore {
    * and that follows other writers by itself (PostgreSQL, through LISTEN) says false.
    */
   readonly refreshBeforeWrite?: boolean;
+  /**
+   * Optional (PostgreSQL): folds into the store's table of sessions the events it has not folded
+   * yet, with the projection's fold; resolves with how many. A manager calls it as it opens and
+   * as it closes; a read, before it reads.
+   */
+  catchUpSessionsTable?(fold: SessionsTableFold): Promise<number>;
   /** Where this store keeps the agents' conversations; without one, they go beside the manager's cache. */
   readonly transcripts?: TranscriptStore;
   /**

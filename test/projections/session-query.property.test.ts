@@ -3,19 +3,22 @@ import { describe, expect, it } from 'vitest';
 import { SessionManager, computeStats, querySessions, type Session, type SessionQuery } from '../../src/index.js';
 import { statsOf } from '../../src/projections/stats.js';
 import { readStore } from '../../src/query/read-store.js';
+import { readPostgresSessions } from '../../src/query/session-reads.js';
+import { pipelineOf } from '../../src/projections/session-query.js';
+import type { PostgresEventStore } from '../../src/store/postgres/postgres-event-store.js';
 import { tempDir } from '../helpers/fixtures.js';
 import { STORE_KINDS } from '../helpers/stores.js';
 
 const AGENTS = ['CodeGenAgent', 'ReviewAgent', 'TestAgent'] as const;
 const PHASES = ['CodeGeneration', 'Review', 'Test'] as const;
-type Step = { agent: number; phase: number; issue: number; purpose: string; end: 'active' | 'complete' | 'fail' | 'handoff' };
+type Step = { agent: number; phase: number; issue: number; purpose: string; end: 'active' | 'complete' | 'fail' | 'handoff' | 'retry' };
 
 const step: fc.Arbitrary<Step> = fc.record({
   agent: fc.nat({ max: 2 }),
   phase: fc.nat({ max: 2 }),
   issue: fc.integer({ min: 1, max: 4 }),
   purpose: fc.constantFrom('fix the build', 'Fix the BUILD again', 'write docs', 'review <b>', 'deploy'),
-  end: fc.constantFrom('active' as const, 'complete' as const, 'fail' as const, 'handoff' as const),
+  end: fc.constantFrom('active' as const, 'complete' as const, 'fail' as const, 'handoff' as const, 'retry' as const),
 });
 
 /** Each filter in about one query of four, so that queries match many sessions and span pages. */
@@ -69,8 +72,12 @@ async function build(manager: SessionManager, steps: Step[], first = 0): Promise
     const i = first + n;
     const context = { issueNumber: s.issue, currentPhase: PHASES[s.phase]!, worktreePath: null };
     const session = await manager.spawnAgentSession(AGENTS[s.agent]!, s.purpose, context);
-    if (s.end === 'complete') await manager.completeSession(session.id, { success: true, output: `output ${i}` });
+    if (s.end === 'complete') await manager.completeSession(session.id, { success: true, output: `output ${i}`, totalCostUsd: i * 0.013, numTurns: i });
     else if (s.end === 'fail') await manager.failSession(session.id, `failed: Build ${i}`);
+    else if (s.end === 'retry') {
+      await manager.failSession(session.id, `failed: Build ${i}`, { success: false, output: `tried ${i}`, totalCostUsd: 0.25, numTurns: 2 });
+      await manager.retrySession(session.id);
+    }
     else if (s.end === 'handoff') await manager.handoff(session.id, AGENTS[(s.agent + 1) % 3]!, { ...context, currentPhase: PHASES[(s.phase + 1) % 3]! });
   }
 }
@@ -112,29 +119,62 @@ describe('a paged, filtered query (and the stats) return exactly what a full rep
     );
   }, 120_000);
 
-  it('PostgreSQL: a manager on it', async () => {
+  it('PostgreSQL: a manager on it, and its sessions table (two writers appended; the read folds what is new) in one snapshot', async () => {
     const kind = STORE_KINDS.find((k) => k.name === 'postgres')!;
     await fc.assert(
-      fc.asyncProperty(fc.array(step, { minLength: 0, maxLength: 12 }), fc.array(query, { minLength: 1, maxLength: 4 }), async (steps, queries) => {
+      fc.asyncProperty(fc.array(step, { minLength: 0, maxLength: 12 }), fc.nat({ max: 12 }), fc.array(query, { minLength: 1, maxLength: 4 }), async (steps, split, queries) => {
         const { dir, cleanup } = await tempDir();
+        const { dir: otherDir, cleanup: otherCleanup } = await tempDir();
         const place = kind.place(dir);
         try {
           const manager = await SessionManager.open(dir, { store: place.open(), checkpointIdleMs: -1 });
+          const other = await SessionManager.open(otherDir, { store: place.open(), checkpointIdleMs: -1 });
           try {
-            await build(manager, steps);
+            // Two writers on one schema; the read folds into the table what they appended since it was last level.
+            await build(manager, steps.slice(0, split));
+            await other.refresh();
+            await build(other, steps.slice(split), split);
+            await manager.refresh();
             const all = await manager.listSessions();
+            const reader = place.open() as PostgresEventStore;
+            try {
+              await readPostgresSessions(reader, async (table) => {
+                // Stats by GROUP BY equal stats over a full replay, agents in the same order.
+                expect(JSON.stringify(await table.stats())).toBe(JSON.stringify(computeStats(all)));
+                for (const q of queries) {
+                  const want = expected(all, q);
+                  expect(await allPages((after) => table.page({ ...q, after }))).toEqual(want);
+                  const { limit: _limit, ...filters } = q;
+                  const streamed: string[] = [];
+                  for await (const session of table.stream(filters)) streamed.push(session.id);
+                  expect(streamed).toEqual(want);
+                }
+                const byId = new Map(all.map((s) => [s.id, s]));
+                for (const root of all.filter((s) => s.parentSession === null)) {
+                  const members = [...pipelineOf(byId, root.id).keys()];
+                  expect([...(await table.pipeline(root.id)).keys()]).toEqual(members);
+                  expect(await allPages((after) => table.page({ pipeline: root.id, limit: 2, after }))).toEqual(members);
+                }
+                // Every session folded from its own events is the replay's.
+                expect([...(await table.getMany(all.map((s) => s.id))).values()]).toEqual(all);
+              });
+            } finally {
+              await reader.close();
+            }
             for (const q of queries) expect(await allPages((after) => manager.querySessions({ ...q, after }))).toEqual(expected(all, q));
           } finally {
+            await other.close();
             await manager.close();
           }
         } finally {
           await place.drop();
           await cleanup();
+          await otherCleanup();
         }
       }),
       { numRuns: 8 },
     );
-  }, 120_000);
+  }, 180_000);
 });
 
 describe('querySessions refuses what it cannot answer', () => {

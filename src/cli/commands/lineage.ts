@@ -1,7 +1,7 @@
 import type { Session } from '../../domain/session.js';
 import { parseSessionId } from '../../manager/decide.js';
 import { lineageOf, lineageTree, type LineageNode } from '../../projections/lineage.js';
-import { loadView } from '../open-store.js';
+import { withSessionReads } from '../open-store.js';
 import { requirePositional, type Command } from '../command.js';
 import { duration, print, printJson, sessionDuration } from '../format.js';
 
@@ -30,10 +30,14 @@ export const lineageCommand: Command = {
   example: 'CodeGenAgent [HandedOff] CodeGeneration +0 ms for 963 ms 6f3d…\n└─ ReviewAgent [Completed] Review +963 ms for 1.0 s 6e50…  ◀',
   async run(context) {
     const id = parseSessionId(requirePositional(context, 0, 'session id'));
-    const { state } = await loadView(context);
-    const chain = lineageOf(state.sessions, id);
-    if (context.json) printJson({ chain, tree: lineageTree(state.sessions, id) });
-    else for (const line of drawTree(lineageTree(state.sessions, id), id)) print(line);
+    // Only the pipeline's own sessions are read: its root found, then its tree.
+    const sessions = await withSessionReads(context, async (reads) => {
+      const root = await reads.rootOf(id);
+      return root === undefined ? new Map<string, Session>() : reads.pipeline(root);
+    });
+    const chain = lineageOf(sessions, id);
+    if (context.json) printJson({ chain, tree: lineageTree(sessions, id) });
+    else for (const line of drawTree(lineageTree(sessions, id), id)) print(line);
     return 0;
   },
 };

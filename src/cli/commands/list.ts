@@ -1,7 +1,7 @@
 import { PHASES } from '../../domain/phase.js';
 import { SessionStatusSchema } from '../../domain/session-status.js';
-import { MAX_PAGE, SESSION_ORDERS, parseSessionQuery, querySessions, streamSessions, type SessionQuery } from '../../projections/session-query.js';
-import { loadView } from '../open-store.js';
+import { MAX_PAGE, SESSION_ORDERS, parseSessionQuery, type SessionQuery } from '../../projections/session-query.js';
+import { withSessionReads } from '../open-store.js';
 import { UsageError, intOption, stringOption, type Command, type CommandContext } from '../command.js';
 import { SESSION_COLUMNS, print, printJson, sessionCells, sessionsTable, tableLine } from '../format.js';
 import { JsonLinesOut, LinesOut } from '../ndjson-out.js';
@@ -79,25 +79,26 @@ export const listCommand: Command = {
     if (context.values['all'] === true && (context.values['limit'] !== undefined || context.values['after'] !== undefined)) {
       throw new UsageError('--all lists every match: it takes no --limit or --after');
     }
-    const { state } = await loadView(context);
-    if (context.values['all'] === true) {
-      const { limit: _limit, after: _after, ...filters } = query;
-      if (context.json) {
-        const out = new JsonLinesOut();
-        for (const session of streamSessions(state.sessions, filters)) await out.write(session);
-        await out.end();
-      } else {
-        const out = new LinesOut();
-        await out.line(tableLine(SESSION_COLUMNS, STREAM_WIDTHS));
-        for (const session of streamSessions(state.sessions, filters)) await out.line(tableLine(sessionCells(session), STREAM_WIDTHS));
-        await out.flush();
+    await withSessionReads(context, async (reads) => {
+      if (context.values['all'] === true) {
+        const { limit: _limit, after: _after, ...filters } = query;
+        if (context.json) {
+          const out = new JsonLinesOut();
+          for await (const session of reads.stream(filters)) await out.write(session);
+          await out.end();
+        } else {
+          const out = new LinesOut();
+          await out.line(tableLine(SESSION_COLUMNS, STREAM_WIDTHS));
+          for await (const session of reads.stream(filters)) await out.line(tableLine(sessionCells(session), STREAM_WIDTHS));
+          await out.flush();
+        }
+        return;
       }
-      return 0;
-    }
-    const page = querySessions(state.sessions, query);
-    if (context.json) printJson(page.sessions);
-    else print(page.sessions.length === 0 ? '(no sessions)' : sessionsTable(page.sessions));
-    if (page.next !== null) process.stderr.write(`(${page.sessions.length} shown; the next ${Math.min(query.limit ?? 100, MAX_PAGE)}: --after ${page.next}; every one: --all)\n`);
+      const page = await reads.page(query);
+      if (context.json) printJson(page.sessions);
+      else print(page.sessions.length === 0 ? '(no sessions)' : sessionsTable(page.sessions));
+      if (page.next !== null) process.stderr.write(`(${page.sessions.length} shown; the next ${Math.min(query.limit ?? 100, MAX_PAGE)}: --after ${page.next}; every one: --all)\n`);
+    });
     return 0;
   },
 };

@@ -9,7 +9,7 @@ import { ClaudeRunner } from '../../runner/claude-runner.js';
 import { UsageError, intOption, requirePositional, stringOption, type Command, type CommandContext } from '../command.js';
 import { EXIT } from '../exit-codes.js';
 import { print, printJson, table } from '../format.js';
-import { contextStore, loadView } from '../open-store.js';
+import { contextStore, withSessionReads } from '../open-store.js';
 import { replayPipeline, stepAttempts } from '../../pipeline/pipeline-progress.js';
 
 /** `--steps CodeGenAgent:CodeGeneration,ReviewAgent:Review` as steps. */
@@ -73,11 +73,12 @@ export const pipelineCommand: Command = {
     const rootId = parseSessionId(requirePositional(context, 1, 'root session id'));
     if (action === 'resume') return withRunner(context, (m) => resumePipeline(m, rootId));
     if (action !== 'status') throw new UsageError(`unknown pipeline action "${action}": run, resume or status`);
-    const { state } = await loadView(context);
-    const root = state.sessions.get(rootId);
+    // The pipeline's own sessions only (none for an unknown id).
+    const sessions = await withSessionReads(context, (reads) => reads.pipeline(rootId));
+    const root = sessions.get(rootId);
     if (root === undefined) throw new SessionError('NOT_FOUND', `no session ${rootId}`, { sessionId: rootId });
     if (root.pipeline === undefined || root.parentSession !== null) throw new SessionError('INVALID_INPUT', `session ${rootId} is not the root of a pipeline`, { sessionId: rootId });
-    const steps = await stepAttempts(root, (id) => state.sessions.get(id));
+    const steps = await stepAttempts(root, (id) => sessions.get(id));
     const run = replayPipeline(root.pipeline, steps.flat());
     const snapshot = run.getSnapshot();
     run.stop();

@@ -1,6 +1,5 @@
 import { writeFile } from 'node:fs/promises';
-import { statsOf } from '../../projections/stats.js';
-import { loadView } from '../open-store.js';
+import { withSessionReads } from '../open-store.js';
 import { renderReport } from '../../report/render-report.js';
 import { DEFAULT_PIPELINES, selectPipelines } from '../../report/select-pipelines.js';
 import { UsageError, intOption, stringOption, type Command } from '../command.js';
@@ -49,22 +48,25 @@ export const reportCommand: Command = {
     const newest = intOption(context, 'newest') ?? DEFAULT_PIPELINES;
     if (newest < 1) throw new UsageError('--newest must be at least 1');
     const { limit: _limit, after: _after, order: _order, pipeline, ...filter } = queryOf(context);
-    const { state } = await loadView(context);
-    const selected = selectPipelines(state.sessions, { pipeline, newest, filter });
-    const filtered = Object.keys(filter).length > 0;
-    const how = pipeline !== undefined ? `Pipeline ${pipeline}` : `The ${newest} newest pipelines${filtered ? ' with a session matching the filter' : ''}`;
-    const html = renderReport({
-      conversations: await storedConversations(context, selected.sessions),
-      title: stringOption(context, 'title') ?? `Agent sessions · ${context.dir}`,
-      sessions: selected.sessions,
-      stats: statsOf(state.sessions),
-      lastSeq: state.lastSeq,
-      generatedAt: new Date().toISOString(),
-      selection: { pipelines: selected.pipelines, more: selected.more, storeSessions: state.sessions.size, how },
+    const { html, selected, size } = await withSessionReads(context, async (reads) => {
+      const selected = await selectPipelines(reads, { pipeline, newest, filter });
+      const size = await reads.size();
+      const filtered = Object.keys(filter).length > 0;
+      const how = pipeline !== undefined ? `Pipeline ${pipeline}` : `The ${newest} newest pipelines${filtered ? ' with a session matching the filter' : ''}`;
+      const html = renderReport({
+        conversations: await storedConversations(context, selected.sessions),
+        title: stringOption(context, 'title') ?? `Agent sessions · ${context.dir}`,
+        sessions: selected.sessions,
+        stats: await reads.stats(),
+        lastSeq: reads.lastSeq,
+        generatedAt: new Date().toISOString(),
+        selection: { pipelines: selected.pipelines, more: selected.more, storeSessions: size, how },
+      });
+      return { html, selected, size };
     });
     await writeFile(out, html);
-    const left = state.sessions.size - selected.sessions.size;
-    print(`wrote ${out} (${selected.pipelines} pipelines, ${selected.sessions.size} sessions${left > 0 ? `; ${left} of ${state.sessions.size} left out: --newest N, --pipeline ID or a filter` : ''})`);
+    const left = size - selected.sessions.size;
+    print(`wrote ${out} (${selected.pipelines} pipelines, ${selected.sessions.size} sessions${left > 0 ? `; ${left} of ${size} left out: --newest N, --pipeline ID or a filter` : ''})`);
     return 0;
   },
 };

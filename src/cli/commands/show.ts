@@ -1,6 +1,6 @@
 import { parseSessionId } from '../../manager/decide.js';
 import { retryIdOf } from '../../domain/retry-id.js';
-import { loadView, sessionHistory } from '../open-store.js';
+import { sessionHistory, withSessionReads } from '../open-store.js';
 import { SessionError } from '../../errors.js';
 import { requirePositional, type Command } from '../command.js';
 import { duration, issueLabel, print, printJson, sessionDuration, table } from '../format.js';
@@ -13,8 +13,10 @@ export const showCommand: Command = {
   usage: 'show <id>',
   async run(context) {
     const id = parseSessionId(requirePositional(context, 0, 'session id'));
-    const { state, cursor } = await loadView(context);
-    const session = state.sessions.get(id);
+    const { session, retry, cursor } = await withSessionReads(context, async (reads) => {
+      const found = await reads.getMany([id, retryIdOf(id)]);
+      return { session: found.get(id), retry: found.get(retryIdOf(id)), cursor: reads.cursor };
+    });
     if (session === undefined) throw new SessionError('NOT_FOUND', `no session ${id} in ${context.dir}`, { sessionId: id });
     // Its own events only, up to where the view was read: not a replay of the store.
     const history = await sessionHistory(context, session, cursor);
@@ -40,8 +42,7 @@ export const showCommand: Command = {
     if (session.result !== undefined) fields.push(['result', `${session.result.success ? 'success' : 'failure'}: ${session.result.output}`]);
     if (session.error !== undefined) fields.push(['error', `${session.error}${session.interrupted === true ? ' (interrupted)' : ''}`]);
     if (session.retryOf !== undefined) fields.push(['retry of', session.retryOf]);
-    const retry = session.status === 'Failed' ? state.sessions.get(retryIdOf(session.id)) : undefined;
-    if (retry !== undefined) fields.push(['retried as', retry.id]);
+    if (session.status === 'Failed' && retry !== undefined) fields.push(['retried as', retry.id]);
     if (session.imported === true) fields.push(['imported', "from the original's sessions.json, not observed here"]);
     if (session.agent !== undefined) fields.push(['agent process', `pid ${session.agent.process.pid}, log ${session.agent.logFile}`]);
     // A value of many lines keeps its lines, indented under it; each is escaped (agents' text is untrusted).

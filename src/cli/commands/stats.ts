@@ -1,5 +1,5 @@
-import { statsOf, type SessionStats, type StatusCounts } from '../../projections/stats.js';
-import { loadView } from '../open-store.js';
+import type { SessionStats, StatusCounts } from '../../projections/stats.js';
+import { withSessionReads } from '../open-store.js';
 import type { Command } from '../command.js';
 import { duration, print, printJson, table } from '../format.js';
 
@@ -26,9 +26,8 @@ export const statsCommand: Command = {
   usage: 'stats',
   example: '              TOTAL  ACTIVE  HANDED OFF  COMPLETED  FAILED\nall sessions  4      0       3           1          0',
   async run(context) {
-    const { state } = await loadView(context);
-    // From the checkpoint's counts and the sessions changed since: no record is read.
-    const stats = statsOf(state.sessions);
+    // Files: from the checkpoint's counts and the sessions changed since, no record read; PostgreSQL: one GROUP BY.
+    const stats = await withSessionReads(context, (reads) => reads.stats());
     if (context.json) printJson(stats);
     else printStats(stats);
     return 0;

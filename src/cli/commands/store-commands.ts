@@ -8,12 +8,13 @@ import { UsageError, stringOption, type Command } from '../command.js';
 import { EXIT } from '../exit-codes.js';
 import { print, printJson } from '../format.js';
 import { progressReporter } from '../progress.js';
+import { sessionsTableFold } from '../../projections/session-rows.js';
 import { contextStore, storeFromSpec } from '../open-store.js';
 
 /** `migrate`: prints the PostgreSQL schema migration, or applies it to --store. */
 export const migrateCommand: Command = {
   name: 'migrate',
-  summary: 'print the PostgreSQL migration (--print [--schema S]) or apply it to --store (idempotent)',
+  summary: 'print the PostgreSQL migration (--print [--schema S]) or apply it to --store (idempotent; fills the sessions table of a store made by an earlier version)',
   usage: 'migrate --print [--schema S] | migrate --store postgres://…[#schema]',
   options: { print: { type: 'boolean', default: false }, schema: { type: 'string' } },
   async run(context) {
@@ -23,12 +24,17 @@ export const migrateCommand: Command = {
     }
     const store = contextStore(context);
     if (!(store instanceof PostgresEventStore)) throw new UsageError('give --print, or --store postgres://…');
+    let folded: number;
     try {
       await store.migrate();
+      // A schema made by an earlier version gets its sessions table filled from its events here.
+      const progress = progressReporter('folding', 'events');
+      folded = await store.catchUpSessionsTable(sessionsTableFold, progress.report);
+      progress.done();
     } finally {
       await store.close();
     }
-    print(`migrated ${store.location}`);
+    print(`migrated ${store.location}${folded > 0 ? ` (${folded} events folded into the sessions table)` : ''}`);
     return EXIT.OK;
   },
 };

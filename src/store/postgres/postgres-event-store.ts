@@ -10,6 +10,7 @@ import { withRetry } from './with-retry.js';
 import { PostgresTranscripts } from './postgres-transcripts.js';
 import { EVENT_SCHEMA_VERSION } from '../../events/event-envelope.js';
 import { upcast } from '../../events/upcast.js';
+import type { SessionsTableFold } from './session-row.js';
 
 /** Options of {@link PostgresEventStore}. */
 export interface PostgresStoreOptions {
@@ -108,6 +109,78 @@ export class PostgresEventStore implements EventStore {
     });
   }
 
+  /**
+   * Folds into the `sessions` table the events it has not folded yet, a page at a time, each
+   * page in one transaction that first locks the table's `sessions_folded` row (folds go one at
+   * a time; appends go on meanwhile): `fold` computes the rows of a page's events from every
+   * earlier event of the sessions they touch and of the parents they spawn under. Resolves with
+   * the events folded. `onProgress` hears how far it got, of how many.
+   */
+  async catchUpSessionsTable(fold: SessionsTableFold, onProgress?: (done: number, total: number) => void): Promise<number> {
+    await this.migrate();
+    let folded = 0;
+    for (;;) {
+      const done = await this.transaction('folding events into the sessions table', async (client) => {
+        const { rows: marks } = await client.query<{ seq: string; top: string }>(
+          `SELECT seq::text, (SELECT coalesce(max(seq), 0) FROM ${this.schema}.events)::text AS top FROM ${this.schema}.sessions_folded FOR UPDATE`,
+        );
+        const level = Number(marks[0]!.seq);
+        if (Number(marks[0]!.top) === level) return 0;
+        onProgress?.(folded, folded + Number(marks[0]!.top) - level);
+        const { rows } = await client.query<{ event: SessionEvent }>(`SELECT event FROM ${this.schema}.events WHERE seq > $1 ORDER BY seq LIMIT ${PAGE}`, [level]);
+        const events = rows.map((r) => upcastRow(r.event));
+        // The history of sessions spawned before this page: those its events touch, and the parents its spawns name.
+        const spawnedHere = new Set<string>();
+        const ids = new Set<string>();
+        for (const event of events) {
+          if (event.type === 'SessionSpawned') {
+            spawnedHere.add(event.sessionId);
+            if (event.data.parentSession !== null && !spawnedHere.has(event.data.parentSession)) ids.add(event.data.parentSession);
+          } else if (!spawnedHere.has(event.sessionId)) ids.add(event.sessionId);
+        }
+        const { rows: earlier } = await client.query<{ event: SessionEvent }>(
+          `SELECT event FROM ${this.schema}.events WHERE session_id = ANY($1::uuid[]) AND seq <= $2 ORDER BY seq`,
+          [[...ids], level],
+        );
+        const sessionRows = fold(earlier.map((r) => upcastRow(r.event)), events);
+        await client.query(`SELECT ${this.schema}.store_sessions($1, $2, $3::json)`, [level, events.at(-1)!.seq, JSON.stringify(sessionRows)]);
+        return events.length;
+      });
+      if (done === 0) return folded;
+      folded += done;
+    }
+  }
+
+  /**
+   * Runs `read` in one read-only transaction that sees one snapshot of every table (REPEATABLE
+   * READ): the sessions table and the events stay consistent across its queries. A table that
+   * does not exist (a schema never migrated) makes a query throw `STORAGE`.
+   */
+  async inSnapshot<T>(read: (query: SnapshotQuery) => Promise<T>): Promise<T> {
+    // No migration here: a role that may only read can read.
+    return this.transaction('reading', async (client) => {
+      await client.query('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY');
+      return read(async (text, values) => (await client.query(text.replaceAll('%s', this.schema), values)).rows);
+    });
+  }
+
+  /** Runs `work` in a transaction on a connection of the pool, committed when it resolves. */
+  private async transaction<T>(what: string, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    const client = await withRetry(`connecting for ${what}`, () => this.pool.connect());
+    try {
+      await client.query('BEGIN');
+      const result = await work(client);
+      await client.query('COMMIT');
+      client.release();
+      return result;
+    } catch (error) {
+      // A failed transaction leaves the connection unusable until rolled back: never reuse it.
+      client.release(true);
+      if (error instanceof SessionError) throw error;
+      throw new SessionError('STORAGE', `${what} in ${this.location} failed: ${(error as Error).message}`, { cause: error });
+    }
+  }
+
   async connect(sink: EventSink, from: StoreCursor | null): Promise<ConnectReport> {
     await this.migrate();
     this.sink = sink;
@@ -193,7 +266,7 @@ export class PostgresEventStore implements EventStore {
       const { rows } = await withRetry('reading a session\'s events', () =>
         this.pool.query<{ event: SessionEvent }>(`SELECT event FROM ${this.schema}.events WHERE session_id = $1 AND seq <= $2 ORDER BY seq`, [sessionId, upTo.seq]),
       );
-      return rows.map((r) => (r.event.schemaVersion === EVENT_SCHEMA_VERSION ? r.event : (upcast(r.event as unknown as Record<string, unknown>) as SessionEvent)));
+      return rows.map((r) => upcastRow(r.event));
     } catch (error) {
       if (isMissingTable(error)) return [];
       throw error;
@@ -243,7 +316,7 @@ export class PostgresEventStore implements EventStore {
       this.pool.query<{ event: SessionEvent }>(`SELECT event FROM ${this.schema}.events WHERE seq > $1 AND seq < $2 ORDER BY seq LIMIT ${PAGE}`, [after, before]),
     );
     // Events written by an earlier version are brought up to this one's schema, as on files.
-    return rows.map((r) => (r.event.schemaVersion === EVENT_SCHEMA_VERSION ? r.event : (upcast(r.event as unknown as Record<string, unknown>) as SessionEvent)));
+    return rows.map((r) => upcastRow(r.event));
   }
 
   private async listen(): Promise<void> {
@@ -429,6 +502,14 @@ function uniqueViolation(error: unknown): SessionError | null {
   if ((error as { code?: string }).code !== '23505') return null;
   return new SessionError('CONFLICT', `another writer appended first: ${(error as Error).message}`, { cause: error });
 }
+
+/** An event as the table holds it, brought up to this version's schema (events of earlier versions are upcast, as on files). */
+function upcastRow(event: SessionEvent): SessionEvent {
+  return event.schemaVersion === EVENT_SCHEMA_VERSION ? event : (upcast(event as unknown as Record<string, unknown>) as SessionEvent);
+}
+
+/** A query within a snapshot: `%s` in its text stands for the store's schema; values are bound. */
+export type SnapshotQuery = <R extends Record<string, unknown>>(text: string, values?: unknown[]) => Promise<R[]>;
 
 /** A query refused because the schema's table does not exist yet (a new schema): nothing is stored there. */
 function isMissingTable(error: unknown): boolean {

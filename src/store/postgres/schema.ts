@@ -41,6 +41,8 @@ CREATE TABLE IF NOT EXISTS ${s}.transcripts (
   content     bytea       NOT NULL,
   saved_at    timestamptz NOT NULL DEFAULT now()
 );
+${sessionsTableSql(s)}
+${storeSessionsSql(s)}
 ${appendFunctionSql(s)}
 COMMIT;
 `;
@@ -99,6 +101,80 @@ BEGIN
   RETURN QUERY SELECT top + 1, NULL::uuid, NULL::integer;
 END
 $fn$;`;
+}
+
+/**
+ * The sessions table: one row a session, as the projection folded it from the events up to the
+ * seq `sessions_folded` holds. Appends never touch it (they cost what they cost without it); a
+ * read, and a manager as it opens and closes, folds what is new first (the client computes the
+ * rows; SQL only stores them). Read-only for everyone else (docs/reading.md documents it).
+ */
+function sessionsTableSql(s: string): string {
+  return `
+CREATE TABLE IF NOT EXISTS ${s}.sessions (
+  id             uuid        PRIMARY KEY,
+  spawn_seq      bigint      NOT NULL UNIQUE,
+  seq            bigint      NOT NULL,
+  revision       integer     NOT NULL,
+  status         text        NOT NULL,
+  agent_name     text        NOT NULL,
+  phase          text        NOT NULL,
+  issue          integer,
+  parent_session uuid,
+  retry_of       uuid,
+  created_at     timestamptz NOT NULL,
+  created_ms     bigint      NOT NULL,
+  ended_at       timestamptz,
+  ended_ms       bigint,
+  cost_nanos     bigint      NOT NULL,
+  turns          integer     NOT NULL,
+  search_text    text        NOT NULL
+) WITH (fillfactor = 70);
+-- No index on status: a session's later rows then change no indexed column and are written
+-- beside the old one on its page (room left by the fillfactor), touching no index. Folds go one
+-- at a time: each locks the sessions_folded row first.
+CREATE INDEX IF NOT EXISTS sessions_parent ON ${s}.sessions (parent_session) WHERE parent_session IS NOT NULL;
+CREATE INDEX IF NOT EXISTS sessions_issue ON ${s}.sessions (issue, spawn_seq) WHERE issue IS NOT NULL;
+CREATE TABLE IF NOT EXISTS ${s}.sessions_folded (
+  one boolean PRIMARY KEY DEFAULT true CHECK (one),
+  seq bigint  NOT NULL CHECK (seq >= 0)
+);
+INSERT INTO ${s}.sessions_folded (seq) VALUES (0) ON CONFLICT DO NOTHING;`;
+}
+
+/**
+ * `store_sessions(top, folded, session_rows)`: the rows of events after `top` (`session_rows`,
+ * see SessionRow) stored, sessions they spawned inserted, the others brought up to date (what a
+ * session's later events can change), and the table marked level with `folded`. The caller
+ * holds the sessions_folded row (SELECT … FOR UPDATE) and read `top` there.
+ */
+function storeSessionsSql(s: string): string {
+  return `
+CREATE OR REPLACE FUNCTION ${s}.store_sessions(top bigint, folded bigint, session_rows json) RETURNS void
+LANGUAGE plpgsql AS $fn$
+BEGIN
+  ${upsertSessionsSql(s)}
+  UPDATE ${s}.sessions_folded SET seq = folded;
+END
+$fn$;`;
+}
+
+function upsertSessionsSql(s: string): string {
+  // The rows are parsed once; an update changes no indexed column, so it stays on its page (HOT).
+  return `WITH r AS MATERIALIZED (
+      SELECT * FROM json_to_recordset(session_rows) AS r (id uuid, spawn bigint, last bigint, revision integer, status text, agent text,
+        phase text, issue integer, parent uuid, retry_of uuid, created_at timestamptz, created_ms bigint, ended_at timestamptz,
+        ended_ms bigint, cost_nanos bigint, turns integer, search text)
+    ), updated AS (
+      UPDATE ${s}.sessions t SET seq = top + r.last, revision = r.revision, status = r.status, ended_at = r.ended_at, ended_ms = r.ended_ms,
+        cost_nanos = r.cost_nanos, turns = r.turns, search_text = coalesce(r.search, t.search_text)
+      FROM r WHERE r.spawn IS NULL AND t.id = r.id
+    )
+    INSERT INTO ${s}.sessions (id, spawn_seq, seq, revision, status, agent_name, phase, issue, parent_session, retry_of,
+        created_at, created_ms, ended_at, ended_ms, cost_nanos, turns, search_text)
+      SELECT r.id, top + r.spawn, top + r.last, r.revision, r.status, r.agent, r.phase, r.issue, r.parent, r.retry_of,
+        r.created_at, r.created_ms, r.ended_at, r.ended_ms, r.cost_nanos, r.turns, r.search
+      FROM r WHERE r.spawn IS NOT NULL;`;
 }
 
 /** The LISTEN/NOTIFY channel on which a schema's new events are announced. */

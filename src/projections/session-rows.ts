@@ -1,0 +1,65 @@
+import type { Session } from '../domain/session.js';
+import type { SessionEvent } from '../events/session-event.js';
+import type { SessionRow, SessionsTableFold } from '../store/postgres/session-row.js';
+import { foldSession } from './sessions-projection.js';
+import { foldTouched } from './fold-touched.js';
+import { searchableTexts } from './session-query.js';
+import { toNanos } from './stats.js';
+
+/**
+ * The rows of the sessions `events` touch, folded from each one's state before them
+ * (`priorOf`) by the projection's own fold, so the table holds what replaying the log holds.
+ */
+export function sessionRowsOf(events: readonly SessionEvent[], priorOf: (id: string) => Session | undefined): SessionRow[] {
+  const spawnAt = new Map<string, number>();
+  const lastAt = new Map<string, number>();
+  const textChanged = new Set<string>();
+  events.forEach((event, i) => {
+    if (event.type === 'SessionSpawned') spawnAt.set(event.sessionId, i + 1);
+    if (event.type !== 'SessionAgentStarted') textChanged.add(event.sessionId);
+    lastAt.set(event.sessionId, i + 1);
+  });
+  return foldTouched(events, priorOf).map((session) => ({
+    id: session.id,
+    spawn: spawnAt.get(session.id) ?? null,
+    last: lastAt.get(session.id)!,
+    revision: session.revision,
+    status: session.status,
+    agent: session.agentName,
+    phase: session.context.currentPhase,
+    issue: session.context.issueNumber,
+    parent: session.parentSession,
+    retry_of: session.retryOf ?? null,
+    created_at: session.createdAt,
+    created_ms: Date.parse(session.createdAt),
+    ended_at: session.endedAt ?? null,
+    ended_ms: session.endedAt === undefined ? null : Date.parse(session.endedAt),
+    cost_nanos: toNanos(session.result?.totalCostUsd ?? 0),
+    turns: session.result?.numTurns ?? 0,
+    search: textChanged.has(session.id) ? searchTextOf(session) : null,
+  }));
+}
+
+/**
+ * The text a `text` filter is first looked for in, in SQL: the searchable texts lower-cased as
+ * the query lower-cases them, one a line, without NUL (which PostgreSQL's text cannot hold). A
+ * needle free of both (`searchableInSql`) is found here whenever the query's own test would find it.
+ */
+export function searchTextOf(session: Session): string {
+  return searchableTexts(session).join('\n').replaceAll('\u0000', '');
+}
+
+/**
+ * The rows of `events` for a table that has not folded them: each session they touch (and each
+ * parent they spawn under) folded alone from its `history`, then the events on top.
+ */
+export const sessionsTableFold: SessionsTableFold = (history, events) => {
+  const bySession = new Map<string, SessionEvent[]>();
+  for (const event of history) {
+    const own = bySession.get(event.sessionId);
+    if (own === undefined) bySession.set(event.sessionId, [event]);
+    else own.push(event);
+  }
+  const prior = new Map([...bySession].map(([id, own]) => [id, foldSession(own)]));
+  return sessionRowsOf(events, (id) => prior.get(id));
+};

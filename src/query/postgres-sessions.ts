@@ -1,0 +1,211 @@
+import { SessionError } from '../errors.js';
+import type { Session } from '../domain/session.js';
+import type { Phase } from '../domain/phase.js';
+import type { SessionEvent } from '../events/session-event.js';
+import { foldSession } from '../projections/sessions-projection.js';
+import {
+  ORDER_PASSES,
+  decodeCursor,
+  encodeCursor,
+  parseSessionQuery,
+  sessionMatcher,
+  type ParsedSessionQuery,
+  type QueryCursor,
+  type SessionPage,
+  type SessionQuery,
+} from '../projections/session-query.js';
+import { StatsCounter, type SessionStats } from '../projections/stats.js';
+import type { SnapshotQuery } from '../store/postgres/postgres-event-store.js';
+import { searchableInSql } from '../store/postgres/session-row.js';
+
+/** How many candidate rows one query of a walk asks for. */
+const CHUNK = 500;
+
+/**
+ * The sessions of a PostgreSQL store as its `sessions` table answers them, inside one snapshot
+ * (`PostgresEventStore.inSnapshot`): queries are SQL over the table's columns, and each session
+ * returned is folded from its own events by the projection, up to the seq the table is level
+ * with, so every answer is the state of the log at that seq.
+ */
+export class PostgresSessions {
+  private constructor(
+    private readonly query: SnapshotQuery,
+    /** The seq the table is level with: every answer is the log's state there. */
+    readonly folded: number,
+    /** The last seq the events table holds; above `folded` when the table is behind. */
+    readonly top: number,
+  ) {}
+
+  /** The table as this snapshot sees it. */
+  static async open(query: SnapshotQuery): Promise<PostgresSessions> {
+    const [row] = await query<{ folded: string; top: string }>(
+      'SELECT (SELECT seq FROM %s.sessions_folded)::text AS folded, (SELECT coalesce(max(seq), 0) FROM %s.events)::text AS top',
+    );
+    return new PostgresSessions(query, Number(row!.folded), Number(row!.top));
+  }
+
+  /** How many sessions the table holds. */
+  async count(): Promise<number> {
+    const [row] = await this.query<{ n: string }>('SELECT count(*)::text AS n FROM %s.sessions');
+    return Number(row!.n);
+  }
+
+  /** The sessions with these ids (unknown ones left out), in spawn order. */
+  async get(ids: readonly string[]): Promise<Map<string, Session>> {
+    if (ids.length === 0) return new Map();
+    const rows = await this.query<{ event: SessionEvent }>('SELECT event FROM %s.events WHERE session_id = ANY($1::uuid[]) AND seq <= $2 ORDER BY seq', [ids, this.folded]);
+    const events = new Map<string, SessionEvent[]>();
+    for (const { event } of rows) {
+      const own = events.get(event.sessionId);
+      if (own === undefined) events.set(event.sessionId, [event]);
+      else own.push(event);
+    }
+    // The first event of each is its spawn, met in seq order: the map is in spawn order.
+    return new Map([...events].map(([id, own]) => [id, foldSession(own)]));
+  }
+
+  /** One page of the sessions matching `query`, as `querySessions` answers it on a file store (a cursor here is this store's). */
+  async page(query: SessionQuery = {}): Promise<SessionPage> {
+    const parsed = parseSessionQuery(query);
+    const start = parsed.after == null ? null : decodeCursor(parsed.after, parsed.order);
+    if (start !== null) await this.checkCursor(start);
+    const sessions: Session[] = [];
+    let last: QueryCursor | null = null;
+    for await (const found of this.matching(parsed, start)) {
+      if (sessions.length === parsed.limit) return { sessions, next: encodeCursor(last!) };
+      sessions.push(found.session);
+      last = found.cursor;
+    }
+    return { sessions, next: null };
+  }
+
+  /** Every session matching `query` (its limit and cursor ignored), in its order, a chunk at a time. */
+  async *stream(query: Omit<SessionQuery, 'limit' | 'after'> = {}): AsyncGenerator<Session> {
+    for await (const found of this.matching(parseSessionQuery(query), null)) yield found.session;
+  }
+
+  /** The stats of every session, summed by the database over the table's columns. */
+  async stats(): Promise<SessionStats> {
+    const groups = await this.query<{ agent_name: string; phase: Phase; status: Session['status']; n: number; ended: number; total_ms: string; max_ms: string | null; cost: string; turns: string }>(
+      `SELECT agent_name, phase, status, count(*)::int AS n, count(ended_ms)::int AS ended, coalesce(sum(ended_ms - created_ms), 0)::text AS total_ms,
+         max(ended_ms - created_ms)::text AS max_ms, sum(cost_nanos)::text AS cost, sum(turns)::text AS turns
+       FROM %s.sessions GROUP BY agent_name, phase, status ORDER BY min(spawn_seq)`,
+    );
+    const counter = new StatsCounter();
+    // Groups in the order of their first session: agents come out in the order a replay meets them.
+    for (const g of groups) {
+      counter.addGroup({
+        agentName: g.agent_name,
+        phase: g.phase,
+        status: g.status,
+        count: g.n,
+        ended: g.ended,
+        totalMs: Number(g.total_ms),
+        maxMs: g.max_ms === null ? null : Number(g.max_ms),
+        costNanos: Number(g.cost),
+        turns: Number(g.turns),
+      });
+    }
+    return counter.result();
+  }
+
+  /** The id of the root of the pipeline `id` belongs to, or undefined for an unknown session. */
+  async rootOf(id: string): Promise<string | undefined> {
+    const rows = await this.query<{ id: string }>(
+      `WITH RECURSIVE up (id, parent, depth) AS (
+         SELECT id, parent_session, 0 FROM %s.sessions WHERE id = $1
+         UNION ALL SELECT s.id, s.parent_session, up.depth + 1 FROM %s.sessions s JOIN up ON s.id = up.parent
+       ) SELECT id::text FROM up ORDER BY depth DESC LIMIT 1`,
+      [id],
+    );
+    return rows[0]?.id;
+  }
+
+  /** The sessions of the pipeline whose root is `root` (its handoffs and retries, down the tree), in spawn order. */
+  async pipeline(root: string): Promise<Map<string, Session>> {
+    return this.get(await this.pipelineIds(root));
+  }
+
+  /** The sessions of the pipeline `id` belongs to, whole, from its root, in spawn order. */
+  async pipelineOf(id: string): Promise<Map<string, Session>> {
+    const root = await this.rootOf(id);
+    return root === undefined ? new Map() : this.pipeline(root);
+  }
+
+  private async pipelineIds(root: string): Promise<string[]> {
+    const rows = await this.query<{ id: string }>(
+      `WITH RECURSIVE tree (id) AS (
+         SELECT id FROM %s.sessions WHERE id = $1
+         UNION SELECT c.id FROM %s.sessions c JOIN tree ON c.parent_session = tree.id
+       ) SELECT s.id::text FROM tree JOIN %s.sessions s USING (id) ORDER BY s.spawn_seq`,
+      [root],
+    );
+    return rows.map((r) => r.id);
+  }
+
+  /** A cursor of this store names the session at its place; any other is refused. */
+  private async checkCursor(start: QueryCursor): Promise<void> {
+    const rows = await this.query<{ id: string }>('SELECT id::text FROM %s.sessions WHERE spawn_seq = $1', [start.position]);
+    if (rows[0]?.id !== start.id) throw new SessionError('INVALID_INPUT', 'query.after: the cursor does not belong to this store');
+  }
+
+  /**
+   * The sessions matching a query in its order, each with the cursor just past it: SQL picks
+   * the candidates by the table's columns (its text column only narrows), a chunk at a time by
+   * `spawn_seq`, and the query's own test decides on each session as folded.
+   */
+  private async *matching(query: ParsedSessionQuery, start: QueryCursor | null): AsyncGenerator<{ session: Session; cursor: QueryCursor }> {
+    const matches = sessionMatcher(query);
+    const members = query.pipeline === undefined ? null : await this.pipelineIds(query.pipeline);
+    const passes = ORDER_PASSES[query.order];
+    for (let pass = start?.pass ?? 0; pass < passes.length; pass += 1) {
+      const { reverse, failed } = passes[pass]!;
+      let after = start !== null && pass === start.pass ? start.position : null;
+      for (;;) {
+        const { text, values } = candidateSql(query, { reverse, failed, after, members });
+        const rows = await this.query<{ id: string; place: string }>(text, values);
+        if (rows.length === 0) break;
+        const sessions = await this.get(rows.map((r) => r.id));
+        for (const row of rows) {
+          const session = sessions.get(row.id)!;
+          if (matches(session)) yield { session, cursor: { order: query.order, pass, position: Number(row.place), id: row.id } };
+        }
+        if (rows.length < CHUNK) break;
+        after = Number(rows.at(-1)!.place);
+      }
+    }
+  }
+}
+
+/** The SQL of one chunk of candidates: the query's filters as conditions on the table's columns, past `after` in the pass's order. */
+function candidateSql(
+  query: ParsedSessionQuery,
+  pass: { reverse: boolean; failed: boolean | undefined; after: number | null; members: string[] | null },
+): { text: string; values: unknown[] } {
+  const values: unknown[] = [];
+  const bind = (value: unknown) => {
+    values.push(value);
+    return `$${values.length}`;
+  };
+  const where: string[] = ['true'];
+  if (query.status !== undefined) where.push(`status = ANY(${bind([query.status].flat())}::text[])`);
+  if (pass.failed !== undefined) where.push(pass.failed ? `status = 'Failed'` : `status <> 'Failed'`);
+  if (query.agent !== undefined) where.push(`agent_name = ${bind(query.agent)}`);
+  if (query.phase !== undefined) where.push(`phase = ${bind(query.phase)}`);
+  if (query.issue !== undefined) where.push(`issue = ${bind(query.issue)}`);
+  if (pass.members !== null) where.push(`id = ANY(${bind(pass.members)}::uuid[])`);
+  // Epoch milliseconds, as Date.parse reads both sides in the query's own test.
+  const bounds: Array<[string | undefined, string]> = [
+    [query.createdSince, 'created_ms >='],
+    [query.createdUntil, 'created_ms <='],
+    [query.endedSince, 'ended_ms >='],
+    [query.endedUntil, 'ended_ms <='],
+  ];
+  for (const [instant, test] of bounds) if (instant !== undefined) where.push(`${test} ${bind(Date.parse(instant))}`);
+  if (query.text !== undefined && searchableInSql(query.text.toLowerCase())) where.push(`strpos(search_text, ${bind(query.text.toLowerCase())}) > 0`);
+  if (pass.after !== null) where.push(`spawn_seq ${pass.reverse ? '<' : '>'} ${bind(pass.after)}`);
+  return {
+    text: `SELECT id::text, spawn_seq::text AS place FROM %s.sessions WHERE ${where.join(' AND ')} ORDER BY spawn_seq ${pass.reverse ? 'DESC' : 'ASC'} LIMIT ${CHUNK}`,
+    values,
+  };
+}

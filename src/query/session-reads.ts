@@ -1,0 +1,104 @@
+import type { Session } from '../domain/session.js';
+import { lineageOf } from '../projections/lineage.js';
+import { inSpawnOrder, pipelineOf, querySessions, streamSessions, type SessionPage, type SessionQuery } from '../projections/session-query.js';
+import { statsOf, type SessionStats } from '../projections/stats.js';
+import type { StoreCursor } from '../store/event-store.js';
+import type { PostgresEventStore } from '../store/postgres/postgres-event-store.js';
+import { PostgresSessions } from './postgres-sessions.js';
+import { readStore } from './read-store.js';
+import { sessionsTableFold } from '../projections/session-rows.js';
+
+/**
+ * The sessions of a store as the read commands and the report ask for them, without writing:
+ * the file store through its read-only view, PostgreSQL through its sessions table.
+ */
+export interface SessionReads {
+  /** How many sessions the store holds. */
+  size(): Promise<number>;
+  /** The last seq the answers cover (they are the log's state there). */
+  readonly lastSeq: number;
+  /** Where the answers stand in the store: a session's history is read up to here. */
+  readonly cursor: StoreCursor;
+  /** One session, or undefined. */
+  get(id: string): Promise<Session | undefined>;
+  /** Several sessions by id (unknown ones left out), in spawn order. */
+  getMany(ids: readonly string[]): Promise<Map<string, Session>>;
+  /** One page of a query. */
+  page(query: SessionQuery): Promise<SessionPage>;
+  /** Every session a query matches, in its order, as read. */
+  stream(query: Omit<SessionQuery, 'limit' | 'after'>): AsyncIterable<Session>;
+  /** Stats of every session. */
+  stats(): Promise<SessionStats>;
+  /** The id of the root of the pipeline `id` belongs to; undefined for an unknown session. */
+  rootOf(id: string): Promise<string | undefined>;
+  /** The sessions of the pipeline whose root is `root`, in spawn order. */
+  pipeline(root: string): Promise<Map<string, Session>>;
+}
+
+/**
+ * Runs `read` on the sessions of the file store at `dir`, through its read-only view (sessions
+ * read from sessions.json as they are asked for). Throws as `readStore` does.
+ */
+export async function readFileSessions<T>(dir: string, read: (reads: SessionReads) => Promise<T>): Promise<T> {
+  return read(await fileReads(dir));
+}
+
+/**
+ * Runs `read` on the sessions of a PostgreSQL store, through its sessions table, in one
+ * snapshot: SQL, never a replay. What the table has not folded yet is folded first (what was
+ * appended since the last read, a page at a time); should that fail (a role that may only
+ * read), the answers are the log's state where the table stands, and `onBehind` is told how
+ * many events behind that is and why. Does not close the store.
+ */
+export async function readPostgresSessions<T>(
+  store: PostgresEventStore,
+  read: (reads: SessionReads) => Promise<T>,
+  onBehind?: (events: number, folded: number, why: string) => void,
+): Promise<T> {
+  const refused = await store.catchUpSessionsTable(sessionsTableFold).then(
+    () => null,
+    (error: unknown) => (error as Error).message,
+  );
+  return store.inSnapshot(async (query) => {
+    const sessions = await PostgresSessions.open(query);
+    // Events appended since the fold are not what this read has read: its answers stand at `folded`.
+    if (refused !== null && sessions.top > sessions.folded) onBehind?.(sessions.top - sessions.folded, sessions.folded, refused);
+    return read(postgresReads(sessions));
+  });
+}
+
+async function fileReads(dir: string): Promise<SessionReads> {
+  const view = await readStore(dir);
+  const { sessions } = view.state;
+  return {
+    size: async () => sessions.size,
+    lastSeq: view.state.lastSeq,
+    cursor: view.cursor,
+    get: async (id) => sessions.get(id),
+    getMany: async (ids) => new Map(inSpawnOrder(sessions, ids).map((id) => [id, sessions.get(id)!])),
+    page: async (query) => querySessions(sessions, query),
+    stream: (query) => toAsync(streamSessions(sessions, query)),
+    stats: async () => statsOf(sessions),
+    rootOf: async (id) => (sessions.has(id) ? lineageOf(sessions, id)[0]!.id : undefined),
+    pipeline: async (root) => pipelineOf(sessions, root),
+  };
+}
+
+function postgresReads(sessions: PostgresSessions): SessionReads {
+  return {
+    size: () => sessions.count(),
+    lastSeq: sessions.folded,
+    cursor: { seq: sessions.folded, position: {} },
+    get: async (id) => (await sessions.get([id])).get(id),
+    getMany: (ids) => sessions.get(ids),
+    page: (query) => sessions.page(query),
+    stream: (query) => sessions.stream(query),
+    stats: () => sessions.stats(),
+    rootOf: (id) => sessions.rootOf(id),
+    pipeline: (root) => sessions.pipeline(root),
+  };
+}
+
+async function* toAsync<T>(items: Iterable<T>): AsyncGenerator<T> {
+  yield* items;
+}

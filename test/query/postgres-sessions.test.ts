@@ -1,0 +1,71 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { writeBigLog } from '../../bench/big-log.js';
+import { FileEventStore, PostgresEventStore, type Session } from '../../src/index.js';
+import { copyEvents } from '../../src/copy/copy-events.js';
+import { readFileSessions, readPostgresSessions, type SessionReads } from '../../src/query/session-reads.js';
+import { tempDir } from '../helpers/fixtures.js';
+import { PG_URL, dropSchema, freshSchema } from '../helpers/stores.js';
+
+/*
+ * A store of 14,000 events copied into PostgreSQL: the first read folds them into the sessions
+ * table in pages of 5,000, pipelines straddling the pages (a session's later events folded on
+ * the history of its earlier ones), and then answers as the same store in files answers.
+ */
+describe('a PostgreSQL store of 14,000 events, read through its sessions table', () => {
+  let dir: string;
+  let cleanup: () => Promise<void>;
+  const schema = freshSchema();
+  const open = () => new PostgresEventStore({ connectionString: PG_URL, schema });
+  beforeAll(async () => {
+    ({ dir, cleanup } = await tempDir());
+    await writeBigLog(dir, 14_000, 0.25);
+    await copyEvents(new FileEventStore(dir), open());
+  }, 120_000);
+  afterAll(async () => {
+    await dropSchema(schema);
+    await cleanup();
+  });
+
+  /** What a read gives on both stores. */
+  async function both<T>(read: (reads: SessionReads) => Promise<T>): Promise<{ files: T; table: T }> {
+    const store = open();
+    try {
+      return { files: await readFileSessions(dir, read), table: await readPostgresSessions(store, read) };
+    } finally {
+      await store.close();
+    }
+  }
+
+  it('folds every event, then answers stats, pages and sessions as the files do', async () => {
+    const { files, table } = await both(async (reads) => {
+      const pages: string[][] = [];
+      let after: string | null = null;
+      do {
+        const page = await reads.page({ order: 'failures-first', limit: 700, after });
+        pages.push(page.sessions.map((s) => s.id));
+        after = page.next;
+      } while (after !== null && pages.length < 100);
+      const ids = pages.flat();
+      const sessions: Session[] = [...(await reads.getMany(ids.filter((_, i) => i % 7 === 0))).values()];
+      return { lastSeq: reads.lastSeq, size: await reads.size(), stats: JSON.stringify(await reads.stats()), sizes: pages.map((p) => p.length), ids: [...ids].sort(), sessions };
+    });
+    expect(table.lastSeq).toBe(files.lastSeq);
+    expect(table.size).toBe(files.size);
+    expect(table.stats).toBe(files.stats);
+    expect(table.sizes).toEqual(files.sizes);
+    expect(table.ids).toEqual(files.ids);
+    expect(table.sessions).toEqual(files.sessions);
+  }, 120_000);
+
+  it('finds a pipeline, its root and a filtered page by SQL, as the files do', async () => {
+    const { files, table } = await both(async (reads) => {
+      const failed = (await reads.page({ status: 'Failed', phase: 'Test', order: 'newest', limit: 3 })).sessions.map((s) => s.id);
+      const root = await reads.rootOf(failed[0]!);
+      const pipeline = [...(await reads.pipeline(root!)).keys()];
+      const issue = (await reads.page({ issue: 7, text: 'TEST', limit: 50 })).sessions.map((s) => s.id);
+      return { failed, root, pipeline, issue };
+    });
+    expect(table).toEqual(files);
+    expect(table.pipeline.length).toBeGreaterThan(1);
+  }, 60_000);
+});
