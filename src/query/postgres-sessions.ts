@@ -18,8 +18,10 @@ import { StatsCounter, type SessionStats } from '../projections/stats.js';
 import type { SnapshotQuery } from '../store/postgres/postgres-event-store.js';
 import { searchableInSql } from '../store/postgres/session-row.js';
 
-/** How many candidate rows one query of a walk asks for. */
+/** The most candidate rows one query of a walk asks for. */
 const CHUNK = 500;
+/** How many a stream asks for first (a report may take only a few). */
+const STREAM_FIRST = 50;
 
 /**
  * The sessions of a PostgreSQL store as its `sessions` table answers them, inside one snapshot
@@ -53,7 +55,12 @@ export class PostgresSessions {
   /** The sessions with these ids (unknown ones left out), in spawn order. */
   async get(ids: readonly string[]): Promise<Map<string, Session>> {
     if (ids.length === 0) return new Map();
-    const rows = await this.query<{ event: SessionEvent }>('SELECT event FROM %s.events WHERE session_id = ANY($1::uuid[]) AND seq <= $2 ORDER BY seq', [ids, this.folded]);
+    // Only a table behind its log needs the bound; without statistics on the events (a store just
+    // copied in), the planner would otherwise walk the whole seq index to apply it.
+    const rows =
+      this.top === this.folded
+        ? await this.query<{ event: SessionEvent }>('SELECT event FROM %s.events WHERE session_id = ANY($1::uuid[]) ORDER BY seq', [ids])
+        : await this.query<{ event: SessionEvent }>('SELECT event FROM %s.events WHERE session_id = ANY($1::uuid[]) AND seq <= $2 ORDER BY seq', [ids, this.folded]);
     const events = new Map<string, SessionEvent[]>();
     for (const { event } of rows) {
       const own = events.get(event.sessionId);
@@ -81,7 +88,7 @@ export class PostgresSessions {
 
   /** Every session matching `query` (its limit and cursor ignored), in its order, a chunk at a time. */
   async *stream(query: Omit<SessionQuery, 'limit' | 'after'> = {}): AsyncGenerator<Session> {
-    for await (const found of this.matching(parseSessionQuery(query), null)) yield found.session;
+    for await (const found of this.matching(parseSessionQuery(query), null, STREAM_FIRST)) yield found.session;
   }
 
   /** The stats of every session, summed by the database over the table's columns. */
@@ -126,12 +133,6 @@ export class PostgresSessions {
     return this.get(await this.pipelineIds(root));
   }
 
-  /** The sessions of the pipeline `id` belongs to, whole, from its root, in spawn order. */
-  async pipelineOf(id: string): Promise<Map<string, Session>> {
-    const root = await this.rootOf(id);
-    return root === undefined ? new Map() : this.pipeline(root);
-  }
-
   private async pipelineIds(root: string): Promise<string[]> {
     const rows = await this.query<{ id: string }>(
       `WITH RECURSIVE tree (id) AS (
@@ -154,15 +155,18 @@ export class PostgresSessions {
    * the candidates by the table's columns (its text column only narrows), a chunk at a time by
    * `spawn_seq`, and the query's own test decides on each session as folded.
    */
-  private async *matching(query: ParsedSessionQuery, start: QueryCursor | null): AsyncGenerator<{ session: Session; cursor: QueryCursor }> {
+  private async *matching(query: ParsedSessionQuery, start: QueryCursor | null, first = query.limit + 1): AsyncGenerator<{ session: Session; cursor: QueryCursor }> {
     const matches = sessionMatcher(query);
+    // A page asks first for as many as it shows (and one more), then for more and more: a page
+    // of 50 folds about 51 sessions, a stream soon reads in chunks of CHUNK.
+    let chunk = Math.min(first, CHUNK);
     const members = query.pipeline === undefined ? null : await this.pipelineIds(query.pipeline);
     const passes = ORDER_PASSES[query.order];
     for (let pass = start?.pass ?? 0; pass < passes.length; pass += 1) {
       const { reverse, failed } = passes[pass]!;
       let after = start !== null && pass === start.pass ? start.position : null;
       for (;;) {
-        const { text, values } = candidateSql(query, { reverse, failed, after, members });
+        const { text, values } = candidateSql(query, { reverse, failed, after, members, limit: chunk });
         const rows = await this.query<{ id: string; place: string }>(text, values);
         if (rows.length === 0) break;
         const sessions = await this.get(rows.map((r) => r.id));
@@ -170,8 +174,9 @@ export class PostgresSessions {
           const session = sessions.get(row.id)!;
           if (matches(session)) yield { session, cursor: { order: query.order, pass, position: Number(row.place), id: row.id } };
         }
-        if (rows.length < CHUNK) break;
+        if (rows.length < chunk) break;
         after = Number(rows.at(-1)!.place);
+        chunk = Math.min(chunk * 2, CHUNK);
       }
     }
   }
@@ -180,7 +185,7 @@ export class PostgresSessions {
 /** The SQL of one chunk of candidates: the query's filters as conditions on the table's columns, past `after` in the pass's order. */
 function candidateSql(
   query: ParsedSessionQuery,
-  pass: { reverse: boolean; failed: boolean | undefined; after: number | null; members: string[] | null },
+  pass: { reverse: boolean; failed: boolean | undefined; after: number | null; members: string[] | null; limit: number },
 ): { text: string; values: unknown[] } {
   const values: unknown[] = [];
   const bind = (value: unknown) => {
@@ -205,7 +210,7 @@ function candidateSql(
   if (query.text !== undefined && searchableInSql(query.text.toLowerCase())) where.push(`strpos(search_text, ${bind(query.text.toLowerCase())}) > 0`);
   if (pass.after !== null) where.push(`spawn_seq ${pass.reverse ? '<' : '>'} ${bind(pass.after)}`);
   return {
-    text: `SELECT id::text, spawn_seq::text AS place FROM %s.sessions WHERE ${where.join(' AND ')} ORDER BY spawn_seq ${pass.reverse ? 'DESC' : 'ASC'} LIMIT ${CHUNK}`,
+    text: `SELECT id::text, spawn_seq::text AS place FROM %s.sessions WHERE ${where.join(' AND ')} ORDER BY spawn_seq ${pass.reverse ? 'DESC' : 'ASC'} LIMIT ${pass.limit}`,
     values,
   };
 }

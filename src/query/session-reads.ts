@@ -19,8 +19,6 @@ export interface SessionReads {
   readonly lastSeq: number;
   /** Where the answers stand in the store: a session's history is read up to here. */
   readonly cursor: StoreCursor;
-  /** One session, or undefined. */
-  get(id: string): Promise<Session | undefined>;
   /** Several sessions by id (unknown ones left out), in spawn order. */
   getMany(ids: readonly string[]): Promise<Map<string, Session>>;
   /** One page of a query. */
@@ -74,7 +72,6 @@ async function fileReads(dir: string): Promise<SessionReads> {
     size: async () => sessions.size,
     lastSeq: view.state.lastSeq,
     cursor: view.cursor,
-    get: async (id) => sessions.get(id),
     getMany: async (ids) => new Map(inSpawnOrder(sessions, ids).map((id) => [id, sessions.get(id)!])),
     page: async (query) => querySessions(sessions, query),
     stream: (query) => toAsync(streamSessions(sessions, query)),
@@ -89,7 +86,6 @@ function postgresReads(sessions: PostgresSessions): SessionReads {
     size: () => sessions.count(),
     lastSeq: sessions.folded,
     cursor: { seq: sessions.folded, position: {} },
-    get: async (id) => (await sessions.get([id])).get(id),
     getMany: (ids) => sessions.get(ids),
     page: (query) => sessions.page(query),
     stream: (query) => sessions.stream(query),

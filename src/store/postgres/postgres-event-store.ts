@@ -42,6 +42,8 @@ export interface PostgresStoreCounters {
 }
 
 const PAGE = 5000;
+/** A fold of this many events or more is followed by ANALYZE of the sessions table. */
+const ANALYZE_AFTER = 20_000;
 /** How many times a commit is stamped again because the sessions it touches moved on meanwhile. */
 const MAX_STAMPS = 10;
 
@@ -146,9 +148,13 @@ export class PostgresEventStore implements EventStore {
         await client.query(`SELECT ${this.schema}.store_sessions($1, $2, $3::json)`, [level, events.at(-1)!.seq, JSON.stringify(sessionRows)]);
         return events.length;
       });
-      if (done === 0) return folded;
+      if (done === 0) break;
       folded += done;
     }
+    // After a large fold the planner's picture of the table is stale until autovacuum comes by:
+    // a recursive lineage query then walks it whole instead of using its indexes.
+    if (folded >= ANALYZE_AFTER) await withRetry('analyzing the sessions table', () => this.pool.query(`ANALYZE ${this.schema}.sessions`));
+    return folded;
   }
 
   /**
