@@ -18,7 +18,7 @@ let issues = 3_000_000;
  * per transaction; 4 processes × 25 callers vs the same bare loop (25 rows per INSERT) from 4
  * processes.
  */
-export async function postgresBenches(runs: number, url: string, store: SeededStore, share: number): Promise<Row[]> {
+export async function postgresBenches(runs: number, url: string, store: SeededStore, share: number, only?: ReadonlyArray<'table'>): Promise<Row[]> {
   const schema = `miyabi_bench_${process.pid}`;
   const bare = `miyabi_bench_bare_${process.pid}`;
   const work = await scratch('pg');
@@ -38,6 +38,21 @@ export async function postgresBenches(runs: number, url: string, store: SeededSt
       await manager.close();
       return rate;
     };
+    // What keeping the sessions table costs the writers: appends never touch it; a reader folds
+    // what is new before it reads. The same appends, with such a reader every 250 ms, and without.
+    const readerStats: ReaderStats[] = [];
+    const withReader = await measurePair(runs, 1, () => whileReading(url, schema, 250, readerStats, ours(100, 10_000)), ours(100, 10_000));
+    const tableRow: Row = {
+      name: 'PostgreSQL: durable append, 100 callers, while a reader folds the sessions table and reads stats every 250 ms, vs the same without it',
+      unit: 'events/s',
+      ...withReader,
+      baselineName: 'the same appends with no reader (the table not kept)',
+      ratio: withReader.ours.median / withReader.baseline.median,
+      target: '≥ 0.9',
+      note: readerNote(readerStats),
+    };
+    if (only?.includes('table') === true) return [tableRow];
+    calls[100] = [];
     const single = await measurePair(runs, 1, ours(1, 500), () => bareInsertLoop(url, bare, 1000, 1));
     const burst = await measurePair(runs, 1, ours(100, 10_000), () => bareInsertLoop(url, bare, 10_000, 100));
     const fleetCalls: CallStats[] = [];
@@ -45,12 +60,42 @@ export async function postgresBenches(runs: number, url: string, store: SeededSt
     return [
       { name: `PostgreSQL: durable append, 1 caller (${mix(store, share)} beside it)`, unit: 'events/s', ...single, baselineName: 'bare pg: autocommit INSERT of one row, in a loop', ratio: single.ours.median / single.baseline.median, target: '≥ 0.5', note: whereTimeGoes(calls[1]!) },
       { name: 'PostgreSQL: durable append, 100 callers', unit: 'events/s', ...burst, baselineName: 'bare pg: one INSERT of 100 rows per transaction, in a loop', ratio: burst.ours.median / burst.baseline.median, target: '≥ 0.5', note: whereTimeGoes(calls[100]!) },
+      tableRow,
       { name: 'PostgreSQL: durable append, 4 processes × 25 callers, total', unit: 'events/s', ...fleet, baselineName: 'bare pg: one INSERT of 25 rows per transaction, in a loop, from 4 processes', ratio: fleet.ours.median / fleet.baseline.median, note: whereTimeGoes(fleetCalls, true) },
     ];
   } finally {
     await drop(url, [schema, bare]);
     await work.done();
   }
+}
+
+/** What one reader process did during a run. */
+interface ReaderStats {
+  reads: number;
+  folded: number;
+}
+
+/** Runs `work` while a reader process (bench/pg-reader.ts) reads every `every` ms; resolves with what `work` resolves with. */
+async function whileReading(url: string, schema: string, every: number, stats: ReaderStats[], work: () => Promise<number>): Promise<number> {
+  const script = fileURLToPath(new URL('./pg-reader.js', import.meta.url));
+  const child = spawn(process.execPath, [script, url, schema, String(every)], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const lines: string[] = [];
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => lines.push(...chunk.split('\n').filter(Boolean)));
+  const exited = new Promise<void>((resolve, reject) => child.on('close', (code) => (code === 0 ? resolve() : reject(new Error(`pg-reader exited ${code}`)))));
+  while (!lines.includes('ready')) await new Promise((r) => setTimeout(r, 10));
+  try {
+    return await work();
+  } finally {
+    child.stdin.write('stop\n');
+    await exited;
+    stats.push(JSON.parse(lines.at(-1)!) as ReaderStats);
+  }
+}
+
+function readerNote(stats: ReaderStats[]): string {
+  const reads = stats.reduce((n, s) => n + s.reads, 0);
+  const folded = stats.reduce((n, s) => n + s.folded, 0);
+  return reads === 0 ? '' : `the reader: ${reads} reads over the runs, each folding ${Math.round(folded / reads)} events on average before it read`;
 }
 
 /** What our store's counters say about one measured run (or one writer process of it). */

@@ -4,6 +4,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import pg from 'pg';
 import { measurePair, summarize, type Figure, type Row } from './measure.js';
 import type { SeededStore } from './seeded-store.js';
 import { scratch } from './work-dir.js';
@@ -44,7 +45,7 @@ async function seedTranscript(dir: string, id: string): Promise<void> {
 }
 
 /** Time and peak memory of the same command on the large store and on an empty one, in alternation. */
-async function againstEmpty(runs: number, name: string, large: string[], empty: string[], sessions: number): Promise<Row[]> {
+async function againstEmpty(runs: number, name: string, large: string[], empty: string[], sessions: number, on = ''): Promise<Row[]> {
   const ours: ProcessCost[] = [];
   const base: ProcessCost[] = [];
   await measurePair(runs, 1, async () => {
@@ -57,7 +58,7 @@ async function againstEmpty(runs: number, name: string, large: string[], empty: 
   // The warm-up round is not counted.
   const [o, b] = [ours.slice(1), base.slice(1)];
   const figure = (values: number[]): Figure => summarize(values);
-  const label = `CLI \`${name}\` at ${sessions.toLocaleString('en-US')} sessions`;
+  const label = `CLI \`${name}\` at ${sessions.toLocaleString('en-US')} sessions${on}`;
   const time = { ours: figure(o.map((c) => c.ms)), baseline: figure(b.map((c) => c.ms)) };
   const rss = { ours: figure(o.map((c) => c.peakBytes / 2 ** 20)), baseline: figure(b.map((c) => c.peakBytes / 2 ** 20)) };
   return [
@@ -148,5 +149,44 @@ export async function readBenches(runs: number, largest: SeededStore, smaller: S
     return rows;
   } finally {
     await empty.done();
+  }
+}
+
+/**
+ * The read commands on PostgreSQL (`--store`), on a schema holding the largest store's events
+ * (copied, then folded into the sessions table once by `migrate --store`) against an empty one
+ * holding one session: time and peak memory. Each read still asks whether anything is new to
+ * fold first, as it always does.
+ */
+export async function postgresReadBenches(runs: number, largest: SeededStore, url: string): Promise<Row[]> {
+  const big = `miyabi_bench_reads_${process.pid}`;
+  const none = `miyabi_bench_reads_empty_${process.pid}`;
+  const at = (schema: string) => `${url}#${schema}`;
+  const cache = await scratch('read-pg');
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    for (const schema of [big, none]) await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+    await run(process.execPath, [CLI, 'copy', '--from', largest.dir, '--to', at(big)], { maxBuffer: 1 << 26 });
+    await run(process.execPath, [CLI, 'migrate', '--store', at(big)]);
+    const { stdout } = await run(process.execPath, [CLI, 'spawn', 'CodeGenAgent', '--purpose', 'Implement #7', '--issue', '7', '--phase', 'CodeGeneration', '--store', at(none), '--dir', cache.dir]);
+    const lone = stdout.split(' ')[0]!;
+    const picked = await run(process.execPath, [CLI, 'list', '--status', 'HandedOff', '--order', 'newest', '--limit', '1', '--json', '--store', at(big)], { maxBuffer: 1 << 26 });
+    const id = (JSON.parse(picked.stdout) as Array<{ id: string }>)[0]!.id;
+    const commands: Array<[string, (schema: string, id: string) => string[]]> = [
+      ['list --status Failed --limit 50', (schema) => ['list', '--status', 'Failed', '--limit', '50', '--store', at(schema)]],
+      ['list --agent ReviewAgent --issue N', (schema) => ['list', '--agent', 'ReviewAgent', '--issue', '7', '--store', at(schema)]],
+      ['show', (schema, session) => ['show', session, '--store', at(schema)]],
+      ['lineage', (schema, session) => ['lineage', session, '--store', at(schema)]],
+      ['stats', (schema) => ['stats', '--store', at(schema)]],
+      ['report', (schema) => ['report', '--out', join(cache.dir, 'report.html'), '--store', at(schema)]],
+    ];
+    const rows: Row[] = [];
+    for (const [name, args] of commands) rows.push(...(await againstEmpty(runs, name, args(big, id), args(none, lone), largest.sessions, ' on PostgreSQL')));
+    return rows;
+  } finally {
+    for (const schema of [big, none]) await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+    await client.end();
+    await cache.done();
   }
 }

@@ -15,7 +15,7 @@ import { show, type Row } from './measure.js';
 import { replayBenches } from './replay.bench.js';
 import { seededStore, type SeededStore } from './seeded-store.js';
 import { cliBenches, transitionBenches } from './size.bench.js';
-import { readBenches } from './read.bench.js';
+import { postgresReadBenches, readBenches } from './read.bench.js';
 import { spawnBenches } from './spawn.bench.js';
 import { adoptBenches } from './adopt.bench.js';
 import { intervalBench, trickleBenches } from './trickle.bench.js';
@@ -66,6 +66,11 @@ try {
   rows.push(...(await cliBenches(runs, largest)));
   log('reads on the largest store…');
   rows.push(...(await readBenches(runs, largest, large[0] ?? smallest)));
+  log('reads on the largest store in PostgreSQL…');
+  rows.push(...(await postgresReadBenches(runs, largest, pgUrl).catch((error: unknown) => {
+    log(`PostgreSQL read rows skipped: ${String(error)}`);
+    return [];
+  })));
   log('replay and open of the largest store…');
   const replay = await replayBenches(Math.max(3, Math.min(runs, 5)), largest, share);
   rows.push(...replay.rows, ...spawns);
