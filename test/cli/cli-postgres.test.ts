@@ -98,7 +98,10 @@ describe('the CLI on PostgreSQL (--store)', () => {
     const { dir, cleanup } = await tempDir();
     const schema = freshSchema();
     const url = `${PG_URL}#${schema}`;
-    const reader = `${PG_URL.replace('//postgres@', '//miyabi_test_reader@')}#${schema}`;
+    const readerUrl = new URL(PG_URL);
+    readerUrl.username = 'miyabi_test_reader';
+    readerUrl.password = '';
+    const reader = `${readerUrl.toString()}#${schema}`;
     const admin = new pg.Client({ connectionString: PG_URL });
     await admin.connect();
     let writer: SessionManager | null = null;
