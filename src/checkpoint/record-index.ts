@@ -1,10 +1,30 @@
 import { SessionError } from '../errors.js';
+import { PHASES } from '../domain/phase.js';
+import type { Session } from '../domain/session.js';
 
 /** The status letters a record index keeps: A(ctive), H(andedOff), C(ompleted), F(ailed). */
 export type StatusLetter = 'A' | 'H' | 'C' | 'F';
 
-/** Bytes of one entry in the index file: id (36), start (6), length (4), CRC-32 (4), status (1), newline (1). */
-export const INDEX_ENTRY_BYTES = 52;
+/**
+ * Bytes of one entry in the index file: id (36), start (6), length (4), CRC-32 (4), status (1),
+ * facets (agent 4, phase 1, issue 4), newline (1).
+ */
+export const INDEX_ENTRY_BYTES = 61;
+
+/**
+ * What a filter by agent, phase or issue can tell from an index entry, without reading the
+ * record: the agent name's FNV-1a hash, the phase's place in PHASES, the issue number (0 for
+ * none). A match is necessary, not sufficient (two names may share a hash): the record decides.
+ * A value the entry cannot hold is stored as "any" (phase 255, issue 0xffffffff).
+ */
+export interface Facets {
+  agent: number;
+  phase: number;
+  issue: number;
+}
+
+const ANY_PHASE = 0xff;
+const ANY_ISSUE = 0xffffffff;
 
 const ID_BYTES = 36;
 const NONE = -1;
@@ -16,6 +36,31 @@ export interface IndexEntry {
   length: number;
   crc: number;
   status: StatusLetter;
+  facets: Facets;
+}
+
+/** The facets of a session, as its index entry keeps them. */
+export function facetsOf(session: Session): Facets {
+  return facetsWanted(session.agentName, session.context.currentPhase, session.context.issueNumber ?? 0) as Facets;
+}
+
+/** The facets a filter asks for (each left out when not asked), as an entry spells them. */
+export function facetsWanted(agent: string | undefined, phase: string | undefined, issue: number | undefined): Partial<Facets> {
+  const wanted: Partial<Facets> = {};
+  if (agent !== undefined) wanted.agent = hashText(agent);
+  if (phase !== undefined) {
+    const place = (PHASES as readonly string[]).indexOf(phase);
+    wanted.phase = place === -1 ? ANY_PHASE : place;
+  }
+  if (issue !== undefined) wanted.issue = issue >= 0 && issue < ANY_ISSUE ? issue : ANY_ISSUE;
+  return wanted;
+}
+
+/** FNV-1a over a string's UTF-16 code units. */
+function hashText(text: string): number {
+  let hash = 0x811c9dc5;
+  for (let k = 0; k < text.length; k += 1) hash = Math.imul(hash ^ text.charCodeAt(k), 0x01000193);
+  return hash >>> 0;
 }
 
 const LETTER_CODES = new Set(['A', 'H', 'C', 'F'].map((letter) => letter.charCodeAt(0)));
@@ -34,7 +79,7 @@ const LETTER_CODES = new Set(['A', 'H', 'C', 'F'].map((letter) => letter.charCod
 export class RecordIndex {
   private entries = 0;
   private sessions = 0;
-  /** The entries as the index file holds them, 52 bytes each: fields are read from here when asked for. */
+  /** The entries as the index file holds them, INDEX_ENTRY_BYTES each: fields are read from here when asked for. */
   private raw: Buffer = Buffer.allocUnsafe(1024 * INDEX_ENTRY_BYTES);
   /** For a session's first entry, its latest entry; NONE for every later entry. */
   private live = new Int32Array(1024);
@@ -90,6 +135,24 @@ export class RecordIndex {
 
   statusOf(i: number): StatusLetter {
     return String.fromCharCode(this.raw[i * INDEX_ENTRY_BYTES + 50]!) as StatusLetter;
+  }
+
+  facetsOf(i: number): Facets {
+    const at = i * INDEX_ENTRY_BYTES;
+    return { agent: this.raw.readUInt32LE(at + 51), phase: this.raw[at + 55]!, issue: this.raw.readUInt32LE(at + 56) };
+  }
+
+  /** Whether entry `i` may be a session with the facets wanted (false only when it cannot be). */
+  mayHave(i: number, wanted: Partial<Facets>): boolean {
+    const at = i * INDEX_ENTRY_BYTES;
+    const raw = this.raw;
+    if (wanted.agent !== undefined && raw.readUInt32LE(at + 51) !== wanted.agent) return false;
+    if (wanted.phase !== undefined && wanted.phase !== ANY_PHASE && raw[at + 55] !== ANY_PHASE && raw[at + 55] !== wanted.phase) return false;
+    if (wanted.issue !== undefined && wanted.issue !== ANY_ISSUE) {
+      const issue = raw.readUInt32LE(at + 56);
+      if (issue !== ANY_ISSUE && issue !== wanted.issue) return false;
+    }
+    return true;
   }
 
   /** The live entry of a session, if the index holds it. */
@@ -227,7 +290,10 @@ function encodeEntry(out: Buffer, at: number, e: IndexEntry): void {
   out.writeUInt32LE(e.length, at + 42);
   out.writeUInt32LE(e.crc >>> 0, at + 46);
   out.write(e.status, at + 50, 1, 'latin1');
-  out[at + 51] = 0x0a;
+  out.writeUInt32LE(e.facets.agent >>> 0, at + 51);
+  out[at + 55] = e.facets.phase;
+  out.writeUInt32LE(e.facets.issue >>> 0, at + 56);
+  out[at + 60] = 0x0a;
 }
 
 /** The index file's bytes for these entries. */
@@ -241,7 +307,7 @@ export function encodeIndexEntries(entries: readonly IndexEntry[]): Buffer {
 export function decodeIndexInto(index: RecordIndex, bytes: Buffer, path: string): void {
   if (bytes.length % INDEX_ENTRY_BYTES !== 0) throw new SessionError('CORRUPT_CHECKPOINT', `${path} is not a whole number of index entries`);
   for (let at = 0; at < bytes.length; at += INDEX_ENTRY_BYTES) {
-    if (bytes[at + 51] !== 0x0a || !LETTER_CODES.has(bytes[at + 50]!)) throw new SessionError('CORRUPT_CHECKPOINT', `${path} has a malformed entry at byte ${at}`);
+    if (bytes[at + INDEX_ENTRY_BYTES - 1] !== 0x0a || !LETTER_CODES.has(bytes[at + 50]!)) throw new SessionError('CORRUPT_CHECKPOINT', `${path} has a malformed entry at byte ${at}`);
   }
   index.pushEncoded(bytes);
 }

@@ -2,6 +2,7 @@ import type { Session } from '../domain/session.js';
 import { SessionError, isSessionError } from '../errors.js';
 import type { SessionArchive } from './session-archive.js';
 import { decodeRecord } from './session-record.js';
+import { facetsWanted } from './record-index.js';
 import type { WalkOptions, WalkableSessions, WalkedSession } from '../projections/session-query.js';
 import { StatsCounter, subtractStats, type PrecountedSessions, type SessionStats } from '../projections/stats.js';
 
@@ -174,7 +175,7 @@ export class SessionMap extends Map<string, Session> implements PrecountedSessio
     const place = { next: 0, skip: options.skip ?? 0 };
     const archive = this.archive;
     const memory = () => this.walkMemory(reverse, place, options.which);
-    const archived = () => (archive === null ? [] : this.walkArchive(archive, reverse, place, options.which, options.hints));
+    const archived = () => (archive === null ? [] : this.walkArchive(archive, reverse, place, options.which, options.wanted));
     // The sessions only in memory were spawned after every archived one.
     if (reverse) {
       yield* memory();
@@ -216,10 +217,12 @@ export class SessionMap extends Map<string, Session> implements PrecountedSessio
     return own;
   }
 
-  private *walkArchive(archive: SessionArchive, reverse: boolean, place: WalkPlace, which?: (status: Session['status']) => boolean, hints: readonly Buffer[] = []): Generator<WalkedSession> {
+  private *walkArchive(archive: SessionArchive, reverse: boolean, place: WalkPlace, which?: (status: Session['status']) => boolean, wanted?: WalkOptions['wanted']): Generator<WalkedSession> {
     const { index } = archive;
     const entries = reverse ? index.liveEntriesReversed(this.boundary) : index.liveEntries(this.boundary);
     const statusOf = { A: 'Active', H: 'HandedOff', C: 'Completed', F: 'Failed' } as const;
+    const facets = wanted === undefined ? {} : facetsWanted(wanted.agent, wanted.phase, wanted.issue);
+    const someFacet = Object.keys(facets).length > 0;
     // Records mostly follow one another in the file, in spawn order: read in large windows.
     const read = archive.walkReader(reverse);
     for (const entry of entries) {
@@ -234,22 +237,10 @@ export class SessionMap extends Map<string, Session> implements PrecountedSessio
         continue;
       }
       if (which !== undefined && !which(statusOf[index.statusOf(entry)])) continue;
+      // A session whose entry says it has another agent, phase or issue is passed over unread.
+      if (someFacet && !index.mayHave(entry, facets)) continue;
       if (this.archive === null) throw new SessionError('CLOSED', 'the sessions.json these sessions were in is closed');
-      const known = id ?? index.idOf(entry);
-      if (hints.length === 0) {
-        yield { position, session: this.decode(known, entry, read, archive) };
-        continue;
-      }
-      // A record without every hint's bytes cannot match: passed over without being parsed
-      // (but checked first: bytes that fail their check are answered from the log).
-      let bytes: Buffer | null = null;
-      try {
-        bytes = read(entry);
-      } catch (error) {
-        if (!isSessionError(error, 'CORRUPT_CHECKPOINT')) throw error;
-      }
-      if (bytes !== null && !hints.every((hint) => bytes.includes(hint))) continue;
-      yield { position, session: this.decode(known, entry, () => bytes ?? read(entry), archive) };
+      yield { position, session: this.decode(id ?? index.idOf(entry), entry, read, archive) };
     }
   }
 

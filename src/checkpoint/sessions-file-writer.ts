@@ -6,7 +6,7 @@ import { crc32 } from 'node:zlib';
 import { isSessionError, storageError } from '../errors.js';
 import { patchCrc32 } from './crc32-patch.js';
 import { identityOf, indexPathOf, type LoadedSessionsFile } from './load-sessions-file.js';
-import { RecordIndex, decodeIndexInto, encodeIndexEntries, type IndexEntry } from './record-index.js';
+import { RecordIndex, decodeIndexInto, encodeIndexEntries, facetsOf, type IndexEntry } from './record-index.js';
 import { SessionArchive } from './session-archive.js';
 import { SessionMap, activeSessionsUnordered } from './session-map.js';
 import { shouldCompact } from './checkpoint-policy.js';
@@ -150,7 +150,7 @@ export class SessionsFileWriter {
         const start = position + Buffer.byteLength(separator);
         const length = Buffer.byteLength(record.text);
         texts.push(separator, record.text);
-        entries.push({ id: record.id, start, length, crc: record.crc, status: record.status });
+        entries.push({ id: record.id, start, length, crc: record.crc, status: record.status, facets: record.facets });
         if (facts.firstLive === -1 && entries.length === 1) facts.firstLive = start;
         position = start + length;
       }
@@ -276,7 +276,7 @@ class Untouched extends Error {
 interface Plan {
   /** Live entries to blank (their sessions get a new record). */
   blank: number[];
-  append: Array<{ id: string; text: string; crc: number; status: IndexEntry['status'] }>;
+  append: Array<Omit<IndexEntry, 'start' | 'length'> & { text: string }>;
   /** Stats of the sessions whose record becomes an ended one: they join the ended stats. */
   ended: SessionStats;
   /** Stats of the sessions whose new record is an Active one: they join the Active stats. */
@@ -306,7 +306,7 @@ function planChanges(known: KnownFile, state: SessionsState, dirty: Iterable<str
       plan.blank.push(live);
       plan.blankBytes += index.lengthOf(live) + SEPARATOR.length;
     }
-    plan.append.push({ id, text, crc, status: statusLetter(session) });
+    plan.append.push({ id, text, crc, status: statusLetter(session), facets: facetsOf(session) });
     if (session.status !== 'Active') ended.add(session);
     else active.add(session);
   }

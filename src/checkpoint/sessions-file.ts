@@ -4,7 +4,7 @@ import { PHASES } from '../domain/phase.js';
 import type { Session } from '../domain/session.js';
 import { SessionError } from '../errors.js';
 import type { StoreCursor } from '../store/event-store.js';
-import { RecordIndex, type IndexEntry, type StatusLetter } from './record-index.js';
+import { RecordIndex, facetsOf, type IndexEntry, type StatusLetter } from './record-index.js';
 import { SessionMap, activeSessionsUnordered } from './session-map.js';
 import { decodeRecord, toRecord } from './session-record.js';
 import { emptySessionsState, type SessionsState } from '../projections/sessions-projection.js';
@@ -112,11 +112,11 @@ export function renderSessionsFileParts(state: SessionsState, cursor: StoreCurso
     const start = out.offset;
     if (typeof slot === 'number') {
       out.bytes(readArchived!(slot));
-      entries[i] = { id, start, length: out.offset - start, crc: archive!.crcOf(slot), status: archive!.statusOf(slot) };
+      entries[i] = { id, start, length: out.offset - start, crc: archive!.crcOf(slot), status: archive!.statusOf(slot), facets: archive!.index.facetsOf(slot) };
     } else {
       const text = renderRecord(slot);
       out.text(text);
-      entries[i] = { id, start, length: out.offset - start, crc: crc32(text), status: statusLetter(slot) };
+      entries[i] = { id, start, length: out.offset - start, crc: crc32(text), status: statusLetter(slot), facets: facetsOf(slot) };
     }
   }
   const index = new RecordIndex();
@@ -244,9 +244,10 @@ const Stats = Counts.extend({
 });
 /**
  * The records' format: 2 writes `error_message` (the original's key) and `null` for what is
- * absent. A file without it is rebuilt from the log at open, so every record is in this format.
+ * absent; 3 keeps each session's agent, phase and issue in its index entry (see Facets). A file
+ * of another format is rebuilt from the log at open, so every record and entry is in this one.
  */
-const CHECKPOINT_FORMAT = 2;
+const CHECKPOINT_FORMAT = 3;
 const CheckpointShape = z.object({
   format: z.literal(CHECKPOINT_FORMAT),
   seq: Offset,

@@ -21,10 +21,11 @@ export interface WalkOptions {
   /** Whether sessions of a status are wanted at all: asked before a record is read. */
   which?: (status: SessionStatus) => boolean;
   /**
-   * Bytes every matching session's stored record holds (a necessary condition, not a
-   * sufficient one): a record without them is passed over unparsed. See {@link recordHints}.
+   * The agent, phase and issue every matching session has (a necessary condition, not a
+   * sufficient one: the query's own test decides): a walk whose index keeps them (the
+   * checkpoint's) passes over the sessions it says have others, unread.
    */
-  hints?: readonly Buffer[];
+  wanted?: { agent?: string; phase?: string; issue?: number };
 }
 
 /**
@@ -167,12 +168,12 @@ function* candidates(sessions: ReadonlyMap<string, Session>, query: Parsed, star
   const matches = sessionMatcher(query);
   const passes = ORDER_PASSES[query.order];
   const source = query.pipeline === undefined ? sessions : pipelineOf(sessions, query.pipeline);
-  const hints = recordHints(query);
+  const wanted = { agent: query.agent, phase: query.phase, issue: query.issue };
   for (let pass = start?.pass ?? 0; pass < passes.length; pass += 1) {
     const { reverse, failed } = passes[pass]!;
     const which = (s: SessionStatus) => (statuses === null || statuses.has(s)) && (failed === undefined || (s === 'Failed') === failed);
     const skip = start !== null && pass === start.pass ? start.position : 0;
-    for (const walked of walk(source, { reverse, skip, which, hints })) {
+    for (const walked of walk(source, { reverse, skip, which, wanted })) {
       // The cursor's own session is checked, then passed: the page after it starts behind it.
       if (start !== null && pass === start.pass && walked.position === start.position) {
         if (walked.session.id !== start.id) throw new SessionError('INVALID_INPUT', 'query.after: the cursor does not belong to this store');
@@ -184,7 +185,7 @@ function* candidates(sessions: ReadonlyMap<string, Session>, query: Parsed, star
 }
 
 /** The sessions of a map in spawn order or its reverse: a {@link SessionMap} walks its file, reading one record at a time. */
-function* walk(sessions: ReadonlyMap<string, Session>, options: { reverse: boolean; skip: number; which: (s: SessionStatus) => boolean; hints: readonly Buffer[] }): Generator<WalkedSession> {
+function* walk(sessions: ReadonlyMap<string, Session>, options: Required<Pick<WalkOptions, 'reverse' | 'skip' | 'which' | 'wanted'>>): Generator<WalkedSession> {
   if ('walk' in sessions) {
     yield* (sessions as ReadonlyMap<string, Session> & WalkableSessions).walk(options);
     return;
@@ -217,20 +218,6 @@ export function pipelineMembers(sessions: ReadonlyMap<string, Session>, root: st
 export function pipelineOf(sessions: ReadonlyMap<string, Session>, root: string): Map<string, Session> {
   const members = pipelineMembers(sessions, root);
   return new Map(inSpawnOrder(sessions, members.keys()).map((id) => [id, members.get(id)!]));
-}
-
-/**
- * Bytes the stored record (sessions.json's snake_case JSON, one line) of every session matching
- * the query holds: its agent, phase and issue as that JSON spells them. The same keys also occur
- * in a record's previous results, so a record with them may still not match: the query's own
- * test decides.
- */
-function recordHints(query: Parsed): Buffer[] {
-  const hints: string[] = [];
-  if (query.agent !== undefined) hints.push(`"agent_name":${JSON.stringify(query.agent)}`);
-  if (query.phase !== undefined) hints.push(`"current_phase":${JSON.stringify(query.phase)}`);
-  if (query.issue !== undefined) hints.push(`"issue_number":${query.issue}`);
-  return hints.map((hint) => Buffer.from(hint));
 }
 
 /** The filters of a query other than status (which a walk applies first) as one test. */

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { RecordIndex, decodeIndexInto, encodeIndexEntries, type IndexEntry, type StatusLetter } from '../../src/checkpoint/record-index.js';
+import { RecordIndex, decodeIndexInto, encodeIndexEntries, facetsOf, facetsWanted, type IndexEntry, type StatusLetter } from '../../src/checkpoint/record-index.js';
+import type { Session } from '../../src/domain/session.js';
 
 const ID = fc.uuid();
 const entry = (ids: string[]) =>
@@ -10,6 +11,7 @@ const entry = (ids: string[]) =>
     length: fc.nat({ max: 2 ** 31 }),
     crc: fc.nat({ max: 2 ** 32 - 1 }),
     status: fc.constantFrom<StatusLetter>('A', 'H', 'C', 'F'),
+    facets: fc.record({ agent: fc.nat({ max: 2 ** 32 - 1 }), phase: fc.nat({ max: 255 }), issue: fc.nat({ max: 2 ** 32 - 1 }) }),
   });
 
 describe('the record index', () => {
@@ -37,11 +39,35 @@ describe('the record index', () => {
           expect([...index.liveEntries()]).toEqual([...first.keys()].map((id) => latest.get(id)));
           expect([...index.liveEntriesReversed()]).toEqual([...first.keys()].map((id) => latest.get(id)).reverse());
           expect(index.encode()).toEqual(encodeIndexEntries(all));
-          all.forEach((e, i) => expect([index.idOf(i), index.startOf(i), index.lengthOf(i), index.crcOf(i), index.statusOf(i)]).toEqual([e.id, e.start, e.length, e.crc, e.status]));
+          all.forEach((e, i) => expect([index.idOf(i), index.startOf(i), index.lengthOf(i), index.crcOf(i), index.statusOf(i), index.facetsOf(i)]).toEqual([e.id, e.start, e.length, e.crc, e.status, e.facets]));
           expect(index.liveOf('3f1d8a52-0000-4000-8000-000000000000')).toBeUndefined();
         },
       ),
       { numRuns: 60 },
+    );
+  });
+});
+
+describe('the facets of an index entry', () => {
+  const phases = ['CodeGeneration', 'Review', 'Test', 'CICD', 'Nonsense'];
+  it('never rule out a session that has the agent, phase and issue a filter asks for', () => {
+    fc.assert(
+      fc.property(
+        fc.record({ agent: fc.constantFrom('CodeGenAgent', 'ReviewAgent', 'A', 'B.c-d'), phase: fc.constantFrom(...phases), issue: fc.oneof(fc.constant(null), fc.integer({ min: 1, max: Number.MAX_SAFE_INTEGER })) }),
+        fc.record({ agent: fc.option(fc.constantFrom('CodeGenAgent', 'ReviewAgent', 'A', 'B.c-d'), { nil: undefined }), phase: fc.option(fc.constantFrom(...phases), { nil: undefined }), issue: fc.option(fc.integer({ min: 1, max: Number.MAX_SAFE_INTEGER }), { nil: undefined }) }),
+        (has, asked) => {
+          const session = { agentName: has.agent, context: { currentPhase: has.phase, issueNumber: has.issue } } as unknown as Session;
+          const index = new RecordIndex();
+          index.push({ id: '3f1d8a52-0000-4000-8000-000000000000', start: 0, length: 1, crc: 0, status: 'A', facets: facetsOf(session) });
+          const matches = (asked.agent === undefined || asked.agent === has.agent) && (asked.phase === undefined || asked.phase === has.phase) && (asked.issue === undefined || asked.issue === has.issue);
+          if (matches) expect(index.mayHave(0, facetsWanted(asked.agent, asked.phase, asked.issue))).toBe(true);
+          // Small values are kept exactly: a different one rules the session out.
+          if (!matches && (asked.issue === undefined || (asked.issue < 2 ** 32 - 1 && (has.issue ?? 0) < 2 ** 32 - 1)) && asked.phase !== 'Nonsense' && has.phase !== 'Nonsense' && (asked.agent === undefined || asked.agent === has.agent)) {
+            expect(index.mayHave(0, facetsWanted(asked.agent, asked.phase, asked.issue))).toBe(false);
+          }
+        },
+      ),
+      { numRuns: 300 },
     );
   });
 });
