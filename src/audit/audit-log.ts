@@ -2,6 +2,7 @@ import type { Session } from '../domain/session.js';
 import type { SessionEvent } from '../events/session-event.js';
 import { machineEventOf, snapshotOf } from '../manager/machine-bridge.js';
 import { emptySessionsState, evolveSessions, spawnRefusal } from '../projections/sessions-projection.js';
+import { UuidSet } from './uuid-set.js';
 import { fileStoreToRead } from '../query/read-store.js';
 import type { EventStore, ReadFinding, StoredRecord } from '../store/event-store.js';
 import { digestOf, type TranscriptDigest, type TranscriptStore } from '../store/transcript-store.js';
@@ -53,17 +54,14 @@ export async function auditStore(store: Pick<EventStore, 'location' | 'readRecor
   const findings: AuditFinding[] = [];
   const onFinding = (f: ReadFinding) => findings.push({ kind: f.message.startsWith('seq ') ? 'sequence' : 'line', ...f });
   const state = emptySessionsState();
-  const ids = new Set<string>();
-  // Where things are, not the records themselves: an event kept per session would hold the log in memory.
-  const spawnedAt = new Map<string, Place>();
+  const ids = new UuidSet();
   const transcripts = new Map<string, { record: Place; digest: TranscriptDigest }>();
   let events = 0;
   const check = (record: StoredRecord) => {
     const { event } = record;
     const at = { line: record.line, offset: record.offset, sessionId: event.sessionId };
     events += 1;
-    if (ids.has(event.id)) findings.push({ kind: 'duplicate-id', ...at, message: `event id ${event.id} appears again` });
-    ids.add(event.id);
+    if (!ids.add(event.id)) findings.push({ kind: 'duplicate-id', ...at, message: `event id ${event.id} appears again` });
     const refusal = transitionRefusal(state.sessions, event);
     if (refusal !== null) {
       findings.push({ kind: event.type === 'SessionSpawned' ? 'link' : 'transition', ...at, message: refusal });
@@ -75,7 +73,8 @@ export async function auditStore(store: Pick<EventStore, 'location' | 'readRecor
       findings.push({ kind: 'transition', ...at, message: (error as Error).message });
       return;
     }
-    if (event.type === 'SessionSpawned') spawnedAt.set(event.sessionId, { line: record.line, offset: record.offset });
+    const session = keepWhatChecksRead(state.sessions.get(event.sessionId)!);
+    if (event.type === 'SessionSpawned') session.spawnedAt = { line: record.line, offset: record.offset };
     if ('transcript' in event.data && event.data.transcript !== undefined && 'sha256' in event.data.transcript) {
       transcripts.set(event.sessionId, { record: { line: record.line, offset: record.offset }, digest: event.data.transcript });
     }
@@ -89,7 +88,7 @@ export async function auditStore(store: Pick<EventStore, 'location' | 'readRecor
   for (const session of state.sessions.values()) {
     for (const child of session.childSessions) {
       if (state.sessions.get(child)?.parentSession !== session.id) {
-        const record = spawnedAt.get(session.id)!;
+        const record = (session as AuditedSession).spawnedAt!;
         findings.push({ kind: 'link', line: record.line, offset: record.offset, sessionId: session.id, message: `handed off to ${child}, which was never spawned as its child` });
       }
     }
@@ -125,6 +124,40 @@ async function transcriptFindings(stored: TranscriptStore, where: string, record
     if (found.sha256 !== digest.sha256) findings.push({ ...at, message: `the stored transcript (${found.bytes} bytes, sha256 ${found.sha256.slice(0, 12)}…) is not the one recorded (${digest.bytes} bytes, sha256 ${digest.sha256.slice(0, 12)}…)` });
   }
   return findings;
+}
+
+/** A session as the audit keeps it (see {@link keepWhatChecksRead}), with where its spawn is. */
+type AuditedSession = Session & { spawnedAt?: Place };
+
+/** The context every session keeps in the audit: what it worked on is not what the audit checks. */
+const NO_CONTEXT: Session['context'] = Object.freeze({ issueNumber: null, currentPhase: 'CodeGeneration', worktreePath: null, previousResults: [] });
+
+/**
+ * Drops what no check of the audit reads from a session it has just folded. The audit holds
+ * every session of the log at once, and whole sessions made it hold the store (650 MB at
+ * 250,000 sessions). Its checks read the status and the agent's run (the machine's guards), the
+ * links (children, parent, the Failed session a retry retries) and the imported mark; the rest
+ * (purpose, context, times, results, errors, the agent's command) is dropped. The fold goes on
+ * from what is kept: it reads no more than the checks do.
+ */
+function keepWhatChecksRead(session: AuditedSession): AuditedSession {
+  session.agentName = '';
+  session.purpose = '';
+  session.context = NO_CONTEXT;
+  session.createdAt = '';
+  delete session.endedAt;
+  delete session.handoffTo;
+  delete session.result;
+  delete session.error;
+  delete session.pipeline;
+  const agent = session.agent;
+  if (agent !== undefined) {
+    const process = { host: '', pid: agent.process.pid, startTime: null };
+    session.agent = { process, supervisor: process, command: [], cwd: '', logFile: '', resumedFrom: null, startedAt: '' };
+    // Only whether it finished counts, not when.
+    if (agent.finishedAt !== undefined) session.agent.finishedAt = '';
+  }
+  return session;
 }
 
 /** Why the session machine (or the lineage rules) refuse this event, or null when it fits. */
