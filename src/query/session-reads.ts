@@ -13,6 +13,8 @@ import { sessionsTableFold } from '../projections/session-rows.js';
  * the file store through its read-only view, PostgreSQL through its sessions table.
  */
 export interface SessionReads {
+  /** The store read, as people name it: its directory, or its url (without a password) and schema. */
+  readonly location: string;
   /** How many sessions the store holds. */
   size(): Promise<number>;
   /** The last seq the answers cover (they are the log's state there). */
@@ -61,7 +63,7 @@ export async function readPostgresSessions<T>(
     const sessions = await PostgresSessions.open(query);
     // Events appended since the fold are not what this read has read: its answers stand at `folded`.
     if (refused !== null && sessions.top > sessions.folded) onBehind?.(sessions.top - sessions.folded, sessions.folded, refused);
-    return read(postgresReads(sessions));
+    return read(postgresReads(sessions, store.location));
   });
 }
 
@@ -69,6 +71,7 @@ async function fileReads(dir: string): Promise<SessionReads> {
   const view = await readStore(dir);
   const { sessions } = view.state;
   return {
+    location: dir,
     size: async () => sessions.size,
     lastSeq: view.state.lastSeq,
     cursor: view.cursor,
@@ -81,8 +84,9 @@ async function fileReads(dir: string): Promise<SessionReads> {
   };
 }
 
-function postgresReads(sessions: PostgresSessions): SessionReads {
+function postgresReads(sessions: PostgresSessions, location: string): SessionReads {
   return {
+    location,
     size: () => sessions.count(),
     lastSeq: sessions.folded,
     cursor: { seq: sessions.folded, position: {} },

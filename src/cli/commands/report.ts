@@ -55,7 +55,7 @@ export const reportCommand: Command = {
       const how = pipeline !== undefined ? `Pipeline ${pipeline}` : `The ${newest} newest pipelines${filtered ? ' with a session matching the filter' : ''}`;
       const html = renderReport({
         conversations: await storedConversations(context, selected.sessions),
-        title: stringOption(context, 'title') ?? `Agent sessions · ${context.dir}`,
+        title: stringOption(context, 'title') ?? `Agent sessions · ${reads.location}`,
         sessions: selected.sessions,
         stats: await reads.stats(),
         lastSeq: reads.lastSeq,
