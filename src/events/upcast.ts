@@ -1,4 +1,5 @@
 import { EVENT_SCHEMA_VERSION } from './event-envelope.js';
+import type { SessionEvent } from './session-event.js';
 
 type Upcaster = (raw: Record<string, unknown>) => Record<string, unknown>;
 
@@ -26,4 +27,9 @@ export function upcast(raw: Record<string, unknown>): Record<string, unknown> {
     version = event['schemaVersion'];
   }
   return event;
+}
+
+/** A stored event as this version reads it: itself when of this schema version, else upcast (a store that keeps parsed JSON, as PostgreSQL does). */
+export function currentEvent(stored: SessionEvent): SessionEvent {
+  return stored.schemaVersion === EVENT_SCHEMA_VERSION ? stored : (upcast(stored as unknown as Record<string, unknown>) as SessionEvent);
 }

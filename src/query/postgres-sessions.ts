@@ -2,6 +2,7 @@ import { SessionError } from '../errors.js';
 import type { Session } from '../domain/session.js';
 import type { Phase } from '../domain/phase.js';
 import type { SessionEvent } from '../events/session-event.js';
+import { currentEvent } from '../events/upcast.js';
 import { foldSession } from '../projections/sessions-projection.js';
 import {
   ORDER_PASSES,
@@ -62,7 +63,8 @@ export class PostgresSessions {
         ? await this.query<{ event: SessionEvent }>('SELECT event FROM %s.events WHERE session_id = ANY($1::uuid[]) ORDER BY seq', [ids])
         : await this.query<{ event: SessionEvent }>('SELECT event FROM %s.events WHERE session_id = ANY($1::uuid[]) AND seq <= $2 ORDER BY seq', [ids, this.folded]);
     const events = new Map<string, SessionEvent[]>();
-    for (const { event } of rows) {
+    for (const row of rows) {
+      const event = currentEvent(row.event);
       const own = events.get(event.sessionId);
       if (own === undefined) events.set(event.sessionId, [event]);
       else own.push(event);

@@ -1,9 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeBigLog } from '../../bench/big-log.js';
-import { FileEventStore, PostgresEventStore, type Session } from '../../src/index.js';
+import pg from 'pg';
+import { FileEventStore, PostgresEventStore, SessionManager, type Session } from '../../src/index.js';
+import { contextFor, tempDir } from '../helpers/fixtures.js';
 import { copyEvents } from '../../src/copy/copy-events.js';
 import { readFileSessions, readPostgresSessions, type SessionReads } from '../../src/query/session-reads.js';
-import { tempDir } from '../helpers/fixtures.js';
 import { PG_URL, dropSchema, freshSchema } from '../helpers/stores.js';
 
 /*
@@ -68,4 +69,37 @@ describe('a PostgreSQL store of 14,000 events, read through its sessions table',
     expect(table).toEqual(files);
     expect(table.pipeline.length).toBeGreaterThan(1);
   }, 60_000);
+});
+
+describe('a PostgreSQL store of an earlier schema version, read through its sessions table', () => {
+  it('folds and reads version-1 events as this version reads them', async () => {
+    const { dir, cleanup } = await tempDir();
+    const schema = freshSchema();
+    const open = () => new PostgresEventStore({ connectionString: PG_URL, schema });
+    try {
+      const manager = await SessionManager.open(dir, { store: open() });
+      const a = await manager.spawnAgentSession('CodeGenAgent', 'Implement #42', contextFor('CodeGeneration'));
+      await manager.handoff(a.id, 'ReviewAgent', contextFor('Review'), { result: { success: true, output: 'done', totalCostUsd: 0.25, numTurns: 2 } });
+      const want = await manager.listSessions();
+      await manager.close();
+      // As an earlier version wrote them, and a table not folded yet.
+      const client = new pg.Client({ connectionString: PG_URL });
+      await client.connect();
+      await client.query(`UPDATE ${schema}.events SET event = replace(event::text, '"schemaVersion":2', '"schemaVersion":1')::json`);
+      await client.query(`DELETE FROM ${schema}.sessions; UPDATE ${schema}.sessions_folded SET seq = 0`);
+      const { rows } = await client.query<{ v: number }>(`SELECT DISTINCT (event->>'schemaVersion')::int AS v FROM ${schema}.events`);
+      await client.end();
+      expect(rows.map((r) => r.v)).toEqual([1]);
+      const store = open();
+      try {
+        const got = await readPostgresSessions(store, async (reads) => [...(await reads.getMany(want.map((s) => s.id))).values()]);
+        expect(got).toEqual(want);
+      } finally {
+        await store.close();
+      }
+    } finally {
+      await dropSchema(schema);
+      await cleanup();
+    }
+  });
 });

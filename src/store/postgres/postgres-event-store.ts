@@ -8,8 +8,7 @@ import { GroupCommit, type PendingAppend } from '../group-commit.js';
 import { channelOf, checkSchemaName, migrationSql } from './schema.js';
 import { withRetry } from './with-retry.js';
 import { PostgresTranscripts } from './postgres-transcripts.js';
-import { EVENT_SCHEMA_VERSION } from '../../events/event-envelope.js';
-import { upcast } from '../../events/upcast.js';
+import { currentEvent } from '../../events/upcast.js';
 import type { SessionsTableFold } from './session-row.js';
 
 /** Options of {@link PostgresEventStore}. */
@@ -90,10 +89,15 @@ export class PostgresEventStore implements EventStore {
     // An idle client losing its connection must not crash the process; the next query reconnects.
     this.pool.on('error', () => undefined);
     this.appends = new GroupCommit((batch) => this.tracked(this.commit(batch)), options.maxBatch ?? 1000);
-    this.transcripts = new PostgresTranscripts(this.pool, this.schema, () => (this.migrated ??= this.migrate().catch((error: unknown) => {
+    this.transcripts = new PostgresTranscripts(this.pool, this.schema, () => this.migratedOnce());
+  }
+
+  /** {@link migrate}, run once for this store (again after a failure). */
+  private migratedOnce(): Promise<void> {
+    return (this.migrated ??= this.migrate().catch((error: unknown) => {
       this.migrated = null;
       throw error;
-    })));
+    }));
   }
 
   /** Creates the schema and tables if missing (idempotent); `connect` runs it too. */
@@ -119,7 +123,8 @@ export class PostgresEventStore implements EventStore {
    * the events folded. `onProgress` hears how far it got, of how many.
    */
   async catchUpSessionsTable(fold: SessionsTableFold, onProgress?: (done: number, total: number) => void): Promise<number> {
-    await this.migrate();
+    // Once per store: a reader that reads again and again does not replace the functions each time.
+    await this.migratedOnce();
     let folded = 0;
     for (;;) {
       const done = await this.transaction('folding events into the sessions table', async (client) => {
@@ -130,7 +135,7 @@ export class PostgresEventStore implements EventStore {
         if (Number(marks[0]!.top) === level) return 0;
         onProgress?.(folded, folded + Number(marks[0]!.top) - level);
         const { rows } = await client.query<{ event: SessionEvent }>(`SELECT event FROM ${this.schema}.events WHERE seq > $1 ORDER BY seq LIMIT ${PAGE}`, [level]);
-        const events = rows.map((r) => upcastRow(r.event));
+        const events = rows.map((r) => currentEvent(r.event));
         // The history of sessions spawned before this page: those its events touch, and the parents its spawns name.
         const spawnedHere = new Set<string>();
         const ids = new Set<string>();
@@ -144,7 +149,7 @@ export class PostgresEventStore implements EventStore {
           `SELECT event FROM ${this.schema}.events WHERE session_id = ANY($1::uuid[]) AND seq <= $2 ORDER BY seq`,
           [[...ids], level],
         );
-        const sessionRows = fold(earlier.map((r) => upcastRow(r.event)), events);
+        const sessionRows = fold(earlier.map((r) => currentEvent(r.event)), events);
         await client.query(`SELECT ${this.schema}.store_sessions($1, $2, $3::json)`, [level, events.at(-1)!.seq, JSON.stringify(sessionRows)]);
         return events.length;
       });
@@ -272,7 +277,7 @@ export class PostgresEventStore implements EventStore {
       const { rows } = await withRetry('reading a session\'s events', () =>
         this.pool.query<{ event: SessionEvent }>(`SELECT event FROM ${this.schema}.events WHERE session_id = $1 AND seq <= $2 ORDER BY seq`, [sessionId, upTo.seq]),
       );
-      return rows.map((r) => upcastRow(r.event));
+      return rows.map((r) => currentEvent(r.event));
     } catch (error) {
       if (isMissingTable(error)) return [];
       throw error;
@@ -322,7 +327,7 @@ export class PostgresEventStore implements EventStore {
       this.pool.query<{ event: SessionEvent }>(`SELECT event FROM ${this.schema}.events WHERE seq > $1 AND seq < $2 ORDER BY seq LIMIT ${PAGE}`, [after, before]),
     );
     // Events written by an earlier version are brought up to this one's schema, as on files.
-    return rows.map((r) => upcastRow(r.event));
+    return rows.map((r) => currentEvent(r.event));
   }
 
   private async listen(): Promise<void> {
@@ -507,11 +512,6 @@ function sessionsOf(batch: readonly PendingAppend[]): string[] {
 function uniqueViolation(error: unknown): SessionError | null {
   if ((error as { code?: string }).code !== '23505') return null;
   return new SessionError('CONFLICT', `another writer appended first: ${(error as Error).message}`, { cause: error });
-}
-
-/** An event as the table holds it, brought up to this version's schema (events of earlier versions are upcast, as on files). */
-function upcastRow(event: SessionEvent): SessionEvent {
-  return event.schemaVersion === EVENT_SCHEMA_VERSION ? event : (upcast(event as unknown as Record<string, unknown>) as SessionEvent);
 }
 
 /** A query within a snapshot: `%s` in its text stands for the store's schema; values are bound. */
