@@ -13,11 +13,11 @@ export const showCommand: Command = {
   usage: 'show <id>',
   async run(context) {
     const id = parseSessionId(requirePositional(context, 0, 'session id'));
-    const { session, retry, cursor } = await withSessionReads(context, async (reads) => {
+    const { session, retry, cursor, location } = await withSessionReads(context, async (reads) => {
       const found = await reads.getMany([id, retryIdOf(id)]);
-      return { session: found.get(id), retry: found.get(retryIdOf(id)), cursor: reads.cursor };
+      return { session: found.get(id), retry: found.get(retryIdOf(id)), cursor: reads.cursor, location: reads.location };
     });
-    if (session === undefined) throw new SessionError('NOT_FOUND', `no session ${id} in ${context.dir}`, { sessionId: id });
+    if (session === undefined) throw new SessionError('NOT_FOUND', `no session ${id} in ${location}`, { sessionId: id });
     // Its own events only, up to where the view was read: not a replay of the store.
     const history = await sessionHistory(context, session, cursor);
     if (context.json) {
