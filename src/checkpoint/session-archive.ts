@@ -121,12 +121,7 @@ export class SessionArchive {
           return this.read(index);
         }
         const from = reverse ? Math.max(0, end - WALK_WINDOW) : start;
-        let bytes: Buffer;
-        if (reverse) {
-          bytes = Buffer.allocUnsafe(end - from);
-          bytes = bytes.subarray(0, this.readInto(bytes, from, true));
-        } else bytes = this.readForward(from, Math.max(WALK_WINDOW, length));
-        keep({ start: from, bytes });
+        keep({ start: from, bytes: reverse ? this.readUpTo(from, end - from) : this.readForward(from, Math.max(WALK_WINDOW, length)) });
         at = 0;
       } else if (at > 0) {
         keep(windows.splice(at, 1)[0]!);
@@ -147,7 +142,7 @@ export class SessionArchive {
     // set off the kernel's readahead, which would put the file in large folios (see readBackwards)
     // and make every later in-place checkpoint write whole folios.
     const sorted = [...entries].sort((a, b) => this.index.startOf(b) - this.index.startOf(a));
-    let window = Buffer.alloc(0);
+    let window: Buffer = Buffer.alloc(0);
     let windowStart = 0;
     for (let i = 0; i < sorted.length; i += 1) {
       const entry = sorted[i]!;
@@ -163,11 +158,16 @@ export class SessionArchive {
           from = next;
         }
         windowStart = from;
-        window = Buffer.allocUnsafe(end - from);
-        window = window.subarray(0, this.readInto(window, from, true));
+        window = this.readUpTo(from, end - from);
       }
       this.copies.set(entry, Buffer.from(window.subarray(start - windowStart, start - windowStart + length)));
     }
+  }
+
+  /** Up to `length` bytes from `from` (fewer at the end of the file), in one read. */
+  private readUpTo(from: number, length: number): Buffer {
+    const bytes = Buffer.allocUnsafe(length);
+    return bytes.subarray(0, this.readInto(bytes, from, true));
   }
 
   /**
