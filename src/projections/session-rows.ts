@@ -1,7 +1,7 @@
 import type { Session } from '../domain/session.js';
 import type { SessionEvent } from '../events/session-event.js';
 import type { SessionRow, SessionsTableFold } from '../store/postgres/session-row.js';
-import { foldSession } from './sessions-projection.js';
+import { foldEachSession } from './sessions-projection.js';
 import { foldTouched } from './fold-touched.js';
 import { searchableTexts } from './session-query.js';
 import { toNanos } from './stats.js';
@@ -54,12 +54,6 @@ export function searchTextOf(session: Session): string {
  * parent they spawn under) folded alone from its `history`, then the events on top.
  */
 export const sessionsTableFold: SessionsTableFold = (history, events) => {
-  const bySession = new Map<string, SessionEvent[]>();
-  for (const event of history) {
-    const own = bySession.get(event.sessionId);
-    if (own === undefined) bySession.set(event.sessionId, [event]);
-    else own.push(event);
-  }
-  const prior = new Map([...bySession].map(([id, own]) => [id, foldSession(own)]));
+  const prior = foldEachSession(history);
   return sessionRowsOf(events, (id) => prior.get(id));
 };

@@ -57,6 +57,20 @@ export function foldSession(events: readonly SessionEvent[]): Session {
   return session;
 }
 
+/**
+ * The sessions some events belong to, each folded alone from its own events ({@link foldSession}),
+ * in the order their first events come: events in seq order of whole sessions give spawn order.
+ */
+export function foldEachSession(events: Iterable<SessionEvent>): Map<string, Session> {
+  const bySession = new Map<string, SessionEvent[]>();
+  for (const event of events) {
+    const own = bySession.get(event.sessionId);
+    if (own === undefined) bySession.set(event.sessionId, [event]);
+    else own.push(event);
+  }
+  return new Map([...bySession].map(([id, own]) => [id, foldSession(own)]));
+}
+
 function spawnedSession(event: SpawnEvent): Session {
   const { parentSession, retryOf } = event.data;
   const session: Session = {

@@ -3,7 +3,7 @@ import type { Session } from '../domain/session.js';
 import type { Phase } from '../domain/phase.js';
 import type { SessionEvent } from '../events/session-event.js';
 import { currentEvent } from '../events/upcast.js';
-import { foldSession } from '../projections/sessions-projection.js';
+import { foldEachSession } from '../projections/sessions-projection.js';
 import {
   ORDER_PASSES,
   decodeCursor,
@@ -62,15 +62,8 @@ export class PostgresSessions {
       this.top === this.folded
         ? await this.query<{ event: SessionEvent }>('SELECT event FROM %s.events WHERE session_id = ANY($1::uuid[]) ORDER BY seq', [ids])
         : await this.query<{ event: SessionEvent }>('SELECT event FROM %s.events WHERE session_id = ANY($1::uuid[]) AND seq <= $2 ORDER BY seq', [ids, this.folded]);
-    const events = new Map<string, SessionEvent[]>();
-    for (const row of rows) {
-      const event = currentEvent(row.event);
-      const own = events.get(event.sessionId);
-      if (own === undefined) events.set(event.sessionId, [event]);
-      else own.push(event);
-    }
     // The first event of each is its spawn, met in seq order: the map is in spawn order.
-    return new Map([...events].map(([id, own]) => [id, foldSession(own)]));
+    return foldEachSession(rows.map((row) => currentEvent(row.event)));
   }
 
   /** One page of the sessions matching `query`, as `querySessions` answers it on a file store (a cursor here is this store's). */
