@@ -77,8 +77,11 @@ async function bareLines(path: string, from = 0): Promise<number> {
     bytes += (chunk as Buffer).length;
     const lines = text.split('\n');
     carry = lines.pop()!;
-    // sessions.json's records are lines ending in a comma; the log's are whole JSON.
-    for (const line of lines) if (line.startsWith('{"')) JSON.parse(line.endsWith(',') ? line.slice(0, -1) : line);
+    // sessions.json's records are indented lines ending in a comma; the log's are whole JSON.
+    for (const raw of lines) {
+      const line = raw.trim();
+      if (line.startsWith('{"')) JSON.parse(line.endsWith(',') ? line.slice(0, -1) : line);
+    }
   }
   return (bytes / ((performance.now() - start) / 1000));
 }
