@@ -1,5 +1,5 @@
 import type { Session } from '../domain/session.js';
-import { safeJson, safeLine, safeText } from '../report/visible-text.js';
+import { safeJson, safeLine, safeText } from '../domain/visible-text.js';
 
 /**
  * Renders rows as an aligned text table with a header, each cell on its line (control
@@ -53,7 +53,7 @@ export function sessionsTable(sessions: readonly Session[]): string {
   return table(SESSION_COLUMNS, sessions.map(sessionCells));
 }
 
-/** Writes text and a newline to stdout, control characters escaped (see report/visible-text.ts). */
+/** Writes text and a newline to stdout, control characters escaped (see domain/visible-text.ts). */
 export function print(text: string): void {
   process.stdout.write(`${safeText(text)}\n`);
 }

@@ -4,7 +4,7 @@ import { isSessionError } from '../errors.js';
 import { UsageError, type Command } from './command.js';
 import { COMMANDS } from './commands/index.js';
 import { EXIT, exitCodeOf } from './exit-codes.js';
-import { safeLine, safeText } from '../report/visible-text.js';
+import { safeLine, safeText } from '../domain/visible-text.js';
 
 const GLOBAL_OPTIONS = {
   dir: { type: 'string', default: '.ai/sessions' },

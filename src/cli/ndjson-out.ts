@@ -1,7 +1,7 @@
 import { Transform } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import ndjson from 'ndjson';
-import { safeJson, safeJsonText } from '../report/visible-text.js';
+import { safeJson, safeJsonText } from '../domain/visible-text.js';
 
 /** Output is handed to stdout in pieces of about this many characters: one write per line cost a system call each. */
 const PIECE = 64 * 1024;
@@ -35,7 +35,7 @@ export class LinesOut {
 
 /**
  * Bulk NDJSON on stdout (`list --all --json`, `export --format ndjson`): each value as one line of
- * exact JSON made safe for a terminal (see report/visible-text.ts), in pieces of ~64 KiB. Not
+ * exact JSON made safe for a terminal (see domain/visible-text.ts), in pieces of ~64 KiB. Not
  * ndjson's serializer: it guards against cycles with a replacer called on every key, which took
  * 4 of the 10 seconds of exporting a 392 MB log; these values have no cycles.
  */
@@ -60,7 +60,7 @@ export class JsonLinesOut {
 /**
  * NDJSON on stdout as it comes (`watch --json`: each line written as soon as its event is read,
  * never held back to fill a piece), one value a line (ndjson's serializer), each line made safe
- * for a terminal (see report/visible-text.ts) and parsing back to exactly the value. Waits for
+ * for a terminal (see domain/visible-text.ts) and parsing back to exactly the value. Waits for
  * stdout when it is slower than the values come, so a stream of any length holds a bounded amount.
  */
 export class NdjsonOut {

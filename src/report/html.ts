@@ -1,4 +1,4 @@
-import { safeText } from './visible-text.js';
+import { safeText } from '../domain/visible-text.js';
 
 /**
  * Escapes text for HTML content and attribute values; control characters and bidi overrides

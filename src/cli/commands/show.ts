@@ -4,7 +4,7 @@ import { sessionHistory, withSessionReads } from '../open-store.js';
 import { SessionError } from '../../errors.js';
 import { requirePositional, type Command } from '../command.js';
 import { duration, issueLabel, print, printJson, sessionDuration, table } from '../format.js';
-import { safeLine } from '../../report/visible-text.js';
+import { safeLine } from '../../domain/visible-text.js';
 
 /** `show <id>`: one session, with every event of its history. */
 export const showCommand: Command = {

@@ -3,7 +3,7 @@ import { parseSessionId } from '../../manager/decide.js';
 import { FileTranscripts } from '../../store/file/file-transcripts.js';
 import { requirePositional, type Command } from '../command.js';
 import { print, printJson } from '../format.js';
-import { safeText } from '../../report/visible-text.js';
+import { safeText } from '../../domain/visible-text.js';
 import { contextStore } from '../open-store.js';
 import { transcriptEntries, transcriptMessages } from '../../report/transcript-text.js';
 
