@@ -240,7 +240,7 @@ export class SessionMap extends Map<string, Session> implements PrecountedSessio
       // A session whose entry says it has another agent, phase or issue is passed over unread.
       if (someFacet && !index.mayHave(entry, facets)) continue;
       if (this.archive === null) throw new SessionError('CLOSED', 'the sessions.json these sessions were in is closed');
-      yield { position, session: this.decode(id ?? index.idOf(entry), entry, read, archive) };
+      yield this.walked(position, id ?? index.idOf(entry), entry, read, archive);
     }
   }
 
@@ -360,6 +360,21 @@ export class SessionMap extends Map<string, Session> implements PrecountedSessio
     return session;
   }
 
+  /**
+   * A walked session read from the archive: its record's bytes, checked, and the session
+   * decoded from them only when it is asked for (a listing of JSON may need only the bytes).
+   */
+  private walked(position: number, id: string, entry: number, read: (entry: number) => Buffer, archive: SessionArchive): WalkedSession {
+    let bytes: Buffer;
+    try {
+      bytes = read(entry);
+    } catch (error) {
+      // Damaged: answered now, from the log when it can be.
+      return { position, session: this.decode(id, entry, () => { throw error; }, archive) };
+    }
+    return new ArchivedSession(position, id, bytes, (record) => this.decode(id, entry, () => record, archive));
+  }
+
   /** A record's session; one that fails its checksum from `recover` when there is one. */
   private decode(id: string, entry: number, read: (entry: number) => Buffer, archive: SessionArchive): Session {
     try {
@@ -406,4 +421,29 @@ export function activeSessionsUnordered(sessions: ReadonlyMap<string, Session>):
 export function* activeSessionsOf(sessions: ReadonlyMap<string, Session>): Generator<Session> {
   if (sessions instanceof SessionMap) yield* sessions.activeSessions();
   else for (const session of sessions.values()) if (session.status === 'Active') yield session;
+}
+
+/**
+ * A session a walk read from sessions.json: its record (the checked bytes and its id) at once,
+ * the session decoded from them on first asking. A class, not a literal with a getter and a
+ * closure: a walk makes one for each of 250,000 sessions.
+ */
+class ArchivedSession implements WalkedSession {
+  private decoded: Session | undefined;
+
+  constructor(
+    readonly position: number,
+    readonly id: string,
+    readonly bytes: Buffer,
+    private readonly decode: (bytes: Buffer) => Session,
+  ) {}
+
+  /** The record: this object, which holds its id and bytes. */
+  get record(): { id: string; bytes: Buffer } {
+    return this;
+  }
+
+  get session(): Session {
+    return (this.decoded ??= this.decode(this.bytes));
+  }
 }

@@ -6,6 +6,11 @@ import { safeJson, safeJsonText } from '../domain/visible-text.js';
 /** Output is handed to stdout in pieces of about this many characters: one write per line cost a system call each. */
 const PIECE = 64 * 1024;
 
+/** Writes a piece of output (bytes already made into lines); resolves when more may go on. */
+export async function writePiece(piece: Uint8Array | string, out: NodeJS.WritableStream = process.stdout): Promise<void> {
+  if (!out.write(piece)) await new Promise((resolve) => out.once('drain', resolve));
+}
+
 /**
  * Lines to stdout in pieces of ~64 KiB, waiting when stdout is behind: a stream of any length
  * holds a bounded amount and costs a write per piece, not per line.
@@ -29,7 +34,7 @@ export class LinesOut {
     const piece = this.pending.join('');
     this.pending = [];
     this.size = 0;
-    if (!this.out.write(piece)) await new Promise((resolve) => this.out.once('drain', resolve));
+    await writePiece(piece, this.out);
   }
 }
 

@@ -9,7 +9,12 @@ import { childrenOf } from './lineage.js';
 /** A session met by a walk, and its place in the walk (counting every session, wanted or not). */
 export interface WalkedSession {
   position: number;
-  session: Session;
+  readonly session: Session;
+  /**
+   * The session's record as sessions.json holds it, checksum-verified, when the walk read it
+   * from there: its JSON can be written from these bytes without decoding the session.
+   */
+  readonly record?: { id: string; bytes: Buffer };
 }
 
 /** How a walk over the sessions goes. */
@@ -158,8 +163,16 @@ export function querySessions(sessions: ReadonlyMap<string, Session>, query: Ses
  * order, one at a time: for a listing of any size in bounded memory.
  */
 export function* streamSessions(sessions: ReadonlyMap<string, Session>, query: Omit<SessionQuery, 'limit' | 'after'> = {}): Generator<Session> {
+  for (const walked of streamWalked(sessions, query)) yield walked.session;
+}
+
+/**
+ * As {@link streamSessions}, each session as walked: a session read from sessions.json comes
+ * with its record's bytes and is decoded only when asked for.
+ */
+export function* streamWalked(sessions: ReadonlyMap<string, Session>, query: Omit<SessionQuery, 'limit' | 'after'> = {}): Generator<WalkedSession> {
   const parsed = parseSessionQuery(query);
-  for (const { walked } of candidates(sessions, parsed, null)) yield walked.session;
+  for (const { walked } of candidates(sessions, parsed, null)) yield walked;
 }
 
 /** The matching sessions in order, each with its pass and walk position, from just after `start`. */
@@ -179,7 +192,7 @@ function* candidates(sessions: ReadonlyMap<string, Session>, query: Parsed, star
         if (walked.session.id !== start.id) throw new SessionError('INVALID_INPUT', 'query.after: the cursor does not belong to this store');
         continue;
       }
-      if (matches(walked.session)) yield { pass, walked };
+      if (matches === null || matches(walked.session)) yield { pass, walked };
     }
   }
 }
@@ -220,8 +233,8 @@ export function pipelineOf(sessions: ReadonlyMap<string, Session>, root: string)
   return new Map(inSpawnOrder(sessions, members.keys()).map((id) => [id, members.get(id)!]));
 }
 
-/** The filters of a query other than status (which a walk applies first) as one test. */
-export function sessionMatcher(query: ParsedSessionQuery): (session: Session) => boolean {
+/** The filters of a query other than status (which a walk applies first) as one test; null when there are none (every session matches). */
+export function sessionMatcher(query: ParsedSessionQuery): ((session: Session) => boolean) | null {
   const tests: Array<(s: Session) => boolean> = [];
   if (query.agent !== undefined) tests.push((s) => s.agentName === query.agent);
   if (query.phase !== undefined) tests.push((s) => s.context.currentPhase === query.phase);
@@ -242,7 +255,7 @@ export function sessionMatcher(query: ParsedSessionQuery): (session: Session) =>
     const needle = query.text.toLowerCase();
     tests.push((s) => searchableTexts(s).some((text) => text.includes(needle)));
   }
-  return (session) => tests.every((test) => test(session));
+  return tests.length === 0 ? null : (session) => tests.every((test) => test(session));
 }
 
 /** The texts a `text` filter looks in (purpose, the result's output, the error), lower-cased as the filter compares them. */

@@ -167,7 +167,7 @@ export class PostgresSessions {
         const sessions = await this.get(rows.map((r) => r.id));
         for (const row of rows) {
           const session = sessions.get(row.id)!;
-          if (matches(session)) yield { session, cursor: { order: query.order, pass, position: Number(row.place), id: row.id } };
+          if (matches === null || matches(session)) yield { session, cursor: { order: query.order, pass, position: Number(row.place), id: row.id } };
         }
         if (rows.length < chunk) break;
         after = Number(rows.at(-1)!.place);

@@ -7,6 +7,7 @@ import type { PostgresEventStore } from '../store/postgres/postgres-event-store.
 import { PostgresSessions } from './postgres-sessions.js';
 import { readStore } from './read-store.js';
 import { sessionsTableFold } from '../projections/session-rows.js';
+import { sessionLines, sessionLinesOf } from './session-lines.js';
 
 /**
  * The sessions of a store as the read commands and the report ask for them, without writing:
@@ -27,6 +28,12 @@ export interface SessionReads {
   page(query: SessionQuery): Promise<SessionPage>;
   /** Every session a query matches, in its order, as read. */
   stream(query: Omit<SessionQuery, 'limit' | 'after'>): AsyncIterable<Session>;
+  /**
+   * Every session a query matches, in its order, as NDJSON in pieces of about 256 KiB: one
+   * session's JSON a line, safe for a terminal (`\u` escapes for what a terminal acts on).
+   * Keys may come in another order than `JSON.stringify` of the session gives them.
+   */
+  lines(query: Omit<SessionQuery, 'limit' | 'after'>): AsyncIterable<Buffer>;
   /** Stats of every session. */
   stats(): Promise<SessionStats>;
   /** The id of the root of the pipeline `id` belongs to; undefined for an unknown session. */
@@ -78,6 +85,7 @@ async function fileReads(dir: string): Promise<SessionReads> {
     getMany: async (ids) => new Map(inSpawnOrder(sessions, ids).map((id) => [id, sessions.get(id)!])),
     page: async (query) => querySessions(sessions, query),
     stream: (query) => toAsync(streamSessions(sessions, query)),
+    lines: (query) => toAsync(sessionLines(sessions, query)),
     stats: async () => statsOf(sessions),
     rootOf: async (id) => (sessions.has(id) ? lineageOf(sessions, id)[0]!.id : undefined),
     pipeline: async (root) => pipelineOf(sessions, root),
@@ -93,6 +101,7 @@ function postgresReads(sessions: PostgresSessions, location: string): SessionRea
     getMany: (ids) => sessions.get(ids),
     page: (query) => sessions.page(query),
     stream: (query) => sessions.stream(query),
+    lines: (query) => sessionLinesOf(sessions.stream(query)),
     stats: () => sessions.stats(),
     rootOf: (id) => sessions.rootOf(id),
     pipeline: (root) => sessions.pipeline(root),

@@ -4,7 +4,7 @@ import { MAX_PAGE, SESSION_ORDERS, parseSessionQuery, type SessionQuery } from '
 import { withSessionReads } from '../open-store.js';
 import { UsageError, intOption, stringOption, type Command, type CommandContext } from '../command.js';
 import { SESSION_COLUMNS, print, printJson, sessionCells, sessionsTable, tableLine } from '../format.js';
-import { JsonLinesOut, LinesOut } from '../ndjson-out.js';
+import { LinesOut, writePiece } from '../ndjson-out.js';
 import { SessionError } from '../../errors.js';
 
 /** Column widths of a streamed table (`--all`), which cannot measure its rows first. */
@@ -83,9 +83,7 @@ export const listCommand: Command = {
       if (context.values['all'] === true) {
         const { limit: _limit, after: _after, ...filters } = query;
         if (context.json) {
-          const out = new JsonLinesOut();
-          for await (const session of reads.stream(filters)) await out.write(session);
-          await out.end();
+          for await (const piece of reads.lines(filters)) await writePiece(piece);
         } else {
           const out = new LinesOut();
           await out.line(tableLine(SESSION_COLUMNS, STREAM_WIDTHS));
