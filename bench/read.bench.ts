@@ -116,43 +116,53 @@ export async function readBenches(runs: number, largest: SeededStore, smaller: S
     ];
     for (const [name, args] of commands) rows.push(...(await againstEmpty(runs, name, args(largest.dir, id), args(empty.dir, lone), largest.sessions)));
 
-    // Streaming: the same peak at any size, and a pace near reading the bytes bare.
-    const streams: Array<[string, (dir: string) => string[], (dir: string) => Promise<number>]> = [
-      ['list --all --json', (dir) => ['list', '--all', '--json', '--dir', dir], async (dir) => (await readFile(join(dir, 'sessions.json'))).length],
-      ['audit', (dir) => ['audit', '--dir', dir], async (dir) => (await readFile(join(dir, 'events.ndjson'))).length],
-      ['export --format ndjson', (dir) => ['export', '--format', 'ndjson', '--dir', dir], async (dir) => (await readFile(join(dir, 'events.ndjson'))).length],
-    ];
-    for (const [name, args, bytesOf] of streams) {
-      const big: ProcessCost[] = [];
-      const small: ProcessCost[] = [];
-      await measurePair(2, 0, async () => {
-        big.push(await cliCost(args(largest.dir)));
-        return 0;
-      }, async () => {
-        small.push(await cliCost(args(smaller.dir)));
-        return 0;
-      });
-      const peak = { ours: summarize(big.map((c) => c.peakBytes / 2 ** 20)), baseline: summarize(small.map((c) => c.peakBytes / 2 ** 20)) };
-      rows.push({
-        name: `CLI \`${name}\`: peak memory at ${largest.sessions.toLocaleString('en-US')} sessions`,
-        unit: 'MiB', ...peak,
-        baselineName: `the same at ${smaller.sessions.toLocaleString('en-US')} sessions`,
-        ratio: peak.ours.median / peak.baseline.median, lowerIsBetter: true, target: 'the same (≤ 1.1×)',
-      });
-      const bytes = await bytesOf(largest.dir);
-      const file = name.startsWith('list') ? join(largest.dir, 'sessions.json') : join(largest.dir, 'events.ndjson');
-      const pace = await measurePair(2, 0, async () => bytes / ((await cliCost(args(largest.dir))).ms / 1000) / 2 ** 20, async () => (await bareLines(file)) / 2 ** 20);
-      rows.push({
-        name: `CLI \`${name}\` at ${largest.sessions.toLocaleString('en-US')} sessions: throughput`,
-        unit: 'MiB/s', ...pace,
-        baselineName: 'stream the same file, JSON.parse each line',
-        ratio: pace.ours.median / pace.baseline.median, target: '≥ 0.5×',
-      });
-    }
+    rows.push(...(await streamBenches(largest, smaller)));
     return rows;
   } finally {
     await empty.done();
   }
+}
+
+/**
+ * The streaming commands (`list --all --json`, `audit`, `export`): peak memory at the largest
+ * size against a smaller store, and throughput against reading the same bytes bare.
+ */
+export async function streamBenches(largest: SeededStore, smaller: SeededStore): Promise<Row[]> {
+  const rows: Row[] = [];
+  // Streaming: the same peak at any size, and a pace near reading the bytes bare.
+  const streams: Array<[string, (dir: string) => string[], (dir: string) => Promise<number>]> = [
+    ['list --all --json', (dir) => ['list', '--all', '--json', '--dir', dir], async (dir) => (await readFile(join(dir, 'sessions.json'))).length],
+    ['audit', (dir) => ['audit', '--dir', dir], async (dir) => (await readFile(join(dir, 'events.ndjson'))).length],
+    ['export --format ndjson', (dir) => ['export', '--format', 'ndjson', '--dir', dir], async (dir) => (await readFile(join(dir, 'events.ndjson'))).length],
+  ];
+  for (const [name, args, bytesOf] of streams) {
+    const big: ProcessCost[] = [];
+    const small: ProcessCost[] = [];
+    await measurePair(2, 0, async () => {
+      big.push(await cliCost(args(largest.dir)));
+      return 0;
+    }, async () => {
+      small.push(await cliCost(args(smaller.dir)));
+      return 0;
+    });
+    const peak = { ours: summarize(big.map((c) => c.peakBytes / 2 ** 20)), baseline: summarize(small.map((c) => c.peakBytes / 2 ** 20)) };
+    rows.push({
+      name: `CLI \`${name}\`: peak memory at ${largest.sessions.toLocaleString('en-US')} sessions`,
+      unit: 'MiB', ...peak,
+      baselineName: `the same at ${smaller.sessions.toLocaleString('en-US')} sessions`,
+      ratio: peak.ours.median / peak.baseline.median, lowerIsBetter: true, target: 'the same (≤ 1.1×)',
+    });
+    const bytes = await bytesOf(largest.dir);
+    const file = name.startsWith('list') ? join(largest.dir, 'sessions.json') : join(largest.dir, 'events.ndjson');
+    const pace = await measurePair(2, 0, async () => bytes / ((await cliCost(args(largest.dir))).ms / 1000) / 2 ** 20, async () => (await bareLines(file)) / 2 ** 20);
+    rows.push({
+      name: `CLI \`${name}\` at ${largest.sessions.toLocaleString('en-US')} sessions: throughput`,
+      unit: 'MiB/s', ...pace,
+      baselineName: 'stream the same file, JSON.parse each line',
+      ratio: pace.ours.median / pace.baseline.median, target: '≥ 0.5×',
+    });
+  }
+  return rows;
 }
 
 /**
