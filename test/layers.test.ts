@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
  * The source's rooms and their order: a file imports only from its own folder or a folder below
  * it in this list (docs/how-it-works.md#layout). src/index.ts and src/errors.ts stand apart.
  */
-const LAYERS = ['cli', 'audit', 'report', 'import', 'copy', 'query', 'pipeline', 'manager', 'checkpoint', 'runner', 'projections', 'store', 'process', 'events', 'domain', 'machines'];
+const LAYERS = ['cli', 'server', 'audit', 'report', 'import', 'copy', 'query', 'pipeline', 'manager', 'checkpoint', 'runner', 'projections', 'store', 'process', 'events', 'domain', 'machines'];
 const root = fileURLToPath(new URL('..', import.meta.url));
 
 function sources(dir: string): string[] {

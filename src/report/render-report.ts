@@ -29,13 +29,13 @@ function clipped(text: string | undefined): string {
   return `<details><summary>${esc(text.slice(0, 120))}…</summary><pre>${esc(shown)}</pre></details>`;
 }
 
-/** One row a session: its place, its issue and phase, what it was for, and what it produced or why it failed. */
-function sessionsTableHtml(sessions: readonly Session[], now: number): string {
+/** One row a session: its place, its issue and phase, what it was for, and what it produced or why it failed (the report's and the dashboard's). */
+export function sessionsTableHtml(sessions: readonly Session[], now: number, link?: (session: Session) => string): string {
   const rows = sessions.map((s) => {
     const lasted = s.endedAt === undefined ? (s.status === 'Active' ? now - Date.parse(s.createdAt) : null) : Date.parse(s.endedAt) - Date.parse(s.createdAt);
     return (
       `<tr id="session-${esc(s.id)}" data-session="${esc(s.id)}" data-status="${s.status}">` +
-      `<td><code>${esc(s.id.slice(0, 8))}</code></td><td>${esc(s.agentName)}</td><td>${s.status}</td><td>${esc(s.context.currentPhase)}</td>` +
+      `<td>${link === undefined ? `<code>${esc(s.id.slice(0, 8))}</code>` : `<a href="${esc(link(s))}"><code>${esc(s.id.slice(0, 8))}</code></a>`}</td><td>${esc(s.agentName)}</td><td>${s.status}</td><td>${esc(s.context.currentPhase)}</td>` +
       `<td>${s.context.issueNumber === null ? '—' : `#${s.context.issueNumber}`}</td><td>${esc(s.createdAt)}</td><td>${lasted === null ? '—' : `${lasted} ms`}</td>` +
       `<td class="purpose">${clipped(s.purpose)}</td><td class="result">${clipped(s.result?.output)}</td><td class="error">${clipped(s.error)}</td></tr>`
     );
@@ -54,7 +54,8 @@ function selectionNote(input: ReportInput, shown: number): string {
 /** Most of one conversation shown in the page; the rest is for `miyabi-sessions transcript`. */
 const CONVERSATION_CHARS = 100_000;
 
-function conversationsHtml(sessions: ReadonlyMap<string, Session>, conversations: ReadonlyMap<string, string[]>): string {
+/** Each stored conversation, folded, under a heading (the report's and the dashboard's). */
+export function conversationsHtml(sessions: ReadonlyMap<string, Session>, conversations: ReadonlyMap<string, string[]>): string {
   if (conversations.size === 0) return '';
   const items = [...conversations].map(([id, messages]) => {
     const session = sessions.get(id);
@@ -76,6 +77,15 @@ function importedNote(sessions: readonly Session[]): string {
 const countsRow = (name: string, c: StatusCounts) =>
   `<tr><th>${esc(name)}</th><td>${c.total}</td><td>${c.active}</td><td>${c.handedOff}</td><td>${c.completed}</td><td>${c.failed}</td></tr>`;
 
+/** The stats as tables: every session, by agent, by phase, and the ended sessions' durations, cost and turns (the report's and the dashboard's). */
+export function statsHtml(stats: SessionStats): string {
+  const head = '<tr><th></th><th>total</th><th>active</th><th>handed off</th><th>completed</th><th>failed</th></tr>';
+  return `<table id="stats">${head}${countsRow('all sessions', stats)}</table>
+<h3>By agent</h3><table id="stats-by-agent">${head}${Object.entries(stats.byAgent).map(([a, c]) => countsRow(a, c)).join('')}</table>
+<h3>By phase</h3><table id="stats-by-phase">${head}${Object.entries(stats.byPhase).filter(([, c]) => c.total > 0).map(([p, c]) => countsRow(p, c)).join('')}</table>
+<p>Ended sessions: ${stats.durations.ended}; mean ${stats.durations.meanMs === null ? '—' : `${Math.round(stats.durations.meanMs)} ms`}; cost $${stats.totalCostUsd.toFixed(4)}; ${stats.totalTurns} turns.</p>`;
+}
+
 /**
  * One self-contained HTML page (no script, no network): the lineage graph, a timeline of the
  * sessions, the session machine's diagram, the stats, and each stored conversation.
@@ -83,7 +93,6 @@ const countsRow = (name: string, c: StatusCounts) =>
 export function renderReport(input: ReportInput): string {
   const { stats } = input;
   const sessions = [...input.sessions.values()];
-  const head = '<tr><th></th><th>total</th><th>active</th><th>handed off</th><th>completed</th><th>failed</th></tr>';
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>${esc(input.title)}</title>
 <style>
@@ -101,10 +110,7 @@ ${selectionNote(input, sessions.length)}
 <h2>Sessions</h2><div class="scroll">${sessionsTableHtml(sessions, Date.parse(input.generatedAt))}</div>
 <h2>Session machine</h2>${machineSvg(sessionMachine)}
 <h2>Stats</h2><p class="muted">Of every session in the store.</p>
-<table id="stats">${head}${countsRow('all sessions', stats)}</table>
-<h3>By agent</h3><table id="stats-by-agent">${head}${Object.entries(stats.byAgent).map(([a, c]) => countsRow(a, c)).join('')}</table>
-<h3>By phase</h3><table id="stats-by-phase">${head}${Object.entries(stats.byPhase).filter(([, c]) => c.total > 0).map(([p, c]) => countsRow(p, c)).join('')}</table>
-<p>Ended sessions: ${stats.durations.ended}; mean ${stats.durations.meanMs === null ? '—' : `${Math.round(stats.durations.meanMs)} ms`}; cost $${stats.totalCostUsd.toFixed(4)}; ${stats.totalTurns} turns.</p>
+${statsHtml(stats)}
 ${conversationsHtml(input.sessions, input.conversations ?? new Map())}</body></html>
 `;
 }

@@ -1,22 +1,11 @@
 import { mkdir } from 'node:fs/promises';
-import { delimiter, join } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { chromium } from 'playwright-core';
-import { existsSync } from 'node:fs';
-
-/** Debian's Chromium, wherever PATH (or CHROMIUM_PATH) puts it: `.ci/run` installs the package. */
-function chromiumPath(): string {
-  const explicit = process.env['CHROMIUM_PATH'];
-  if (explicit !== undefined && explicit !== '') return explicit;
-  for (const dir of (process.env['PATH'] ?? '').split(delimiter)) {
-    for (const name of ['chromium', 'chromium-browser']) if (existsSync(join(dir, name))) return join(dir, name);
-  }
-  throw new Error('no chromium on PATH: install Debian\'s chromium (bash .ci/run does), or set CHROMIUM_PATH');
-}
 import { describe, expect, it } from 'vitest';
 import { SessionManager } from '../../src/index.js';
 import { pipelineStore } from '../cli/fixtures.js';
 import { runCli } from '../helpers/cli.js';
+import { launchChromium } from '../helpers/chromium.js';
 import { contextFor, tempDir } from '../helpers/fixtures.js';
 
 const ARTIFACTS = fileURLToPath(new URL('../../test-artifacts/', import.meta.url));
@@ -24,7 +13,7 @@ const ARTIFACTS = fileURLToPath(new URL('../../test-artifacts/', import.meta.url
 describe('report', () => {
   it('is one self-contained HTML page whose lineage, timeline, machine and stats match the log in a real Chromium', async () => {
     const { dir, cleanup } = await tempDir();
-    const browser = await chromium.launch({ executablePath: chromiumPath(), args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
+    const browser = await launchChromium();
     try {
       const store = join(dir, 'store');
       await pipelineStore(store);

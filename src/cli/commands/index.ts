@@ -8,6 +8,7 @@ import { listCommand } from './list.js';
 import { machinesCommand } from './machines.js';
 import { replayCommand } from './replay.js';
 import { reportCommand } from './report.js';
+import { serveCommand } from './serve.js';
 import { showCommand } from './show.js';
 import { statsCommand } from './stats.js';
 import { copyCommand, migrateCommand } from './store-commands.js';
@@ -35,6 +36,7 @@ export const COMMANDS: readonly Command[] = [
   watchCommand,
   exportCommand,
   reportCommand,
+  serveCommand,
   machinesCommand,
   copyCommand,
   migrateCommand,

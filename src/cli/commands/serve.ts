@@ -1,0 +1,62 @@
+import { readFileSessions, readPostgresSessions, type SessionReads } from '../../query/session-reads.js';
+import { parseTokens } from '../../server/access.js';
+import { startDashboard } from '../../server/dashboard.js';
+import { FileEventStore } from '../../store/file/file-event-store.js';
+import { FileTranscripts } from '../../store/file/file-transcripts.js';
+import { PostgresEventStore } from '../../store/postgres/postgres-event-store.js';
+import { UsageError, intOption, stringOption, type Command } from '../command.js';
+import { print } from '../format.js';
+import { contextStore } from '../open-store.js';
+
+/**
+ * `serve`: the live dashboard over the store (overview, sessions with filters, each pipeline),
+ * following every append by any process, until stopped (Ctrl-C or SIGTERM). Reads only.
+ */
+export const serveCommand: Command = {
+  name: 'serve',
+  summary: 'serve the live dashboard on 127.0.0.1:4319 (--host, --port; --token NAME=SECRET, required on any other address): overview, sessions with filters, pipelines; reads only',
+  usage: 'serve [--host 127.0.0.1] [--port 4319] [--token NAME=SECRET]... [--read-only]',
+  options: {
+    host: { type: 'string', default: '127.0.0.1' },
+    port: { type: 'string', default: '4319' },
+    token: { type: 'string', multiple: true },
+    'read-only': { type: 'boolean', default: false },
+  },
+  example: 'serving http://127.0.0.1:4319/ (.ai/sessions); Ctrl-C stops',
+  async run(context) {
+    const port = intOption(context, 'port') ?? 4319;
+    if (port > 65_535) throw new UsageError('--port must be at most 65535');
+    const tokens = parseTokens((context.values['token'] as string[] | undefined) ?? []);
+    const postgres = contextStore(context);
+    if (postgres !== undefined && !(postgres instanceof PostgresEventStore)) throw new UsageError('--store takes a postgres:// url');
+    const store = postgres ?? new FileEventStore(context.dir);
+    const read = postgres === undefined
+      ? <T>(fn: (reads: SessionReads) => Promise<T>) => readFileSessions(context.dir, fn)
+      : <T>(fn: (reads: SessionReads) => Promise<T>) =>
+          readPostgresSessions(postgres, fn, (events, folded, why) => process.stderr.write(`note: the sessions table is ${events} events behind its log (${why}): pages stand at seq ${folded}\n`));
+    try {
+      const dashboard = await startDashboard({
+        read,
+        store,
+        transcripts: store.transcripts ?? new FileTranscripts(context.dir),
+        location: store.location,
+        host: stringOption(context, 'host') ?? '127.0.0.1',
+        port,
+        tokens,
+      });
+      print(`serving ${dashboard.url} (${store.location}); Ctrl-C stops`);
+      await new Promise<void>((resolve) => {
+        const stop = () => {
+          process.removeListener('SIGINT', stop);
+          process.removeListener('SIGTERM', stop);
+          void dashboard.close().then(resolve);
+        };
+        process.once('SIGINT', stop);
+        process.once('SIGTERM', stop);
+      });
+    } finally {
+      await postgres?.close();
+    }
+    return 0;
+  },
+};

@@ -1,0 +1,180 @@
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { isSessionError, SessionError } from '../errors.js';
+import type { Session } from '../domain/session.js';
+import type { SessionQuery } from '../projections/session-query.js';
+import type { SessionReads } from '../query/session-reads.js';
+import { transcriptMessages } from '../report/transcript-text.js';
+import type { EventStore } from '../store/event-store.js';
+import type { TranscriptStore } from '../store/transcript-store.js';
+import { checkAccess, isLoopback, type AccessRules, type Tokens } from './access.js';
+import { DASHBOARD_CSS, DASHBOARD_JS } from './assets.js';
+import { layout, problemPage } from './layout.js';
+import { LiveFeed } from './live.js';
+import { filterForm, overviewMain, pipelineMain, sessionsMain } from './views.js';
+
+/** What the dashboard serves, and where. */
+export interface DashboardOptions {
+  /** Runs `read` on the store's sessions as they stand now: a fresh read for every request. */
+  read: <T>(read: (reads: SessionReads) => Promise<T>) => Promise<T>;
+  /** The store, followed for live updates. */
+  store: EventStore;
+  /** Where the agents' conversations are kept. */
+  transcripts: TranscriptStore;
+  /** The store as people name it (shown in the header). */
+  location: string;
+  /** Default 127.0.0.1; any other address needs tokens. */
+  host?: string;
+  /** Default 4319; 0 picks a free port. */
+  port?: number;
+  /** Tokens by secret (see access.ts); with none, only a loopback address is allowed. */
+  tokens?: Tokens;
+}
+
+/** A running dashboard. */
+export interface Dashboard {
+  /** Its address, e.g. `http://127.0.0.1:4319/`. */
+  url: string;
+  /** Stops following the store, ends the open pages' streams and stops listening. */
+  close(): Promise<void>;
+}
+
+/** Sessions a page of the sessions view shows. */
+const PAGE = 50;
+
+/*
+ * Every answer: no inline script or style, nothing from another origin, never framed, never
+ * cached (it is live), never sniffed.
+ */
+const SECURITY_HEADERS = {
+  'content-security-policy': "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'no-referrer',
+  'x-frame-options': 'DENY',
+  'cache-control': 'no-store',
+};
+
+/**
+ * Starts `miyabi-sessions serve`: the dashboard over the library's read path, on either store.
+ * Throws `INVALID_INPUT` for an address other than loopback without tokens.
+ */
+export async function startDashboard(options: DashboardOptions): Promise<Dashboard> {
+  const host = options.host ?? '127.0.0.1';
+  const tokens = options.tokens ?? new Map<string, string>();
+  if (!isLoopback(host) && tokens.size === 0) {
+    throw new SessionError('INVALID_INPUT', `refusing to listen on ${host} without --token: anyone who reaches it would read every session`);
+  }
+  const feed = new LiveFeed(options.store, await options.read(async (reads) => reads.cursor));
+  const server = createServer((request, response) => {
+    void answer(request, response).catch((error: unknown) => {
+      process.stderr.write(`dashboard: ${(error as Error).stack ?? String(error)}\n`);
+      if (!response.headersSent) send(response, 500, 'text/html', problemPage('Something went wrong', 'The server could not answer; its log says why.', options.location));
+      else response.end();
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 4319, host, () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  const shown = host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
+  const rules: AccessRules = {
+    tokens,
+    loopback: isLoopback(host),
+    hosts: new Set([`${shown}:${port}`, `localhost:${port}`, `127.0.0.1:${port}`, `[::1]:${port}`].map((h) => h.toLowerCase())),
+  };
+  feed.start();
+
+  async function answer(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    const url = new URL(request.url ?? '/', 'http://dashboard');
+    const access = checkAccess(request, url, rules);
+    if (!access.ok) return send(response, access.status, 'text/plain', `${access.why}\n`);
+    if (access.redirect !== undefined) {
+      response.writeHead(303, { ...SECURITY_HEADERS, location: access.redirect, 'set-cookie': access.setCookie ?? '' });
+      return void response.end();
+    }
+    if (request.method !== 'GET' && request.method !== 'HEAD') {
+      response.setHeader('allow', 'GET, HEAD');
+      return send(response, 405, 'text/plain', 'this dashboard only reads\n');
+    }
+    const path = url.pathname;
+    if (path === '/assets/dashboard.css') return send(response, 200, 'text/css', DASHBOARD_CSS);
+    if (path === '/assets/dashboard.js') return send(response, 200, 'text/javascript', DASHBOARD_JS);
+    if (path === '/live') return void feed.add(response);
+    // No icon: answered empty rather than as a missing page in every browser's console.
+    if (path === '/favicon.ico') return send(response, 204, 'image/x-icon', '');
+    try {
+      if (path === '/') return send(response, 200, 'text/html', await overview());
+      if (path === '/sessions') return send(response, 200, 'text/html', await sessions(url.searchParams));
+      const pipeline = /^\/pipeline\/([0-9a-fA-F-]{36})$/.exec(path);
+      if (pipeline !== null) return send(response, 200, 'text/html', await pipelinePage(pipeline[1]!.toLowerCase()));
+      return send(response, 404, 'text/html', problemPage('Not found', `Nothing is at ${path}.`, options.location));
+    } catch (error) {
+      if (isSessionError(error, 'INVALID_INPUT')) return send(response, 400, 'text/html', problemPage('Not a filter this view takes', error.message, options.location));
+      if (isSessionError(error, 'NOT_FOUND')) return send(response, 404, 'text/html', problemPage('Not found', error.message, options.location));
+      throw error;
+    }
+  }
+
+  const overview = () =>
+    options.read(async (reads) => {
+      const [stats, running, failures] = [await reads.stats(), await reads.page({ status: 'Active', order: 'newest', limit: 10 }), await reads.page({ status: 'Failed', order: 'newest', limit: 10 })];
+      return layout({ title: 'Overview', view: 'overview', lastSeq: reads.lastSeq, location: options.location, main: overviewMain(stats, running, failures, Date.now()) });
+    });
+
+  const sessions = (params: URLSearchParams) =>
+    options.read(async (reads) => {
+      const page = await reads.page(queryOf(params));
+      return layout({ title: 'Sessions', view: 'sessions', lastSeq: reads.lastSeq, location: options.location, controls: filterForm(params), main: sessionsMain(page, params, Date.now()) });
+    });
+
+  const pipelinePage = (id: string) =>
+    options.read(async (reads) => {
+      const root = await reads.rootOf(id);
+      if (root === undefined) throw new SessionError('NOT_FOUND', `no session ${id} in ${options.location}`);
+      const members = await reads.pipeline(root);
+      const conversations = await conversationsOf(options.transcripts, members);
+      const title = `Pipeline ${root.slice(0, 8)} · ${members.get(root)?.purpose ?? ''}`;
+      return layout({ title, view: 'pipeline', lastSeq: reads.lastSeq, location: options.location, main: pipelineMain(members, conversations, Date.now()) });
+    });
+
+  return {
+    url: `http://${shown}:${port}/`,
+    close: async () => {
+      feed.stop();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+function send(response: ServerResponse, status: number, type: string, body: string): void {
+  response.writeHead(status, { ...SECURITY_HEADERS, 'content-type': `${type}; charset=utf-8`, 'content-length': Buffer.byteLength(body) });
+  response.end(response.req.method === 'HEAD' ? undefined : body);
+}
+
+/** The sessions view's query from its address (the names of `list`'s options); the query's own checks refuse a bad one. */
+export function queryOf(params: URLSearchParams): SessionQuery {
+  const query: Record<string, unknown> = { order: params.get('order') || 'newest', limit: PAGE };
+  const given = (name: string) => {
+    const value = params.get(name);
+    return value === null || value === '' ? undefined : value;
+  };
+  for (const [param, field] of [['status', 'status'], ['agent', 'agent'], ['phase', 'phase'], ['text', 'text'], ['since', 'createdSince'], ['until', 'createdUntil'], ['after', 'after']] as const) {
+    const value = given(param);
+    if (value !== undefined) query[field] = value;
+  }
+  const issue = given('issue');
+  if (issue !== undefined) query['issue'] = /^\d+$/.test(issue) ? Number(issue) : issue;
+  return query as SessionQuery;
+}
+
+async function conversationsOf(transcripts: TranscriptStore, sessions: ReadonlyMap<string, Session>): Promise<Map<string, string[]>> {
+  const conversations = new Map<string, string[]>();
+  for (const session of sessions.values()) {
+    if (session.agent?.transcript === undefined || !('sha256' in session.agent.transcript)) continue;
+    const content = await transcripts.load(session.id).catch(() => null);
+    if (content !== null) conversations.set(session.id, transcriptMessages(content));
+  }
+  return conversations;
+}

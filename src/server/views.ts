@@ -1,0 +1,72 @@
+import { PHASES } from '../domain/phase.js';
+import type { Session } from '../domain/session.js';
+import type { SessionPage } from '../projections/session-query.js';
+import type { SessionStats } from '../projections/stats.js';
+import { esc } from '../report/html.js';
+import { lineageSvg } from '../report/lineage-svg.js';
+import { conversationsHtml, sessionsTableHtml, statsHtml } from '../report/render-report.js';
+import { timelineSvg } from '../report/timeline-svg.js';
+
+/** Where a session's pipeline is shown, with the session picked out. */
+export const pipelineHref = (session: Session): string => `/pipeline/${encodeURIComponent(session.id)}#session-${session.id}`;
+
+/** The overview: the stats now, what runs now, the latest failures. */
+export function overviewMain(stats: SessionStats, running: SessionPage, failures: SessionPage, now: number): string {
+  const more = (page: SessionPage, href: string) => (page.next === null ? '' : `<p><a href="${href}">all of them…</a></p>`);
+  return `<section class="cards">${(['active', 'handedOff', 'completed', 'failed'] as const)
+    .map((k) => `<div class="card ${k}"><span class="count">${stats[k]}</span> ${{ active: 'running (Active)', handedOff: 'handed off', completed: 'completed', failed: 'failed' }[k]}</div>`)
+    .join('')}<div class="card"><span class="count">$${stats.totalCostUsd.toFixed(2)}</span> cost, ${stats.totalTurns} turns</div></section>
+<h2>Running now</h2>
+${running.sessions.length === 0 ? '<p class="muted">No session is Active.</p>' : `<div class="scroll">${sessionsTableHtml(running.sessions, now, pipelineHref)}</div>${more(running, '/sessions?status=Active&order=newest')}`}
+<h2>Latest failures</h2>
+${failures.sessions.length === 0 ? '<p class="muted">No session failed.</p>' : `<div class="scroll">${sessionsTableHtml(failures.sessions, now, pipelineHref)}</div>${more(failures, '/sessions?status=Failed&order=newest')}`}
+<h2>Stats</h2>
+${statsHtml(stats)}`;
+}
+
+/** The filters a sessions view takes from its address. */
+export const FILTER_FIELDS = ['status', 'agent', 'phase', 'issue', 'text', 'since', 'until', 'order'] as const;
+
+/** The filter form of the sessions view: a GET form, so the view's state is its address. */
+export function filterForm(params: URLSearchParams): string {
+  const value = (name: string) => esc(params.get(name) ?? '');
+  const options = (name: string, choices: readonly string[], any: string) =>
+    `<option value="">${any}</option>${choices.map((c) => `<option${params.get(name) === c ? ' selected' : ''}>${esc(c)}</option>`).join('')}`;
+  return `<form class="filters" method="get" action="/sessions" role="search">
+<label>status <select name="status">${options('status', ['Active', 'HandedOff', 'Completed', 'Failed'], 'any')}</select></label>
+<label>agent <input name="agent" value="${value('agent')}" size="14"></label>
+<label>phase <select name="phase">${options('phase', PHASES, 'any')}</select></label>
+<label>issue <input name="issue" value="${value('issue')}" size="6" inputmode="numeric"></label>
+<label>text <input name="text" value="${value('text')}" size="18" placeholder="in purpose, result, error"></label>
+<label>since <input name="since" value="${value('since')}" size="20" placeholder="2026-11-29T00:00:00Z"></label>
+<label>until <input name="until" value="${value('until')}" size="20"></label>
+<label>order <select name="order">${options('order', ['spawn', 'newest', 'failures-first'], 'newest')}</select></label>
+<button type="submit">Filter</button> <a href="/sessions">clear</a>
+</form>`;
+}
+
+/** One page of sessions matching the filters, and the link to the next. */
+export function sessionsMain(page: SessionPage, params: URLSearchParams, now: number): string {
+  if (page.sessions.length === 0) return '<p class="muted">No session matches.</p>';
+  let next = '';
+  if (page.next !== null) {
+    const after = new URLSearchParams(params);
+    after.set('after', page.next);
+    next = `<p><a id="next" href="/sessions?${esc(after.toString())}">next page →</a></p>`;
+  }
+  return `<p class="muted">${page.sessions.length} sessions${page.next === null ? '' : ', more follow'}. Each links to its pipeline.</p>
+<div class="scroll">${sessionsTableHtml(page.sessions, now, pipelineHref)}</div>${next}`;
+}
+
+/** A pipeline: its lineage, its timeline, each session with what it produced or why it failed, its conversations. */
+export function pipelineMain(sessions: ReadonlyMap<string, Session>, conversations: ReadonlyMap<string, string[]>, now: number): string {
+  const list = [...sessions.values()];
+  const cost = list.reduce((sum, s) => sum + (s.result?.totalCostUsd ?? 0), 0);
+  const turns = list.reduce((sum, s) => sum + (s.result?.numTurns ?? 0), 0);
+  const root = list[0]!;
+  return `<p class="muted">${list.length} sessions · issue ${root.context.issueNumber === null ? '—' : `#${root.context.issueNumber}`} · cost $${cost.toFixed(4)} · ${turns} turns</p>
+<h2>Lineage</h2><div class="scroll">${lineageSvg(sessions)}</div>
+<h2>Timeline</h2><div class="scroll">${timelineSvg(list, now)}</div>
+<h2>Sessions</h2><div class="scroll">${sessionsTableHtml(list, now)}</div>
+${conversationsHtml(sessions, conversations)}`;
+}

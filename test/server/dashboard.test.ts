@@ -1,0 +1,156 @@
+import { request } from 'node:http';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SessionManager, isSessionError } from '../../src/index.js';
+import { parseTokens } from '../../src/server/access.js';
+import type { Dashboard } from '../../src/server/dashboard.js';
+import { runCli } from '../helpers/cli.js';
+import { dashboardOn, fetchFrom, HOSTILE } from '../helpers/dashboard.js';
+import { contextFor, tempDir } from '../helpers/fixtures.js';
+
+describe('the dashboard (serve)', () => {
+  let dir: string;
+  let cleanup: () => Promise<void>;
+  let failed: string;
+  let root: string;
+  let dashboard: Dashboard;
+  beforeAll(async () => {
+    ({ dir, cleanup } = await tempDir());
+    const m = await SessionManager.open(dir);
+    for (let issue = 1; issue <= 3; issue += 1) await m.spawnAgentSession('CodeGenAgent', `routine work #${issue}`, contextFor('CodeGeneration', issue));
+    const a = await m.spawnAgentSession('CodeGenAgent', `purpose ${HOSTILE}`, contextFor('CodeGeneration', 77));
+    root = a.id;
+    const b = await m.handoff(a.id, 'TestAgent', contextFor('Test', 77), { result: { success: true, output: `result ${HOSTILE}` } });
+    await m.failSession(b.id, `error ${HOSTILE}`);
+    failed = b.id;
+    await m.close();
+    dashboard = await dashboardOn(dir);
+  });
+  afterAll(async () => {
+    await dashboard.close();
+    await cleanup();
+  });
+
+  it('answers each view, under a policy that forbids inline script and framing', async () => {
+    for (const path of ['/', '/sessions', `/pipeline/${failed}`, '/assets/dashboard.js', '/assets/dashboard.css']) {
+      const { status, headers } = await fetchFrom(dashboard.url, path);
+      expect(status, path).toBe(200);
+      expect(headers['content-security-policy']).toMatch(/script-src 'self';/);
+      expect(headers['content-security-policy']).toMatch(/frame-ancestors 'none'/);
+      expect(headers['x-content-type-options']).toBe('nosniff');
+    }
+  });
+
+  it('shows what agents wrote as text, never as markup', async () => {
+    for (const path of ['/', '/sessions?text=purpose', `/pipeline/${failed}`]) {
+      const { body } = await fetchFrom(dashboard.url, path);
+      expect(body).not.toContain('<script>alert');
+      expect(body).not.toContain('<img src=x');
+      expect(body).not.toContain('href="javascript:');
+      expect(body).not.toContain('\u202e');
+      expect(body).toContain('&lt;script&gt;alert(1)&lt;/script&gt;');
+    }
+  });
+
+  it('finds a pipeline by its issue, and its page shows the failed step and its error text', async () => {
+    const list = await fetchFrom(dashboard.url, '/sessions?issue=77');
+    expect(list.body).toContain(`/pipeline/${failed}`);
+    expect(list.body).not.toContain('routine work');
+    const page = await fetchFrom(dashboard.url, `/pipeline/${failed}`);
+    expect(page.body).toContain(`Pipeline ${root.slice(0, 8)}`);
+    expect(page.body).toContain('error &lt;script&gt;');
+    expect(page.body).toMatch(new RegExp(`data-session="${failed}" data-status="Failed"`));
+  });
+
+  it('pages by cursor, keeping the filters in the address', async () => {
+    const first = await fetchFrom(dashboard.url, '/sessions?agent=CodeGenAgent&order=spawn');
+    expect(first.body).toContain('routine work #1');
+    // Five CodeGen sessions fit one page: no next link; the filter form shows the filter.
+    expect(first.body).not.toContain('id="next"');
+    expect(first.body).toContain('name="agent" value="CodeGenAgent"');
+  });
+
+  it('refuses a bad filter with 400, naming it; an unknown session with 404; a write with 405', async () => {
+    const bad = await fetchFrom(dashboard.url, '/sessions?issue=seven');
+    expect(bad.status).toBe(400);
+    expect(bad.body).toContain('query.issue');
+    expect((await fetchFrom(dashboard.url, '/pipeline/00000000-0000-4000-8000-000000000000')).status).toBe(404);
+    expect((await fetchFrom(dashboard.url, '/', { method: 'POST' })).status).toBe(405);
+  });
+
+  it('answers only the names of this machine (a page elsewhere cannot rebind one to it)', async () => {
+    const port = new URL(dashboard.url).port;
+    expect((await fetchFrom(dashboard.url, '/', { headers: { host: `evil.example:${port}` } })).status).toBe(421);
+    expect((await fetchFrom(dashboard.url, '/', { headers: { host: `localhost:${port}` } })).status).toBe(200);
+  });
+
+  it('follows the store: /live tells the seq, then each append by another process', async () => {
+    const url = new URL('/live', dashboard.url);
+    const seen: number[] = [];
+    const done = new Promise<void>((resolve, reject) => {
+      const req = request(url, (response) => {
+        response.setEncoding('utf8');
+        response.on('data', (chunk: string) => {
+          for (const m of chunk.matchAll(/event: append\ndata: (\d+)/g)) seen.push(Number(m[1]));
+          if (seen.length === 1) void runCli(['spawn', 'ReviewAgent', '--purpose', 'appended elsewhere', '--issue', '9', '--phase', 'Review', '--dir', dir]);
+          if (seen.length === 2) {
+            req.destroy();
+            resolve();
+          }
+        });
+      });
+      req.on('error', (error) => (seen.length >= 2 ? resolve() : reject(error)));
+      req.end();
+    });
+    await done;
+    expect(seen[1]).toBe(seen[0]! + 1);
+    expect((await fetchFrom(dashboard.url, '/sessions?issue=9')).body).toContain('appended elsewhere');
+  });
+});
+
+describe('the dashboard with tokens', () => {
+  let dir: string;
+  let cleanup: () => Promise<void>;
+  beforeAll(async () => {
+    ({ dir, cleanup } = await tempDir());
+    const m = await SessionManager.open(dir);
+    await m.spawnAgentSession('CodeGenAgent', 'p', contextFor('CodeGeneration', 1));
+    await m.close();
+  });
+  afterAll(() => cleanup());
+
+  it('refuses to listen beyond this machine without a token', async () => {
+    const refused = await dashboardOn(dir, { host: '0.0.0.0' }).then(
+      () => null,
+      (error: unknown) => error,
+    );
+    expect(isSessionError(refused, 'INVALID_INPUT')).toBe(true);
+    const cli = await runCli(['serve', '--host', '0.0.0.0', '--port', '0', '--dir', dir]);
+    // Refused (exit 4), as any input the library refuses.
+    expect(cli.code).toBe(4);
+    expect(cli.stderr).toContain('without --token');
+  });
+
+  it('with a token, answers no request without it: 401; with it as a bearer, or once in the address (then a cookie)', async () => {
+    const dashboard = await dashboardOn(dir, { host: '0.0.0.0', tokens: ['ana=correct-horse-battery-staple'] });
+    try {
+      const url = dashboard.url.replace('0.0.0.0', '127.0.0.1');
+      expect((await fetchFrom(url, '/')).status).toBe(401);
+      expect((await fetchFrom(url, '/live')).status).toBe(401);
+      expect((await fetchFrom(url, '/', { headers: { authorization: 'Bearer wrong-horse-battery-staple' } })).status).toBe(401);
+      expect((await fetchFrom(url, '/', { headers: { authorization: 'Bearer correct-horse-battery-staple' } })).status).toBe(200);
+      const visit = await fetchFrom(url, '/sessions?token=correct-horse-battery-staple&status=Active');
+      expect(visit.status).toBe(303);
+      expect(visit.headers.location).toBe('/sessions?status=Active');
+      const cookie = String(visit.headers['set-cookie']).split(';')[0]!;
+      expect(String(visit.headers['set-cookie'])).toMatch(/HttpOnly; SameSite=Strict/);
+      expect((await fetchFrom(url, '/sessions?status=Active', { headers: { cookie } })).status).toBe(200);
+    } finally {
+      await dashboard.close();
+    }
+  });
+
+  it('takes no token too short to be a secret, or without a name', () => {
+    expect(() => parseTokens(['ana=short'])).toThrow(/at least 16/);
+    expect(() => parseTokens(['=correct-horse-battery-staple'])).toThrow(/NAME=SECRET/);
+  });
+});
