@@ -6,9 +6,10 @@ import { definitionOf, initialKey, targetKey } from './machine-definition.js';
 /**
  * A state machine drawn from its own definition: the initial state on the left, the states it
  * leads to stacked on the right, an arrow per transition labelled with its event; events that
- * stay in a state are listed under it.
+ * stay in a state are listed under it. `current`, when given, is the state picked out (a
+ * session's, on the dashboard).
  */
-export function machineSvg(machine: AnyStateMachine): string {
+export function machineSvg(machine: AnyStateMachine, current?: string): string {
   const definition = definitionOf(machine);
   const states = Object.entries(definition.states ?? {});
   const initial = initialKey(definition) ?? '';
@@ -35,8 +36,9 @@ export function machineSvg(machine: AnyStateMachine): string {
       }
     }
     const final = state.type === 'final';
+    const here = key === current;
     parts.push(
-      `<g class="state" data-state="${esc(key)}"><rect x="${from.x}" y="${from.y}" width="${box.w}" height="${box.h}" rx="10" fill="#f6f8fa" stroke="#57606a" stroke-width="${final ? 3 : 1.5}"/>` +
+      `<g class="state${here ? ' current' : ''}" data-state="${esc(key)}"><rect x="${from.x}" y="${from.y}" width="${box.w}" height="${box.h}" rx="10" fill="${here ? '#fff8c5' : '#f6f8fa'}" stroke="${here ? '#9a6700' : '#57606a'}" stroke-width="${here ? 3 : final ? 3 : 1.5}"/>` +
         `<text x="${from.x + box.w / 2}" y="${from.y + 25}" text-anchor="middle" font-weight="600">${esc(key)}${final ? ' (final)' : ''}</text></g>`,
     );
     if (selfEvents.length > 0) parts.push(`<text x="${from.x}" y="${from.y + box.h + 16}" class="event">↻ ${esc(selfEvents.join(', '))}</text>`);

@@ -21,6 +21,10 @@ table{border-collapse:collapse}td,th{padding:3px 10px;border-bottom:1px solid #e
 table.sessions td.purpose,table.sessions td.result,table.sessions td.error{max-width:300px;overflow-wrap:anywhere}
 tr:target{background:#fff8c5}pre{white-space:pre-wrap;background:#f6f8fa;padding:8px;max-height:480px;overflow:auto}
 .problem{background:#ffebe9;padding:8px 12px;border-radius:6px}
+.step{display:inline-block;padding:1px 8px;border-radius:10px;border:1px solid;text-decoration:none;color:#1f2328;white-space:nowrap}
+.step.Active{background:#ddf4ff;border-color:#1f6feb}.step.HandedOff{background:#fbefff;border-color:#8957e5}
+.step.Completed{background:#dafbe1;border-color:#1a7f37}.step.Failed{background:#ffebe9;border-color:#cf222e}
+svg.machine g.current text{font-weight:700}
 `;
 
 /**

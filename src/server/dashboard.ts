@@ -11,7 +11,8 @@ import { checkAccess, isLoopback, type AccessRules, type Tokens } from './access
 import { DASHBOARD_CSS, DASHBOARD_JS } from './assets.js';
 import { layout, problemPage } from './layout.js';
 import { LiveFeed } from './live.js';
-import { filterForm, overviewMain, pipelineMain, sessionsMain } from './views.js';
+import { PIPELINES_PAGE, pipelineRows } from './pipeline-rows.js';
+import { filterForm, overviewMain, pipelineMain, pipelinesMain, sessionsMain } from './views.js';
 
 /** What the dashboard serves, and where. */
 export interface DashboardOptions {
@@ -106,6 +107,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
     try {
       if (path === '/') return send(response, 200, 'text/html', await overview());
       if (path === '/sessions') return send(response, 200, 'text/html', await sessions(url.searchParams));
+      if (path === '/pipelines') return send(response, 200, 'text/html', await pipelines(url.searchParams));
       const pipeline = /^\/pipeline\/([0-9a-fA-F-]{36})$/.exec(path);
       if (pipeline !== null) return send(response, 200, 'text/html', await pipelinePage(pipeline[1]!.toLowerCase()));
       return send(response, 404, 'text/html', problemPage('Not found', `Nothing is at ${path}.`, options.location));
@@ -128,6 +130,13 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
       return layout({ title: 'Sessions', view: 'sessions', lastSeq: reads.lastSeq, location: options.location, controls: filterForm(params), main: sessionsMain(page, params, Date.now()) });
     });
 
+  const pipelines = (params: URLSearchParams) =>
+    options.read(async (reads) => {
+      const { order: _order, limit: _limit, after, ...filters } = queryOf(params);
+      const { rows, next } = await pipelineRows(reads, filters, after ?? undefined, PIPELINES_PAGE);
+      return layout({ title: 'Pipelines', view: 'pipelines', lastSeq: reads.lastSeq, location: options.location, controls: filterForm(params, '/pipelines'), main: pipelinesMain(rows, next, params) });
+    });
+
   const pipelinePage = (id: string) =>
     options.read(async (reads) => {
       const root = await reads.rootOf(id);
@@ -135,7 +144,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
       const members = await reads.pipeline(root);
       const conversations = await conversationsOf(options.transcripts, members);
       const title = `Pipeline ${root.slice(0, 8)} · ${members.get(root)?.purpose ?? ''}`;
-      return layout({ title, view: 'pipeline', lastSeq: reads.lastSeq, location: options.location, main: pipelineMain(members, conversations, Date.now()) });
+      return layout({ title, view: 'pipeline', lastSeq: reads.lastSeq, location: options.location, main: pipelineMain(members, conversations, Date.now(), members.get(id) ?? members.get(root)!) });
     });
 
   return {

@@ -1,7 +1,7 @@
 import { esc } from '../report/html.js';
 
 /** Which view a page is, for the navigation. */
-export type View = 'overview' | 'sessions' | 'pipeline';
+export type View = 'overview' | 'pipelines' | 'sessions' | 'pipeline';
 
 /** One page of the dashboard. */
 export interface PageParts {
@@ -27,7 +27,7 @@ export function layout(page: PageParts): string {
 <title>${esc(page.title)} · miyabi sessions</title>
 <link rel="stylesheet" href="/assets/dashboard.css"><script src="/assets/dashboard.js" defer></script></head>
 <body>
-<header><strong>miyabi sessions</strong> <nav>${link('overview', '/', 'Overview')} ${link('sessions', '/sessions', 'Sessions')}</nav>
+<header><strong>miyabi sessions</strong> <nav>${link('overview', '/', 'Overview')} ${link('pipelines', '/pipelines', 'Pipelines')} ${link('sessions', '/sessions', 'Sessions')}</nav>
 <span class="store" title="the store">${esc(page.location)}</span> <span id="live" class="live" aria-live="polite">seq ${page.lastSeq}</span></header>
 <h1>${esc(page.title)}</h1>
 ${page.controls ?? ''}

@@ -1,9 +1,11 @@
+import { sessionMachine } from '../../machines/session.machine.js';
 import { PHASES } from '../domain/phase.js';
 import type { Session } from '../domain/session.js';
 import type { SessionPage } from '../projections/session-query.js';
 import type { SessionStats } from '../projections/stats.js';
 import { esc } from '../report/html.js';
 import { lineageSvg } from '../report/lineage-svg.js';
+import { machineSvg } from '../report/machine-svg.js';
 import { conversationsHtml, sessionsTableHtml, statsHtml } from '../report/render-report.js';
 import { timelineSvg } from '../report/timeline-svg.js';
 
@@ -27,12 +29,12 @@ ${statsHtml(stats)}`;
 /** The filters a sessions view takes from its address. */
 export const FILTER_FIELDS = ['status', 'agent', 'phase', 'issue', 'text', 'since', 'until', 'order'] as const;
 
-/** The filter form of the sessions view: a GET form, so the view's state is its address. */
-export function filterForm(params: URLSearchParams): string {
+/** The filter form of the sessions or pipelines view: a GET form, so the view's state is its address. */
+export function filterForm(params: URLSearchParams, action: '/sessions' | '/pipelines' = '/sessions'): string {
   const value = (name: string) => esc(params.get(name) ?? '');
   const options = (name: string, choices: readonly string[], any: string) =>
     `<option value="">${any}</option>${choices.map((c) => `<option${params.get(name) === c ? ' selected' : ''}>${esc(c)}</option>`).join('')}`;
-  return `<form class="filters" method="get" action="/sessions" role="search">
+  return `<form class="filters" method="get" action="${action}" role="search">
 <label>status <select name="status">${options('status', ['Active', 'HandedOff', 'Completed', 'Failed'], 'any')}</select></label>
 <label>agent <input name="agent" value="${value('agent')}" size="14"></label>
 <label>phase <select name="phase">${options('phase', PHASES, 'any')}</select></label>
@@ -40,8 +42,8 @@ export function filterForm(params: URLSearchParams): string {
 <label>text <input name="text" value="${value('text')}" size="18" placeholder="in purpose, result, error"></label>
 <label>since <input name="since" value="${value('since')}" size="20" placeholder="2026-11-29T00:00:00Z"></label>
 <label>until <input name="until" value="${value('until')}" size="20"></label>
-<label>order <select name="order">${options('order', ['spawn', 'newest', 'failures-first'], 'newest')}</select></label>
-<button type="submit">Filter</button> <a href="/sessions">clear</a>
+${action === '/sessions' ? `<label>order <select name="order">${options('order', ['spawn', 'newest', 'failures-first'], 'newest')}</select></label>` : ''}
+<button type="submit">Filter</button> <a href="${action}">clear</a>
 </form>`;
 }
 
@@ -58,8 +60,19 @@ export function sessionsMain(page: SessionPage, params: URLSearchParams, now: nu
 <div class="scroll">${sessionsTableHtml(page.sessions, now, pipelineHref)}</div>${next}`;
 }
 
-/** A pipeline: its lineage, its timeline, each session with what it produced or why it failed, its conversations. */
-export function pipelineMain(sessions: ReadonlyMap<string, Session>, conversations: ReadonlyMap<string, string[]>, now: number): string {
+/** The session machine's state of each status. */
+const STATE_OF = { Active: 'active', HandedOff: 'handedOff', Completed: 'completed', Failed: 'failed' } as const;
+
+/** The session machine with the state of `session` picked out, and the way to Stately's editor. */
+export function machineSection(session: Session): string {
+  return `<h2>Session machine</h2>
+<p>Session <a href="#session-${esc(session.id)}"><code>${esc(session.id.slice(0, 8))}</code></a> (${esc(session.agentName)}) is in <strong id="machine-state">${STATE_OF[session.status]}</strong>.
+To explore the machine, open <a href="https://stately.ai/editor" rel="noopener noreferrer" target="_blank">Stately's editor</a> (the one link that leaves this machine) and paste <code>machines/session.machine.ts</code> into it.</p>
+${machineSvg(sessionMachine, STATE_OF[session.status])}`;
+}
+
+/** A pipeline: its lineage, its timeline, each session with what it produced or why it failed, the machine of `focus`, its conversations. */
+export function pipelineMain(sessions: ReadonlyMap<string, Session>, conversations: ReadonlyMap<string, string[]>, now: number, focus: Session): string {
   const list = [...sessions.values()];
   const cost = list.reduce((sum, s) => sum + (s.result?.totalCostUsd ?? 0), 0);
   const turns = list.reduce((sum, s) => sum + (s.result?.numTurns ?? 0), 0);
@@ -68,5 +81,36 @@ export function pipelineMain(sessions: ReadonlyMap<string, Session>, conversatio
 <h2>Lineage</h2><div class="scroll">${lineageSvg(sessions)}</div>
 <h2>Timeline</h2><div class="scroll">${timelineSvg(list, now)}</div>
 <h2>Sessions</h2><div class="scroll">${sessionsTableHtml(list, now)}</div>
+${machineSection(focus)}
 ${conversationsHtml(sessions, conversations)}`;
+}
+
+/** One pipeline as a row of the pipelines view: its root and its steps. */
+export interface PipelineRow {
+  root: Session;
+  steps: Session[];
+}
+
+const stepChip = (s: Session) => `<a class="step ${s.status}" href="${esc(pipelineHref(s))}" title="${esc(`${s.agentName}: ${s.status}${s.error === undefined ? '' : ` · ${s.error}`}`)}">${esc(s.agentName)}</a>`;
+
+/** The pipelines view: each pipeline with its issue, purpose, steps (by status), start, cost and turns; a link to the next page. */
+export function pipelinesMain(rows: readonly PipelineRow[], next: string | null, params: URLSearchParams): string {
+  if (rows.length === 0) return '<p class="muted">No pipeline has a session that matches.</p>';
+  const body = rows.map(({ root, steps }) => {
+    const last = steps[steps.length - 1]!;
+    const failed = steps.some((s) => s.status === 'Failed');
+    const cost = steps.reduce((sum, s) => sum + (s.result?.totalCostUsd ?? 0), 0);
+    const turns = steps.reduce((sum, s) => sum + (s.result?.numTurns ?? 0), 0);
+    return `<tr data-pipeline="${esc(root.id)}"><td><a href="/pipeline/${esc(root.id)}"><code>${esc(root.id.slice(0, 8))}</code></a></td>` +
+      `<td>${root.context.issueNumber === null ? '—' : `#${root.context.issueNumber}`}</td><td class="purpose">${esc(root.purpose)}</td>` +
+      `<td class="steps">${steps.map(stepChip).join(' → ')}</td><td>${failed ? 'Failed' : last.status}</td><td>${esc(root.createdAt)}</td><td>$${cost.toFixed(4)}</td><td>${turns}</td></tr>`;
+  });
+  let more = '';
+  if (next !== null) {
+    const after = new URLSearchParams(params);
+    after.set('after', next);
+    more = `<p><a id="next" href="/pipelines?${esc(after.toString())}">next page →</a></p>`;
+  }
+  return `<p class="muted">${rows.length} pipelines, newest first${next === null ? '' : ', more follow'}.</p>
+<div class="scroll"><table id="pipelines" class="sessions"><tr><th>pipeline</th><th>issue</th><th>purpose</th><th>steps</th><th>status</th><th>started</th><th>cost</th><th>turns</th></tr>${body.join('')}</table></div>${more}`;
 }

@@ -1,7 +1,9 @@
 import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SessionManager, isSessionError } from '../../src/index.js';
+import { readFileSessions } from '../../src/query/session-reads.js';
 import { parseTokens } from '../../src/server/access.js';
+import { pipelineRows } from '../../src/server/pipeline-rows.js';
 import type { Dashboard } from '../../src/server/dashboard.js';
 import { runCli } from '../helpers/cli.js';
 import { dashboardOn, fetchFrom, HOSTILE } from '../helpers/dashboard.js';
@@ -31,7 +33,7 @@ describe('the dashboard (serve)', () => {
   });
 
   it('answers each view, under a policy that forbids inline script and framing', async () => {
-    for (const path of ['/', '/sessions', `/pipeline/${failed}`, '/assets/dashboard.js', '/assets/dashboard.css']) {
+    for (const path of ['/', '/pipelines', '/sessions', `/pipeline/${failed}`, '/assets/dashboard.js', '/assets/dashboard.css']) {
       const { status, headers } = await fetchFrom(dashboard.url, path);
       expect(status, path).toBe(200);
       expect(headers['content-security-policy']).toMatch(/script-src 'self';/);
@@ -41,7 +43,7 @@ describe('the dashboard (serve)', () => {
   });
 
   it('shows what agents wrote as text, never as markup', async () => {
-    for (const path of ['/', '/sessions?text=purpose', `/pipeline/${failed}`]) {
+    for (const path of ['/', '/pipelines', '/sessions?text=purpose', `/pipeline/${failed}`]) {
       const { body } = await fetchFrom(dashboard.url, path);
       expect(body).not.toContain('<script>alert');
       expect(body).not.toContain('<img src=x');
@@ -59,6 +61,33 @@ describe('the dashboard (serve)', () => {
     expect(page.body).toContain(`Pipeline ${root.slice(0, 8)}`);
     expect(page.body).toContain('error &lt;script&gt;');
     expect(page.body).toMatch(new RegExp(`data-session="${failed}" data-status="Failed"`));
+  });
+
+  it('lists pipelines with their steps, each once, newest first, page after page', async () => {
+    const page = await fetchFrom(dashboard.url, '/pipelines?issue=77');
+    expect(page.body).toContain(`data-pipeline="${root}"`);
+    expect(page.body).toMatch(/class="step Failed"[^>]*>TestAgent</);
+    expect(page.body).not.toContain('routine work');
+    // One pipeline a page: the one of two sessions shows once; then the three routine ones.
+    const seen: string[] = [];
+    let after: string | undefined;
+    for (let pages = 0; pages < 10; pages += 1) {
+      const { rows, next } = await readFileSessions(dir, (reads) => pipelineRows(reads, {}, after, 1));
+      seen.push(...rows.map((r) => r.root.purpose));
+      if (next === null) break;
+      after = next;
+    }
+    expect(seen).toEqual([`purpose ${HOSTILE}`, 'routine work #3', 'routine work #2', 'routine work #1']);
+    // A filter on a step that is not the newest of its pipeline still finds the pipeline, once.
+    const { rows } = await readFileSessions(dir, (reads) => pipelineRows(reads, { agent: 'CodeGenAgent' }, undefined, 10));
+    expect(rows.map((r) => r.steps.length)).toEqual([2, 1, 1, 1]);
+  });
+
+  it("shows the picked session's state in the session machine", async () => {
+    const { body } = await fetchFrom(dashboard.url, `/pipeline/${failed}`);
+    expect(body).toMatch(/<g class="state current" data-state="failed">/);
+    expect(body).toContain('href="https://stately.ai/editor"');
+    expect((await fetchFrom(dashboard.url, `/pipeline/${root}`)).body).toMatch(/<g class="state current" data-state="handedOff">/);
   });
 
   it('pages by cursor, keeping the filters in the address', async () => {

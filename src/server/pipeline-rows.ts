@@ -1,0 +1,42 @@
+import type { Session } from '../domain/session.js';
+import { parseSessionQuery, sessionMatcher, type SessionQuery } from '../projections/session-query.js';
+import type { SessionReads } from '../query/session-reads.js';
+import type { PipelineRow } from './views.js';
+
+/** Pipelines a page of the pipelines view shows. */
+export const PIPELINES_PAGE = 20;
+
+/**
+ * The pipelines that hold a session matching `filters`, newest first (by their newest matching
+ * session), `want` of them from the cursor `after`; each with its root and every step in spawn
+ * order. Paged by the sessions' own cursor: a pipeline is shown at its newest matching session
+ * only, so no page repeats one. Throws `INVALID_INPUT` for a bad filter or cursor.
+ */
+export async function pipelineRows(
+  reads: SessionReads,
+  filters: Omit<SessionQuery, 'order' | 'limit' | 'after'>,
+  after: string | undefined,
+  want = PIPELINES_PAGE,
+): Promise<{ rows: PipelineRow[]; next: string | null }> {
+  const parsed = parseSessionQuery({ ...filters, order: 'newest' });
+  const statuses = parsed.status === undefined ? null : new Set([parsed.status].flat());
+  const matcher = sessionMatcher(parsed);
+  const matches = (s: Session) => (statuses === null || statuses.has(s.status)) && (matcher === null || matcher(s));
+  const rows: PipelineRow[] = [];
+  let cursor = after;
+  while (rows.length < want) {
+    // Never more sessions than pipelines still wanted: the page's own cursor then ends where this one does.
+    const page = await reads.page({ ...filters, order: 'newest', limit: want - rows.length, ...(cursor === undefined ? {} : { after: cursor }) });
+    for (const session of page.sessions) {
+      const root = session.parentSession === null ? session.id : await reads.rootOf(session.id);
+      if (root === undefined) continue;
+      const steps = [...(await reads.pipeline(root)).values()];
+      const at = steps.findIndex((s) => s.id === session.id);
+      if (steps.slice(at + 1).some(matches)) continue;
+      rows.push({ root: steps[0]!.id === root ? steps[0]! : steps.find((s) => s.id === root)!, steps });
+    }
+    if (page.next === null) return { rows, next: null };
+    cursor = page.next;
+  }
+  return { rows, next: cursor ?? null };
+}
