@@ -1,4 +1,4 @@
-import { readFileSessions, readPostgresSessions, type SessionReads } from '../../query/session-reads.js';
+import { fileSessionReader, readPostgresSessions, type SessionReads } from '../../query/session-reads.js';
 import { parseTokens } from '../../server/access.js';
 import { startDashboard } from '../../server/dashboard.js';
 import { FileEventStore } from '../../store/file/file-event-store.js';
@@ -30,10 +30,12 @@ export const serveCommand: Command = {
     const postgres = contextStore(context);
     if (postgres !== undefined && !(postgres instanceof PostgresEventStore)) throw new UsageError('--store takes a postgres:// url');
     const store = postgres ?? new FileEventStore(context.dir);
-    const read = postgres === undefined
-      ? <T>(fn: (reads: SessionReads) => Promise<T>) => readFileSessions(context.dir, fn)
+    // Files: the read-only view kept between requests while the store stands still.
+    const files = postgres === undefined ? fileSessionReader(context.dir) : null;
+    const read = files !== null
+      ? <T>(fn: (reads: SessionReads) => Promise<T>) => files.read(fn)
       : <T>(fn: (reads: SessionReads) => Promise<T>) =>
-          readPostgresSessions(postgres, fn, (events, folded, why) => process.stderr.write(`note: the sessions table is ${events} events behind its log (${why}): pages stand at seq ${folded}\n`));
+          readPostgresSessions(postgres!, fn, (events, folded, why) => process.stderr.write(`note: the sessions table is ${events} events behind its log (${why}): pages stand at seq ${folded}\n`));
     try {
       const dashboard = await startDashboard({
         read,
@@ -55,6 +57,7 @@ export const serveCommand: Command = {
         process.once('SIGTERM', stop);
       });
     } finally {
+      await files?.close();
       await postgres?.close();
     }
     return 0;
