@@ -16,6 +16,7 @@ import { replayBenches } from './replay.bench.js';
 import { seededStore, type SeededStore } from './seeded-store.js';
 import { cliBenches, transitionBenches } from './size.bench.js';
 import { postgresReadBenches, readBenches } from './read.bench.js';
+import { dashboardBenches } from './dashboard.bench.js';
 import { spawnBenches } from './spawn.bench.js';
 import { adoptBenches } from './adopt.bench.js';
 import { intervalBench, trickleBenches } from './trickle.bench.js';
@@ -69,6 +70,11 @@ try {
   log('reads on the largest store in PostgreSQL…');
   rows.push(...(await postgresReadBenches(runs, largest, pgUrl).catch((error: unknown) => {
     log(`PostgreSQL read rows skipped: ${String(error)}`);
+    return [];
+  })));
+  log('the dashboard on the largest store…');
+  rows.push(...(await dashboardBenches(runs, largest, large[0] ?? smallest).catch((error: unknown) => {
+    log(`dashboard rows skipped: ${String(error)}`);
     return [];
   })));
   log('replay and open of the largest store…');
