@@ -44,6 +44,13 @@ export class SessionMap extends Map<string, Session> implements PrecountedSessio
   private readonly deleted = new Set<string>();
   /** Ended sessions read from the archive: they stay counted in `archivedStats.ended`. */
   private readonly loadedFromArchive = new Set<string>();
+  /**
+   * The live index entries of the archived sessions in memory or deleted: a session in memory
+   * may have changed since its record was written (events fold into it in place), so its entry
+   * no longer says what it is. Kept up to date as sessions come into memory; null: worked out
+   * again at the next walk.
+   */
+  private overridden: Set<number> | null = null;
   private archivedStats: ArchivedStats | null = null;
   /** Sessions that were Active in the file and have been read: counted from memory, not from the file's stats. */
   private activeRead = new StatsCounter();
@@ -102,6 +109,10 @@ export class SessionMap extends Map<string, Session> implements PrecountedSessio
 
   override set(id: string, session: Session): this {
     if (!super.has(id) && this.unreadEntry(id) !== undefined) this.unread -= 1;
+    if (this.overridden !== null && this.archive !== null && !super.has(id)) {
+      const live = this.archive.index.liveOf(id);
+      if (live !== undefined) this.overridden.add(live);
+    }
     super.set(id, session);
     if (this.unread === 0) this.release();
     return this;
@@ -110,6 +121,7 @@ export class SessionMap extends Map<string, Session> implements PrecountedSessio
   override clear(): void {
     super.clear();
     this.deleted.clear();
+    this.overridden = null;
     this.loadedFromArchive.clear();
     this.unread = 0;
     this.archivedStats = null;
@@ -120,6 +132,7 @@ export class SessionMap extends Map<string, Session> implements PrecountedSessio
     const unread = !super.has(id) && this.unreadEntry(id) !== undefined;
     const archived = this.archive !== null && this.isArchived(id);
     if (archived) this.deleted.add(id);
+    this.overridden = null;
     if (unread) this.unread -= 1;
     this.loadedFromArchive.delete(id);
     const had = super.delete(id) || unread;
@@ -225,23 +238,41 @@ export class SessionMap extends Map<string, Session> implements PrecountedSessio
     const someFacet = Object.keys(facets).length > 0;
     // Records mostly follow one another in the file, in spawn order: read in large windows.
     const read = archive.walkReader(reverse);
+    const overridden = this.overriddenEntries(archive);
     for (const entry of entries) {
-      // Ids are compared only where something was deleted or read: most of a walk is typed arrays.
-      const id = this.deleted.size === 0 && super.size === 0 ? null : index.idOf(entry);
-      if (id !== null && this.deleted.has(id)) continue;
-      const position = place.next++;
-      if (position < place.skip) continue;
-      const inMemory = id === null ? undefined : super.get(id);
-      if (inMemory !== undefined) {
+      // Only the entries of sessions replaced or deleted since are looked up by id: the rest of
+      // a walk is typed arrays, and the entry's status and facets say what its record holds.
+      if (overridden.size > 0 && overridden.has(entry)) {
+        const id = index.idOf(entry);
+        if (this.deleted.has(id)) continue;
+        const position = place.next++;
+        if (position < place.skip) continue;
+        const inMemory = super.get(id)!;
         if (which === undefined || which(inMemory.status)) yield { position, session: inMemory };
         continue;
       }
+      const position = place.next++;
+      if (position < place.skip) continue;
       if (which !== undefined && !which(statusOf[index.statusOf(entry)])) continue;
       // A session whose entry says it has another agent, phase or issue is passed over unread.
       if (someFacet && !index.mayHave(entry, facets)) continue;
       if (this.archive === null) throw new SessionError('CLOSED', 'the sessions.json these sessions were in is closed');
-      yield this.walked(position, id ?? index.idOf(entry), entry, read, archive);
+      yield this.walked(position, index.idOf(entry), entry, read, archive);
     }
+  }
+
+  /** The live entries of the archived sessions in memory or deleted (see {@link overridden}). */
+  private overriddenEntries(archive: SessionArchive): Set<number> {
+    if (this.overridden !== null) return this.overridden;
+    const entries = new Set<number>();
+    const add = (id: string) => {
+      const live = archive.index.liveOf(id);
+      if (live !== undefined) entries.add(live);
+    };
+    for (const id of super.keys()) add(id);
+    for (const id of this.deleted) add(id);
+    this.overridden = entries;
+    return entries;
   }
 
   /** The archive, while any record is still in it. */
@@ -275,6 +306,7 @@ export class SessionMap extends Map<string, Session> implements PrecountedSessio
     this.archive = archive;
     this.boundary = archive.index.count;
     this.deleted.clear();
+    this.overridden = null;
     this.unread = archive.index.sessionCount - super.size;
     this.activeMayBeUnread = true;
     if (this.unread === 0) this.release();
@@ -356,6 +388,8 @@ export class SessionMap extends Map<string, Session> implements PrecountedSessio
     else this.activeRead.add(session);
     this.unread -= 1;
     super.set(id, session);
+    // In memory now, where events may change it: its entry no longer speaks for it.
+    this.overridden?.add(entry);
     if (this.unread === 0) this.release();
     return session;
   }
@@ -403,6 +437,7 @@ export class SessionMap extends Map<string, Session> implements PrecountedSessio
     }
     this.archive?.close();
     this.archive = null;
+    this.overridden = null;
     this.archivedStats = null;
     this.deleted.clear();
     this.loadedFromArchive.clear();

@@ -69,6 +69,21 @@ describe('a SessionMap loaded from sessions.json', () => {
     expect(stats).toMatchObject({ total: 11, active: 1, completed: 3, failed: 1, handedOff: 6, totalCostUsd: 1.8, totalTurns: 6 });
   });
 
+  it('answers a walk by what a session is now, not by its entry, once an event changed it in memory', async () => {
+    // A walk first (the entries of sessions in memory are worked out), then an archived session
+    // read and changed in place by an event: a second walk must see its new status.
+    const built = await buildStore(dir);
+    const m = await SessionManager.open(dir, { checkpointIdleMs: -1 });
+    try {
+      expect((await m.querySessions({ status: 'Failed' })).sessions.map((s) => s.id)).not.toContain(built.active);
+      await m.failSession(built.active, 'failed after the checkpoint');
+      expect((await m.querySessions({ status: 'Failed' })).sessions.map((s) => s.id)).toContain(built.active);
+      expect((await m.querySessions({ status: 'Active' })).sessions.map((s) => s.id)).not.toContain(built.active);
+    } finally {
+      await m.close();
+    }
+  });
+
   it('refuses a record changed in place after the file was loaded, with CORRUPT_CHECKPOINT', async () => {
     const { ended } = await buildStore(dir);
     const path = join(dir, 'sessions.json');

@@ -11,14 +11,14 @@ import { STORE_KINDS } from '../helpers/stores.js';
 
 const AGENTS = ['CodeGenAgent', 'ReviewAgent', 'TestAgent'] as const;
 const PHASES = ['CodeGeneration', 'Review', 'Test'] as const;
-type Step = { agent: number; phase: number; issue: number; purpose: string; end: 'active' | 'complete' | 'fail' | 'handoff' | 'retry' };
+type Step = { agent: number; phase: number; issue: number; purpose: string; end: 'active' | 'complete' | 'fail' | 'handoff' | 'retry' | 'fail-oldest' };
 
 const step: fc.Arbitrary<Step> = fc.record({
   agent: fc.nat({ max: 2 }),
   phase: fc.nat({ max: 2 }),
   issue: fc.integer({ min: 1, max: 4 }),
   purpose: fc.constantFrom('fix the build', 'Fix the BUILD again', 'write docs', 'review <b>', 'deploy'),
-  end: fc.constantFrom('active' as const, 'complete' as const, 'fail' as const, 'handoff' as const, 'retry' as const),
+  end: fc.constantFrom('active' as const, 'complete' as const, 'fail' as const, 'handoff' as const, 'retry' as const, 'fail-oldest' as const),
 });
 
 /** Each filter in about one query of four, so that queries match many sessions and span pages. */
@@ -79,6 +79,11 @@ async function build(manager: SessionManager, steps: Step[], first = 0): Promise
       await manager.retrySession(session.id);
     }
     else if (s.end === 'handoff') await manager.handoff(session.id, AGENTS[(s.agent + 1) % 3]!, { ...context, currentPhase: PHASES[(s.phase + 1) % 3]! });
+    else if (s.end === 'fail-oldest') {
+      // A session of an earlier step ends now: past a checkpoint, its stored record is then out of date.
+      const oldest = (await manager.querySessions({ status: 'Active', order: 'spawn', limit: 1 })).sessions[0]!;
+      await manager.failSession(oldest.id, `failed late: Build ${i}`);
+    }
   }
 }
 
@@ -107,6 +112,9 @@ describe('a paged, filtered query (and the stats) return exactly what a full rep
               expect(await allPages(async (after) => querySessions(view.state.sessions, { ...q, after }))).toEqual(want);
               expect(await allPages((after) => reopened.querySessions({ ...q, after }))).toEqual(want);
             }
+            // A view kept and read from (the dashboard's): every other session now in memory, the same answers.
+            replayed.forEach((s, i) => i % 2 === 0 && view.state.sessions.get(s.id));
+            for (const q of queries) expect(await allPages(async (after) => querySessions(view.state.sessions, { ...q, after }))).toEqual(expected(replayed, q));
           } finally {
             await reopened.close();
             await tail.close();
