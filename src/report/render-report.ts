@@ -29,13 +29,19 @@ function clipped(text: string | undefined): string {
   return `<details><summary>${esc(text.slice(0, 120))}…</summary><pre>${esc(shown)}</pre></details>`;
 }
 
+/** For an Active session whose agent runs: which process, on which host. */
+function agentRunning(s: Session): string {
+  if (s.status !== 'Active' || s.agent === undefined || s.agent.finishedAt !== undefined) return '';
+  return `<br><span class="muted agent-running">agent pid ${s.agent.process.pid} on ${esc(s.agent.process.host)}</span>`;
+}
+
 /** One row a session: its place, its issue and phase, what it was for, and what it produced or why it failed (the report's and the dashboard's). */
 export function sessionsTableHtml(sessions: readonly Session[], now: number, link?: (session: Session) => string): string {
   const rows = sessions.map((s) => {
     const lasted = s.endedAt === undefined ? (s.status === 'Active' ? now - Date.parse(s.createdAt) : null) : Date.parse(s.endedAt) - Date.parse(s.createdAt);
     return (
       `<tr id="session-${esc(s.id)}" data-session="${esc(s.id)}" data-status="${s.status}">` +
-      `<td>${link === undefined ? `<code>${esc(s.id.slice(0, 8))}</code>` : `<a href="${esc(link(s))}"><code>${esc(s.id.slice(0, 8))}</code></a>`}</td><td>${esc(s.agentName)}</td><td>${s.status}</td><td>${esc(s.context.currentPhase)}</td>` +
+      `<td>${link === undefined ? `<code>${esc(s.id.slice(0, 8))}</code>` : `<a href="${esc(link(s))}"><code>${esc(s.id.slice(0, 8))}</code></a>`}</td><td>${esc(s.agentName)}</td><td>${s.status}${agentRunning(s)}</td><td>${esc(s.context.currentPhase)}</td>` +
       `<td>${s.context.issueNumber === null ? '—' : `#${s.context.issueNumber}`}</td><td>${esc(s.createdAt)}</td><td>${lasted === null ? '—' : `${lasted} ms`}</td>` +
       `<td class="purpose">${clipped(s.purpose)}</td><td class="result">${clipped(s.result?.output)}</td><td class="error">${clipped(s.error)}</td></tr>`
     );

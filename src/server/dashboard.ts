@@ -101,7 +101,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
     const path = url.pathname;
     if (path === '/assets/dashboard.css') return send(response, 200, 'text/css', DASHBOARD_CSS);
     if (path === '/assets/dashboard.js') return send(response, 200, 'text/javascript', DASHBOARD_JS);
-    if (path === '/live') return void feed.add(response);
+    if (path === '/live') return request.method === 'HEAD' ? send(response, 200, 'text/event-stream', '') : void feed.add(response);
     // No icon: answered empty rather than as a missing page in every browser's console.
     if (path === '/favicon.ico') return send(response, 204, 'image/x-icon', '');
     try {
