@@ -6,6 +6,7 @@ import { lineageOf } from '../projections/lineage.js';
 import { inSpawnOrder, pipelineOf, querySessions, streamSessions, type SessionPage, type SessionQuery } from '../projections/session-query.js';
 import { statsOf, type SessionStats } from '../projections/stats.js';
 import type { StoreCursor } from '../store/event-store.js';
+import { FileEventStore } from '../store/file/file-event-store.js';
 import type { PostgresEventStore } from '../store/postgres/postgres-event-store.js';
 import { PostgresSessions } from './postgres-sessions.js';
 import { readStore, type StoreView } from './read-store.js';
@@ -75,13 +76,16 @@ export interface FileSessionReader {
  * request, where a kept view answers in a few.
  */
 export function fileSessionReader(dir: string): FileSessionReader {
+  // The store's location is its log.
+  const files = [new FileEventStore(dir).location, join(dir, 'sessions.json')];
+  const storeStamp = async () => (await Promise.all(files.map(fileStamp))).join('|');
   let current: { stamp: string; view: Promise<FileView>; users: number; stale: boolean } | null = null;
   const release = async (entry: NonNullable<typeof current>) => {
     if (entry.stale && entry.users === 0) await entry.view.then((view) => view.close(), () => {});
   };
   return {
     async read(read) {
-      const stamp = await storeStamp(dir);
+      const stamp = await storeStamp();
       if (current === null || current.stamp !== stamp) {
         if (current !== null) {
           current.stale = true;
@@ -113,10 +117,9 @@ export function fileSessionReader(dir: string): FileSessionReader {
   };
 }
 
-/** What tells a changed store from an unchanged one: the log's and sessions.json's size, time and inode. */
-async function storeStamp(dir: string): Promise<string> {
-  const of = (name: string) => stat(join(dir, name)).then((s) => `${s.ino}:${s.size}:${s.mtimeMs}`, () => '-');
-  return `${await of('events.ndjson')}|${await of('sessions.json')}`;
+/** What tells a changed file from an unchanged one: its size, time and inode. */
+async function fileStamp(path: string): Promise<string> {
+  return stat(path).then((s) => `${s.ino}:${s.size}:${s.mtimeMs}`, () => '-');
 }
 
 /**
