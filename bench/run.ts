@@ -73,7 +73,7 @@ try {
     return [];
   })));
   log('the dashboard on the largest store…');
-  rows.push(...(await dashboardBenches(runs, largest, large[0] ?? smallest).catch((error: unknown) => {
+  rows.push(...(await dashboardBenches(runs, largest, large[0] ?? smallest, pgUrl).catch((error: unknown) => {
     log(`dashboard rows skipped: ${String(error)}`);
     return [];
   })));
