@@ -64,9 +64,11 @@ try {
     const page = await browser.newPage({ viewport: { width: 1280, height: 860 } });
     await mkdir(out, { recursive: true });
     const failed = await readFileSessions(dir, async (reads) => (await reads.page({ status: 'Failed', limit: 1 })).sessions[0]!);
+    // The overview's charts are counted in the background after its first request.
+    for (let tries = 0; tries < 100 && !(await (await fetch(dashboard.url)).text()).includes('id="sessions-over-time"'); tries += 1) await new Promise((resolve) => setTimeout(resolve, 100));
     for (const [name, path] of [['overview', ''], ['pipelines', 'pipelines'], ['sessions', 'sessions?issue=44'], ['pipeline', `pipeline/${failed.id}`]] as const) {
       await page.goto(dashboard.url + path);
-      await page.screenshot({ path: join(out, `dashboard-${name}.png`), fullPage: name === 'pipeline' });
+      await page.screenshot({ path: join(out, `dashboard-${name}.png`), fullPage: name === 'pipeline' || name === 'overview' });
       console.log(`wrote docs/images/dashboard-${name}.png`);
     }
   } finally {

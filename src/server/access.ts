@@ -62,7 +62,13 @@ function named(tokens: Tokens, shown: string | undefined): string | null {
 function cookieOf(request: IncomingMessage, name: string): string | undefined {
   for (const part of (request.headers.cookie ?? '').split(';')) {
     const [key, ...value] = part.trim().split('=');
-    if (key === name) return decodeURIComponent(value.join('='));
+    if (key !== name) continue;
+    try {
+      return decodeURIComponent(value.join('='));
+    } catch {
+      // A cookie that is not URL-encoded text is no token.
+      return undefined;
+    }
   }
   return undefined;
 }

@@ -21,6 +21,7 @@ table{border-collapse:collapse}td,th{padding:3px 10px;border-bottom:1px solid #e
 table.sessions td.purpose,table.sessions td.result,table.sessions td.error{max-width:300px;overflow-wrap:anywhere}
 tr:target{background:#fff8c5}pre{white-space:pre-wrap;background:#f6f8fa;padding:8px;max-height:480px;overflow:auto}
 .problem{background:#ffebe9;padding:8px 12px;border-radius:6px}
+svg.chart text{font:11px system-ui,sans-serif;fill:#1f2328}svg.chart text.muted{fill:#656d76}.charts{display:flex;flex-wrap:wrap;gap:24px}
 .step{display:inline-block;padding:1px 8px;border-radius:10px;border:1px solid;text-decoration:none;color:#1f2328;white-space:nowrap}
 .step.Active{background:#ddf4ff;border-color:#1f6feb}.step.HandedOff{background:#fbefff;border-color:#8957e5}
 .step.Completed{background:#dafbe1;border-color:#1a7f37}.step.Failed{background:#ffebe9;border-color:#cf222e}
@@ -40,8 +41,10 @@ export const DASHBOARD_JS = `
   let shown = Number(main.dataset.seq);
   let wanted = shown;
   let busy = false;
+  let forced = false;
   const refresh = async () => {
-    if (busy || wanted <= shown) return;
+    if (busy || (wanted <= shown && !forced)) return;
+    forced = false;
     busy = true;
     const before = shown;
     try {
@@ -67,6 +70,14 @@ export const DASHBOARD_JS = `
   source.addEventListener('append', (event) => {
     wanted = Math.max(wanted, Number(event.data));
     void refresh();
+  });
+  source.addEventListener('refresh', () => {
+    forced = true;
+    void refresh();
+  });
+  source.addEventListener('problem', (event) => {
+    live.classList.add('stale');
+    live.title = 'the store could not be read: ' + JSON.parse(event.data);
   });
   source.addEventListener('error', () => {
     live.classList.add('stale');

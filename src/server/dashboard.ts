@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { isSessionError, SessionError } from '../errors.js';
 import type { Session } from '../domain/session.js';
 import type { SessionQuery } from '../projections/session-query.js';
+import type { SessionStats } from '../projections/stats.js';
 import type { SessionReads } from '../query/session-reads.js';
 import { transcriptMessages } from '../report/transcript-text.js';
 import type { EventStore } from '../store/event-store.js';
@@ -10,6 +11,7 @@ import type { TranscriptStore } from '../store/transcript-store.js';
 import { checkAccess, isLoopback, type AccessRules, type Tokens } from './access.js';
 import { DASHBOARD_CSS, DASHBOARD_JS } from './assets.js';
 import { layout, problemPage } from './layout.js';
+import { ChartsCounter } from './charts.js';
 import { LiveFeed } from './live.js';
 import { PIPELINES_PAGE, pipelineRows } from './pipeline-rows.js';
 import { filterForm, overviewMain, pipelineMain, pipelinesMain, sessionsMain } from './views.js';
@@ -66,6 +68,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
     throw new SessionError('INVALID_INPUT', `refusing to listen on ${host} without --token: anyone who reaches it would read every session`);
   }
   const feed = new LiveFeed(options.store, await options.read(async (reads) => reads.cursor));
+  const charts = new ChartsCounter(options.read, () => feed.refresh());
   const server = createServer((request, response) => {
     void answer(request, response).catch((error: unknown) => {
       process.stderr.write(`dashboard: ${(error as Error).stack ?? String(error)}\n`);
@@ -105,7 +108,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
     // No icon: answered empty rather than as a missing page in every browser's console.
     if (path === '/favicon.ico') return send(response, 204, 'image/x-icon', '');
     try {
-      if (path === '/') return send(response, 200, 'text/html', await overview());
+      if (path === '/') return send(response, 200, 'text/html', await overview(url.searchParams.get('bucket') === 'hour' ? 'hour' : 'day'));
       if (path === '/sessions') return send(response, 200, 'text/html', await sessions(url.searchParams));
       if (path === '/pipelines') return send(response, 200, 'text/html', await pipelines(url.searchParams));
       const pipeline = /^\/pipeline\/([0-9a-fA-F-]{36})$/.exec(path);
@@ -118,10 +121,19 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
     }
   }
 
-  const overview = () =>
+  // Stats are a function of where the store stands: counted once per seq (a GROUP BY over every
+  // row on PostgreSQL), not once per request.
+  let statsMemo: { seq: number; stats: SessionStats } | null = null;
+  const statsOf = async (reads: SessionReads): Promise<SessionStats> => {
+    if (statsMemo === null || statsMemo.seq !== reads.lastSeq || reads.lastSeq === 0) statsMemo = { seq: reads.lastSeq, stats: await reads.stats() };
+    return statsMemo.stats;
+  };
+
+  const overview = (bucket: 'day' | 'hour') =>
     options.read(async (reads) => {
-      const [stats, running, failures] = [await reads.stats(), await reads.page({ status: 'Active', order: 'newest', limit: 10 }), await reads.page({ status: 'Failed', order: 'newest', limit: 10 })];
-      return layout({ title: 'Overview', view: 'overview', lastSeq: reads.lastSeq, location: options.location, main: overviewMain(stats, running, failures, Date.now()) });
+      const [stats, running, failures] = [await statsOf(reads), await reads.page({ status: 'Active', order: 'newest', limit: 10 }), await reads.page({ status: 'Failed', order: 'newest', limit: 10 })];
+      const main = overviewMain(stats, running, failures, Date.now(), charts.current(reads.lastSeq), bucket, reads.lastSeq);
+      return layout({ title: 'Overview', view: 'overview', lastSeq: reads.lastSeq, location: options.location, main });
     });
 
   const sessions = (params: URLSearchParams) =>
@@ -151,6 +163,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
     url: `http://${shown}:${port}/`,
     close: async () => {
       feed.stop();
+      await charts.settled();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },

@@ -43,6 +43,11 @@ export class LiveFeed {
     response.on('close', () => this.pages.delete(response));
   }
 
+  /** Tells every open page to fetch itself again although the store did not move (the overview's charts were counted anew). */
+  refresh(): void {
+    this.send('event: refresh\ndata: \n\n');
+  }
+
   /** Stops following and ends every open stream. */
   stop(): void {
     this.watcher?.stop();

@@ -8,16 +8,31 @@ import { lineageSvg } from '../report/lineage-svg.js';
 import { machineSvg } from '../report/machine-svg.js';
 import { conversationsHtml, sessionsTableHtml, statsHtml } from '../report/render-report.js';
 import { timelineSvg } from '../report/timeline-svg.js';
+import { costOverTimeSvg, sessionsOverTimeSvg } from '../report/time-series-svg.js';
+import type { Charts } from './charts.js';
 
 /** Where a session's pipeline is shown, with the session picked out. */
 export const pipelineHref = (session: Session): string => `/pipeline/${encodeURIComponent(session.id)}#session-${session.id}`;
 
-/** The overview: the stats now, what runs now, the latest failures. */
-export function overviewMain(stats: SessionStats, running: SessionPage, failures: SessionPage, now: number): string {
+/** The overview's charts over days or hours, or what is happening to them. */
+function chartsHtml(charts: Charts | null, bucket: 'day' | 'hour', lastSeq: number): string {
+  if (charts === null) return '<p class="muted" id="charts-pending">Counting the sessions over time: the charts appear here when that is done.</p>';
+  const series = charts[bucket];
+  const other = bucket === 'day' ? '<a href="/?bucket=hour">by hour, the last 48 hours</a>' : '<a href="/">by day, the last 14 days</a>';
+  const when = `counted at seq ${charts.seq} in ${(charts.tookMs / 1000).toFixed(1)} s${charts.seq < lastSeq ? ` (the store is at ${lastSeq}: counted again at most every 30 s)` : ''}`;
+  return `<p class="muted">${bucket === 'day' ? 'By day, the last 14 days' : 'By hour, the last 48 hours'} (UTC) · ${other} · ${when}</p>
+<div class="charts"><figure><figcaption>Sessions ended, by how; spawned</figcaption>${sessionsOverTimeSvg(series)}</figure>
+<figure><figcaption>Cost, by agent</figcaption>${costOverTimeSvg(series)}</figure></div>`;
+}
+
+/** The overview: the stats now, what runs now, the latest failures, the sessions and their cost over time. */
+export function overviewMain(stats: SessionStats, running: SessionPage, failures: SessionPage, now: number, charts: Charts | null, bucket: 'day' | 'hour', lastSeq: number): string {
   const more = (page: SessionPage, href: string) => (page.next === null ? '' : `<p><a href="${href}">all of them…</a></p>`);
   return `<section class="cards">${(['active', 'handedOff', 'completed', 'failed'] as const)
     .map((k) => `<div class="card ${k}"><span class="count">${stats[k]}</span> ${{ active: 'running (Active)', handedOff: 'handed off', completed: 'completed', failed: 'failed' }[k]}</div>`)
     .join('')}<div class="card"><span class="count">$${stats.totalCostUsd.toFixed(2)}</span> cost, ${stats.totalTurns} turns</div></section>
+<h2>Over time</h2>
+${chartsHtml(charts, bucket, lastSeq)}
 <h2>Running now</h2>
 ${running.sessions.length === 0 ? '<p class="muted">No session is Active.</p>' : `<div class="scroll">${sessionsTableHtml(running.sessions, now, pipelineHref)}</div>${more(running, '/sessions?status=Active&order=newest')}`}
 <h2>Latest failures</h2>

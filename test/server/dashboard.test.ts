@@ -32,6 +32,21 @@ describe('the dashboard (serve)', () => {
     await cleanup();
   });
 
+  it('charts the sessions and their cost over time, counted in the background', async () => {
+    let body = '';
+    for (let tries = 0; tries < 100 && !body.includes('id="sessions-over-time"'); tries += 1) {
+      body = (await fetchFrom(dashboard.url, '/')).body;
+      if (!body.includes('id="sessions-over-time"')) await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect(body).toContain('id="cost-over-time"');
+    // Today's bar: the five sessions spawned, one of them failed.
+    const today = new Date().toISOString().slice(0, 10);
+    expect(body).toMatch(new RegExp(`data-start="${today}T00:00:00.000Z" data-spawned="5" data-failed="1"`));
+    const hourly = (await fetchFrom(dashboard.url, '/?bucket=hour')).body;
+    expect(hourly).toContain('By hour, the last 48 hours');
+    expect(hourly).toMatch(/data-spawned="5" data-failed="1"/);
+  });
+
   it('answers each view, under a policy that forbids inline script and framing', async () => {
     for (const path of ['/', '/pipelines', '/sessions', `/pipeline/${failed}`, '/assets/dashboard.js', '/assets/dashboard.css']) {
       const { status, headers } = await fetchFrom(dashboard.url, path);
@@ -173,6 +188,8 @@ describe('the dashboard with tokens', () => {
       const cookie = String(visit.headers['set-cookie']).split(';')[0]!;
       expect(String(visit.headers['set-cookie'])).toMatch(/HttpOnly; SameSite=Strict/);
       expect((await fetchFrom(url, '/sessions?status=Active', { headers: { cookie } })).status).toBe(200);
+      // A cookie that is not even URL-encoded text is no token, and no crash.
+      expect((await fetchFrom(url, '/', { headers: { cookie: 'miyabi_dashboard=%E0%A4%A' } })).status).toBe(401);
     } finally {
       await dashboard.close();
     }

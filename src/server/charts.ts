@@ -1,0 +1,68 @@
+import type { SessionReads } from '../query/session-reads.js';
+import { TimeSeriesCounter, type TimeSeries } from '../projections/time-series.js';
+
+/** The overview's charts as last counted. */
+export interface Charts {
+  /** The last 14 days, and the last 48 hours. */
+  day: TimeSeries;
+  hour: TimeSeries;
+  /** The store's seq they were counted at, and how long counting took. */
+  seq: number;
+  tookMs: number;
+}
+
+/** Sessions counted between two pauses that let requests in. */
+const CHUNK = 2_000;
+
+/**
+ * The overview's charts, counted over every session in the background: a walk over 250,000
+ * sessions takes seconds, far too long for a request. A page gets the charts last counted; a
+ * request that finds the store past them starts counting again, at most once per `intervalMs`
+ * (and never twice at once), and `onCounted` tells the pages when new ones are ready.
+ */
+export class ChartsCounter {
+  private last: Charts | null = null;
+  private counting: Promise<void> | null = null;
+  private startedAt = Number.NEGATIVE_INFINITY;
+
+  constructor(
+    private readonly read: <T>(read: (reads: SessionReads) => Promise<T>) => Promise<T>,
+    private readonly onCounted: () => void,
+    private readonly intervalMs = 30_000,
+  ) {}
+
+  /** The charts last counted (null before the first count ends); counts again when the store moved past them and the last count is old enough. */
+  current(lastSeq: number): Charts | null {
+    const stale = this.last === null || this.last.seq < lastSeq;
+    if (stale && this.counting === null && Date.now() - this.startedAt >= this.intervalMs) this.counting = this.count();
+    return this.last;
+  }
+
+  /** Resolves when a count under way (if any) ends. */
+  async settled(): Promise<void> {
+    await this.counting;
+  }
+
+  private async count(): Promise<void> {
+    this.startedAt = Date.now();
+    try {
+      this.last = await this.read(async (reads) => {
+        const now = Date.now();
+        const day = new TimeSeriesCounter('day', now, 14);
+        const hour = new TimeSeriesCounter('hour', now, 48);
+        let n = 0;
+        for await (const session of reads.stream({})) {
+          day.add(session);
+          hour.add(session);
+          if (++n % CHUNK === 0) await new Promise((resolve) => setImmediate(resolve));
+        }
+        return { day: day.result(), hour: hour.result(), seq: reads.lastSeq, tookMs: Date.now() - now };
+      });
+      this.onCounted();
+    } catch (error) {
+      process.stderr.write(`dashboard: the charts could not be counted: ${(error as Error).message}\n`);
+    } finally {
+      this.counting = null;
+    }
+  }
+}
