@@ -18,7 +18,7 @@ import { filterForm, overviewMain, pipelineMain, pipelinesMain, sessionsMain } f
 
 /** What the dashboard serves, and where. */
 export interface DashboardOptions {
-  /** Runs `read` on the store's sessions as they stand now: a fresh read for every request. */
+  /** Runs `read` on the store's sessions as they stand now, for each request (`fileSessionReader` keeps a file store's view between them). */
   read: <T>(read: (reads: SessionReads) => Promise<T>) => Promise<T>;
   /** The store, followed for live updates. */
   store: EventStore;
