@@ -35,6 +35,28 @@ svg.machine g.current text{font-weight:700}
  */
 export const DASHBOARD_JS = `
 (() => {
+  // A running agent's log: its end, read again every 2 s, shown as text.
+  const followLogs = () => {
+    for (const pre of document.querySelectorAll('pre[data-log]')) {
+      if (pre.dataset.following === 'true') continue;
+      pre.dataset.following = 'true';
+      const read = async () => {
+        if (!pre.isConnected) return;
+        try {
+          const response = await fetch(pre.dataset.log, { credentials: 'same-origin' });
+          if (response.ok) {
+            const atEnd = pre.scrollTop + pre.clientHeight >= pre.scrollHeight - 4;
+            pre.textContent = (await response.text()) || '(nothing written yet)';
+            if (atEnd) pre.scrollTop = pre.scrollHeight;
+          }
+        } catch {}
+        setTimeout(read, 2000);
+      };
+      void read();
+    }
+  };
+  followLogs();
+  new MutationObserver(followLogs).observe(document.body, { childList: true, subtree: true });
   const main = document.getElementById('main');
   const live = document.getElementById('live');
   if (!main || !live || !window.EventSource) return;

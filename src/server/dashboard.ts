@@ -1,4 +1,7 @@
+import { open } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { join } from 'node:path';
+import { safeText } from '../domain/visible-text.js';
 import type { AddressInfo } from 'node:net';
 import { isSessionError, SessionError } from '../errors.js';
 import type { Session } from '../domain/session.js';
@@ -32,6 +35,8 @@ export interface DashboardOptions {
   port?: number;
   /** Tokens by secret (see access.ts); with none, only a loopback address is allowed. */
   tokens?: Tokens;
+  /** Where agents run on this host write their output (`<dir>/logs`): a running agent's log is shown live from there. */
+  logs?: string;
 }
 
 /** A running dashboard. */
@@ -105,6 +110,8 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
     if (path === '/assets/dashboard.css') return send(response, 200, 'text/css', DASHBOARD_CSS);
     if (path === '/assets/dashboard.js') return send(response, 200, 'text/javascript', DASHBOARD_JS);
     if (path === '/live') return request.method === 'HEAD' ? send(response, 200, 'text/event-stream', '') : void feed.add(response);
+    const log = /^\/log\/([0-9a-f-]{36})$/.exec(path);
+    if (log !== null) return send(response, 200, 'text/plain', await logTail(options.logs, log[1]!));
     // No icon: answered empty rather than as a missing page in every browser's console.
     if (path === '/favicon.ico') return send(response, 204, 'image/x-icon', '');
     try {
@@ -156,7 +163,8 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
       const members = await reads.pipeline(root);
       const conversations = await conversationsOf(options.transcripts, members);
       const title = `Pipeline ${root.slice(0, 8)} · ${members.get(root)?.purpose ?? ''}`;
-      return layout({ title, view: 'pipeline', lastSeq: reads.lastSeq, location: options.location, main: pipelineMain(members, conversations, Date.now(), members.get(id) ?? members.get(root)!) });
+      const running = options.logs === undefined ? [] : [...members.values()].filter((s) => s.status === 'Active' && s.agent !== undefined && s.agent.finishedAt === undefined);
+      return layout({ title, view: 'pipeline', lastSeq: reads.lastSeq, location: options.location, main: pipelineMain(members, conversations, Date.now(), members.get(id) ?? members.get(root)!, running) });
     });
 
   return {
@@ -199,4 +207,28 @@ async function conversationsOf(transcripts: TranscriptStore, sessions: ReadonlyM
     if (content !== null) conversations.set(session.id, transcriptMessages(content));
   }
   return conversations;
+}
+
+/** How much of an agent's log the page shows: its end. */
+const LOG_TAIL = 32 * 1024;
+
+/**
+ * The end of the log of the agent of session `id` on this host, its control characters escaped
+ * (an agent's output is untrusted). The path is made from the id, never taken from the log, so
+ * nothing but `<logs>/<id>.log` can be read. Empty when there is none.
+ */
+async function logTail(logs: string | undefined, id: string): Promise<string> {
+  if (logs === undefined) return '';
+  const handle = await open(join(logs, `${id}.log`), 'r').catch(() => null);
+  if (handle === null) return '';
+  try {
+    const { size } = await handle.stat();
+    const length = Math.min(size, LOG_TAIL);
+    const { buffer, bytesRead } = await handle.read(Buffer.alloc(length), 0, length, size - length);
+    const text = buffer.subarray(0, bytesRead).toString('utf8');
+    // From the first whole line, when the tail starts inside one.
+    return safeText(size > length ? text.slice(text.indexOf('\n') + 1) : text);
+  } finally {
+    await handle.close();
+  }
 }

@@ -75,6 +75,10 @@ export function sessionsMain(page: SessionPage, params: URLSearchParams, now: nu
 <div class="scroll">${sessionsTableHtml(page.sessions, now, pipelineHref)}</div>${next}`;
 }
 
+/** A running agent's log, which the page's script keeps reading while the page is open. */
+const liveLog = (session: Session): string =>
+  `<h2>Live log · ${esc(session.agentName)} <code>${esc(session.id.slice(0, 8))}</code></h2><pre class="live-log" data-log="/log/${esc(session.id)}">(reading…)</pre>`;
+
 /** The session machine's state of each status. */
 const STATE_OF = { Active: 'active', HandedOff: 'handedOff', Completed: 'completed', Failed: 'failed' } as const;
 
@@ -87,7 +91,7 @@ ${machineSvg(sessionMachine, STATE_OF[session.status])}`;
 }
 
 /** A pipeline: its lineage, its timeline, each session with what it produced or why it failed, the machine of `focus`, its conversations. */
-export function pipelineMain(sessions: ReadonlyMap<string, Session>, conversations: ReadonlyMap<string, string[]>, now: number, focus: Session): string {
+export function pipelineMain(sessions: ReadonlyMap<string, Session>, conversations: ReadonlyMap<string, string[]>, now: number, focus: Session, running: readonly Session[] = []): string {
   const list = [...sessions.values()];
   const cost = list.reduce((sum, s) => sum + (s.result?.totalCostUsd ?? 0), 0);
   const turns = list.reduce((sum, s) => sum + (s.result?.numTurns ?? 0), 0);
@@ -96,6 +100,7 @@ export function pipelineMain(sessions: ReadonlyMap<string, Session>, conversatio
 <h2>Lineage</h2><div class="scroll">${lineageSvg(sessions)}</div>
 <h2>Timeline</h2><div class="scroll">${timelineSvg(list, now)}</div>
 <h2>Sessions</h2><div class="scroll">${sessionsTableHtml(list, now)}</div>
+${running.map(liveLog).join('')}
 ${machineSection(focus)}
 ${conversationsHtml(sessions, conversations)}`;
 }

@@ -1,4 +1,10 @@
+import { mkdir, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
+import { join } from 'node:path';
+import { v4 as uuidv4 } from 'uuid';
+import { EVENT_SCHEMA_VERSION } from '../../src/events/event-envelope.js';
+import type { SessionEvent } from '../../src/index.js';
+import { encodeEventLine } from '../../src/store/file/line-codec.js';
 import { readFileSessions, type SessionReads } from '../../src/query/session-reads.js';
 import { parseTokens } from '../../src/server/access.js';
 import { startDashboard, type Dashboard } from '../../src/server/dashboard.js';
@@ -26,6 +32,7 @@ export function fetchFrom(url: string, path: string, options: { method?: string;
 /** A dashboard on the file store at `dir`, on a free port of 127.0.0.1 unless told otherwise. */
 export function dashboardOn(dir: string, options: { host?: string; tokens?: string[] } = {}): Promise<Dashboard> {
   return startDashboard({
+    logs: join(dir, 'logs'),
     read: <T>(fn: (reads: SessionReads) => Promise<T>) => readFileSessions(dir, fn),
     store: new FileEventStore(dir),
     transcripts: new FileTranscripts(dir),
@@ -34,4 +41,24 @@ export function dashboardOn(dir: string, options: { host?: string; tokens?: stri
     ...(options.host === undefined ? {} : { host: options.host }),
     tokens: parseTokens(options.tokens ?? []),
   });
+}
+
+/**
+ * A file store holding one session whose agent is running (spawned, agent started, written
+ * straight to the log with the library's encoder), and that agent's log file at
+ * `<dir>/logs/<id>.log`. Returns the session's id.
+ */
+export async function storeWithRunningAgent(dir: string, log: string): Promise<string> {
+  const id = uuidv4();
+  const at = new Date().toISOString();
+  const host = { host: 'this-host', pid: 4242, startTime: '1' };
+  const context = { issueNumber: 12, currentPhase: 'CodeGeneration' as const, worktreePath: '/w/issue-12', previousResults: [] };
+  const events = [
+    { seq: 1, id: uuidv4(), type: 'SessionSpawned', sessionId: id, timestamp: at, schemaVersion: EVENT_SCHEMA_VERSION, data: { agentName: 'CodeGenAgent', purpose: 'Implement #12', context, parentSession: null } },
+    { seq: 2, id: uuidv4(), type: 'SessionAgentStarted', sessionId: id, timestamp: at, schemaVersion: EVENT_SCHEMA_VERSION, data: { process: host, supervisor: host, command: ['claude', '-p'], cwd: '/w/issue-12', logFile: join(dir, 'logs', `${id}.log`), resumedFrom: null } },
+  ] as SessionEvent[];
+  await writeFile(join(dir, 'events.ndjson'), events.map(encodeEventLine).join(''));
+  await mkdir(join(dir, 'logs'), { recursive: true });
+  await writeFile(join(dir, 'logs', `${id}.log`), log);
+  return id;
 }

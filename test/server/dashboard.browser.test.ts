@@ -1,4 +1,4 @@
-import { mkdir } from 'node:fs/promises';
+import { appendFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -10,7 +10,7 @@ import { launchChromium } from '../helpers/chromium.js';
 import { runCli } from '../helpers/cli.js';
 import { contextFor, tempDir } from '../helpers/fixtures.js';
 import { dropSchema, freshSchema, PG_URL } from '../helpers/stores.js';
-import { dashboardOn, HOSTILE } from '../helpers/dashboard.js';
+import { dashboardOn, HOSTILE, storeWithRunningAgent } from '../helpers/dashboard.js';
 
 const ARTIFACTS = fileURLToPath(new URL('../../test-artifacts/', import.meta.url));
 
@@ -60,6 +60,31 @@ describe('the dashboard in a real Chromium', () => {
       await page.screenshot({ path: join(ARTIFACTS, 'dashboard-overview.png'), fullPage: true });
       expect(dialogs).toEqual([]);
       expect(outside).toEqual([]);
+    } finally {
+      await page.close();
+      await dashboard.close();
+      await cleanup();
+    }
+  });
+
+  it("shows a running agent's log as it grows, as text", async () => {
+    const { dir, cleanup } = await tempDir();
+    const id = await storeWithRunningAgent(dir, `started ${HOSTILE}\n`);
+    const dashboard = await dashboardOn(dir);
+    const page = await browser.newPage();
+    try {
+      const dialogs: string[] = [];
+      page.on('dialog', (dialog) => {
+        dialogs.push(dialog.message());
+        void dialog.dismiss();
+      });
+      await page.goto(`${dashboard.url}pipeline/${id}`);
+      // Polled from here: the page's policy refuses evaluated strings, as it should.
+      await expect.poll(() => page.textContent('pre.live-log'), { timeout: 10_000 }).toContain('started <script>alert(1)</script>');
+      await appendFile(join(dir, 'logs', `${id}.log`), 'the agent wrote more\n');
+      await expect.poll(() => page.textContent('pre.live-log'), { timeout: 10_000 }).toContain('the agent wrote more');
+      expect(await page.$$eval('main img, main script', (found) => found.length)).toBe(0);
+      expect(dialogs).toEqual([]);
     } finally {
       await page.close();
       await dashboard.close();

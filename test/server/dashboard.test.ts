@@ -1,4 +1,6 @@
+import { appendFile } from 'node:fs/promises';
 import { request } from 'node:http';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SessionManager, isSessionError } from '../../src/index.js';
 import { readFileSessions } from '../../src/query/session-reads.js';
@@ -6,7 +8,7 @@ import { parseTokens } from '../../src/server/access.js';
 import { pipelineRows } from '../../src/server/pipeline-rows.js';
 import type { Dashboard } from '../../src/server/dashboard.js';
 import { runCli } from '../helpers/cli.js';
-import { dashboardOn, fetchFrom, HOSTILE } from '../helpers/dashboard.js';
+import { dashboardOn, fetchFrom, HOSTILE, storeWithRunningAgent } from '../helpers/dashboard.js';
 import { contextFor, tempDir } from '../helpers/fixtures.js';
 
 describe('the dashboard (serve)', () => {
@@ -198,5 +200,30 @@ describe('the dashboard with tokens', () => {
   it('takes no token too short to be a secret, or without a name', () => {
     expect(() => parseTokens(['ana=short'])).toThrow(/at least 16/);
     expect(() => parseTokens(['=correct-horse-battery-staple'])).toThrow(/NAME=SECRET/);
+  });
+});
+
+describe("a running agent's log", () => {
+  it('is shown on its pipeline page from <dir>/logs/<id>.log, its end, escaped; nothing else can be read that way', async () => {
+    const { dir, cleanup } = await tempDir();
+    const id = await storeWithRunningAgent(dir, `{"type":"system"}\nworking on it \u001b]0;pwned\u0007 ${HOSTILE}\n`);
+    const dashboard = await dashboardOn(dir);
+    try {
+      const page = (await fetchFrom(dashboard.url, `/pipeline/${id}`)).body;
+      expect(page).toContain(`data-log="/log/${id}"`);
+      expect(page).toContain('agent pid 4242 on this-host');
+      const log = await fetchFrom(dashboard.url, `/log/${id}`);
+      expect(log.headers['content-type']).toMatch(/^text\/plain/);
+      expect(log.body).toContain('working on it \\u001b]0;pwned\\u0007');
+      expect(log.body).not.toContain('\u001b');
+      await appendFile(join(dir, 'logs', `${id}.log`), 'a line more\n');
+      expect((await fetchFrom(dashboard.url, `/log/${id}`)).body).toContain('a line more');
+      // Only a session id names a log: no path reaches anything else.
+      expect((await fetchFrom(dashboard.url, '/log/..%2F..%2Fevents.ndjson')).status).toBe(404);
+      expect((await fetchFrom(dashboard.url, '/log/00000000-0000-4000-8000-000000000000')).body).toBe('');
+    } finally {
+      await dashboard.close();
+      await cleanup();
+    }
   });
 });

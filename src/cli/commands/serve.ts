@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { fileSessionReader, readPostgresSessions, type SessionReads } from '../../query/session-reads.js';
 import { parseTokens } from '../../server/access.js';
 import { startDashboard } from '../../server/dashboard.js';
@@ -45,6 +46,8 @@ export const serveCommand: Command = {
         host: stringOption(context, 'host') ?? '127.0.0.1',
         port,
         tokens,
+        // Agents this host runs write their logs beside the manager's cache.
+        logs: join(context.dir, 'logs'),
       });
       print(`serving ${dashboard.url} (${store.location}); Ctrl-C stops`);
       await new Promise<void>((resolve) => {
