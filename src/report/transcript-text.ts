@@ -1,3 +1,6 @@
+import type { Session } from '../domain/session.js';
+import type { TranscriptStore } from '../store/transcript-store.js';
+
 /**
  * A stored transcript (Claude Code's JSONL) as the messages a person reads: "role: text", tool
  * calls and their results in brackets. Lines that are not messages (summaries, metadata) or
@@ -44,4 +47,15 @@ function messageText(entry: Record<string, unknown>): string | null {
     return `[${block.type ?? 'block'}]`;
   });
   return `${role}: ${parts.join('\n')}`;
+}
+
+/** The stored conversations of these sessions (those the log records as stored), as readable messages, by session id. */
+export async function storedConversations(transcripts: TranscriptStore, sessions: ReadonlyMap<string, Session>): Promise<Map<string, string[]>> {
+  const conversations = new Map<string, string[]>();
+  for (const session of sessions.values()) {
+    if (session.agent?.transcript === undefined || !('sha256' in session.agent.transcript)) continue;
+    const content = await transcripts.load(session.id).catch(() => null);
+    if (content !== null) conversations.set(session.id, transcriptMessages(content));
+  }
+  return conversations;
 }

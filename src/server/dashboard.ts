@@ -4,11 +4,10 @@ import { join } from 'node:path';
 import { safeText } from '../domain/visible-text.js';
 import type { AddressInfo } from 'node:net';
 import { isSessionError, SessionError } from '../errors.js';
-import type { Session } from '../domain/session.js';
 import type { SessionQuery } from '../projections/session-query.js';
 import type { SessionStats } from '../projections/stats.js';
 import type { SessionReads } from '../query/session-reads.js';
-import { transcriptMessages } from '../report/transcript-text.js';
+import { storedConversations } from '../report/transcript-text.js';
 import type { EventStore } from '../store/event-store.js';
 import type { TranscriptStore } from '../store/transcript-store.js';
 import { checkAccess, isLoopback, type AccessRules, type Tokens } from './access.js';
@@ -161,7 +160,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
       const root = await reads.rootOf(id);
       if (root === undefined) throw new SessionError('NOT_FOUND', `no session ${id} in ${options.location}`);
       const members = await reads.pipeline(root);
-      const conversations = await conversationsOf(options.transcripts, members);
+      const conversations = await storedConversations(options.transcripts, members);
       const title = `Pipeline ${root.slice(0, 8)} · ${members.get(root)?.purpose ?? ''}`;
       const running = options.logs === undefined ? [] : [...members.values()].filter((s) => s.status === 'Active' && s.agent !== undefined && s.agent.finishedAt === undefined);
       return layout({ title, view: 'pipeline', lastSeq: reads.lastSeq, location: options.location, main: pipelineMain(members, conversations, Date.now(), members.get(id) ?? members.get(root)!, running) });
@@ -197,16 +196,6 @@ export function queryOf(params: URLSearchParams): SessionQuery {
   const issue = given('issue');
   if (issue !== undefined) query['issue'] = /^\d+$/.test(issue) ? Number(issue) : issue;
   return query as SessionQuery;
-}
-
-async function conversationsOf(transcripts: TranscriptStore, sessions: ReadonlyMap<string, Session>): Promise<Map<string, string[]>> {
-  const conversations = new Map<string, string[]>();
-  for (const session of sessions.values()) {
-    if (session.agent?.transcript === undefined || !('sha256' in session.agent.transcript)) continue;
-    const content = await transcripts.load(session.id).catch(() => null);
-    if (content !== null) conversations.set(session.id, transcriptMessages(content));
-  }
-  return conversations;
 }
 
 /** How much of an agent's log the page shows: its end. */

@@ -6,26 +6,19 @@ import { UsageError, intOption, stringOption, type Command } from '../command.js
 import { print } from '../format.js';
 import { contextStore } from '../open-store.js';
 import { FileTranscripts } from '../../store/file/file-transcripts.js';
-import { transcriptMessages } from '../../report/transcript-text.js';
+import { storedConversations } from '../../report/transcript-text.js';
 import type { Session } from '../../domain/session.js';
 import type { CommandContext } from '../command.js';
 import { FILTER_OPTIONS, queryOf } from './list.js';
 
-/** The conversations the log records as stored, read from the store, as readable messages. */
-async function storedConversations(context: CommandContext, sessions: ReadonlyMap<string, Session>): Promise<Map<string, string[]>> {
+/** The conversations the log records as stored, read from the store the command names. */
+async function conversationsIn(context: CommandContext, sessions: ReadonlyMap<string, Session>): Promise<Map<string, string[]>> {
   const store = contextStore(context);
-  const transcripts = store?.transcripts ?? new FileTranscripts(context.dir);
-  const conversations = new Map<string, string[]>();
   try {
-    for (const session of sessions.values()) {
-      if (session.agent?.transcript === undefined || !('sha256' in session.agent.transcript)) continue;
-      const content = await transcripts.load(session.id).catch(() => null);
-      if (content !== null) conversations.set(session.id, transcriptMessages(content));
-    }
+    return await storedConversations(store?.transcripts ?? new FileTranscripts(context.dir), sessions);
   } finally {
     await store?.close();
   }
-  return conversations;
 }
 
 /**
@@ -54,7 +47,7 @@ export const reportCommand: Command = {
       const filtered = Object.keys(filter).length > 0;
       const how = pipeline !== undefined ? `Pipeline ${pipeline}` : `The ${newest} newest pipelines${filtered ? ' with a session matching the filter' : ''}`;
       const html = renderReport({
-        conversations: await storedConversations(context, selected.sessions),
+        conversations: await conversationsIn(context, selected.sessions),
         title: stringOption(context, 'title') ?? `Agent sessions · ${reads.location}`,
         sessions: selected.sessions,
         stats: await reads.stats(),
