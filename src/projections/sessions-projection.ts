@@ -125,7 +125,8 @@ export function spawnRefusal(sessions: ReadonlyMap<string, Session>, event: Spaw
 type AgentEvent = Extract<SessionEvent, { type: 'SessionAgentStarted' | 'SessionAgentFinished' }>;
 type EndEvent = Extract<SessionEvent, { type: 'SessionHandedOff' | 'SessionCompleted' | 'SessionFailed' }>;
 
-function agentRunning(session: Session): boolean {
+/** Whether the session's agent has started and not finished. */
+export function agentRunning(session: Session): boolean {
   return session.agent !== undefined && session.agent.finishedAt === undefined;
 }
 

@@ -1,5 +1,6 @@
 import { sessionMachine } from '../../machines/session.machine.js';
 import type { Session } from '../domain/session.js';
+import { agentRunning } from '../projections/sessions-projection.js';
 import type { SessionStats, StatusCounts } from '../projections/stats.js';
 import { esc } from './html.js';
 import { lineageSvg } from './lineage-svg.js';
@@ -30,9 +31,9 @@ function clipped(text: string | undefined): string {
 }
 
 /** For an Active session whose agent runs: which process, on which host. */
-function agentRunning(s: Session): string {
-  if (s.status !== 'Active' || s.agent === undefined || s.agent.finishedAt !== undefined) return '';
-  return `<br><span class="muted agent-running">agent pid ${s.agent.process.pid} on ${esc(s.agent.process.host)}</span>`;
+function runningAgentNote(s: Session): string {
+  if (s.status !== 'Active' || !agentRunning(s)) return '';
+  return `<br><span class="muted agent-running">agent pid ${s.agent!.process.pid} on ${esc(s.agent!.process.host)}</span>`;
 }
 
 /** One row a session: its place, its issue and phase, what it was for, and what it produced or why it failed (the report's and the dashboard's). */
@@ -41,7 +42,7 @@ export function sessionsTableHtml(sessions: readonly Session[], now: number, lin
     const lasted = s.endedAt === undefined ? (s.status === 'Active' ? now - Date.parse(s.createdAt) : null) : Date.parse(s.endedAt) - Date.parse(s.createdAt);
     return (
       `<tr id="session-${esc(s.id)}" data-session="${esc(s.id)}" data-status="${s.status}">` +
-      `<td>${link === undefined ? `<code>${esc(s.id.slice(0, 8))}</code>` : `<a href="${esc(link(s))}"><code>${esc(s.id.slice(0, 8))}</code></a>`}</td><td>${esc(s.agentName)}</td><td>${s.status}${agentRunning(s)}</td><td>${esc(s.context.currentPhase)}</td>` +
+      `<td>${link === undefined ? `<code>${esc(s.id.slice(0, 8))}</code>` : `<a href="${esc(link(s))}"><code>${esc(s.id.slice(0, 8))}</code></a>`}</td><td>${esc(s.agentName)}</td><td>${s.status}${runningAgentNote(s)}</td><td>${esc(s.context.currentPhase)}</td>` +
       `<td>${s.context.issueNumber === null ? '—' : `#${s.context.issueNumber}`}</td><td>${esc(s.createdAt)}</td><td>${lasted === null ? '—' : `${lasted} ms`}</td>` +
       `<td class="purpose">${clipped(s.purpose)}</td><td class="result">${clipped(s.result?.output)}</td><td class="error">${clipped(s.error)}</td></tr>`
     );

@@ -5,6 +5,7 @@ import { safeText } from '../domain/visible-text.js';
 import type { AddressInfo } from 'node:net';
 import { isSessionError, SessionError } from '../errors.js';
 import type { SessionQuery } from '../projections/session-query.js';
+import { agentRunning } from '../projections/sessions-projection.js';
 import type { SessionStats } from '../projections/stats.js';
 import type { SessionReads } from '../query/session-reads.js';
 import { storedConversations } from '../report/transcript-text.js';
@@ -162,7 +163,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
       const members = await reads.pipeline(root);
       const conversations = await storedConversations(options.transcripts, members);
       const title = `Pipeline ${root.slice(0, 8)} · ${members.get(root)?.purpose ?? ''}`;
-      const running = options.logs === undefined ? [] : [...members.values()].filter((s) => s.status === 'Active' && s.agent !== undefined && s.agent.finishedAt === undefined);
+      const running = options.logs === undefined ? [] : [...members.values()].filter((s) => s.status === 'Active' && agentRunning(s));
       return layout({ title, view: 'pipeline', lastSeq: reads.lastSeq, location: options.location, main: pipelineMain(members, conversations, Date.now(), members.get(id) ?? members.get(root)!, running) });
     });
 
