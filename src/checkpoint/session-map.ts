@@ -240,8 +240,9 @@ export class SessionMap extends Map<string, Session> implements PrecountedSessio
     const read = archive.walkReader(reverse);
     const overridden = this.overriddenEntries(archive);
     for (const entry of entries) {
-      // Only the entries of sessions replaced or deleted since are looked up by id: the rest of
-      // a walk is typed arrays, and the entry's status and facets say what its record holds.
+      // Only the entries of sessions in memory or deleted are looked up by id (memory decides
+      // for them): the rest of a walk is typed arrays, the entry's status and facets saying what
+      // its record holds.
       if (overridden.size > 0 && overridden.has(entry)) {
         const id = index.idOf(entry);
         if (this.deleted.has(id)) continue;
@@ -460,8 +461,8 @@ export function* activeSessionsOf(sessions: ReadonlyMap<string, Session>): Gener
 
 /**
  * A session a walk read from sessions.json: its record (the checked bytes and its id) at once,
- * the session decoded from them on first asking. A class, not a literal with a getter and a
- * closure: a walk makes one for each of 250,000 sessions.
+ * the session decoded from them on first asking. A class, not an object literal with a getter:
+ * a walk makes one for each of 250,000 sessions.
  */
 class ArchivedSession implements WalkedSession {
   private decoded: Session | undefined;

@@ -33,7 +33,7 @@ export async function pipelineRows(
       const steps = [...(await reads.pipeline(root)).values()];
       const at = steps.findIndex((s) => s.id === session.id);
       if (steps.slice(at + 1).some(matches)) continue;
-      rows.push({ root: steps[0]!.id === root ? steps[0]! : steps.find((s) => s.id === root)!, steps });
+      rows.push({ root: steps.find((s) => s.id === root)!, steps });
     }
     if (page.next === null) return { rows, next: null };
     cursor = page.next;

@@ -62,15 +62,18 @@ ${action === '/sessions' ? `<label>order <select name="order">${options('order',
 </form>`;
 }
 
+/** The link to the page after this one: the same address with its cursor; nothing on the last page. */
+function nextPageLink(view: '/sessions' | '/pipelines', params: URLSearchParams, next: string | null): string {
+  if (next === null) return '';
+  const after = new URLSearchParams(params);
+  after.set('after', next);
+  return `<p><a id="next" href="${view}?${esc(after.toString())}">next page →</a></p>`;
+}
+
 /** One page of sessions matching the filters, and the link to the next. */
 export function sessionsMain(page: SessionPage, params: URLSearchParams, now: number): string {
   if (page.sessions.length === 0) return '<p class="muted">No session matches.</p>';
-  let next = '';
-  if (page.next !== null) {
-    const after = new URLSearchParams(params);
-    after.set('after', page.next);
-    next = `<p><a id="next" href="/sessions?${esc(after.toString())}">next page →</a></p>`;
-  }
+  const next = nextPageLink('/sessions', params, page.next);
   return `<p class="muted">${page.sessions.length} sessions${page.next === null ? '' : ', more follow'}. Each links to its pipeline.</p>
 <div class="scroll">${sessionsTableHtml(page.sessions, now, pipelineHref)}</div>${next}`;
 }
@@ -125,12 +128,7 @@ export function pipelinesMain(rows: readonly PipelineRow[], next: string | null,
       `<td>${root.context.issueNumber === null ? '—' : `#${root.context.issueNumber}`}</td><td class="purpose">${esc(root.purpose)}</td>` +
       `<td class="steps">${steps.map(stepChip).join(' → ')}</td><td>${failed ? 'Failed' : last.status}</td><td>${esc(root.createdAt)}</td><td>$${cost.toFixed(4)}</td><td>${turns}</td></tr>`;
   });
-  let more = '';
-  if (next !== null) {
-    const after = new URLSearchParams(params);
-    after.set('after', next);
-    more = `<p><a id="next" href="/pipelines?${esc(after.toString())}">next page →</a></p>`;
-  }
+  const more = nextPageLink('/pipelines', params, next);
   return `<p class="muted">${rows.length} pipelines, newest first${next === null ? '' : ', more follow'}.</p>
 <div class="scroll"><table id="pipelines" class="sessions"><tr><th>pipeline</th><th>issue</th><th>purpose</th><th>steps</th><th>status</th><th>started</th><th>cost</th><th>turns</th></tr>${body.join('')}</table></div>${more}`;
 }

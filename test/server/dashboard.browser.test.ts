@@ -2,7 +2,7 @@ import { appendFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { PostgresEventStore, SessionManager } from '../../src/index.js';
 import { readPostgresSessions, type SessionReads } from '../../src/query/session-reads.js';
 import { startDashboard, type Dashboard } from '../../src/server/dashboard.js';
@@ -13,6 +13,16 @@ import { dropSchema, freshSchema, PG_URL } from '../helpers/stores.js';
 import { dashboardOn, HOSTILE, storeWithRunningAgent } from '../helpers/dashboard.js';
 
 const ARTIFACTS = fileURLToPath(new URL('../../test-artifacts/', import.meta.url));
+
+/** Every dialog a page opens (alert, confirm: what an injected script would do), dismissed and kept. */
+function dialogsOf(page: Page): string[] {
+  const dialogs: string[] = [];
+  page.on('dialog', (dialog) => {
+    dialogs.push(dialog.message());
+    void dialog.dismiss();
+  });
+  return dialogs;
+}
 
 describe('the dashboard in a real Chromium', () => {
   let browser: Browser;
@@ -31,11 +41,7 @@ describe('the dashboard in a real Chromium', () => {
     const dashboard = await dashboardOn(dir);
     const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
     try {
-      const dialogs: string[] = [];
-      page.on('dialog', (dialog) => {
-        dialogs.push(dialog.message());
-        void dialog.dismiss();
-      });
+      const dialogs = dialogsOf(page);
       const outside: string[] = [];
       page.on('request', (request) => {
         if (!request.url().startsWith(dashboard.url)) outside.push(request.url());
@@ -73,11 +79,7 @@ describe('the dashboard in a real Chromium', () => {
     const dashboard = await dashboardOn(dir);
     const page = await browser.newPage();
     try {
-      const dialogs: string[] = [];
-      page.on('dialog', (dialog) => {
-        dialogs.push(dialog.message());
-        void dialog.dismiss();
-      });
+      const dialogs = dialogsOf(page);
       await page.goto(`${dashboard.url}pipeline/${id}`);
       // Polled from here: the page's policy refuses evaluated strings, as it should.
       await expect.poll(() => page.textContent('pre.live-log'), { timeout: 10_000 }).toContain('started <script>alert(1)</script>');
