@@ -11,6 +11,9 @@ export interface Charts {
   tookMs: number;
 }
 
+/** How often, at most, the charts are counted again while the store moves. */
+export const RECOUNT_MS = 30_000;
+
 /**
  * How long counting runs between two pauses that let requests in: a request awaits several
  * times, and each await may wait for one stretch of counting.
@@ -32,7 +35,7 @@ export class ChartsCounter {
   constructor(
     private readonly read: <T>(read: (reads: SessionReads) => Promise<T>) => Promise<T>,
     private readonly onCounted: () => void,
-    private readonly intervalMs = 30_000,
+    private readonly intervalMs = RECOUNT_MS,
   ) {}
 
   /** The charts last counted (null before the first count ends); counts again when the store moved past them and the last count is old enough. */

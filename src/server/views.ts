@@ -9,7 +9,7 @@ import { machineSvg } from '../report/machine-svg.js';
 import { conversationsHtml, sessionsTableHtml, statsHtml } from '../report/render-report.js';
 import { timelineSvg } from '../report/timeline-svg.js';
 import { costOverTimeSvg, sessionsOverTimeSvg } from '../report/time-series-svg.js';
-import type { Charts } from './charts.js';
+import { RECOUNT_MS, type Charts } from './charts.js';
 
 /** Where a session's pipeline is shown, with the session picked out. */
 export const pipelineHref = (session: Session): string => `/pipeline/${encodeURIComponent(session.id)}#session-${session.id}`;
@@ -19,7 +19,7 @@ function chartsHtml(charts: Charts | null, bucket: 'day' | 'hour', lastSeq: numb
   if (charts === null) return '<p class="muted" id="charts-pending">Counting the sessions over time: the charts appear here when that is done.</p>';
   const series = charts[bucket];
   const other = bucket === 'day' ? '<a href="/?bucket=hour">by hour, the last 48 hours</a>' : '<a href="/">by day, the last 14 days</a>';
-  const when = `counted at seq ${charts.seq} in ${(charts.tookMs / 1000).toFixed(1)} s${charts.seq < lastSeq ? ` (the store is at ${lastSeq}: counted again at most every 30 s)` : ''}`;
+  const when = `counted at seq ${charts.seq} in ${(charts.tookMs / 1000).toFixed(1)} s${charts.seq < lastSeq ? ` (the store is at ${lastSeq}: counted again at most every ${RECOUNT_MS / 1000} s)` : ''}`;
   return `<p class="muted">${bucket === 'day' ? 'By day, the last 14 days' : 'By hour, the last 48 hours'} (UTC) · ${other} · ${when}</p>
 <div class="charts"><figure><figcaption>Sessions ended, by how; spawned</figcaption>${sessionsOverTimeSvg(series)}</figure>
 <figure><figcaption>Cost, by agent</figcaption>${costOverTimeSvg(series)}</figure></div>`;
