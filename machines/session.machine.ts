@@ -17,6 +17,8 @@ export interface SessionMachineResult {
 export interface SessionMachineAgent {
   pid: number;
   finished: boolean;
+  /** Someone asked for it to stop; the manager running it has not stopped it yet. */
+  stopRequested?: boolean;
 }
 
 /** The record a session actor carries. */
@@ -37,12 +39,14 @@ export type SessionMachineEvent =
   | { type: 'COMPLETE'; result?: SessionMachineResult; at: string }
   | { type: 'FAIL'; error: string; result?: SessionMachineResult; at: string }
   | { type: 'AGENT_STARTED'; pid: number; at: string }
-  | { type: 'AGENT_FINISHED'; result: SessionMachineResult; at: string };
+  | { type: 'AGENT_FINISHED'; result: SessionMachineResult; at: string }
+  | { type: 'REQUEST_STOP'; reason: string; at: string };
 
 /**
  * The session state machine: `active` → `handedOff` | `completed` | `failed`, all three final.
  * While active, an agent process may be started once at a time (`AGENT_STARTED`) and report a
- * clean finish (`AGENT_FINISHED`) without ending the session.
+ * clean finish (`AGENT_FINISHED`) without ending the session; someone may ask a running agent
+ * to stop, once (`REQUEST_STOP`): the session ends when its manager has stopped it.
  * Any event in a final state is refused (the snapshot's `can()` is false).
  */
 export const sessionMachine = setup({
@@ -54,6 +58,7 @@ export const sessionMachine = setup({
   guards: {
     noAgentRunning: ({ context }) => context.agent === undefined || context.agent.finished,
     agentRunning: ({ context }) => context.agent !== undefined && !context.agent.finished,
+    agentStoppable: ({ context }) => context.agent !== undefined && !context.agent.finished && context.agent.stopRequested !== true,
   },
   actions: {
     recordAgentStart: assign(({ event }) => (event.type === 'AGENT_STARTED' ? { agent: { pid: event.pid, finished: false } } : {})),
@@ -61,6 +66,7 @@ export const sessionMachine = setup({
       if (event.type !== 'AGENT_FINISHED' || context.agent === undefined) return {};
       return { agent: { ...context.agent, finished: true }, result: event.result };
     }),
+    recordStopRequest: assign(({ context }) => (context.agent === undefined ? {} : { agent: { ...context.agent, stopRequested: true } })),
     // A session that ends while its agent runs ends its agent's run with it (the record says finished).
     recordAgentEnded: assign(({ context }) => (context.agent === undefined || context.agent.finished ? {} : { agent: { ...context.agent, finished: true } })),
     recordHandoff: assign(({ context, event }) => {
@@ -92,6 +98,7 @@ export const sessionMachine = setup({
       on: {
         AGENT_STARTED: { guard: 'noAgentRunning', actions: 'recordAgentStart' },
         AGENT_FINISHED: { guard: 'agentRunning', actions: 'recordAgentFinish' },
+        REQUEST_STOP: { guard: 'agentStoppable', actions: 'recordStopRequest' },
         HAND_OFF: { target: 'handedOff', actions: ['recordAgentEnded', 'recordHandoff'] },
         COMPLETE: { target: 'completed', actions: ['recordAgentEnded', 'recordCompletion'] },
         FAIL: { target: 'failed', actions: ['recordAgentEnded', 'recordFailure'] },

@@ -5,6 +5,7 @@
  */
 export { SessionManager } from './manager/session-manager.js';
 export type {
+  CompleteOptions,
   EventListener,
   FailOptions,
   HandoffOptions,
@@ -13,6 +14,7 @@ export type {
   RetryOptions,
   SessionManagerOptions,
   SpawnOptions,
+  StopRequestInput,
 } from './manager/session-manager.js';
 export type { ActorActivation, SessionActor, SessionInspector } from './manager/session-actors.js';
 
@@ -31,7 +33,7 @@ export { SESSION_STATUSES, SessionStatusSchema, type SessionStatus } from './dom
 export { AgentResultSchema, type AgentResult } from './domain/agent-result.js';
 export { SessionContextSchema, type SessionContext, type SessionContextInput } from './domain/session-context.js';
 export { LIMITS } from './domain/limits.js';
-export type { Session, AgentProcess, ProcessRef } from './domain/session.js';
+export type { Session, AgentProcess, ProcessRef, StopRequest } from './domain/session.js';
 
 export { SessionError, isSessionError, type SessionErrorCode, type LogPosition } from './errors.js';
 
@@ -42,6 +44,7 @@ export { SessionCompletedSchema, type SessionCompleted } from './events/session-
 export { SessionFailedSchema, type SessionFailed } from './events/session-failed.js';
 export { SessionAgentStartedSchema, type SessionAgentStarted } from './events/session-agent-started.js';
 export { SessionAgentFinishedSchema, type SessionAgentFinished } from './events/session-agent-finished.js';
+export { SessionStopRequestedSchema, type SessionStopRequested } from './events/session-stop-requested.js';
 export { SessionEventSchema, type SessionEvent, type SessionEventType, type PendingEvent } from './events/session-event.js';
 
 export { START } from './store/event-store.js';

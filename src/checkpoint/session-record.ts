@@ -39,6 +39,7 @@ const AgentRecord = z.object({
   started_at: z.string(),
   finished_at: z.string().optional(),
   transcript: TranscriptRefSchema.optional(),
+  stop_request: z.object({ by: z.string(), at: z.string(), reason: z.string() }).optional(),
 });
 type AgentRecord = z.infer<typeof AgentRecord>;
 
@@ -66,6 +67,8 @@ const SessionRecord = z.object({
   retry_of: z.string().optional(),
   pipeline: z.object({ steps: z.array(z.object({ agent_name: z.string(), phase: PhaseSchema })), max_retries: z.number().optional() }).optional(),
   imported: z.literal(true).optional(),
+  started_by: z.string().optional(),
+  ended_by: z.string().optional(),
   revision: z.number(),
 });
 /** A session record as stored in sessions.json. */
@@ -104,6 +107,8 @@ export function toRecord(s: Session): SessionRecord {
   if (s.retryOf !== undefined) record['retry_of'] = s.retryOf;
   if (s.pipeline !== undefined) record['pipeline'] = pipelineToRecord(s.pipeline);
   if (s.imported !== undefined) record['imported'] = s.imported;
+  if (s.startedBy !== undefined) record['started_by'] = s.startedBy;
+  if (s.endedBy !== undefined) record['ended_by'] = s.endedBy;
   record['revision'] = s.revision;
   return record as SessionRecord;
 }
@@ -129,6 +134,7 @@ export function fromRecord(r: SessionRecord & { error?: string }): Session {
   if (r.retry_of !== undefined) session.retryOf = r.retry_of;
   if (r.pipeline !== undefined) session.pipeline = pipelineFromRecord(r.pipeline);
   if (r.imported !== undefined) session.imported = r.imported;
+  if (r.started_by !== undefined) session.startedBy = r.started_by;
   if (r.handoff_to != null) session.handoffTo = r.handoff_to;
   if (r.ended_at !== undefined) session.endedAt = r.ended_at;
   if (r.result !== undefined) session.result = resultFromRecord(r.result);
@@ -136,6 +142,7 @@ export function fromRecord(r: SessionRecord & { error?: string }): Session {
   if (error != null) session.error = error;
   if (r.interrupted !== undefined) session.interrupted = r.interrupted;
   if (r.agent !== undefined) session.agent = agentFromRecord(r.agent);
+  if (r.ended_by !== undefined) session.endedBy = r.ended_by;
   return session;
 }
 
@@ -180,6 +187,7 @@ function agentToRecord(a: AgentProcess): AgentRecord {
   };
   if (a.finishedAt !== undefined) record.finished_at = a.finishedAt;
   if (a.transcript !== undefined) record.transcript = a.transcript;
+  if (a.stopRequest !== undefined) record.stop_request = a.stopRequest;
   return record;
 }
 
@@ -195,6 +203,7 @@ function agentFromRecord(r: AgentRecord): AgentProcess {
   };
   if (r.finished_at !== undefined) agent.finishedAt = r.finished_at;
   if (r.transcript !== undefined) agent.transcript = r.transcript;
+  if (r.stop_request !== undefined) agent.stopRequest = r.stop_request;
   return agent;
 }
 

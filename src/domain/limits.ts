@@ -24,6 +24,16 @@ export const AgentNameSchema = z
   .max(LIMITS.agentName)
   .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'may hold only letters, digits, ".", "_" and "-", and must start with a letter or digit');
 
+/**
+ * Who acted, as an event's `by` records it: the name bound to a dashboard token, an OS user
+ * name, or what a library caller passes. Shown on pages and terminals, so it is escaped there.
+ */
+export const ActorNameSchema = z
+  .string()
+  .min(1, 'must not be empty')
+  .max(200, 'is longer than 200 characters')
+  .refine((s) => !s.includes('\0'), { message: 'must not contain NUL bytes' });
+
 /** Text without NUL bytes, bounded in length. */
 export function boundedText(max: number, what: string) {
   return z

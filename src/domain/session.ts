@@ -27,6 +27,17 @@ export interface AgentProcess {
   finishedAt?: string;
   /** What became of its conversation when it ended (stored, or skipped and why). */
   transcript?: TranscriptRef;
+  /** Someone asked for it to stop: pending while it runs, kept once it has ended. */
+  stopRequest?: StopRequest;
+}
+
+/** A request that a session's running agent stop (`SessionStopRequested`). */
+export interface StopRequest {
+  /** Who asked. */
+  by: string;
+  /** When (ISO-8601). */
+  at: string;
+  reason: string;
 }
 
 /**
@@ -62,6 +73,10 @@ export interface Session {
   agent?: AgentProcess;
   /** On the root session of a pipeline (`runPipeline`): its steps and retry budget. */
   pipeline?: PipelineSpec;
+  /** Who started it, when a person did (a retry from the dashboard, or a caller that says who). */
+  startedBy?: string;
+  /** Who ended it, when a person did (a stop, or a caller that says who). */
+  endedBy?: string;
   /** Set when the session was imported from the original's sessions.json rather than observed here. */
   imported?: true;
   /** How many events the log holds for this session (its stream version). */

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { UuidSchema } from '../domain/limits.js';
+import { ActorNameSchema, UuidSchema } from '../domain/limits.js';
 
 /**
  * The schema version new events are written with. Older versions are upcast on read.
@@ -7,15 +7,19 @@ import { UuidSchema } from '../domain/limits.js';
  * - 2: an event may be marked `imported`; an imported `SessionSpawned` carries the original's
  *   `createdAt`; a context's `issueNumber` and `worktreePath` may be null. Every version-1 event
  *   is a valid version-2 event.
+ * - 3: an event a person's action appended (from the dashboard, or a caller that names one) says
+ *   who in `by`; a session's running agent may be asked to stop (`SessionStopRequested`). Every
+ *   version-2 event is a valid version-3 event.
  */
-export const EVENT_SCHEMA_VERSION = 2;
+export const EVENT_SCHEMA_VERSION = 3;
 
 /**
  * Fields every stored event carries besides `type` and `data`:
  * a global gap-free `seq`, a unique event `id`, the `sessionId` it belongs to,
  * an ISO `timestamp`, the `schemaVersion`, and on the first event of a multi-event
- * append its `txSize`, so a reader can tell a transaction cut short by a crash, and on an event
- * that `importOriginalStore` wrote (from another tool's records, not observed here) `imported`.
+ * append its `txSize`, so a reader can tell a transaction cut short by a crash, on an event
+ * that `importOriginalStore` wrote (from another tool's records, not observed here) `imported`,
+ * and on an event a person's action appended (a retry, a stop, a resume) `by`: who.
  */
 export const envelopeShape = {
   seq: z.number().int().positive(),
@@ -25,4 +29,5 @@ export const envelopeShape = {
   schemaVersion: z.literal(EVENT_SCHEMA_VERSION),
   txSize: z.number().int().min(2).optional(),
   imported: z.literal(true).optional(),
+  by: ActorNameSchema.optional(),
 };

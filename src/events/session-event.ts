@@ -5,6 +5,7 @@ import { SessionCompletedSchema } from './session-completed.js';
 import { SessionFailedSchema } from './session-failed.js';
 import { SessionHandedOffSchema } from './session-handed-off.js';
 import { SessionSpawnedSchema } from './session-spawned.js';
+import { SessionStopRequestedSchema } from './session-stop-requested.js';
 
 /** Zod schema of any stored {@link SessionEvent}, discriminated by `type`. */
 export const SessionEventSchema = z.discriminatedUnion('type', [
@@ -14,6 +15,7 @@ export const SessionEventSchema = z.discriminatedUnion('type', [
   SessionFailedSchema,
   SessionAgentStartedSchema,
   SessionAgentFinishedSchema,
+  SessionStopRequestedSchema,
 ]);
 
 /** Any event of the log, as stored: envelope plus `type` and `data`. */

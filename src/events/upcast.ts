@@ -5,12 +5,19 @@ type Upcaster = (raw: Record<string, unknown>) => Record<string, unknown>;
 
 /**
  * One step per schema version: `UPCASTERS[n]` turns a version-n event into version n+1, so the
- * stored log is never rewritten. Version 2 only added optional fields and allowed nulls, so a
- * version-1 event is a version-2 event as it stands.
+ * stored log is never rewritten. Versions 2 and 3 only added optional fields, an event type and
+ * allowed nulls, so an event of an earlier version is one of the next as it stands.
  */
 const UPCASTERS: Readonly<Record<number, Upcaster>> = {
   1: (raw) => ({ ...raw, schemaVersion: 2 }),
+  2: (raw) => ({ ...raw, schemaVersion: 3 }),
 };
+
+/**
+ * The versions whose events are events of this version as they stand, once their number is
+ * changed (every upcaster above only renumbers): a fast reader may skip the upcast for them.
+ */
+export const RENUMBERED_VERSIONS: ReadonlySet<unknown> = new Set([1, 2]);
 
 /**
  * Brings a decoded event up to {@link EVENT_SCHEMA_VERSION} before it is validated.

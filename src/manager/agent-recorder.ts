@@ -31,7 +31,7 @@ export function agentRecorder(deps: RecorderDeps): SupervisorRecorder {
       };
       await deps.execute((clock) => decideAgentStarted(deps.sessions(), { id, data }, clock));
     },
-    finished: async (id, outcome, transcript) => {
+    finished: async (id, outcome, transcript, by) => {
       const kept = transcript === undefined ? {} : { transcript };
       if (outcome.ok && !deps.completeOnSuccess()) {
         await deps.execute((clock) => decideAgentFinished(deps.sessions(), { id, result: outcome.result, ...kept }, clock));
@@ -39,7 +39,7 @@ export function agentRecorder(deps: RecorderDeps): SupervisorRecorder {
         await deps.execute((clock) => decideComplete(deps.sessions(), { id, result: outcome.result, ...kept }, clock));
       } else {
         const error = outcome.error.slice(0, LIMITS.errorText);
-        await deps.execute((clock) => decideFail(deps.sessions(), { id, error, result: outcome.result, interrupted: outcome.interrupted, ...kept }, clock));
+        await deps.execute((clock) => decideFail(deps.sessions(), { id, error, result: outcome.result, interrupted: outcome.interrupted, by, ...kept }, clock));
       }
     },
   };

@@ -13,8 +13,12 @@ import { decideOrphan } from './orphans.js';
 /** How the supervisor writes what happens to the agents it runs (the manager's commands). */
 export interface SupervisorRecorder {
   started(sessionId: string, started: StartedProcess, resumedFrom: string | null, logFile: string): Promise<void>;
-  finished(sessionId: string, outcome: AgentOutcome, transcript?: TranscriptRef): Promise<void>;
+  /** `by`: who had the agent stopped, when someone did. */
+  finished(sessionId: string, outcome: AgentOutcome, transcript?: TranscriptRef, by?: string): Promise<void>;
 }
+
+/** Follows the store (other processes' appends reach the manager) until stopped. */
+export type StoreFollow = () => { stop: () => void };
 
 interface Run {
   controller: AbortController;
@@ -27,14 +31,19 @@ interface Run {
  */
 export class AgentSupervisor {
   private readonly runs = new Map<string, Run>();
+  /** Who asked for a run to stop, by session, while it stops. */
+  private readonly stoppedBy = new Map<string, string>();
   /** Set once the manager closes: the agents it stops then were cut short, not failed on their own. */
   private closing = false;
+  /** Following the store while agents run, so a stop request appended by any process reaches them. */
+  private follower: { stop: () => void } | null = null;
 
   constructor(
     readonly runner: AgentRunner,
     private readonly logsDir: string,
     private readonly record: SupervisorRecorder,
     private readonly transcripts: TranscriptKeeper,
+    private readonly follow: StoreFollow | null = null,
   ) {}
 
   /** The file a session's agent output goes to. */
@@ -61,7 +70,7 @@ export class AgentSupervisor {
         signal: controller.signal,
         onStarted: (started) => this.record.started(session.id, started, started.resumedFrom === undefined ? resumeFrom : started.resumedFrom, logFile),
       });
-      await this.record.finished(session.id, this.marked(outcome), await this.transcripts.keep(session.id, outcome.transcript));
+      await this.finished(session.id, outcome);
     })();
     this.track(session.id, controller, done);
   }
@@ -79,10 +88,29 @@ export class AgentSupervisor {
     const controller = new AbortController();
     const done = (async () => {
       const outcome = await this.runner.adopt!({ session, logFile: agent.logFile, signal: controller.signal });
-      await this.record.finished(session.id, this.marked(outcome), await this.transcripts.keep(session.id, outcome.transcript));
+      await this.finished(session.id, outcome);
     })();
     this.track(session.id, controller, done);
+    // Asked to stop while its manager was gone: the adopter carries the request out.
+    if (agent.stopRequest !== undefined) void this.stopRequested(session.id, agent.stopRequest);
     return true;
+  }
+
+  /** Records a run's end, with its conversation kept and who stopped it, if someone did. */
+  private async finished(sessionId: string, outcome: AgentOutcome): Promise<void> {
+    const transcript = await this.transcripts.keep(sessionId, outcome.transcript);
+    await this.record.finished(sessionId, this.marked(outcome), transcript, this.stoppedBy.get(sessionId));
+  }
+
+  /**
+   * Carries out a stop request (`SessionStopRequested`, appended by any process) for an agent
+   * this supervisor runs: the agent is stopped and its session fails with the request's reason,
+   * recorded as done by whoever asked. Nothing for an agent run elsewhere.
+   */
+  async stopRequested(sessionId: string, request: { by: string; reason: string }): Promise<void> {
+    if (!this.runs.has(sessionId)) return;
+    this.stoppedBy.set(sessionId, request.by);
+    await this.stop(sessionId, stopRequestReason(request));
   }
 
   /** A failure caused by the manager closing is an interruption: a pipeline resumed later runs the step again. */
@@ -92,8 +120,20 @@ export class AgentSupervisor {
 
   /** Keeps a run until it has ended and been recorded. */
   private track(sessionId: string, controller: AbortController, work: Promise<void>): void {
-    const done = work.catch((error: unknown) => this.unrecorded(sessionId, error)).finally(() => this.runs.delete(sessionId));
+    if (this.runs.size === 0 && this.follow !== null) this.follower ??= this.follow();
+    const done = work
+      .catch((error: unknown) => this.unrecorded(sessionId, error))
+      .finally(() => {
+        this.runs.delete(sessionId);
+        this.stoppedBy.delete(sessionId);
+        if (this.runs.size === 0) this.unfollow();
+      });
     this.runs.set(sessionId, { controller, done });
+  }
+
+  private unfollow(): void {
+    this.follower?.stop();
+    this.follower = null;
   }
 
   /** True while this supervisor runs the session's agent. */
@@ -135,5 +175,11 @@ export class AgentSupervisor {
   async stopAll(reason: string): Promise<void> {
     this.closing = true;
     await Promise.all([...this.runs.keys()].map((id) => this.stop(id, reason)));
+    this.unfollow();
   }
+}
+
+/** The error a session stopped on request fails with: who asked, and why. */
+export function stopRequestReason(request: { by: string; reason: string }): string {
+  return `stopped at the request of ${request.by}: ${request.reason}`;
 }

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { PipelineSpecSchema, PipelineStepsSchema, type PipelineSpec } from '../domain/pipeline-steps.js';
 import { retryIdOf } from '../domain/retry-id.js';
 import { AgentResultSchema, type AgentResult } from '../domain/agent-result.js';
-import { AgentNameSchema, LIMITS, UuidSchema, boundedText } from '../domain/limits.js';
+import { ActorNameSchema, AgentNameSchema, LIMITS, UuidSchema, boundedText } from '../domain/limits.js';
 import { parseInput } from '../domain/parse-input.js';
 import type { Session } from '../domain/session.js';
 import { SessionContextSchema, type SessionContext } from '../domain/session-context.js';
@@ -28,18 +28,21 @@ const OptionalResult = AgentResultSchema.optional();
 const OptionalId = UuidSchema.optional();
 const OptionalFlag = z.boolean().optional();
 const RetriesSchema = PipelineSpecSchema.shape.maxRetries;
+const OptionalActor = ActorNameSchema.optional();
+const ReasonSchema = boundedText(LIMITS.errorText, 'reason').min(1, 'reason must not be empty');
 
 /** Decides `spawnAgentSession`: validates everything, then one `SessionSpawned` for a new id. */
 export function decideSpawn(
   sessions: Sessions,
-  input: { agentName: unknown; purpose: unknown; context: unknown; sessionId?: unknown; pipelineSteps?: unknown; pipelineRetries?: unknown },
+  input: { agentName: unknown; purpose: unknown; context: unknown; sessionId?: unknown; pipelineSteps?: unknown; pipelineRetries?: unknown; by?: unknown },
   clock: DecisionClock,
 ): AppendRequest {
+  const by = parseBy(input.by);
   const agentName = parseInput(AgentNameSchema, input.agentName, 'agent name');
   const purpose = parseInput(PurposeSchema, input.purpose, 'purpose');
   const context = parseInput(SessionContextSchema, input.context, 'session context');
   const sessionId = freshId(sessions, parseInput(OptionalId, input.sessionId, 'session id'), clock);
-  const event = spawned(sessionId, agentName, purpose, context, null, clock);
+  const event = spawned(sessionId, agentName, purpose, context, null, clock, by);
   if (input.pipelineSteps !== undefined) {
     const steps = parseInput(PipelineStepsSchema, input.pipelineSteps, 'pipeline steps');
     const maxRetries = parseInput(RetriesSchema, input.pipelineRetries, 'pipeline maxRetries');
@@ -59,9 +62,10 @@ export function decideSpawn(
  */
 export function decideHandoff(
   sessions: Sessions,
-  input: { fromId: unknown; toAgent: unknown; context: unknown; result?: unknown; sessionId?: unknown },
+  input: { fromId: unknown; toAgent: unknown; context: unknown; result?: unknown; sessionId?: unknown; by?: unknown },
   clock: DecisionClock,
 ): AppendRequest {
+  const by = parseBy(input.by);
   const fromId = parseInput(UuidSchema, input.fromId, 'session id');
   const toAgent = parseInput(AgentNameSchema, input.toAgent, 'agent name');
   const result = parseInput(OptionalResult, input.result, 'agent result');
@@ -81,12 +85,12 @@ export function decideHandoff(
     previousResults: handedOver === undefined ? context.previousResults : [...context.previousResults, handedOver],
   };
   const handedOff: PendingEvent = {
-    ...envelope(fromId, clock),
+    ...envelope(fromId, clock, by),
     type: 'SessionHandedOff',
     data: handedOver === undefined ? { toAgent, childSession: childId } : { toAgent, childSession: childId, result: handedOver },
   };
   return {
-    events: [handedOff, spawned(childId, toAgent, `Handoff from session ${fromId}`, childContext, fromId, clock)],
+    events: [handedOff, spawned(childId, toAgent, `Handoff from session ${fromId}`, childContext, fromId, clock, by)],
     expectedRevisions: new Map([
       [fromId, parent.revision],
       [childId, 0],
@@ -99,37 +103,40 @@ export function decideHandoff(
  * agent, purpose and context, the failed one as its parent and `retryOf`, and the id
  * {@link retryIdOf} it, so a session is retried at most once (`ALREADY_EXISTS` after that).
  */
-export function decideRetry(sessions: Sessions, input: { id: unknown }, clock: DecisionClock): AppendRequest {
+export function decideRetry(sessions: Sessions, input: { id: unknown; by?: unknown }, clock: DecisionClock): AppendRequest {
   const id = parseInput(UuidSchema, input.id, 'session id');
+  const by = parseBy(input.by);
   const failed = existing(sessions, id);
   if (failed.status !== 'Failed') {
     throw new SessionError('INVALID_TRANSITION', `session ${id} is ${failed.status}; only a Failed session can be retried`, { sessionId: id });
   }
   const retryId = retryIdOf(id);
   if (sessions.has(retryId)) throw new SessionError('ALREADY_EXISTS', `session ${id} was retried already, as ${retryId}`, { sessionId: retryId });
-  const event = spawned(retryId, failed.agentName, failed.purpose, failed.context, id, clock);
+  const event = spawned(retryId, failed.agentName, failed.purpose, failed.context, id, clock, by);
   (event.data as { retryOf?: string }).retryOf = id;
   return { events: [event], expectedRevisions: new Map([[retryId, 0]]) };
 }
 
 /** Decides `completeSession`: the session must be Active. */
-export function decideComplete(sessions: Sessions, input: { id: unknown; result?: unknown; transcript?: TranscriptRef }, clock: DecisionClock): AppendRequest {
+export function decideComplete(sessions: Sessions, input: { id: unknown; result?: unknown; transcript?: TranscriptRef; by?: unknown }, clock: DecisionClock): AppendRequest {
   const id = parseInput(UuidSchema, input.id, 'session id');
+  const by = parseBy(input.by);
   const result = parseInput(OptionalResult, input.result, 'agent result');
   const session = existing(sessions, id);
   assertAllowed(session, { type: 'COMPLETE', at: clock.now });
   const data: { result?: AgentResult; transcript?: TranscriptRef } = result === undefined ? {} : { result };
   if (input.transcript !== undefined) data.transcript = input.transcript;
-  return forSession(session, { ...envelope(id, clock), type: 'SessionCompleted', data });
+  return forSession(session, { ...envelope(id, clock, by), type: 'SessionCompleted', data });
 }
 
 /** Decides `failSession`: the session must be Active; `error` must say why. */
 export function decideFail(
   sessions: Sessions,
-  input: { id: unknown; error: unknown; result?: unknown; transcript?: TranscriptRef; interrupted?: unknown },
+  input: { id: unknown; error: unknown; result?: unknown; transcript?: TranscriptRef; interrupted?: unknown; by?: unknown },
   clock: DecisionClock,
 ): AppendRequest {
   const id = parseInput(UuidSchema, input.id, 'session id');
+  const by = parseBy(input.by);
   const error = parseInput(ErrorTextSchema, input.error, 'error');
   const result = parseInput(OptionalResult, input.result, 'agent result');
   const interrupted = parseInput(OptionalFlag, input.interrupted, 'interrupted');
@@ -138,7 +145,20 @@ export function decideFail(
   const data: { error: string; result?: AgentResult; transcript?: TranscriptRef; interrupted?: true } = result === undefined ? { error } : { error, result };
   if (input.transcript !== undefined) data.transcript = input.transcript;
   if (interrupted === true) data.interrupted = true;
-  return forSession(session, { ...envelope(id, clock), type: 'SessionFailed', data });
+  return forSession(session, { ...envelope(id, clock, by), type: 'SessionFailed', data });
+}
+
+/**
+ * Decides `requestStop`: the session's agent must be running and not asked to stop already
+ * (the machine must accept `REQUEST_STOP`); `by` says who asks.
+ */
+export function decideStopRequest(sessions: Sessions, input: { id: unknown; by: unknown; reason: unknown }, clock: DecisionClock): AppendRequest {
+  const id = parseInput(UuidSchema, input.id, 'session id');
+  const by = parseInput(ActorNameSchema, input.by, 'by');
+  const reason = parseInput(ReasonSchema, input.reason, 'reason');
+  const session = existing(sessions, id);
+  assertAllowed(session, { type: 'REQUEST_STOP', reason, at: clock.now });
+  return forSession(session, { ...envelope(id, clock), by, type: 'SessionStopRequested', data: { reason } });
 }
 
 /** Decides the record of an agent process started for an Active session (the runner's doing, already validated). */
@@ -171,8 +191,13 @@ function forSession(session: Session, event: PendingEvent): AppendRequest {
   return { events: [event], expectedRevisions: new Map([[session.id, session.revision]]) };
 }
 
-function envelope(sessionId: string, clock: DecisionClock) {
-  return { id: clock.newId(), sessionId, timestamp: clock.now, schemaVersion: EVENT_SCHEMA_VERSION } as const;
+function envelope(sessionId: string, clock: DecisionClock, by?: string) {
+  const fields = { id: clock.newId(), sessionId, timestamp: clock.now, schemaVersion: EVENT_SCHEMA_VERSION } as const;
+  return by === undefined ? fields : { ...fields, by };
+}
+
+function parseBy(by: unknown): string | undefined {
+  return parseInput(OptionalActor, by, 'by');
 }
 
 function spawned(
@@ -182,8 +207,9 @@ function spawned(
   context: SessionContext,
   parentSession: string | null,
   clock: DecisionClock,
+  by: string | undefined,
 ): PendingEvent {
-  return { ...envelope(sessionId, clock), type: 'SessionSpawned', data: { agentName, purpose, context, parentSession } };
+  return { ...envelope(sessionId, clock, by), type: 'SessionSpawned', data: { agentName, purpose, context, parentSession } };
 }
 
 function existing(sessions: Sessions, id: string): Session {
@@ -204,6 +230,7 @@ const REFUSAL: Record<SessionMachineEvent['type'], string> = {
   FAIL: 'only an Active session can be failed',
   AGENT_STARTED: 'an agent can start only in an Active session without a running agent',
   AGENT_FINISHED: 'only a running agent of an Active session can finish',
+  REQUEST_STOP: 'only a running agent can be asked to stop, and only once',
 };
 
 function assertAllowed(session: Session, event: SessionMachineEvent): void {

@@ -28,7 +28,10 @@ export function machineContextOf(session: Session): SessionMachineContext {
   if (session.endedAt !== undefined) context.endedAt = session.endedAt;
   if (session.result !== undefined) context.result = session.result;
   if (session.error !== undefined) context.error = session.error;
-  if (session.agent !== undefined) context.agent = { pid: session.agent.process.pid, finished: session.agent.finishedAt !== undefined };
+  if (session.agent !== undefined) {
+    context.agent = { pid: session.agent.process.pid, finished: session.agent.finishedAt !== undefined };
+    if (session.agent.stopRequest !== undefined) context.agent.stopRequested = true;
+  }
   return context;
 }
 
@@ -46,6 +49,8 @@ export function machineEventOf(event: SessionEvent): SessionMachineEvent | null 
       return { type: 'AGENT_STARTED', pid: event.data.process.pid, at: event.timestamp };
     case 'SessionAgentFinished':
       return { type: 'AGENT_FINISHED', result: event.data.result, at: event.timestamp };
+    case 'SessionStopRequested':
+      return { type: 'REQUEST_STOP', reason: event.data.reason, at: event.timestamp };
     case 'SessionHandedOff':
       return event.data.result === undefined
         ? { type: 'HAND_OFF', toAgent: event.data.toAgent, childSession: event.data.childSession, at: event.timestamp }

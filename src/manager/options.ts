@@ -101,6 +101,8 @@ export interface SpawnOptions {
   pipelineSteps?: readonly PipelineStepInput[];
   /** With `pipelineSteps`: how many times each step whose work was interrupted runs again (0–10; default 2). */
   pipelineRetries?: number;
+  /** Who does this, when a person does (recorded on the event as `by`: a name, up to 200 characters). */
+  by?: string;
 }
 
 /** Options of {@link SessionManager.retrySession}. */
@@ -109,6 +111,8 @@ export interface RetryOptions {
   fork?: boolean;
   /** Aborts the retry's agent. */
   signal?: AbortSignal;
+  /** Who does this, when a person does (recorded on the event as `by`: a name, up to 200 characters). */
+  by?: string;
 }
 
 /** Options of {@link SessionManager.failSession}. */
@@ -119,6 +123,22 @@ export interface FailOptions {
    * step again as a new session. Recorded as `interrupted` on the failure.
    */
   interrupted?: boolean;
+  /** Who does this, when a person does (recorded on the event as `by`: a name, up to 200 characters). */
+  by?: string;
+}
+
+/** Options of {@link SessionManager.completeSession}. */
+export interface CompleteOptions {
+  /** Who does this, when a person does (recorded on the event as `by`: a name, up to 200 characters). */
+  by?: string;
+}
+
+/** What {@link SessionManager.requestStop} records: who asks, and why. */
+export interface StopRequestInput {
+  /** Who asks (required: a stop request always says who). */
+  by: string;
+  /** Why (default "stop requested"); the session fails with it. */
+  reason?: string;
 }
 
 /** Options of {@link SessionManager.handoff}. */
@@ -134,6 +154,8 @@ export interface HandoffOptions {
   fork?: boolean;
   /** Aborts the child's agent. */
   signal?: AbortSignal;
+  /** Who does this, when a person does (recorded on the event as `by`: a name, up to 200 characters). */
+  by?: string;
 }
 
 /** Receives every event the manager learns of, its own and other processes', in `seq` order. */

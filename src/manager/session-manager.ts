@@ -23,13 +23,13 @@ import { agentRecorder } from './agent-recorder.js';
 import { AgentSupervisor, type SupervisorRecorder } from './agent-supervisor.js';
 import { DEFAULT_MAX_TRANSCRIPT_BYTES, TranscriptKeeper } from './transcript-keeper.js';
 import { FileTranscripts } from '../store/file/file-transcripts.js';
-import { decideComplete, decideFail, decideHandoff, decideRetry, decideSpawn, parseSessionId, type DecisionClock } from './decide.js';
-import type { EventListener, FailOptions, HandoffOptions, OpenReport, ReplayReport, RetryOptions, SessionManagerOptions, SpawnOptions } from './options.js';
+import { decideComplete, decideFail, decideHandoff, decideRetry, decideSpawn, decideStopRequest, parseSessionId, type DecisionClock } from './decide.js';
+import type { CompleteOptions, EventListener, FailOptions, HandoffOptions, OpenReport, ReplayReport, RetryOptions, SessionManagerOptions, SpawnOptions, StopRequestInput } from './options.js';
 import { findOrphans, stopOrphan } from './orphans.js';
 import { isInterruption } from '../runner/run-end.js';
 import { SessionActors, type SessionActor } from './session-actors.js';
 
-export type { EventListener, FailOptions, HandoffOptions, OpenReport, ReplayReport, RetryOptions, SessionManagerOptions, SpawnOptions } from './options.js';
+export type { CompleteOptions, EventListener, FailOptions, HandoffOptions, OpenReport, ReplayReport, RetryOptions, SessionManagerOptions, SpawnOptions, StopRequestInput } from './options.js';
 
 const SESSIONS_FILE = 'sessions.json';
 
@@ -86,7 +86,9 @@ export class SessionManager {
       enabled: options.storeTranscripts ?? true,
       maxBytes: options.maxTranscriptBytes ?? DEFAULT_MAX_TRANSCRIPT_BYTES,
     });
-    this.supervisor = options.runner === undefined ? null : new AgentSupervisor(options.runner, resolve(dir, 'logs'), this.agentRecorder(), transcripts);
+    // While its agents run, the manager follows the store: a stop request any process appends reaches it.
+    const follow = () => store.watch(() => this.refresh().catch(() => 0));
+    this.supervisor = options.runner === undefined ? null : new AgentSupervisor(options.runner, resolve(dir, 'logs'), this.agentRecorder(), transcripts, follow);
   }
 
   /**
@@ -119,7 +121,7 @@ export class SessionManager {
 
   /** Starts a new session for `agentName`. Throws `INVALID_INPUT` or `ALREADY_EXISTS`; nothing is written then. */
   async spawnAgentSession(agentName: string, purpose: string, context: SessionContextInput, options: SpawnOptions = {}): Promise<Session> {
-    const [event] = await this.execute((clock) => decideSpawn(this.state.sessions, { agentName, purpose, context, sessionId: options.sessionId, pipelineSteps: options.pipelineSteps, pipelineRetries: options.pipelineRetries }, clock));
+    const [event] = await this.execute((clock) => decideSpawn(this.state.sessions, { agentName, purpose, context, sessionId: options.sessionId, pipelineSteps: options.pipelineSteps, pipelineRetries: options.pipelineRetries, by: options.by }, clock));
     const session = this.copyOf(event!.sessionId);
     this.supervisor?.launch(session, null, options.signal);
     return session;
@@ -135,7 +137,7 @@ export class SessionManager {
     const events = await this.execute((clock) => {
       // Only a missing result defaults to the parent's; anything else given (even null) is validated as is.
       const result = options.result === undefined ? this.state.sessions.get(fromId)?.result : options.result;
-      return decideHandoff(this.state.sessions, { fromId, toAgent, context, result, sessionId: options.sessionId }, clock);
+      return decideHandoff(this.state.sessions, { fromId, toAgent, context, result, sessionId: options.sessionId, by: options.by }, clock);
     });
     const child = this.copyOf(events[1]!.sessionId);
     if (this.supervisor !== null) {
@@ -148,15 +150,15 @@ export class SessionManager {
   }
 
   /** Ends an Active session as Completed. Throws `NOT_FOUND`, `INVALID_TRANSITION`, `INVALID_INPUT`. */
-  async completeSession(id: string, result?: AgentResult): Promise<Session> {
-    await this.execute((clock) => decideComplete(this.state.sessions, { id, result }, clock));
+  async completeSession(id: string, result?: AgentResult, options: CompleteOptions = {}): Promise<Session> {
+    await this.execute((clock) => decideComplete(this.state.sessions, { id, result, by: options.by }, clock));
     await this.supervisor?.stop(id, `session ${id} was completed`);
     return this.copyOf(id);
   }
 
   /** Ends an Active session as Failed with the reason. Throws `NOT_FOUND`, `INVALID_TRANSITION`, `INVALID_INPUT`. */
   async failSession(id: string, error: string, result?: AgentResult, options: FailOptions = {}): Promise<Session> {
-    await this.execute((clock) => decideFail(this.state.sessions, { id, error, result, interrupted: options.interrupted }, clock));
+    await this.execute((clock) => decideFail(this.state.sessions, { id, error, result, interrupted: options.interrupted, by: options.by }, clock));
     // An agent this manager runs is stopped with its run; otherwise any process of the session
     // left on this host (started, never recorded) is looked for: one /proc scan, not two.
     if (this.supervisor?.isRunning(id) === true) await this.supervisor.stop(id, `session ${id} was failed`);
@@ -174,7 +176,7 @@ export class SessionManager {
    * Throws `NOT_FOUND`, `INVALID_TRANSITION` (not Failed), `ALREADY_EXISTS` (retried already), `CONFLICT`.
    */
   async retrySession(id: string, options: RetryOptions = {}): Promise<Session> {
-    const [event] = await this.execute((clock) => decideRetry(this.state.sessions, { id }, clock));
+    const [event] = await this.execute((clock) => decideRetry(this.state.sessions, { id, by: options.by }, clock));
     const retry = this.copyOf(event!.sessionId);
     if (this.supervisor !== null) {
       const source = this.conversationOf(retry);
@@ -182,6 +184,22 @@ export class SessionManager {
       this.supervisor.launch(retry, fork ? source : null, options.signal);
     }
     return retry;
+  }
+
+  /**
+   * Asks the running agent of an Active session to stop, on whichever host and in whichever
+   * manager process it runs: the request is appended to the log (`SessionStopRequested`, with
+   * `by` and the reason), and the manager running the agent, which follows the store while its
+   * agents run, stops it and fails the session with the reason, recorded as done `by` the same
+   * person. Until then the request is pending (`session.agent.stopRequest`). An agent whose
+   * manager died is stopped by the manager that adopts it. Resolves with the session as the
+   * request left it. Throws `NOT_FOUND`, `INVALID_INPUT`, `INVALID_TRANSITION` (no running
+   * agent, or a stop requested already), `CONFLICT`.
+   */
+  async requestStop(id: string, request: StopRequestInput): Promise<Session> {
+    const reason = request.reason ?? 'stop requested';
+    await this.execute((clock) => decideStopRequest(this.state.sessions, { id, by: request.by, reason }, clock));
+    return this.copyOf(id);
   }
 
   /**
@@ -412,6 +430,8 @@ export class SessionManager {
           evolveSessions(this.state, event);
           if (!this.live) continue;
           this.actors.apply(event, this.state.sessions.get(event.sessionId)!);
+          // Whoever appended it: the agent is stopped here if it runs here.
+          if (event.type === 'SessionStopRequested') void this.supervisor?.stopRequested(event.sessionId, { by: event.by, reason: event.data.reason });
           for (const listener of this.listeners) queueMicrotask(() => notify(listener, event));
         }
         this.checkpointer.noteEvents(events, this.live);

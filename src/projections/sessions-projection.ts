@@ -90,6 +90,7 @@ function spawnedSession(event: SpawnEvent): Session {
   // retry is found from it by id (retryIdOf).
   if (retryOf !== undefined) session.retryOf = retryOf;
   if (event.imported === true) session.imported = true;
+  if (event.by !== undefined) session.startedBy = event.by;
   return session;
 }
 
@@ -97,6 +98,7 @@ function spawnedSession(event: SpawnEvent): Session {
 function evolveSession(session: Session, event: Exclude<SessionEvent, SpawnEvent>): void {
   if (session.status !== 'Active') throw refused(event, `the session is ${session.status}, not Active`);
   if (event.type === 'SessionAgentStarted' || event.type === 'SessionAgentFinished') agentEvent(session, event);
+  else if (event.type === 'SessionStopRequested') stopRequested(session, event);
   else endSession(session, event);
 }
 
@@ -124,6 +126,7 @@ export function spawnRefusal(sessions: ReadonlyMap<string, Session>, event: Spaw
 
 type AgentEvent = Extract<SessionEvent, { type: 'SessionAgentStarted' | 'SessionAgentFinished' }>;
 type EndEvent = Extract<SessionEvent, { type: 'SessionHandedOff' | 'SessionCompleted' | 'SessionFailed' }>;
+type StopEvent = Extract<SessionEvent, { type: 'SessionStopRequested' }>;
 
 /** Whether the session's agent has started and not finished. */
 export function agentRunning(session: Session): boolean {
@@ -147,11 +150,20 @@ function agentEvent(session: Session, event: AgentEvent): void {
   session.revision += 1;
 }
 
+/** A stop request is pending on the running agent until the agent's end ends the session. */
+function stopRequested(session: Session, event: StopEvent): void {
+  if (!agentRunning(session)) throw refused(event, 'it has no running agent');
+  if (session.agent!.stopRequest !== undefined) throw refused(event, 'a stop was requested already');
+  session.agent!.stopRequest = { by: event.by, at: event.timestamp, reason: event.data.reason };
+  session.revision += 1;
+}
+
 function endSession(session: Session, event: EndEvent): void {
   if (agentRunning(session)) session.agent!.finishedAt = event.timestamp;
   if (event.type !== 'SessionHandedOff' && event.data.transcript !== undefined && session.agent !== undefined) session.agent.transcript = event.data.transcript;
   // The original recorded no end times: an imported end happened at some unknown time before its import.
   if (event.imported !== true) session.endedAt = event.timestamp;
+  if (event.by !== undefined) session.endedBy = event.by;
   session.revision += 1;
   switch (event.type) {
     case 'SessionHandedOff':

@@ -61,12 +61,15 @@ const session: fc.Arbitrary<Session> = fc
           startedAt: fc.constant('2026-11-29T10:00:00.000Z'),
           finishedAt: fc.constant('2026-11-29T10:01:00.000Z'),
           transcript: fc.oneof(fc.record({ bytes: fc.nat(), sha256: fc.constant('a'.repeat(64)) }), fc.record({ skipped: hostile })),
+          stopRequest: fc.record({ by: hostile, at: fc.constant('2026-11-29T10:00:30.000Z'), reason: hostile }),
         },
         { requiredKeys: ['process', 'supervisor', 'command', 'cwd', 'logFile', 'resumedFrom', 'startedAt'] },
       ),
     ),
     pipeline: sometimes(fc.record({ steps: fc.array(fc.record({ agentName: hostile, phase: fc.constantFrom(...PHASES) }), { maxLength: 2 }), maxRetries: sometimes(fc.nat()) })),
     imported: sometimes(fc.constant(true as const)),
+    startedBy: sometimes(hostile),
+    endedBy: sometimes(hostile),
     revision: fc.nat(),
   })
   .map(({ issueNumber, currentPhase, worktreePath, previousResults, ...rest }) => {

@@ -24,6 +24,24 @@ describe('a session record in sessions.json', () => {
     expect(decodeRecord(Buffer.from(JSON.stringify(record)), FAILED.id, 'x')).toEqual(FAILED);
   });
 
+  it('keeps who started and ended a session and a pending stop request, as a live session holds them', () => {
+    const agent = {
+      process: { host: 'h', pid: 7, startTime: '1' },
+      supervisor: { host: 'h', pid: 6, startTime: '1' },
+      command: ['claude', '-p'],
+      cwd: '/w',
+      logFile: '/w/l.log',
+      resumedFrom: null,
+      startedAt: '2026-11-29T10:00:00.000Z',
+      stopRequest: { by: 'alice', at: '2026-11-29T10:00:05.000Z', reason: 'runaway loop' },
+    };
+    const steered: Session = { ...FAILED, status: 'Active', startedBy: 'bob', endedBy: 'alice', agent };
+    delete steered.error;
+    const record = toRecord(steered);
+    expect(record).toMatchObject({ started_by: 'bob', ended_by: 'alice', agent: { stop_request: agent.stopRequest } });
+    expect(decodeRecord(Buffer.from(JSON.stringify(record)), FAILED.id, 'x')).toEqual(steered);
+  });
+
   it('reads a record of an earlier version, which said `error` and had no null keys', () => {
     const { error_message: _, handoff_to: __, ...older } = toRecord(FAILED) as unknown as Record<string, unknown>;
     const decoded = decodeRecord(Buffer.from(JSON.stringify({ ...older, error: 'tests failed' })), FAILED.id, 'x');

@@ -26,6 +26,7 @@ const EVENTS: SessionMachineEvent[] = [
   { type: 'FAIL', error: 'boom', result: { success: false, output: 'no' }, at: AT },
   { type: 'AGENT_STARTED', pid: 4242, at: AT },
   { type: 'AGENT_FINISHED', result: { success: true, output: 'done' }, at: AT },
+  { type: 'REQUEST_STOP', reason: 'runaway', at: AT },
 ];
 const INPUT = { id: ID, agentName: 'CodeGenAgent', childSessions: [] };
 const HOST = { host: 'h', pid: 4242, startTime: '1' };
@@ -45,6 +46,8 @@ function storedEventOf(event: SessionMachineEvent, seq: number): SessionEvent {
       return { ...envelope, type: 'SessionAgentStarted', data: { process: { ...HOST, pid: event.pid }, supervisor: HOST, command: ['claude'], cwd: '/w', logFile: '/l', resumedFrom: null } };
     case 'AGENT_FINISHED':
       return { ...envelope, type: 'SessionAgentFinished', data: { result: event.result } } as SessionEvent;
+    case 'REQUEST_STOP':
+      return { ...envelope, by: 'tester', type: 'SessionStopRequested', data: { reason: event.reason } };
   }
 }
 

@@ -14,6 +14,7 @@ const EVENTS: SessionMachineEvent[] = [
   { type: 'FAIL', error: 'boom', at: AT },
   { type: 'AGENT_STARTED', pid: 4242, at: AT },
   { type: 'AGENT_FINISHED', result: { success: true, output: 'done' }, at: AT },
+  { type: 'REQUEST_STOP', reason: 'runaway', at: AT },
 ];
 const INPUT = { id: '00000000-0000-4000-8000-000000000000', agentName: 'CodeGenAgent', childSessions: [] };
 const traversal = { events: EVENTS, input: INPUT };
@@ -38,6 +39,7 @@ describe('session machine', () => {
         }
         if (event.type === 'AGENT_STARTED') expect(allowed).toBe(!running);
         else if (event.type === 'AGENT_FINISHED') expect(allowed).toBe(running);
+        else if (event.type === 'REQUEST_STOP') expect(allowed).toBe(running && state.context.agent?.stopRequested !== true);
         else expect(allowed).toBe(true);
         if (allowed) edges.add(`active -${event.type}-> ${String(transition(sessionMachine, state, event)[0].value)}`);
       }
@@ -48,6 +50,7 @@ describe('session machine', () => {
       'active -COMPLETE-> completed',
       'active -FAIL-> failed',
       'active -HAND_OFF-> handedOff',
+      'active -REQUEST_STOP-> active',
     ]);
   });
 
@@ -85,6 +88,7 @@ describe('the manager follows every machine path', () => {
         const event = step.event as SessionMachineEvent;
         if (event.type === 'AGENT_STARTED') await recorder.started(session.id, { pid: event.pid, startTime: '1', command: ['claude', '-p'], cwd: '/w' }, null, manager.logFileOf(session.id));
         else if (event.type === 'AGENT_FINISHED') await recorder.finished(session.id, { ok: true, result: event.result });
+        else if (event.type === 'REQUEST_STOP') await manager.requestStop(session.id, { by: 'tester', reason: event.reason });
         else if (event.type === 'HAND_OFF') await manager.handoff(session.id, 'ReviewAgent', contextFor('Review'));
         else if (event.type === 'COMPLETE') await manager.completeSession(session.id, { success: true, output: 'ok' });
         else await manager.failSession(session.id, 'boom');
@@ -93,6 +97,9 @@ describe('the manager follows every machine path', () => {
       expect((await manager.getSession(session.id))?.status).toBe(expected);
       // The agent record follows the path: started or not, and finished unless it still runs.
       const lastAgentEvent = path.steps.map((s) => s.event.type).filter((t) => t.startsWith('AGENT_')).at(-1);
+      // A stop request is pending on the agent it was made for, and gone with a new agent.
+      const stopAfterStart = path.steps.map((s) => s.event.type).filter((t) => t === 'AGENT_STARTED' || t === 'REQUEST_STOP').at(-1) === 'REQUEST_STOP';
+      expect((await manager.getSession(session.id))?.agent?.stopRequest?.by).toBe(stopAfterStart ? 'tester' : undefined);
       const agent = (await manager.getSession(session.id))?.agent;
       expect(agent === undefined).toBe(lastAgentEvent === undefined);
       if (agent !== undefined) expect(agent.finishedAt === undefined).toBe(lastAgentEvent === 'AGENT_STARTED' && expected === 'Active');

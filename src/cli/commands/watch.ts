@@ -9,7 +9,8 @@ import { issueLabel, print } from '../format.js';
 
 /** One decoded event as a line for people. */
 export function describeEvent(event: SessionEvent, agentName: string): string {
-  const head = `${String(event.seq).padStart(6)} ${event.timestamp} ${event.sessionId.slice(0, 8)} ${agentName.padEnd(14)} ${event.type}`;
+  const by = event.by === undefined ? '' : ` by=${JSON.stringify(event.by)}`;
+  const head = `${String(event.seq).padStart(6)} ${event.timestamp} ${event.sessionId.slice(0, 8)} ${agentName.padEnd(14)} ${event.type}${by}`;
   switch (event.type) {
     case 'SessionSpawned':
       return `${head} phase=${event.data.context.currentPhase} issue=${issueLabel(event.data.context.issueNumber)}${event.data.parentSession === null ? '' : ` parent=${event.data.parentSession.slice(0, 8)}`}`;
@@ -19,6 +20,8 @@ export function describeEvent(event: SessionEvent, agentName: string): string {
       return `${head} error=${JSON.stringify(event.data.error)}`;
     case 'SessionAgentStarted':
       return `${head} pid=${event.data.process.pid}`;
+    case 'SessionStopRequested':
+      return `${head} reason=${JSON.stringify(event.data.reason)}`;
     case 'SessionCompleted':
     case 'SessionAgentFinished':
       return event.data.result === undefined ? head : `${head} result=${JSON.stringify(event.data.result.output.slice(0, 80))}`;

@@ -1,6 +1,6 @@
 import { crc32 } from 'node:zlib';
 import { SessionEventSchema, type SessionEvent } from '../../events/session-event.js';
-import { upcast } from '../../events/upcast.js';
+import { RENUMBERED_VERSIONS, upcast } from '../../events/upcast.js';
 import { EVENT_SCHEMA_VERSION } from '../../events/event-envelope.js';
 
 const CRC_FIELD = ',"crc":';
@@ -45,7 +45,7 @@ export function decodeEventLine(text: string, verify: Verification = 'schema'): 
     // The line's JSON is the event's, as written, when it is of this version: a reader that
     // passes events on (export) need not serialize them again.
     const json = (raw as Record<string, unknown>)['schemaVersion'] === EVENT_SCHEMA_VERSION ? body : undefined;
-    // A version-1 event is a version-2 event as it stands (see upcast.ts): only its number changes.
+    // An event of an earlier version is one of this version as it stands (see upcast.ts): only its number changes.
     (raw as Record<string, unknown>)['schemaVersion'] = EVENT_SCHEMA_VERSION;
     return json === undefined ? { ok: true, event: raw as SessionEvent } : { ok: true, event: raw as SessionEvent, json };
   }
@@ -76,7 +76,7 @@ const isDigit = (c: number) => c >= 0x30 && c <= 0x39;
 
 function looksCurrent(e: Record<string, unknown>): boolean {
   return (
-    (e['schemaVersion'] === EVENT_SCHEMA_VERSION || e['schemaVersion'] === 1) &&
+    (e['schemaVersion'] === EVENT_SCHEMA_VERSION || RENUMBERED_VERSIONS.has(e['schemaVersion'])) &&
     EVENT_TYPES.has(e['type'] as SessionEvent['type']) &&
     Number.isSafeInteger(e['seq']) &&
     typeof e['sessionId'] === 'string' &&

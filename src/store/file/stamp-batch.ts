@@ -84,10 +84,11 @@ function firstInvalid(events: readonly SessionEvent[]): string | null {
 
 /** The event as stored, keys in a fixed order so every writer produces the same bytes for it. */
 function framed(event: Omit<SessionEvent, 'seq' | 'txSize'> & { txSize?: number }, seq: number, txSize: number | undefined): SessionEvent {
-  const { id, type, sessionId, timestamp, schemaVersion, imported, data } = event as SessionEvent;
+  const { id, type, sessionId, timestamp, schemaVersion, imported, by, data } = event as SessionEvent;
   const stored: Record<string, unknown> = { seq, id, type, sessionId, timestamp, schemaVersion };
   if (txSize !== undefined) stored['txSize'] = txSize;
   if (imported !== undefined) stored['imported'] = imported;
+  if (by !== undefined) stored['by'] = by;
   stored['data'] = data;
   return stored as SessionEvent;
 }

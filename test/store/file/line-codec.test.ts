@@ -38,11 +38,20 @@ describe('line codec', () => {
     expect(!decoded.ok && decoded.reason).toMatch(/schemaVersion/);
   });
 
-  it('reads an event of schema version 1 (written by earlier versions) as version 2, checked fully or by checksum', () => {
-    for (const event of sampleEvents(3)) {
-      const line = encodeEventLine({ ...event, schemaVersion: 1 } as never).slice(0, -1);
-      expect(decodeEventLine(line, 'schema')).toEqual({ ok: true, event });
-      expect(decodeEventLine(line, 'checksum')).toEqual({ ok: true, event });
+  it('reads events of schema versions 1 and 2 (written by earlier versions) as version 3, checked fully or by checksum', () => {
+    for (const version of [1, 2]) {
+      for (const event of sampleEvents(3)) {
+        const line = encodeEventLine({ ...event, schemaVersion: version } as never).slice(0, -1);
+        expect(decodeEventLine(line, 'schema')).toEqual({ ok: true, event });
+        expect(decodeEventLine(line, 'checksum')).toEqual({ ok: true, event });
+      }
     }
+  });
+
+  it('refuses a stop request that does not say who asked', () => {
+    const [spawn] = sampleEvents(1);
+    const request = { ...spawn!, seq: 2, type: 'SessionStopRequested', data: { reason: 'why' } };
+    expect(decodeEventLine(encodeEventLine({ ...request, by: 'alice' } as never).slice(0, -1)).ok).toBe(true);
+    expect(decodeEventLine(encodeEventLine(request as never).slice(0, -1)).ok).toBe(false);
   });
 });
