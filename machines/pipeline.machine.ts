@@ -4,7 +4,9 @@ import { assign, setup } from 'xstate';
  * The flow of one pipeline run (CodeGen → Review → Test → Deploy by default): each step's agent
  * runs in its own session; a successful step hands off to the next, the last one completes,
  * the first failure stops the run. A step whose work was interrupted (its agent killed, its
- * machine gone) runs again as a new session, up to `maxRetries` times per step. Self-contained:
+ * machine gone) runs again as a new session, up to `maxRetries` times per step; a failed step a
+ * person retried (from the dashboard, or `retrySession`) runs again too, not counted against
+ * `maxRetries`: someone decided it should. Self-contained:
  * paste into the Stately editor as is. The machine only decides; runPipeline does the I/O and
  * reports back with events.
  */
@@ -34,7 +36,8 @@ export type PipelineMachineEvent =
   | { type: 'STEP_STARTED'; sessionId: string }
   | { type: 'STEP_SUCCEEDED' }
   | { type: 'STEP_FAILED'; error: string }
-  | { type: 'STEP_INTERRUPTED'; error: string };
+  | { type: 'STEP_INTERRUPTED'; error: string }
+  | { type: 'STEP_RETRIED' };
 
 /** The pipeline run machine: `running` ⇄ `handingOff` (or `retrying`), ending `completed` or `failed`. */
 export const pipelineMachine = setup({
@@ -70,6 +73,7 @@ export const pipelineMachine = setup({
         STEP_SUCCEEDED: [{ guard: 'hasNextStep', target: 'handingOff', actions: 'advance' }, { target: 'completed' }],
         STEP_FAILED: { target: 'failed', actions: 'recordError' },
         STEP_INTERRUPTED: [{ guard: 'hasRetryLeft', target: 'retrying', actions: 'countRetry' }, { target: 'failed', actions: 'recordError' }],
+        STEP_RETRIED: { target: 'retrying' },
       },
     },
     retrying: {

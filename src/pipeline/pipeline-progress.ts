@@ -37,15 +37,19 @@ export async function stepAttempts(root: Session, lookup: SessionLookup): Promis
  * the step's agent), or done, `completed` or `failed`.
  */
 export function replayPipeline(spec: PipelineSpec, attempts: Session[]) {
-  const run = createActor(pipelineMachine, { input: { steps: spec.steps as PipelineStep[], maxRetries: spec.maxRetries ?? DEFAULT_PIPELINE_RETRIES } }).start();
-  for (const session of attempts) {
+  const maxRetries = spec.maxRetries ?? DEFAULT_PIPELINE_RETRIES;
+  const run = createActor(pipelineMachine, { input: { steps: spec.steps as PipelineStep[], maxRetries } }).start();
+  for (const [at, session] of attempts.entries()) {
     if (run.getSnapshot().status === 'done') break;
     run.send({ type: 'STEP_STARTED', sessionId: session.id });
     const step = `step ${run.getSnapshot().context.index + 1} (${session.agentName})`;
     if (session.status === 'HandedOff') run.send({ type: 'STEP_SUCCEEDED' });
     else if (session.status === 'Failed') {
       const error = session.error ?? `${step} failed`;
-      run.send(session.interrupted === true ? { type: 'STEP_INTERRUPTED', error } : { type: 'STEP_FAILED', error });
+      const automatic = session.interrupted === true && run.getSnapshot().context.retries < maxRetries;
+      // Run again though the pipeline would not have: a person retried it (the next attempt is its retry).
+      if (!automatic && attempts[at + 1]?.retryOf === session.id) run.send({ type: 'STEP_RETRIED' });
+      else run.send(session.interrupted === true ? { type: 'STEP_INTERRUPTED', error } : { type: 'STEP_FAILED', error });
     } else if (session.status === 'Completed') {
       run.send({ type: 'STEP_SUCCEEDED' });
       if (run.getSnapshot().status !== 'done') run.send({ type: 'STEP_FAILED', error: `${step} was completed outside the pipeline` });

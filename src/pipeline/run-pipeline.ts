@@ -55,6 +55,8 @@ export interface ResumeOptions {
    * keep it above the longest wait for an agent slot (`maxConcurrent`) of the managers running it.
    */
   startGraceMs?: number;
+  /** Who resumes it, when a person does (the dashboard): recorded as `by` on every move this run makes. */
+  by?: string;
 }
 
 /** How a pipeline run ended. */
@@ -100,7 +102,7 @@ export async function runPipeline(manager: SessionManager, input: PipelineInput)
   const retries = input.maxRetries === undefined ? {} : { pipelineRetries: input.maxRetries };
   const root = await manager.spawnAgentSession(first.agentName, purpose, context, { ...options, ...retries, pipelineSteps: steps });
   input.onRoot?.(root.id);
-  return drive(manager, root, root.pipeline!, { signal: input.signal, graceMs });
+  return drive(manager, root, root.pipeline!, { signal: input.signal, graceMs, by: undefined });
 }
 
 /**
@@ -123,7 +125,7 @@ export async function resumePipeline(manager: SessionManager, rootId: string, op
     throw new SessionError('INVALID_INPUT', `session ${id} is not the root of a pipeline (it was not started by runPipeline)`, { sessionId: id });
   }
   assertPipelineRunner(manager);
-  return drive(manager, root, root.pipeline, { signal: options.signal, graceMs });
+  return drive(manager, root, root.pipeline, { signal: options.signal, graceMs, by: options.by });
 }
 
 function assertPipelineRunner(manager: SessionManager): void {
@@ -137,8 +139,9 @@ function assertPipelineRunner(manager: SessionManager): void {
  * sessions from the root down) and replays that into the pipeline machine, the one definition
  * of the flow; nothing of it is kept in memory between rounds, so a crash loses nothing.
  */
-async function drive(manager: SessionManager, root: Session, spec: PipelineSpec, how: { signal: AbortSignal | undefined; graceMs: number }): Promise<PipelineResult> {
-  const options = how.signal === undefined ? {} : { signal: how.signal };
+async function drive(manager: SessionManager, root: Session, spec: PipelineSpec, how: { signal: AbortSignal | undefined; graceMs: number; by: string | undefined }): Promise<PipelineResult> {
+  const by = how.by === undefined ? {} : { by: how.by };
+  const options = how.signal === undefined ? by : { signal: how.signal, ...by };
   const contextOf = (phase: Phase) => ({ issueNumber: root.context.issueNumber, currentPhase: phase, worktreePath: root.context.worktreePath });
   for (;;) {
     const lookup = (id: string) => manager.getSession(id);
@@ -164,12 +167,12 @@ async function drive(manager: SessionManager, root: Session, spec: PipelineSpec,
       if (ended.status !== 'Active') continue;
       await movedOn(root.id, async () => {
         if (ended.result?.success !== true) {
-          await manager.failSession(ended.id, ended.error ?? `step ${steps.length} (${ended.agentName}) did not succeed`, ended.result);
+          await manager.failSession(ended.id, ended.error ?? `step ${steps.length} (${ended.agentName}) did not succeed`, ended.result, by);
           return;
         }
         run.send({ type: 'STEP_SUCCEEDED' });
         const next = run.getSnapshot();
-        if (next.value === 'completed') await manager.completeSession(ended.id, ended.result);
+        if (next.value === 'completed') await manager.completeSession(ended.id, ended.result, by);
         else {
           const step = next.context.steps[next.context.index]!;
           await manager.handoff(ended.id, step.agentName, contextOf(step.phase as Phase), options);

@@ -2,7 +2,7 @@ import { getSimplePaths } from '@xstate/graph';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { pipelineMachine, type PipelineMachineEvent } from '../../machines/pipeline.machine.js';
-import { ClaudeRunner, SessionManager, runPipeline } from '../../src/index.js';
+import { ClaudeRunner, SessionManager, resumePipeline, runPipeline } from '../../src/index.js';
 import { childScript } from '../helpers/children.js';
 import { tempDir } from '../helpers/fixtures.js';
 import { logEvents } from '../helpers/log-files.js';
@@ -19,18 +19,22 @@ describe('pipeline machine', () => {
       { type: 'STEP_SUCCEEDED' },
       { type: 'STEP_FAILED', error: 'boom' },
       { type: 'STEP_INTERRUPTED', error: 'killed' },
+      { type: 'STEP_RETRIED' },
     ];
     const maxRetries = 1;
     const paths = getSimplePaths(pipelineMachine, { events, input: { steps, maxRetries } });
     const endings = paths.filter((p) => p.state.status === 'done');
     expect(endings.length).toBeGreaterThan(0);
     expect(endings.some((p) => p.state.value === 'completed' && p.steps.some((s) => s.event.type === 'STEP_INTERRUPTED'))).toBe(true);
+    // A person's retry is not counted against maxRetries: past the budget, it still runs the step again.
+    const retriedPastBudget = endings.find((p) => p.state.value === 'completed' && p.steps.filter((s) => s.event.type === 'STEP_INTERRUPTED' || s.event.type === 'STEP_RETRIED').length > maxRetries);
+    expect(retriedPastBudget).toBeDefined();
     for (const path of endings) {
       const types = path.steps.map((s) => s.event.type);
       const succeeded = types.filter((t) => t === 'STEP_SUCCEEDED').length;
       // An interruption within the budget is followed by the step's new session (or the failure to start it), never by a move on.
       types.forEach((t, i) => {
-        if (t === 'STEP_INTERRUPTED' && i < types.length - 1) expect(['STEP_STARTED', 'STEP_FAILED']).toContain(types[i + 1]);
+        if ((t === 'STEP_INTERRUPTED' || t === 'STEP_RETRIED') && i < types.length - 1) expect(['STEP_STARTED', 'STEP_FAILED']).toContain(types[i + 1]);
       });
       if (path.state.value === 'completed') {
         expect(succeeded).toBe(steps.length);
@@ -85,6 +89,25 @@ describe('runPipeline', () => {
     expect(run.sessions.map((s) => [s.agentName, s.status])).toEqual([['CodeGenAgent', 'HandedOff'], ['ReviewAgent', 'Failed']]);
     const spawned = (await logEvents(join(dir, 'store'))).filter((e) => e['type'] === 'SessionSpawned');
     expect(spawned).toHaveLength(2);
+  });
+
+  it('a step that failed by its own verdict and was retried by a person goes on: the resumed pipeline completes, each move recorded as theirs', async () => {
+    manager = await SessionManager.open(join(dir, 'store'), { runner: runner({ FAKE_AGENT_FAIL: 'ReviewAgent' }) });
+    const failed = await runPipeline(manager, { issueNumber: 6, worktreePath: dir, steps: [...steps, { agentName: 'TestAgent', phase: 'Test' }] });
+    expect(failed.status).toBe('Failed');
+    const root = failed.sessions[0]!.id;
+    // Without a retry the pipeline stays as it ended.
+    expect((await resumePipeline(manager, root)).status).toBe('Failed');
+    await manager.close();
+    manager = await SessionManager.open(join(dir, 'store'), { runner: runner() });
+    const retry = await manager.retrySession(failed.sessions[1]!.id, { by: 'alice' });
+    expect(retry.startedBy).toBe('alice');
+    const run = await resumePipeline(manager, root, { by: 'alice' });
+    expect(run.status).toBe('Completed');
+    expect(run.sessions.map((s) => [s.agentName, s.status])).toEqual([['CodeGenAgent', 'HandedOff'], ['ReviewAgent', 'HandedOff'], ['TestAgent', 'Completed']]);
+    expect(run.retried.map((s) => s.id)).toEqual([failed.sessions[1]!.id]);
+    const byAlice = (await logEvents(join(dir, 'store'))).filter((e) => e['by'] === 'alice').map((e) => e['type']);
+    expect(byAlice).toEqual(['SessionSpawned', 'SessionHandedOff', 'SessionSpawned', 'SessionCompleted']);
   });
 
   it('refuses a manager without a runner, or whose runner completes sessions itself, and bad steps', async () => {
