@@ -26,15 +26,32 @@ svg.chart text{font:11px system-ui,sans-serif;fill:#1f2328}svg.chart text.muted{
 .step.Active{background:#ddf4ff;border-color:#1f6feb}.step.HandedOff{background:#fbefff;border-color:#8957e5}
 .step.Completed{background:#dafbe1;border-color:#1a7f37}.step.Failed{background:#ffebe9;border-color:#cf222e}
 svg.machine g.current text{font-weight:700}
+.notice{background:#ddf4ff;padding:8px 12px;border-radius:6px}.pending{color:#9a6700}
+ul.steer li{margin:6px 0}form.action{display:inline-flex;gap:6px;margin-left:8px}
+form.action button{border:1px solid #cf222e;background:#fff;color:#cf222e;border-radius:6px;padding:2px 10px;cursor:pointer}
+form.action button[data-action=retry],form.action button[data-action=resume]{border-color:#1f6feb;color:#0969da}
+form.action button:disabled{opacity:.5;cursor:default}
 `;
 
 /**
  * The script: follows the store through server-sent events (/live) and, when it moves past what
  * the page shows, fetches the page again and puts its new #main in place (the filters and the
- * scroll position stay). Without it, every page still works: it only stops following.
+ * scroll position stay). It also asks before a button acts, and lets it act once. Without it,
+ * every page still works: it only stops following and asking.
  */
 export const DASHBOARD_JS = `
 (() => {
+  // A button that acts asks first, and acts once: a second click (or a double click) sends nothing.
+  document.addEventListener('submit', (event) => {
+    const form = event.target;
+    if (!(form instanceof HTMLFormElement) || form.method !== 'post') return;
+    if (form.dataset.sent === 'true' || (form.dataset.confirm && !window.confirm(form.dataset.confirm))) {
+      event.preventDefault();
+      return;
+    }
+    form.dataset.sent = 'true';
+    setTimeout(() => { for (const button of form.querySelectorAll('button')) button.disabled = true; }, 0);
+  });
   // A running agent's log: its end, read again every 2 s, shown as text.
   const followLogs = () => {
     for (const pre of document.querySelectorAll('pre[data-log]')) {

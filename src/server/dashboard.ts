@@ -18,6 +18,9 @@ import { ChartsCounter } from './charts.js';
 import { LiveFeed } from './live.js';
 import { PIPELINES_PAGE, pipelineRows } from './pipeline-rows.js';
 import { filterForm, overviewMain, pipelineMain, pipelinesMain, sessionsMain } from './views.js';
+import { formOf, sameOrigin, Steering, type DashboardActions } from './actions.js';
+import { ACTION_NOTICES, ACTION_PATH, steeringSection, type ActionKind } from './steering.js';
+import { esc } from '../report/html.js';
 
 /** What the dashboard serves, and where. */
 export interface DashboardOptions {
@@ -37,6 +40,8 @@ export interface DashboardOptions {
   tokens?: Tokens;
   /** Where agents run on this host write their output (`<dir>/logs`): a running agent's log is shown live from there. */
   logs?: string;
+  /** What its buttons may do (stop agents; with agents, retry and resume); left out, it only reads and shows none. */
+  actions?: DashboardActions;
 }
 
 /** A running dashboard. */
@@ -52,12 +57,14 @@ const PAGE = 50;
 
 /*
  * Every answer: no inline script or style, nothing from another origin, never framed, never
- * cached (it is live), never sniffed.
+ * cached (it is live), never sniffed, no address sent to another site. The referrer policy is
+ * `same-origin`, not `no-referrer`: under `no-referrer` Chromium sends a form's POST with
+ * `Origin: null`, and the same-origin check of the actions could not tell the page's own forms.
  */
 const SECURITY_HEADERS = {
   'content-security-policy': "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
   'x-content-type-options': 'nosniff',
-  'referrer-policy': 'no-referrer',
+  'referrer-policy': 'same-origin',
   'x-frame-options': 'DENY',
   'cache-control': 'no-store',
 };
@@ -74,6 +81,10 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
   }
   const feed = new LiveFeed(options.store, await options.read(async (reads) => reads.cursor));
   const charts = new ChartsCounter(options.read, () => feed.refresh());
+  const steering = options.actions === undefined
+    ? null
+    : new Steering(options.actions, (root) => options.read((reads) => reads.pipeline(root)), (text) => process.stderr.write(`dashboard: ${text}\n`));
+  const powers = steering?.powers ?? { stop: false, agents: false };
   const server = createServer((request, response) => {
     void answer(request, response).catch((error: unknown) => {
       process.stderr.write(`dashboard: ${(error as Error).stack ?? String(error)}\n`);
@@ -102,11 +113,14 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
       response.writeHead(303, { ...SECURITY_HEADERS, location: access.redirect, 'set-cookie': access.setCookie ?? '' });
       return void response.end();
     }
-    if (request.method !== 'GET' && request.method !== 'HEAD') {
-      response.setHeader('allow', 'GET, HEAD');
-      return send(response, 405, 'text/plain', 'this dashboard only reads\n');
-    }
     const path = url.pathname;
+    const action = ACTION_PATH.exec(path);
+    if (action !== null && request.method === 'POST' && steering !== null) return act(request, response, action[1] as ActionKind, action[2]!, access.who);
+    if (action !== null || (request.method !== 'GET' && request.method !== 'HEAD')) {
+      // An action's address acts only on a form's POST; a link to it (GET) does nothing.
+      response.setHeader('allow', steering === null ? 'GET, HEAD' : action === null ? 'GET, HEAD' : 'POST');
+      return send(response, 405, 'text/plain', steering === null ? 'this dashboard only reads\n' : 'an action is a form of this dashboard, sent by POST\n');
+    }
     if (path === '/assets/dashboard.css') return send(response, 200, 'text/css', DASHBOARD_CSS);
     if (path === '/assets/dashboard.js') return send(response, 200, 'text/javascript', DASHBOARD_JS);
     if (path === '/live') return request.method === 'HEAD' ? send(response, 200, 'text/event-stream', '') : void feed.add(response);
@@ -119,10 +133,25 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
       if (path === '/sessions') return send(response, 200, 'text/html', await sessions(url.searchParams));
       if (path === '/pipelines') return send(response, 200, 'text/html', await pipelines(url.searchParams));
       const pipeline = /^\/pipeline\/([0-9a-fA-F-]{36})$/.exec(path);
-      if (pipeline !== null) return send(response, 200, 'text/html', await pipelinePage(pipeline[1]!.toLowerCase()));
+      if (pipeline !== null) return send(response, 200, 'text/html', await pipelinePage(pipeline[1]!.toLowerCase(), url.searchParams.get('acted')));
       return send(response, 404, 'text/html', problemPage('Not found', `Nothing is at ${path}.`, options.location));
     } catch (error) {
       if (isSessionError(error, 'INVALID_INPUT')) return send(response, 400, 'text/html', problemPage('Not a filter this view takes', error.message, options.location));
+      if (isSessionError(error, 'NOT_FOUND')) return send(response, 404, 'text/html', problemPage('Not found', error.message, options.location));
+      throw error;
+    }
+  }
+
+  /** A button's form: from a page of this server only, then through the library; answered with the pipeline's page. */
+  async function act(request: IncomingMessage, response: ServerResponse, kind: ActionKind, id: string, who: string | null): Promise<void> {
+    if (!sameOrigin(request)) return send(response, 403, 'text/plain', 'an action must come from a page of this dashboard (Origin)\n');
+    try {
+      const form = await formOf(request);
+      const done = await steering!.act(kind, id, who, form.get('reason') ?? '');
+      response.writeHead(303, { ...SECURITY_HEADERS, location: `/pipeline/${done.root}?acted=${done.notice}#steer` });
+      return void response.end();
+    } catch (error) {
+      if (isSessionError(error, 'INVALID_INPUT')) return send(response, 400, 'text/html', problemPage('Not done', error.message, options.location));
       if (isSessionError(error, 'NOT_FOUND')) return send(response, 404, 'text/html', problemPage('Not found', error.message, options.location));
       throw error;
     }
@@ -156,7 +185,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
       return layout({ title: 'Pipelines', view: 'pipelines', lastSeq: reads.lastSeq, location: options.location, controls: filterForm(params, '/pipelines'), main: pipelinesMain(rows, next, params) });
     });
 
-  const pipelinePage = (id: string) =>
+  const pipelinePage = (id: string, acted: string | null) =>
     options.read(async (reads) => {
       const root = await reads.rootOf(id);
       if (root === undefined) throw new SessionError('NOT_FOUND', `no session ${id} in ${options.location}`);
@@ -164,7 +193,10 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
       const conversations = await storedConversations(options.transcripts, members);
       const title = `Pipeline ${root.slice(0, 8)} · ${members.get(root)?.purpose ?? ''}`;
       const running = options.logs === undefined ? [] : [...members.values()].filter((s) => s.status === 'Active' && agentRunning(s));
-      return layout({ title, view: 'pipeline', lastSeq: reads.lastSeq, location: options.location, main: pipelineMain(members, conversations, Date.now(), members.get(id) ?? members.get(root)!, running) });
+      const steer = await steeringSection(members, members.get(root)!, powers);
+      const notice = acted === null ? undefined : ACTION_NOTICES[acted];
+      const controls = notice === undefined ? undefined : `<p class="notice" role="status" id="notice">${esc(notice)}</p>`;
+      return layout({ title, view: 'pipeline', lastSeq: reads.lastSeq, location: options.location, controls, main: pipelineMain(members, conversations, Date.now(), members.get(id) ?? members.get(root)!, running, steer) });
     });
 
   return {

@@ -93,8 +93,8 @@ To explore the machine, open <a href="https://stately.ai/editor" rel="noopener n
 ${machineSvg(sessionMachine, STATE_OF[session.status])}`;
 }
 
-/** A pipeline: its lineage, its timeline, each session with what it produced or why it failed, the machine of `focus`, its conversations. */
-export function pipelineMain(sessions: ReadonlyMap<string, Session>, conversations: ReadonlyMap<string, string[]>, now: number, focus: Session, running: readonly Session[] = []): string {
+/** A pipeline: its lineage, its timeline, each session with what it produced or why it failed, what a person may do (`steer`), the running agents' logs, the machine of `focus`, its conversations. */
+export function pipelineMain(sessions: ReadonlyMap<string, Session>, conversations: ReadonlyMap<string, string[]>, now: number, focus: Session, running: readonly Session[] = [], steer = ''): string {
   const list = [...sessions.values()];
   const cost = list.reduce((sum, s) => sum + (s.result?.totalCostUsd ?? 0), 0);
   const turns = list.reduce((sum, s) => sum + (s.result?.numTurns ?? 0), 0);
@@ -103,6 +103,7 @@ export function pipelineMain(sessions: ReadonlyMap<string, Session>, conversatio
 <h2>Lineage</h2><div class="scroll">${lineageSvg(sessions)}</div>
 <h2>Timeline</h2><div class="scroll">${timelineSvg(list, now)}</div>
 <h2>Sessions</h2><div class="scroll">${sessionsTableHtml(list, now)}</div>
+<div id="steer">${steer}</div>
 ${running.map(liveLog).join('')}
 ${machineSection(focus)}
 ${conversationsHtml(sessions, conversations)}`;

@@ -8,14 +8,15 @@ import { encodeEventLine } from '../../src/store/file/line-codec.js';
 import { readFileSessions, type SessionReads } from '../../src/query/session-reads.js';
 import { parseTokens } from '../../src/server/access.js';
 import { startDashboard, type Dashboard } from '../../src/server/dashboard.js';
+import type { DashboardActions } from '../../src/server/actions.js';
 import { FileEventStore } from '../../src/store/file/file-event-store.js';
 import { FileTranscripts } from '../../src/store/file/file-transcripts.js';
 
 /** What agents may write that a page would run or a reader misread. */
 export const HOSTILE = '<script>alert(1)</script> <img src=x onerror=alert(2)> <a href="javascript:alert(3)">x</a> \u202eexe.txt';
 
-/** A GET (or other method) with the headers given; resolves with status, headers and body. */
-export function fetchFrom(url: string, path: string, options: { method?: string; headers?: Record<string, string> } = {}): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }> {
+/** A GET (or other method, with a body) with the headers given; resolves with status, headers and body. */
+export function fetchFrom(url: string, path: string, options: { method?: string; headers?: Record<string, string>; body?: string } = {}): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }> {
   const target = new URL(path, url);
   return new Promise((resolve, reject) => {
     const req = request(target, { method: options.method ?? 'GET', headers: options.headers }, (response) => {
@@ -25,12 +26,21 @@ export function fetchFrom(url: string, path: string, options: { method?: string;
       response.on('end', () => resolve({ status: response.statusCode ?? 0, headers: response.headers, body }));
     });
     req.on('error', reject);
-    req.end();
+    req.end(options.body);
+  });
+}
+
+/** A button's form post, as a page of the dashboard at `url` sends it (its Origin), with more headers if given. */
+export function postAction(url: string, path: string, fields: Record<string, string> = {}, headers: Record<string, string> = {}) {
+  return fetchFrom(url, path, {
+    method: 'POST',
+    headers: { origin: new URL(url).origin, 'content-type': 'application/x-www-form-urlencoded', ...headers },
+    body: new URLSearchParams(fields).toString(),
   });
 }
 
 /** A dashboard on the file store at `dir`, on a free port of 127.0.0.1 unless told otherwise. */
-export function dashboardOn(dir: string, options: { host?: string; tokens?: string[] } = {}): Promise<Dashboard> {
+export function dashboardOn(dir: string, options: { host?: string; tokens?: string[]; actions?: DashboardActions } = {}): Promise<Dashboard> {
   return startDashboard({
     logs: join(dir, 'logs'),
     read: <T>(fn: (reads: SessionReads) => Promise<T>) => readFileSessions(dir, fn),
@@ -40,6 +50,7 @@ export function dashboardOn(dir: string, options: { host?: string; tokens?: stri
     port: 0,
     ...(options.host === undefined ? {} : { host: options.host }),
     tokens: parseTokens(options.tokens ?? []),
+    ...(options.actions === undefined ? {} : { actions: options.actions }),
   });
 }
 

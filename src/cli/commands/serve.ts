@@ -1,4 +1,7 @@
 import { join } from 'node:path';
+import { SessionManager } from '../../manager/session-manager.js';
+import { ClaudeRunner } from '../../runner/claude-runner.js';
+import type { DashboardActions } from '../../server/actions.js';
 import { fileSessionReader, readPostgresSessions, type SessionReads } from '../../query/session-reads.js';
 import { parseTokens } from '../../server/access.js';
 import { startDashboard } from '../../server/dashboard.js';
@@ -8,26 +11,34 @@ import { PostgresEventStore } from '../../store/postgres/postgres-event-store.js
 import { UsageError, intOption, stringOption, type Command } from '../command.js';
 import { print } from '../format.js';
 import { contextStore } from '../open-store.js';
+import { localUser } from '../local-user.js';
 
 /**
  * `serve`: the live dashboard over the store (overview, sessions with filters, each pipeline),
- * following every append by any process, until stopped (Ctrl-C or SIGTERM). Reads only.
+ * following every append by any process, until stopped (Ctrl-C or SIGTERM). Its buttons stop a
+ * running agent (on any host: a stop request the agent's manager carries out); with `--agents`
+ * they also retry a failed step and resume a pipeline, running the agents here as `pipeline
+ * resume` does. `--read-only` shows no buttons.
  */
 export const serveCommand: Command = {
   name: 'serve',
-  summary: 'serve the live dashboard on 127.0.0.1:4319 (--host, --port; --token NAME=SECRET, required on any other address): overview, sessions with filters, pipelines; reads only',
-  usage: 'serve [--host 127.0.0.1] [--port 4319] [--token NAME=SECRET]... [--read-only]',
+  summary: 'serve the live dashboard on 127.0.0.1:4319 (--host, --port; --token NAME=SECRET, required on any other address): overview, pipelines, sessions; stop agents; --agents: retry and resume, agents run here; --read-only: no buttons',
+  usage: 'serve [--host 127.0.0.1] [--port 4319] [--token NAME=SECRET]... [--read-only | --agents]',
   options: {
     host: { type: 'string', default: '127.0.0.1' },
     port: { type: 'string', default: '4319' },
     token: { type: 'string', multiple: true },
     'read-only': { type: 'boolean', default: false },
+    agents: { type: 'boolean', default: false },
   },
   example: 'serving http://127.0.0.1:4319/ (.ai/sessions); Ctrl-C stops',
   async run(context) {
     const port = intOption(context, 'port') ?? 4319;
     if (port > 65_535) throw new UsageError('--port must be at most 65535');
     const tokens = parseTokens((context.values['token'] as string[] | undefined) ?? []);
+    const readOnly = context.values['read-only'] === true;
+    const agents = context.values['agents'] === true;
+    if (readOnly && agents) throw new UsageError('--read-only and --agents exclude each other');
     const postgres = contextStore(context);
     if (postgres !== undefined && !(postgres instanceof PostgresEventStore)) throw new UsageError('--store takes a postgres:// url');
     const store = postgres ?? new FileEventStore(context.dir);
@@ -37,6 +48,12 @@ export const serveCommand: Command = {
       ? <T>(fn: (reads: SessionReads) => Promise<T>) => files.read(fn)
       : <T>(fn: (reads: SessionReads) => Promise<T>) =>
           readPostgresSessions(postgres!, fn, (events, folded, why) => process.stderr.write(`note: the sessions table is ${events} events behind its log (${why}): pages stand at seq ${folded}\n`));
+    // Actions go through a manager of the same store, opened when first needed (at once with
+    // agents: opening with a runner adopts or fails this host's orphaned agents, as `pipeline resume` does).
+    let opened: Promise<SessionManager> | null = null;
+    const manager = () => (opened ??= SessionManager.open(context.dir, { ...(agents ? { runner: new ClaudeRunner() } : {}), ...(postgres === undefined ? {} : { store: contextStore(context)! }) }));
+    if (agents) await manager();
+    const actions: DashboardActions | undefined = readOnly ? undefined : { manager, agents, localUser: localUser() };
     try {
       const dashboard = await startDashboard({
         read,
@@ -48,6 +65,7 @@ export const serveCommand: Command = {
         tokens,
         // Agents this host runs write their logs beside the manager's cache.
         logs: join(context.dir, 'logs'),
+        ...(actions === undefined ? {} : { actions }),
       });
       print(`serving ${dashboard.url} (${store.location}); Ctrl-C stops`);
       await new Promise<void>((resolve) => {
@@ -60,6 +78,8 @@ export const serveCommand: Command = {
         process.once('SIGTERM', stop);
       });
     } finally {
+      // Assigned by the closure above: TypeScript cannot see that, hence the cast.
+      await (await (opened as Promise<SessionManager> | null)?.catch(() => null))?.close();
       await files?.close();
       await postgres?.close();
     }
