@@ -5,6 +5,7 @@ import { FileEventStore, SessionManager, emptySessionsState, evolveSessions, typ
 import { runCli, snapshotDir } from '../helpers/cli.js';
 import { sampleEvents } from '../helpers/events.js';
 import { tempDir } from '../helpers/fixtures.js';
+import { storeWithRunningAgent } from '../helpers/dashboard.js';
 import { appendInvalidTransition, corruptLine, pipelineStore, tearTail } from './fixtures.js';
 
 describe('miyabi-sessions CLI', () => {
@@ -205,5 +206,21 @@ describe('miyabi-sessions CLI', () => {
     expect(mermaid).toContain('active --> handedOff: HAND_OFF');
     expect(mermaid).toContain('failed --> [*]');
     expect(await readFile(join(out, 'pipeline.machine.mmd'), 'utf8')).toContain('running --> handingOff: STEP_SUCCEEDED [hasNextStep]');
+  });
+
+  it('stop records who asks (--by) and why; every read command knows the event; a second request is refused', async () => {
+    await mkdir(store, { recursive: true });
+    const id = await storeWithRunningAgent(store, 'working\n');
+    const stopped = await runCli(['stop', id, '--reason', 'runaway loop', '--by', 'alice', '--json', '--dir', store]);
+    expect(stopped.code, stopped.stderr).toBe(0);
+    expect(JSON.parse(stopped.stdout)).toMatchObject({ status: 'Active', agent: { stopRequest: { by: 'alice', reason: 'runaway loop' } } });
+    expect((await runCli(['stop', id, '--dir', store])).code).toBe(4);
+    const watched = await runCli(['watch', '--from-start', '--count', '3', '--dir', store]);
+    expect(watched.stdout).toMatch(/SessionStopRequested by="alice" reason="runaway loop"/);
+    for (const args of [['audit'], ['show', id], ['at', '3'], ['export', '--format', 'ndjson'], ['replay'], ['list']]) {
+      const run = await runCli([...args, '--dir', store]);
+      expect(run.code, `${args.join(' ')}: ${run.stderr}`).toBe(0);
+    }
+    expect((await runCli(['show', id, '--dir', store])).stdout).toContain('SessionStopRequested');
   });
 });

@@ -15,7 +15,7 @@ import { copyCommand, migrateCommand } from './store-commands.js';
 import { transcriptCommand } from './transcript.js';
 import { pipelineCommand } from './pipeline.js';
 import { watchCommand } from './watch.js';
-import { completeCommand, failCommand, handoffCommand, retryCommand, spawnCommand } from './write-commands.js';
+import { completeCommand, failCommand, handoffCommand, retryCommand, spawnCommand, stopCommand } from './write-commands.js';
 
 /** Every CLI command, in the order --help lists them. */
 export const COMMANDS: readonly Command[] = [
@@ -29,6 +29,7 @@ export const COMMANDS: readonly Command[] = [
   completeCommand,
   failCommand,
   retryCommand,
+  stopCommand,
   pipelineCommand,
   replayCommand,
   auditCommand,

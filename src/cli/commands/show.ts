@@ -45,10 +45,14 @@ export const showCommand: Command = {
     if (session.status === 'Failed' && retry !== undefined) fields.push(['retried as', retry.id]);
     if (session.imported === true) fields.push(['imported', "from the original's sessions.json, not observed here"]);
     if (session.agent !== undefined) fields.push(['agent process', `pid ${session.agent.process.pid}, log ${session.agent.logFile}`]);
+    const stop = session.agent?.stopRequest;
+    if (stop !== undefined) fields.push(['stop asked', `by ${stop.by} at ${stop.at}: ${stop.reason}${session.status === 'Active' ? ' (pending)' : ''}`]);
+    if (session.startedBy !== undefined) fields.push(['started by', session.startedBy]);
+    if (session.endedBy !== undefined) fields.push(['ended by', session.endedBy]);
     // A value of many lines keeps its lines, indented under it; each is escaped (agents' text is untrusted).
     for (const [k, v] of fields) print(`${k.padEnd(14)} ${v.split('\n').map(safeLine).join(`\n${' '.repeat(15)}`)}`);
     print('');
-    print(table(['SEQ', 'TIME', 'EVENT'], history.map((e) => [String(e.seq), e.timestamp, e.imported === true ? `${e.type} (imported)` : e.type])));
+    print(table(['SEQ', 'TIME', 'EVENT', 'BY'], history.map((e) => [String(e.seq), e.timestamp, e.imported === true ? `${e.type} (imported)` : e.type, e.by ?? ''])));
     return 0;
   },
 };

@@ -6,6 +6,7 @@ import { UsageError, intOption, requirePositional, stringOption, type Command, t
 import { print, printJson } from '../format.js';
 import { contextStore } from '../open-store.js';
 import type { Session } from '../../domain/session.js';
+import { localUser } from '../local-user.js';
 
 async function withManager(context: CommandContext, act: (m: SessionManager) => Promise<Session>): Promise<number> {
   const store = contextStore(context);
@@ -111,5 +112,22 @@ export const retryCommand: Command = {
   run(context) {
     const id = requirePositional(context, 0, 'session id');
     return withManager(context, (m) => m.retrySession(id));
+  },
+};
+
+/**
+ * `stop <id>`: asks the running agent of an Active session to stop, wherever it runs: the request
+ * goes into the log, and the manager running the agent stops it and fails the session.
+ */
+export const stopCommand: Command = {
+  name: 'stop',
+  summary: "ask a session's running agent to stop, on any host (its manager stops it and fails the session)",
+  usage: 'stop <id> [--reason TEXT] [--by NAME]',
+  options: { reason: { type: 'string' }, by: { type: 'string' } },
+  run(context) {
+    const id = requirePositional(context, 0, 'session id');
+    const reason = stringOption(context, 'reason');
+    const by = stringOption(context, 'by') ?? localUser();
+    return withManager(context, (m) => m.requestStop(id, reason === undefined ? { by } : { by, reason }));
   },
 };
