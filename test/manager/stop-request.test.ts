@@ -1,11 +1,12 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { SessionManager, isSessionError } from '../../src/index.js';
+import { PostgresEventStore, SessionManager, isSessionError } from '../../src/index.js';
 import { pidAlive } from '../../src/process/process-identity.js';
 import { pollFor, startChild, waitFor } from '../helpers/children.js';
 import { fakeAgentRunner } from '../helpers/fake-runner.js';
 import { tempDir } from '../helpers/fixtures.js';
+import { dropSchema, freshSchema, PG_URL } from '../helpers/stores.js';
 
 /** A runner whose agent sleeps until stopped. */
 const sleepingAgents = () => fakeAgentRunner('sleep');
@@ -55,6 +56,29 @@ describe('requestStop: a stop request any process appends, carried out by the ma
     } finally {
       host.child.kill('SIGKILL');
       await host.exited;
+    }
+  }, 60_000);
+
+  it('on PostgreSQL, a request made on one host is carried out by the manager of another (LISTEN/NOTIFY)', async () => {
+    const schema = freshSchema();
+    const host = startChild('run-agent', [join(dir, 'host-a'), dir, PG_URL, schema]);
+    try {
+      await waitFor(() => host.lines.some((l) => l.startsWith('started ')), 20_000, 'host A to start its agent');
+      const [, id, pid] = host.lines.find((l) => l.startsWith('started '))!.split(' ') as [string, string, string];
+      const hostB = await SessionManager.open(join(dir, 'host-b'), { store: new PostgresEventStore({ connectionString: PG_URL, schema }) });
+      opened.push(hostB);
+      await hostB.requestStop(id, { by: 'grace', reason: 'over budget' });
+      const ended = await pollFor(async () => {
+        const session = await hostB.getSession(id);
+        return session?.status === 'Failed' ? session : undefined;
+      }, 20_000, 'host A to stop its agent');
+      expect(ended).toMatchObject({ endedBy: 'grace', error: expect.stringMatching(/stopped at the request of grace: over budget$/) });
+      await waitFor(() => !pidAlive(Number(pid)), 10_000, 'the agent process to be gone');
+    } finally {
+      host.child.kill('SIGKILL');
+      await host.exited;
+      for (const manager of opened.splice(0)) await manager.close();
+      await dropSchema(schema);
     }
   }, 60_000);
 
