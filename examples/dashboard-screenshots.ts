@@ -5,8 +5,9 @@
  *
  * The store: the demo's pipeline for issue #42 (real headless Claude Code agents, model replies
  * scripted by a local API server, as `npm run demo`), then, through the library, a pipeline whose
- * tests fail, one whose review is still running and a few finished ones. Chromium: Debian's, or
- * CHROMIUM_PATH.
+ * tests fail, one whose review is still running and a few finished ones. The server runs agents
+ * as `serve --agents` does, so the failed pipeline's page shows its Retry button. Chromium:
+ * Debian's, or CHROMIUM_PATH.
  */
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -52,12 +53,15 @@ try {
   await manager.handoff(running.id, 'ReviewAgent', { issueNumber: 46, currentPhase: 'Review' }, { result: result('diff ready: 1 file changed', 0.017) });
   await manager.close();
 
+  // As `serve --agents` runs it: its buttons stop, retry and resume (none is pressed here).
+  const steering = await SessionManager.open(dir, { runner: new ClaudeRunner({ env, inheritEnv: false, timeoutMs: 5 * 60_000 }) });
   const dashboard = await startDashboard({
     read: <T>(fn: (reads: SessionReads) => Promise<T>) => readFileSessions(dir, fn),
     store: new FileEventStore(dir),
     transcripts: new FileTranscripts(dir),
     location: '.ai/sessions',
     port: 0,
+    actions: { manager: async () => steering, agents: true, localUser: 'you' },
   });
   const browser = await chromium.launch({ executablePath: process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium', args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
   try {
@@ -74,6 +78,7 @@ try {
   } finally {
     await browser.close();
     await dashboard.close();
+    await steering.close();
   }
 } finally {
   await api.close();

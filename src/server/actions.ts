@@ -69,8 +69,9 @@ export class Steering {
       }
       if (kind === 'retry') {
         await manager.retrySession(id, { by });
+        if (lineage[0]!.pipeline === undefined) return outcome('retried-alone');
         // The pipeline goes on after its retried step, as its own run would have.
-        if (lineage[0]!.pipeline !== undefined && !this.driving.has(root)) this.drive(manager, root, by);
+        if (!this.driving.has(root)) this.drive(manager, root, by);
         return outcome('retried');
       }
       if (id !== root) throw new SessionError('INVALID_INPUT', `session ${id} is not the root of a pipeline`);

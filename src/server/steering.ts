@@ -46,7 +46,7 @@ const button = (kind: ActionKind, id: string, label: string, confirm: string, re
   `<button type="submit" data-action="${kind}">${esc(label)}</button></form>`;
 
 /** One session's line of the steering section: what was done to it, by whom, and what may be done now. */
-function sessionLine(session: Session, members: ReadonlyMap<string, Session>, powers: SteeringPowers): string {
+function sessionLine(session: Session, members: ReadonlyMap<string, Session>, powers: SteeringPowers, inPipeline: boolean): string {
   const name = `${esc(session.agentName)} <a href="#session-${esc(session.id)}"><code>${esc(session.id.slice(0, 8))}</code></a>`;
   const notes: string[] = [];
   if (session.startedBy !== undefined) notes.push(`started by <strong>${esc(session.startedBy)}</strong>${session.retryOf === undefined ? '' : ` (a retry of <code>${esc(session.retryOf.slice(0, 8))}</code>)`}`);
@@ -58,7 +58,8 @@ function sessionLine(session: Session, members: ReadonlyMap<string, Session>, po
     else if (powers.stop) forms.push(button('stop', session.id, 'Stop agent', `Stop the agent of ${session.agentName} (${session.id.slice(0, 8)})? Its session fails.`, true));
   }
   if (session.status === 'Failed' && powers.agents && !members.has(retryIdOf(session.id))) {
-    forms.push(button('retry', session.id, 'Retry', `Run ${session.agentName} (${session.id.slice(0, 8)}) again as a new session, and the pipeline on after it?`));
+    const after = inPipeline ? ', and the pipeline on after it' : '';
+    forms.push(button('retry', session.id, 'Retry', `Run ${session.agentName} (${session.id.slice(0, 8)}) again as a new session${after}?`));
   }
   if (notes.length === 0 && forms.length === 0) return '';
   return `<li data-session="${esc(session.id)}">${name}: ${session.status}${notes.length === 0 ? '' : ` · ${notes.join(' · ')}`} ${forms.join(' ')}</li>`;
@@ -70,7 +71,9 @@ function sessionLine(session: Session, members: ReadonlyMap<string, Session>, po
  * retry a failed step); for the pipeline, resume. Empty when there is nothing to show.
  */
 export async function steeringSection(members: ReadonlyMap<string, Session>, root: Session, powers: SteeringPowers): Promise<string> {
-  const lines = [...members.values()].map((s) => sessionLine(s, members, powers)).filter((line) => line !== '');
+  // Sessions spawned one by one (not by runPipeline) have no pipeline to move on after a retry.
+  const inPipeline = root.pipeline !== undefined;
+  const lines = [...members.values()].map((s) => sessionLine(s, members, powers, inPipeline)).filter((line) => line !== '');
   const resume = powers.agents && (await resumable(members, root))
     ? `<p>${button('resume', root.id, 'Resume pipeline', 'Move this pipeline on from where the log says it stands, with agents run on this server?')}</p>`
     : '';
@@ -81,6 +84,7 @@ export async function steeringSection(members: ReadonlyMap<string, Session>, roo
 /** What the page says after an action, by the code its address carries (never text from the address). */
 export const ACTION_NOTICES: Readonly<Record<string, string>> = {
   retried: 'Retried: the new session runs its agent on this server, and the pipeline goes on after it.',
+  'retried-alone': 'Retried: the new session runs its agent on this server.',
   'retried-already': 'That session was retried already; nothing more was done.',
   'stop-requested': 'Stop requested: the manager running the agent stops it and fails its session.',
   'stop-refused': 'Not stopped: the session has no running agent, or a stop was requested already.',

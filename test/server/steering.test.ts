@@ -112,6 +112,16 @@ describe("the dashboard's buttons: stop, retry, resume", () => {
     expect(after.body).not.toContain('<form class="action"');
   });
 
+  it('a failed session of no pipeline is retried alone: nothing says a pipeline goes on', async () => {
+    const recorder = await open();
+    const lone = await recorder.spawnAgentSession('FixAgent', 'fix the flaky test', { issueNumber: 33, currentPhase: 'Test', worktreePath: dir });
+    await recorder.failSession(lone.id, 'flaky');
+    dashboard = await dashboardOn(dir, { actions: actionsOf(await open({ runner: fakeAgentRunner('ok') }), true) });
+    const page = await fetchFrom(dashboard.url, `/pipeline/${lone.id}`);
+    expect(page.body).toContain(`data-confirm="Run FixAgent (${lone.id.slice(0, 8)}) again as a new session?"`);
+    expect((await postAction(dashboard.url, `/action/retry/${lone.id}`)).headers['location']).toBe(`/pipeline/${lone.id}?acted=retried-alone#steer`);
+  });
+
   it('a notice is named by a code, never taken from the address', async () => {
     const [root] = await failedPipeline();
     dashboard = await dashboardOn(dir, { actions: actionsOf(await open(), false) });
