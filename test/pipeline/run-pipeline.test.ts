@@ -2,7 +2,7 @@ import { getSimplePaths } from '@xstate/graph';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { pipelineMachine, type PipelineMachineEvent } from '../../machines/pipeline.machine.js';
-import { ClaudeRunner, SessionManager, resumePipeline, runPipeline } from '../../src/index.js';
+import { ClaudeRunner, SessionManager, resumePipeline, runPipeline, type PipelineStepInput } from '../../src/index.js';
 import { childScript } from '../helpers/children.js';
 import { tempDir } from '../helpers/fixtures.js';
 import { logEvents } from '../helpers/log-files.js';
@@ -93,7 +93,7 @@ describe('runPipeline', () => {
 
   it('a step that failed by its own verdict and was retried by a person goes on: the resumed pipeline completes, each move recorded as theirs', async () => {
     manager = await SessionManager.open(join(dir, 'store'), { runner: runner({ FAKE_AGENT_FAIL: 'ReviewAgent' }) });
-    const failed = await runPipeline(manager, { issueNumber: 6, worktreePath: dir, steps: [...steps, { agentName: 'TestAgent', phase: 'Test' }] });
+    const failed = await runPipeline(manager, { issueNumber: 6, worktreePath: dir, steps: [...steps, { agentName: 'TestAgent', phase: 'Test' }] as PipelineStepInput[] });
     expect(failed.status).toBe('Failed');
     const root = failed.sessions[0]!.id;
     // Without a retry the pipeline stays as it ended.
