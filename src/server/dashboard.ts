@@ -1,4 +1,5 @@
 import { open } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { safeText } from '../domain/visible-text.js';
@@ -192,7 +193,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
       const members = await reads.pipeline(root);
       const conversations = await storedConversations(options.transcripts, members);
       const title = `Pipeline ${root.slice(0, 8)} · ${members.get(root)?.purpose ?? ''}`;
-      const running = options.logs === undefined ? [] : [...members.values()].filter((s) => s.status === 'Active' && agentRunning(s));
+      const running = { sessions: options.logs === undefined ? [] : [...members.values()].filter((s) => s.status === 'Active' && agentRunning(s)), host: hostname() };
       const steer = await steeringSection(members, members.get(root)!, powers);
       const notice = acted === null ? undefined : ACTION_NOTICES[acted];
       const controls = notice === undefined ? undefined : `<p class="notice" role="status" id="notice">${esc(notice)}</p>`;

@@ -78,9 +78,16 @@ export function sessionsMain(page: SessionPage, params: URLSearchParams, now: nu
 <div class="scroll">${sessionsTableHtml(page.sessions, now, pipelineHref)}</div>${next}`;
 }
 
-/** A running agent's log, which the page's script keeps reading while the page is open. */
-const liveLog = (session: Session): string =>
-  `<h2>Live log · ${esc(session.agentName)} <code>${esc(session.id.slice(0, 8))}</code></h2><pre class="live-log" data-log="/log/${esc(session.id)}">(reading…)</pre>`;
+/**
+ * A running agent's log, which the page's script keeps reading while the page is open; for an
+ * agent on another host, where its log is (this server reads only its own host's files).
+ */
+const liveLog = (session: Session, host: string): string => {
+  const head = `<h2>Live log · ${esc(session.agentName)} <code>${esc(session.id.slice(0, 8))}</code></h2>`;
+  const agent = session.agent!.process;
+  if (agent.host !== host) return `${head}<p class="muted">Its agent runs on host <code>${esc(agent.host)}</code> (pid ${agent.pid}): its log is there, in <code>${esc(session.agent!.logFile)}</code>.</p>`;
+  return `${head}<pre class="live-log" data-log="/log/${esc(session.id)}">(reading…)</pre>`;
+};
 
 /** The session machine's state of each status. */
 const STATE_OF = { Active: 'active', HandedOff: 'handedOff', Completed: 'completed', Failed: 'failed' } as const;
@@ -93,8 +100,8 @@ To explore the machine, open <a href="https://stately.ai/editor" rel="noopener n
 ${machineSvg(sessionMachine, STATE_OF[session.status])}`;
 }
 
-/** A pipeline: its lineage, its timeline, each session with what it produced or why it failed, what a person may do (`steer`), the running agents' logs, the machine of `focus`, its conversations. */
-export function pipelineMain(sessions: ReadonlyMap<string, Session>, conversations: ReadonlyMap<string, string[]>, now: number, focus: Session, running: readonly Session[] = [], steer = ''): string {
+/** A pipeline: its lineage, its timeline, each session with what it produced or why it failed, what a person may do (`steer`), the running agents' logs (or, on another host, where they are), the machine of `focus`, its conversations. */
+export function pipelineMain(sessions: ReadonlyMap<string, Session>, conversations: ReadonlyMap<string, string[]>, now: number, focus: Session, running: { sessions: readonly Session[]; host: string } = { sessions: [], host: '' }, steer = ''): string {
   const list = [...sessions.values()];
   const cost = list.reduce((sum, s) => sum + (s.result?.totalCostUsd ?? 0), 0);
   const turns = list.reduce((sum, s) => sum + (s.result?.numTurns ?? 0), 0);
@@ -104,7 +111,7 @@ export function pipelineMain(sessions: ReadonlyMap<string, Session>, conversatio
 <h2>Timeline</h2><div class="scroll">${timelineSvg(list, now)}</div>
 <h2>Sessions</h2><div class="scroll">${sessionsTableHtml(list, now)}</div>
 <div id="steer">${steer}</div>
-${running.map(liveLog).join('')}
+${running.sessions.map((session) => liveLog(session, running.host)).join('')}
 ${machineSection(focus)}
 ${conversationsHtml(sessions, conversations)}`;
 }

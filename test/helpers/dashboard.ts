@@ -1,5 +1,6 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { v4 as uuidv4 } from 'uuid';
 import { EVENT_SCHEMA_VERSION } from '../../src/events/event-envelope.js';
@@ -57,16 +58,16 @@ export function dashboardOn(dir: string, options: { host?: string; tokens?: stri
 /**
  * A file store holding one session whose agent is running (spawned, agent started, written
  * straight to the log with the library's encoder), and that agent's log file at
- * `<dir>/logs/<id>.log`. Returns the session's id.
+ * `<dir>/logs/<id>.log`, its agent and manager on `host` (this one by default). Returns the session's id.
  */
-export async function storeWithRunningAgent(dir: string, log: string): Promise<string> {
+export async function storeWithRunningAgent(dir: string, log: string, host = hostname()): Promise<string> {
   const id = uuidv4();
   const at = new Date().toISOString();
-  const host = { host: 'this-host', pid: 4242, startTime: '1' };
+  const agent = { host, pid: 4242, startTime: '1' };
   const context = { issueNumber: 12, currentPhase: 'CodeGeneration' as const, worktreePath: '/w/issue-12', previousResults: [] };
   const events = [
     { seq: 1, id: uuidv4(), type: 'SessionSpawned', sessionId: id, timestamp: at, schemaVersion: EVENT_SCHEMA_VERSION, data: { agentName: 'CodeGenAgent', purpose: 'Implement #12', context, parentSession: null } },
-    { seq: 2, id: uuidv4(), type: 'SessionAgentStarted', sessionId: id, timestamp: at, schemaVersion: EVENT_SCHEMA_VERSION, data: { process: host, supervisor: host, command: ['claude', '-p'], cwd: '/w/issue-12', logFile: join(dir, 'logs', `${id}.log`), resumedFrom: null } },
+    { seq: 2, id: uuidv4(), type: 'SessionAgentStarted', sessionId: id, timestamp: at, schemaVersion: EVENT_SCHEMA_VERSION, data: { process: agent, supervisor: agent, command: ['claude', '-p'], cwd: '/w/issue-12', logFile: join(dir, 'logs', `${id}.log`), resumedFrom: null } },
   ] as SessionEvent[];
   await writeFile(join(dir, 'events.ndjson'), events.map(encodeEventLine).join(''));
   await mkdir(join(dir, 'logs'), { recursive: true });

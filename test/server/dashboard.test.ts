@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { appendFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import { join } from 'node:path';
@@ -211,7 +212,7 @@ describe("a running agent's log", () => {
     try {
       const page = (await fetchFrom(dashboard.url, `/pipeline/${id}`)).body;
       expect(page).toContain(`data-log="/log/${id}"`);
-      expect(page).toContain('agent pid 4242 on this-host');
+      expect(page).toContain(`agent pid 4242 on ${hostname()}`);
       const log = await fetchFrom(dashboard.url, `/log/${id}`);
       expect(log.headers['content-type']).toMatch(/^text\/plain/);
       expect(log.body).toContain('working on it \\u001b]0;pwned\\u0007');
@@ -221,6 +222,20 @@ describe("a running agent's log", () => {
       // Only a session id names a log: no path reaches anything else.
       expect((await fetchFrom(dashboard.url, '/log/..%2F..%2Fevents.ndjson')).status).toBe(404);
       expect((await fetchFrom(dashboard.url, '/log/00000000-0000-4000-8000-000000000000')).body).toBe('');
+    } finally {
+      await dashboard.close();
+      await cleanup();
+    }
+  });
+
+  it('of an agent on another host is not read here: the page says where it is', async () => {
+    const { dir, cleanup } = await tempDir();
+    const id = await storeWithRunningAgent(dir, 'a log of this host by that name\n', 'build-7');
+    const dashboard = await dashboardOn(dir);
+    try {
+      const page = (await fetchFrom(dashboard.url, `/pipeline/${id}`)).body;
+      expect(page).toContain('Its agent runs on host <code>build-7</code> (pid 4242): its log is there');
+      expect(page).not.toContain('data-log=');
     } finally {
       await dashboard.close();
       await cleanup();
