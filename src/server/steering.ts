@@ -54,7 +54,7 @@ function sessionLine(session: Session, members: ReadonlyMap<string, Session>, po
   const stop = session.agent?.stopRequest;
   const forms: string[] = [];
   if (session.status === 'Active' && agentRunning(session)) {
-    if (stop !== undefined) notes.push(`<span class="pending" data-pending="stop">stop requested by <strong>${esc(stop.by)}</strong> at ${esc(stop.at)}: pending until its agent has stopped</span>`);
+    if (stop !== undefined) notes.push(`<span class="pending" data-pending="stop">stop requested by <strong>${esc(stop.by)}</strong> at ${esc(stop.at)} (${esc(stop.reason)}): pending until its agent has stopped</span>`);
     else if (powers.stop) forms.push(button('stop', session.id, 'Stop agent', `Stop the agent of ${session.agentName} (${session.id.slice(0, 8)})? Its session fails.`, true));
   }
   if (session.status === 'Failed' && powers.agents && !members.has(retryIdOf(session.id))) {

@@ -155,10 +155,10 @@ describe("the dashboard's buttons: stop, retry, resume", () => {
   it('a stop request no manager has carried out yet shows pending, with who asked, and no second button', async () => {
     const id = await storeWithRunningAgent(dir, 'working\n');
     dashboard = await dashboardOn(dir, { actions: actionsOf(await open(), false) });
-    expect((await postAction(dashboard.url, `/action/stop/${id}`)).status).toBe(303);
+    expect((await postAction(dashboard.url, `/action/stop/${id}`, { reason: `loops ${HOSTILE}` })).status).toBe(303);
     const page = await fetchFrom(dashboard.url, `/pipeline/${id}?acted=stop-requested`);
     expect(page.body).toContain('Stop requested: the manager running the agent stops it');
-    expect(page.body).toMatch(/data-pending="stop">stop requested by <strong>local-tester<\/strong> at [^:]+:[^:]+:[^:]+: pending until its agent has stopped/);
+    expect(page.body).toMatch(/data-pending="stop">stop requested by <strong>local-tester<\/strong> at \S+ \(loops &lt;script&gt;alert\(1\)&lt;\/script&gt; .*\\u202eexe.txt\): pending until its agent has stopped/);
     expect(page.body).not.toContain(`action="/action/stop/${id}"`);
   });
 
