@@ -2,7 +2,7 @@ import type { Session } from '../domain/session.js';
 import { SessionError, isSessionError } from '../errors.js';
 import type { SessionArchive } from './session-archive.js';
 import { decodeRecord } from './session-record.js';
-import { facetsWanted } from './record-index.js';
+import { STATUS_LETTER, facetsWanted } from './record-index.js';
 import type { WalkOptions, WalkableSessions, WalkedSession } from '../projections/session-query.js';
 import { StatsCounter, subtractStats, type PrecountedSessions, type SessionStats } from '../projections/stats.js';
 
@@ -232,33 +232,40 @@ export class SessionMap extends Map<string, Session> implements PrecountedSessio
 
   private *walkArchive(archive: SessionArchive, reverse: boolean, place: WalkPlace, which?: (status: Session['status']) => boolean, wanted?: WalkOptions['wanted']): Generator<WalkedSession> {
     const { index } = archive;
-    const entries = reverse ? index.liveEntriesReversed(this.boundary) : index.liveEntries(this.boundary);
-    const statusOf = { A: 'Active', H: 'HandedOff', C: 'Completed', F: 'Failed' } as const;
-    const facets = wanted === undefined ? {} : facetsWanted(wanted.agent, wanted.phase, wanted.issue);
-    const someFacet = Object.keys(facets).length > 0;
-    // Records mostly follow one another in the file, in spawn order: read in large windows.
-    const read = archive.walkReader(reverse);
     const overridden = this.overriddenEntries(archive);
-    for (const entry of entries) {
-      // Only the entries of sessions in memory or deleted are looked up by id (memory decides
-      // for them): the rest of a walk is typed arrays, the entry's status and facets saying what
-      // its record holds.
-      if (overridden.size > 0 && overridden.has(entry)) {
-        const id = index.idOf(entry);
-        if (this.deleted.has(id)) continue;
-        const position = place.next++;
+    // What the index can tell: the statuses wanted (by letter) and the agent, phase and issue.
+    const statuses = which === undefined ? null : new Uint8Array(128);
+    if (statuses !== null) for (const [status, letter] of Object.entries(STATUS_LETTER)) if (which!(status as Session['status'])) statuses[letter.charCodeAt(0)] = 1;
+    const filter = { statuses, facets: wanted === undefined ? {} : facetsWanted(wanted.agent, wanted.phase, wanted.issue), stopAt: overridden.size > 0 ? overridden : null };
+    // Records mostly follow one another in the file, in spawn order: read in large windows.
+    const reader = archive.walkReader(reverse);
+    const at = { first: reverse ? this.boundary - 1 : 0, passed: 0 };
+    try {
+      for (let entry = index.seek(at, reverse, this.boundary, filter); entry !== -1; entry = index.seek(at, reverse, this.boundary, filter)) {
+        // Only the entries of sessions in memory or deleted are looked up by id (memory decides
+        // for them): the rest of a walk is the index's bytes, the entry's status and facets
+        // saying what its record holds. A deleted session takes no place in the walk.
+        if (overridden.has(entry)) {
+          const id = index.idOf(entry);
+          if (this.deleted.has(id)) {
+            at.passed -= 1;
+            continue;
+          }
+          const position = place.next + at.passed - 1;
+          if (position < place.skip) continue;
+          const inMemory = super.get(id)!;
+          if (which === undefined || which(inMemory.status)) yield { position, session: inMemory };
+          continue;
+        }
+        const position = place.next + at.passed - 1;
         if (position < place.skip) continue;
-        const inMemory = super.get(id)!;
-        if (which === undefined || which(inMemory.status)) yield { position, session: inMemory };
-        continue;
+        if (this.archive === null) throw new SessionError('CLOSED', 'the sessions.json these sessions were in is closed');
+        yield this.walked(position, index.idOf(entry), entry, reader.read, archive);
       }
-      const position = place.next++;
-      if (position < place.skip) continue;
-      if (which !== undefined && !which(statusOf[index.statusOf(entry)])) continue;
-      // A session whose entry says it has another agent, phase or issue is passed over unread.
-      if (someFacet && !index.mayHave(entry, facets)) continue;
-      if (this.archive === null) throw new SessionError('CLOSED', 'the sessions.json these sessions were in is closed');
-      yield this.walked(position, index.idOf(entry), entry, read, archive);
+    } finally {
+      place.next += at.passed;
+      // Run when the walk ends or its reader stops early (a page is full): the windows serve the next walk.
+      reader.release();
     }
   }
 

@@ -4,7 +4,7 @@ import { PHASES } from '../domain/phase.js';
 import type { Session } from '../domain/session.js';
 import { SessionError } from '../errors.js';
 import type { StoreCursor } from '../store/event-store.js';
-import { RecordIndex, facetsOf, type IndexEntry, type StatusLetter } from './record-index.js';
+import { RecordIndex, STATUS_LETTER, facetsOf, type IndexEntry, type StatusLetter } from './record-index.js';
 import { SessionMap, activeSessionsUnordered } from './session-map.js';
 import { decodeRecord, toRecord } from './session-record.js';
 import { emptySessionsState, type SessionsState } from '../projections/sessions-projection.js';
@@ -64,7 +64,6 @@ export interface RenderedSessionsFile {
   facts: SessionsFileFacts;
 }
 
-const STATUS_LETTER = { Active: 'A', HandedOff: 'H', Completed: 'C', Failed: 'F' } as const;
 const FLUSH_AT = 1024 * 1024;
 
 /**

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { RecordIndex, decodeIndexInto, encodeIndexEntries, facetsOf, facetsWanted, type IndexEntry, type StatusLetter } from '../../src/checkpoint/record-index.js';
+import { RecordIndex, decodeIndexInto, encodeIndexEntries, facetsOf, facetsWanted, type EntryFilter, type IndexEntry, type StatusLetter } from '../../src/checkpoint/record-index.js';
 import type { Session } from '../../src/domain/session.js';
 
 const ID = fc.uuid();
@@ -37,7 +37,24 @@ describe('the record index', () => {
             expect(index.liveOf(id)).toBe(latest.get(id));
           }
           expect([...index.liveEntries()]).toEqual([...first.keys()].map((id) => latest.get(id)));
-          expect([...index.liveEntriesReversed()]).toEqual([...first.keys()].map((id) => latest.get(id)).reverse());
+          // seek, each way: every live entry, or those of the statuses asked for, or one to stop at; each counted as passed.
+          const liveInOrder = [...first.keys()].map((id) => latest.get(id)!);
+          const seekAll = (reverse: boolean, filter: EntryFilter) => {
+            const at = { first: reverse ? index.count - 1 : 0, passed: 0 };
+            const found: Array<[number, number]> = [];
+            for (let e = index.seek(at, reverse, index.count, filter); e !== -1; e = index.seek(at, reverse, index.count, filter)) found.push([e, at.passed]);
+            return { found, passed: at.passed };
+          };
+          const any = { statuses: null, facets: {}, stopAt: null };
+          for (const reverse of [false, true]) {
+            const order = reverse ? [...liveInOrder].reverse() : liveInOrder;
+            expect(seekAll(reverse, any)).toEqual({ found: order.map((e, i) => [e, i + 1]), passed: order.length });
+            const failed = new Uint8Array(128);
+            failed['F'.charCodeAt(0)] = 1;
+            const stopAt = new Set(order.filter((_, i) => i % 3 === 0));
+            const expected = order.map((e, i) => [e, i + 1] as [number, number]).filter(([e]) => all[e]!.status === 'F' || stopAt.has(e));
+            expect(seekAll(reverse, { statuses: failed, facets: {}, stopAt })).toEqual({ found: expected, passed: order.length });
+          }
           expect(index.encode()).toEqual(encodeIndexEntries(all));
           all.forEach((e, i) => expect([index.idOf(i), index.startOf(i), index.lengthOf(i), index.crcOf(i), index.statusOf(i), index.facetsOf(i)]).toEqual([e.id, e.start, e.length, e.crc, e.status, e.facets]));
           expect(index.liveOf('3f1d8a52-0000-4000-8000-000000000000')).toBeUndefined();
@@ -60,10 +77,11 @@ describe('the facets of an index entry', () => {
           const index = new RecordIndex();
           index.push({ id: '3f1d8a52-0000-4000-8000-000000000000', start: 0, length: 1, crc: 0, status: 'A', facets: facetsOf(session) });
           const matches = (asked.agent === undefined || asked.agent === has.agent) && (asked.phase === undefined || asked.phase === has.phase) && (asked.issue === undefined || asked.issue === has.issue);
-          if (matches) expect(index.mayHave(0, facetsWanted(asked.agent, asked.phase, asked.issue))).toBe(true);
+          const found = () => index.seek({ first: 0, passed: 0 }, false, 1, { statuses: null, facets: facetsWanted(asked.agent, asked.phase, asked.issue), stopAt: null }) === 0;
+          if (matches) expect(found()).toBe(true);
           // Small values are kept exactly: a different one rules the session out.
           if (!matches && (asked.issue === undefined || (asked.issue < 2 ** 32 - 1 && (has.issue ?? 0) < 2 ** 32 - 1)) && asked.phase !== 'Nonsense' && has.phase !== 'Nonsense' && (asked.agent === undefined || asked.agent === has.agent)) {
-            expect(index.mayHave(0, facetsWanted(asked.agent, asked.phase, asked.issue))).toBe(false);
+            expect(found()).toBe(false);
           }
         },
       ),
