@@ -76,6 +76,9 @@ describe('a SessionMap loaded from sessions.json', () => {
     const m = await SessionManager.open(dir, { checkpointIdleMs: -1 });
     try {
       expect((await m.querySessions({ status: 'Failed' })).sessions.map((s) => s.id)).not.toContain(built.active);
+      // Read into memory without being handed out for change (the Active ones are listed)...
+      expect((await m.listActiveSessions()).map((s) => s.id)).toEqual([built.active]);
+      // ...and then changed: the walk must no longer believe its entry.
       await m.failSession(built.active, 'failed after the checkpoint');
       expect((await m.querySessions({ status: 'Failed' })).sessions.map((s) => s.id)).toContain(built.active);
       expect((await m.querySessions({ status: 'Active' })).sessions.map((s) => s.id)).not.toContain(built.active);
