@@ -116,15 +116,16 @@ export class Steering {
 }
 
 /**
- * Whether a state-changing request comes from a page of this server: its `Origin` is this
- * server's, as the browser saw it (the `Host` it asked); without an Origin, the browser's own
- * `Sec-Fetch-Site: same-origin`. Anything else (another site's form, a `null` origin) is refused.
+ * Whether a state-changing request comes from a page of this server: its `Origin` names the
+ * host the browser asked (`Host`), over http, or https when a proxy in front of the server ends
+ * TLS; without an Origin, the browser's own `Sec-Fetch-Site: same-origin`. Anything else
+ * (another site's form, a `null` origin) is refused.
  */
 export function sameOrigin(request: IncomingMessage): boolean {
   const origin = request.headers.origin;
-  const host = request.headers.host;
-  if (origin !== undefined) return host !== undefined && origin.toLowerCase() === `http://${host.toLowerCase()}`;
-  return request.headers['sec-fetch-site'] === 'same-origin';
+  const host = request.headers.host?.toLowerCase();
+  if (origin === undefined) return request.headers['sec-fetch-site'] === 'same-origin';
+  return host !== undefined && (origin.toLowerCase() === `http://${host}` || origin.toLowerCase() === `https://${host}`);
 }
 
 /** The fields of a form post (URL-encoded, at most a few KiB). Throws `INVALID_INPUT` for anything else. */

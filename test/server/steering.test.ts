@@ -70,6 +70,8 @@ describe("the dashboard's buttons: stop, retry, resume", () => {
     expect((await fetchFrom(dashboard.url, path, { method: 'POST', headers: form, body: '' })).status).toBe(403);
     expect((await fetchFrom(dashboard.url, path, { method: 'POST', headers: { ...form, origin: 'http://evil.example' }, body: '' })).status).toBe(403);
     expect((await fetchFrom(dashboard.url, path, { method: 'POST', headers: { ...form, origin: 'null' }, body: '' })).status).toBe(403);
+    expect((await fetchFrom(dashboard.url, path, { method: 'POST', headers: { ...form, origin: `https://evil.example` }, body: '' })).status).toBe(403);
+    expect((await fetchFrom(dashboard.url, path, { method: 'POST', headers: { ...form, origin: `ftp://${new URL(dashboard.url).host}` }, body: '' })).status).toBe(403);
     expect((await fetchFrom(dashboard.url, path, { method: 'POST', headers: { ...form, 'sec-fetch-site': 'cross-site' }, body: '' })).status).toBe(403);
     expect((await postAction(dashboard.url, path, {}, { 'content-type': 'application/json' })).status).toBe(400);
     expect((await postAction(dashboard.url, path, { reason: 'x'.repeat(5000) })).status).toBe(400);
@@ -82,7 +84,8 @@ describe("the dashboard's buttons: stop, retry, resume", () => {
     const [, review] = await failedPipeline();
     dashboard = await dashboardOn(dir, { tokens: ['alice=alice-secret-0123456789'], actions: actionsOf(await open({ runner: fakeAgentRunner('ok') }), true) });
     expect((await postAction(dashboard.url, `/action/retry/${review!.id}`)).status).toBe(401);
-    const done = await postAction(dashboard.url, `/action/retry/${review!.id}`, {}, { authorization: 'Bearer alice-secret-0123456789' });
+    // Behind a proxy that ends TLS, the page's origin is https on the same host.
+    const done = await postAction(dashboard.url, `/action/retry/${review!.id}`, {}, { authorization: 'Bearer alice-secret-0123456789', origin: `https://${new URL(dashboard.url).host}` });
     expect(done.status).toBe(303);
     const retry = (await eventsOf(dir)).find((e) => e.type === 'SessionSpawned' && e.data['retryOf'] === review!.id);
     expect(retry?.['by']).toBe('alice');
