@@ -9,6 +9,8 @@ import type { TranscriptKeeper } from './transcript-keeper.js';
 import { stopStragglers } from '../process/terminate-family.js';
 import { endedWhileClosing } from '../runner/run-end.js';
 import { decideOrphan } from './orphans.js';
+import type { AgentLogStore } from '../store/agent-log-store.js';
+import { LogPublisher } from './log-publisher.js';
 
 /** How the supervisor writes what happens to the agents it runs (the manager's commands). */
 export interface SupervisorRecorder {
@@ -44,6 +46,8 @@ export class AgentSupervisor {
     private readonly record: SupervisorRecorder,
     private readonly transcripts: TranscriptKeeper,
     private readonly follow: StoreFollow | null = null,
+    /** Where the ends of agents' logs are published for other hosts' pages (PostgreSQL), if anywhere. */
+    private readonly agentLogs: AgentLogStore | null = null,
   ) {}
 
   /** The file a session's agent output goes to. */
@@ -62,14 +66,17 @@ export class AgentSupervisor {
     const done = (async () => {
       await mkdir(this.logsDir, { recursive: true, mode: 0o700 });
       const resumeTranscript = resumeFrom === null ? null : await this.transcripts.fileFor(resumeFrom);
-      const outcome = await this.runner.run({
-        session,
-        resumeFrom,
-        resumeTranscript,
-        logFile,
-        signal: controller.signal,
-        onStarted: (started) => this.record.started(session.id, started, started.resumedFrom === undefined ? resumeFrom : started.resumedFrom, logFile),
-      });
+      const publisher = this.publisherOf(session.id, logFile);
+      const outcome = await this.runner
+        .run({
+          session,
+          resumeFrom,
+          resumeTranscript,
+          logFile,
+          signal: controller.signal,
+          onStarted: (started) => this.record.started(session.id, started, started.resumedFrom === undefined ? resumeFrom : started.resumedFrom, logFile),
+        })
+        .finally(() => publisher?.stop());
       await this.finished(session.id, outcome);
     })();
     this.track(session.id, controller, done);
@@ -87,13 +94,19 @@ export class AgentSupervisor {
     if (agent === undefined || decideOrphan(session, { host: hostname(), runnerAdopts: this.runner.adopt !== undefined, followed: this.runs.has(session.id) }) !== 'adopt') return false;
     const controller = new AbortController();
     const done = (async () => {
-      const outcome = await this.runner.adopt!({ session, logFile: agent.logFile, signal: controller.signal });
+      const publisher = this.publisherOf(session.id, agent.logFile);
+      const outcome = await this.runner.adopt!({ session, logFile: agent.logFile, signal: controller.signal }).finally(() => publisher?.stop());
       await this.finished(session.id, outcome);
     })();
     this.track(session.id, controller, done);
     // Asked to stop while its manager was gone: the adopter carries the request out.
     if (agent.stopRequest !== undefined) void this.stopRequested(session.id, agent.stopRequest);
     return true;
+  }
+
+  /** Publishes a run's log for other hosts' pages while it runs, where the store keeps them. */
+  private publisherOf(sessionId: string, logFile: string): LogPublisher | null {
+    return this.agentLogs === null ? null : new LogPublisher(this.agentLogs, sessionId, logFile);
   }
 
   /** Records a run's end, with its conversation kept and who stopped it, if someone did. */

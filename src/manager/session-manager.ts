@@ -88,7 +88,7 @@ export class SessionManager {
     });
     // While its agents run, the manager follows the store: a stop request any process appends reaches it.
     const follow = () => store.watch(() => this.refresh().catch(() => 0));
-    this.supervisor = options.runner === undefined ? null : new AgentSupervisor(options.runner, resolve(dir, 'logs'), this.agentRecorder(), transcripts, follow);
+    this.supervisor = options.runner === undefined ? null : new AgentSupervisor(options.runner, resolve(dir, 'logs'), this.agentRecorder(), transcripts, follow, store.agentLogs ?? null);
   }
 
   /**

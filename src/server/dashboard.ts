@@ -1,4 +1,3 @@
-import { open } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { join } from 'node:path';
@@ -12,6 +11,7 @@ import type { SessionReads } from '../query/session-reads.js';
 import { storedConversations } from '../report/transcript-text.js';
 import type { EventStore } from '../store/event-store.js';
 import type { TranscriptStore } from '../store/transcript-store.js';
+import { logFileTail, type AgentLogStore } from '../store/agent-log-store.js';
 import { checkAccess, isLoopback, type AccessRules, type Tokens } from './access.js';
 import { DASHBOARD_CSS, DASHBOARD_JS } from './assets.js';
 import { layout, problemPage } from './layout.js';
@@ -126,7 +126,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
     if (path === '/assets/dashboard.js') return send(response, 200, 'text/javascript', DASHBOARD_JS);
     if (path === '/live') return request.method === 'HEAD' ? send(response, 200, 'text/event-stream', '') : void feed.add(response);
     const log = /^\/log\/([0-9a-f-]{36})$/.exec(path);
-    if (log !== null) return send(response, 200, 'text/plain', await logTail(options.logs, log[1]!));
+    if (log !== null) return send(response, 200, 'text/plain', await logTail(options.logs, options.store.agentLogs, log[1]!));
     // No icon: answered empty rather than as a missing page in every browser's console.
     if (path === '/favicon.ico') return send(response, 204, 'image/x-icon', '');
     try {
@@ -193,7 +193,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
       const members = await reads.pipeline(root);
       const conversations = await storedConversations(options.transcripts, members);
       const title = `Pipeline ${root.slice(0, 8)} · ${members.get(root)?.purpose ?? ''}`;
-      const running = { sessions: options.logs === undefined ? [] : [...members.values()].filter((s) => s.status === 'Active' && agentRunning(s)), host: hostname() };
+      const running = { sessions: options.logs === undefined ? [] : [...members.values()].filter((s) => s.status === 'Active' && agentRunning(s)), host: hostname(), published: options.store.agentLogs !== undefined };
       const steer = await steeringSection(members, members.get(root)!, powers);
       const notice = acted === null ? undefined : ACTION_NOTICES[acted];
       const controls = notice === undefined ? undefined : `<p class="notice" role="status" id="notice">${esc(notice)}</p>`;
@@ -232,26 +232,14 @@ export function queryOf(params: URLSearchParams): SessionQuery {
   return query as SessionQuery;
 }
 
-/** How much of an agent's log the page shows: its end. */
-const LOG_TAIL = 32 * 1024;
-
 /**
- * The end of the log of the agent of session `id` on this host, its control characters escaped
- * (an agent's output is untrusted). The path is made from the id, never taken from the log, so
- * nothing but `<logs>/<id>.log` can be read. Empty when there is none.
+ * The end of the log of the agent of session `id`, its control characters escaped (an agent's
+ * output is untrusted): from `<logs>/<id>.log` on this host, else as the manager running it on
+ * another host published it to the store (PostgreSQL). The path is made from the id, never taken
+ * from the log, so nothing but that file can be read. Empty when there is none.
  */
-async function logTail(logs: string | undefined, id: string): Promise<string> {
-  if (logs === undefined) return '';
-  const handle = await open(join(logs, `${id}.log`), 'r').catch(() => null);
-  if (handle === null) return '';
-  try {
-    const { size } = await handle.stat();
-    const length = Math.min(size, LOG_TAIL);
-    const { buffer, bytesRead } = await handle.read(Buffer.alloc(length), 0, length, size - length);
-    const text = buffer.subarray(0, bytesRead).toString('utf8');
-    // From the first whole line, when the tail starts inside one.
-    return safeText(size > length ? text.slice(text.indexOf('\n') + 1) : text);
-  } finally {
-    await handle.close();
-  }
+async function logTail(logs: string | undefined, published: AgentLogStore | undefined, id: string): Promise<string> {
+  const local = logs === undefined ? null : await logFileTail(join(logs, `${id}.log`));
+  const tail = local ?? (await published?.read(id)) ?? null;
+  return tail === null ? '' : safeText(tail.toString('utf8'));
 }

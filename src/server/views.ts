@@ -10,6 +10,7 @@ import { conversationsHtml, sessionsTableHtml, statsHtml } from '../report/rende
 import { timelineSvg } from '../report/timeline-svg.js';
 import { costOverTimeSvg, sessionsOverTimeSvg } from '../report/time-series-svg.js';
 import { RECOUNT_MS, type Charts } from './charts.js';
+import { LOG_PUBLISH_MS } from '../manager/log-publisher.js';
 
 /** Where a session's pipeline is shown, with the session picked out. */
 export const pipelineHref = (session: Session): string => `/pipeline/${encodeURIComponent(session.id)}#session-${session.id}`;
@@ -79,15 +80,26 @@ export function sessionsMain(page: SessionPage, params: URLSearchParams, now: nu
 }
 
 /**
- * A running agent's log, which the page's script keeps reading while the page is open; for an
- * agent on another host, where its log is (this server reads only its own host's files).
+ * A running agent's log, which the page's script keeps reading while the page is open: this
+ * host's file, or for an agent on another host what its manager publishes to the store (when
+ * the store keeps them: PostgreSQL), or else where its log is.
  */
-const liveLog = (session: Session, host: string): string => {
+const liveLog = (session: Session, running: RunningAgents): string => {
   const head = `<h2>Live log · ${esc(session.agentName)} <code>${esc(session.id.slice(0, 8))}</code></h2>`;
   const agent = session.agent!.process;
-  if (agent.host !== host) return `${head}<p class="muted">Its agent runs on host <code>${esc(agent.host)}</code> (pid ${agent.pid}): its log is there, in <code>${esc(session.agent!.logFile)}</code>.</p>`;
-  return `${head}<pre class="live-log" data-log="/log/${esc(session.id)}">(reading…)</pre>`;
+  const where = `host <code>${esc(agent.host)}</code> (pid ${agent.pid})`;
+  const pre = `<pre class="live-log" data-log="/log/${esc(session.id)}">(reading…)</pre>`;
+  if (agent.host === running.host) return `${head}${pre}`;
+  if (running.published) return `${head}<p class="muted">Its agent runs on ${where}: its manager publishes the log's end to the store every ${LOG_PUBLISH_MS / 1000} s.</p>${pre}`;
+  return `${head}<p class="muted">Its agent runs on ${where}: its log is there, in <code>${esc(session.agent!.logFile)}</code>.</p>`;
 };
+
+/** The running agents of a page, this server's host, and whether the store keeps the logs of other hosts' agents. */
+export interface RunningAgents {
+  sessions: readonly Session[];
+  host: string;
+  published: boolean;
+}
 
 /** The session machine's state of each status. */
 const STATE_OF = { Active: 'active', HandedOff: 'handedOff', Completed: 'completed', Failed: 'failed' } as const;
@@ -101,7 +113,7 @@ ${machineSvg(sessionMachine, STATE_OF[session.status])}`;
 }
 
 /** A pipeline: its lineage, its timeline, each session with what it produced or why it failed, what a person may do (`steer`), the running agents' logs (or, on another host, where they are), the machine of `focus`, its conversations. */
-export function pipelineMain(sessions: ReadonlyMap<string, Session>, conversations: ReadonlyMap<string, string[]>, now: number, focus: Session, running: { sessions: readonly Session[]; host: string } = { sessions: [], host: '' }, steer = ''): string {
+export function pipelineMain(sessions: ReadonlyMap<string, Session>, conversations: ReadonlyMap<string, string[]>, now: number, focus: Session, running: RunningAgents = { sessions: [], host: '', published: false }, steer = ''): string {
   const list = [...sessions.values()];
   const cost = list.reduce((sum, s) => sum + (s.result?.totalCostUsd ?? 0), 0);
   const turns = list.reduce((sum, s) => sum + (s.result?.numTurns ?? 0), 0);
@@ -111,7 +123,7 @@ export function pipelineMain(sessions: ReadonlyMap<string, Session>, conversatio
 <h2>Timeline</h2><div class="scroll">${timelineSvg(list, now)}</div>
 <h2>Sessions</h2><div class="scroll">${sessionsTableHtml(list, now)}</div>
 <div id="steer">${steer}</div>
-${running.sessions.map((session) => liveLog(session, running.host)).join('')}
+${running.sessions.map((session) => liveLog(session, running)).join('')}
 ${machineSection(focus)}
 ${conversationsHtml(sessions, conversations)}`;
 }

@@ -1,3 +1,4 @@
+import type { AgentLogStore } from './agent-log-store.js';
 import type { TranscriptStore } from './transcript-store.js';
 import type { PendingEvent, SessionEvent } from '../events/session-event.js';
 import type { SessionsTableFold } from './postgres/session-row.js';
@@ -143,6 +144,11 @@ export interface EventStore {
   catchUpSessionsTable?(fold: SessionsTableFold): Promise<number>;
   /** Where this store keeps the agents' conversations; without one, they go beside the manager's cache. */
   readonly transcripts?: TranscriptStore;
+  /**
+   * Where the managers running agents publish the ends of their logs, for pages served on
+   * other hosts (PostgreSQL); absent where every agent writes its log beside the store (files).
+   */
+  readonly agentLogs?: AgentLogStore;
   /**
    * Whether the store holds any event at all. Reads only, and works before {@link connect}: an
    * open asks it before it takes a sessions.json without a checkpoint for a cache to rebuild.

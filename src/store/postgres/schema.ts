@@ -41,6 +41,12 @@ CREATE TABLE IF NOT EXISTS ${s}.transcripts (
   content     bytea       NOT NULL,
   saved_at    timestamptz NOT NULL DEFAULT now()
 );
+-- The end of each running agent's log, published by the manager running it, for pages on other hosts.
+CREATE TABLE IF NOT EXISTS ${s}.agent_logs (
+  session_id   uuid        PRIMARY KEY,
+  tail         bytea       NOT NULL,
+  published_at timestamptz NOT NULL DEFAULT now()
+);
 ${sessionsTableSql(s)}
 ${storeSessionsSql(s)}
 ${appendFunctionSql(s)}
