@@ -18,6 +18,7 @@ import {
 import { StatsCounter, type SessionStats } from '../projections/stats.js';
 import type { SnapshotQuery } from '../store/postgres/postgres-event-store.js';
 import { searchableInSql } from '../store/postgres/session-row.js';
+import type { FoldedSessions } from './folded-sessions.js';
 
 /** The most candidate rows one query of a walk asks for. */
 const CHUNK = 500;
@@ -37,14 +38,16 @@ export class PostgresSessions {
     readonly folded: number,
     /** The last seq the events table holds; above `folded` when the table is behind. */
     readonly top: number,
+    /** Sessions folded by earlier reads, by revision, when the caller keeps them between reads. */
+    private readonly cache: FoldedSessions | null,
   ) {}
 
-  /** The table as this snapshot sees it. */
-  static async open(query: SnapshotQuery): Promise<PostgresSessions> {
+  /** The table as this snapshot sees it; `cache` keeps folded sessions from one read to the next. */
+  static async open(query: SnapshotQuery, cache: FoldedSessions | null = null): Promise<PostgresSessions> {
     const [row] = await query<{ folded: string; top: string }>(
       'SELECT (SELECT seq FROM %s.sessions_folded)::text AS folded, (SELECT coalesce(max(seq), 0) FROM %s.events)::text AS top',
     );
-    return new PostgresSessions(query, Number(row!.folded), Number(row!.top));
+    return new PostgresSessions(query, Number(row!.folded), Number(row!.top), cache);
   }
 
   /** How many sessions the table holds. */
@@ -53,9 +56,35 @@ export class PostgresSessions {
     return Number(row!.n);
   }
 
-  /** The sessions with these ids (unknown ones left out), in spawn order. */
-  async get(ids: readonly string[]): Promise<Map<string, Session>> {
+  /**
+   * The sessions with these ids (unknown ones left out), in spawn order. `revisions`, the table's
+   * for some of them: those the cache holds at that revision are not fetched again.
+   */
+  async get(ids: readonly string[], revisions?: ReadonlyMap<string, number>): Promise<Map<string, Session>> {
     if (ids.length === 0) return new Map();
+    const kept = new Map<string, Session>();
+    if (this.cache !== null && revisions !== undefined) {
+      for (const id of ids) {
+        const revision = revisions.get(id);
+        const session = revision === undefined ? undefined : this.cache.take(id, revision);
+        if (session !== undefined) kept.set(id, session);
+      }
+    }
+    const wanted = kept.size === 0 ? ids : ids.filter((id) => !kept.has(id));
+    const folded = wanted.length === 0 ? new Map<string, Session>() : await this.fold(wanted);
+    for (const session of folded.values()) this.cache?.keep(session);
+    if (kept.size === 0) return folded;
+    // In the order asked for (callers ask in spawn order), kept and folded alike.
+    const all = new Map<string, Session>();
+    for (const id of ids) {
+      const session = kept.get(id) ?? folded.get(id);
+      if (session !== undefined) all.set(id, session);
+    }
+    return all;
+  }
+
+  /** The sessions with these ids folded from their events, in spawn order. */
+  private async fold(ids: readonly string[]): Promise<Map<string, Session>> {
     // Only a table behind its log needs the bound; without statistics on the events (a store just
     // copied in), the planner would otherwise walk the whole seq index to apply it.
     const rows =
@@ -125,18 +154,22 @@ export class PostgresSessions {
 
   /** The sessions of the pipeline whose root is `root` (its handoffs and retries, down the tree), in spawn order. */
   async pipeline(root: string): Promise<Map<string, Session>> {
-    return this.get(await this.pipelineIds(root));
+    const rows = await this.pipelineRows(root);
+    return this.get(rows.map((r) => r.id), new Map(rows.map((r) => [r.id, r.revision])));
   }
 
   private async pipelineIds(root: string): Promise<string[]> {
-    const rows = await this.query<{ id: string }>(
+    return (await this.pipelineRows(root)).map((r) => r.id);
+  }
+
+  private pipelineRows(root: string): Promise<Array<{ id: string; revision: number }>> {
+    return this.query<{ id: string; revision: number }>(
       `WITH RECURSIVE tree (id) AS (
          SELECT id FROM %s.sessions WHERE id = $1
          UNION SELECT c.id FROM %s.sessions c JOIN tree ON c.parent_session = tree.id
-       ) SELECT s.id::text FROM tree JOIN %s.sessions s USING (id) ORDER BY s.spawn_seq`,
+       ) SELECT s.id::text, s.revision FROM tree JOIN %s.sessions s USING (id) ORDER BY s.spawn_seq`,
       [root],
     );
-    return rows.map((r) => r.id);
   }
 
   /** A cursor of this store names the session at its place; any other is refused. */
@@ -162,9 +195,9 @@ export class PostgresSessions {
       let after = start !== null && pass === start.pass ? start.position : null;
       for (;;) {
         const { text, values } = candidateSql(query, { reverse, failed, after, members, limit: chunk });
-        const rows = await this.query<{ id: string; place: string }>(text, values);
+        const rows = await this.query<{ id: string; place: string; revision: number }>(text, values);
         if (rows.length === 0) break;
-        const sessions = await this.get(rows.map((r) => r.id));
+        const sessions = await this.get(rows.map((r) => r.id), new Map(rows.map((r) => [r.id, r.revision])));
         for (const row of rows) {
           const session = sessions.get(row.id)!;
           if (matches === null || matches(session)) yield { session, cursor: { order: query.order, pass, position: Number(row.place), id: row.id } };
@@ -205,7 +238,7 @@ function candidateSql(
   if (query.text !== undefined && searchableInSql(query.text.toLowerCase())) where.push(`strpos(search_text, ${bind(query.text.toLowerCase())}) > 0`);
   if (pass.after !== null) where.push(`spawn_seq ${pass.reverse ? '<' : '>'} ${bind(pass.after)}`);
   return {
-    text: `SELECT id::text, spawn_seq::text AS place FROM %s.sessions WHERE ${where.join(' AND ')} ORDER BY spawn_seq ${pass.reverse ? 'DESC' : 'ASC'} LIMIT ${pass.limit}`,
+    text: `SELECT id::text, spawn_seq::text AS place, revision FROM %s.sessions WHERE ${where.join(' AND ')} ORDER BY spawn_seq ${pass.reverse ? 'DESC' : 'ASC'} LIMIT ${pass.limit}`,
     values,
   };
 }

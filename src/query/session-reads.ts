@@ -9,6 +9,7 @@ import type { StoreCursor } from '../store/event-store.js';
 import { FileEventStore } from '../store/file/file-event-store.js';
 import type { PostgresEventStore } from '../store/postgres/postgres-event-store.js';
 import { PostgresSessions } from './postgres-sessions.js';
+import { FoldedSessions } from './folded-sessions.js';
 import { readStore, type StoreView } from './read-store.js';
 import { sessionsTableFold } from '../projections/session-rows.js';
 import { sessionLines, sessionLinesOf } from './session-lines.js';
@@ -133,17 +134,29 @@ export async function readPostgresSessions<T>(
   store: PostgresEventStore,
   read: (reads: SessionReads) => Promise<T>,
   onBehind?: (events: number, folded: number, why: string) => void,
+  cache: FoldedSessions | null = null,
 ): Promise<T> {
   const refused = await store.catchUpSessionsTable(sessionsTableFold).then(
     () => null,
     (error: unknown) => (error as Error).message,
   );
   return store.inSnapshot(async (query) => {
-    const sessions = await PostgresSessions.open(query);
+    const sessions = await PostgresSessions.open(query, cache);
     // Events appended since the fold are not what this read has read: its answers stand at `folded`.
     if (refused !== null && sessions.top > sessions.folded) onBehind?.(sessions.top - sessions.folded, sessions.folded, refused);
     return read(postgresReads(sessions, store.location));
   });
+}
+
+/**
+ * Reads of a PostgreSQL store for a process that reads it again and again (the dashboard), as
+ * {@link readPostgresSessions} answers each: the sessions they fold are kept between reads by
+ * their revision ({@link FoldedSessions}, the last 10,000), so a page asked for again fetches
+ * the events only of the sessions that changed since.
+ */
+export function postgresSessionReader(store: PostgresEventStore, onBehind?: (events: number, folded: number, why: string) => void): { read<T>(read: (reads: SessionReads) => Promise<T>): Promise<T> } {
+  const cache = new FoldedSessions();
+  return { read: (read) => readPostgresSessions(store, read, onBehind, cache) };
 }
 
 /** A file store's reads, and how to close the file they read. */

@@ -4,7 +4,7 @@ import pg from 'pg';
 import { FileEventStore, PostgresEventStore, SessionManager, type Session } from '../../src/index.js';
 import { contextFor, tempDir } from '../helpers/fixtures.js';
 import { copyEvents } from '../../src/copy/copy-events.js';
-import { readFileSessions, readPostgresSessions, type SessionReads } from '../../src/query/session-reads.js';
+import { postgresSessionReader, readFileSessions, readPostgresSessions, type SessionReads } from '../../src/query/session-reads.js';
 import { PG_URL, dropSchema, freshSchema } from '../helpers/stores.js';
 
 /*
@@ -99,6 +99,39 @@ describe('a PostgreSQL store of an earlier schema version, read through its sess
       }
     } finally {
       await dropSchema(schema);
+      await cleanup();
+    }
+  });
+});
+
+describe('a PostgreSQL reader that keeps the sessions it folded (postgresSessionReader)', () => {
+  const schema = freshSchema();
+  afterAll(() => dropSchema(schema));
+
+  it('answers again from what it kept while a session stands still, and from its events once it changed', async () => {
+    const { dir, cleanup } = await tempDir();
+    const store = new PostgresEventStore({ connectionString: PG_URL, schema });
+    const manager = await SessionManager.open(dir, { store: new PostgresEventStore({ connectionString: PG_URL, schema }) });
+    try {
+      const a = await manager.spawnAgentSession('CodeGenAgent', 'first', contextFor('CodeGeneration', 3));
+      const b = await manager.spawnAgentSession('ReviewAgent', 'second', contextFor('Review', 3));
+      const reader = postgresSessionReader(store);
+      const page = () => reader.read(async (reads) => (await reads.page({ order: 'spawn' })).sessions);
+      // A caller's changes to what it was given (folded, then kept) never reach what the reader kept.
+      for (let read = 0; read < 3; read += 1) {
+        const sessions = await page();
+        expect(sessions.map((s) => [s.status, s.childSessions])).toEqual([['Active', []], ['Active', []]]);
+        sessions[0]!.status = 'Failed';
+        sessions[0]!.childSessions.push('not a child');
+      }
+      // A new event: the row's revision moves on, and the session is folded again.
+      await manager.completeSession(a.id, { success: true, output: 'done' });
+      const after = await page();
+      expect(after.map((s) => [s.id, s.status, s.revision])).toEqual([[a.id, 'Completed', 2], [b.id, 'Active', 1]]);
+      expect(after).toEqual([...(await readPostgresSessions(store, async (reads) => (await reads.page({ order: 'spawn' })).sessions))]);
+    } finally {
+      await manager.close();
+      await store.close();
       await cleanup();
     }
   });

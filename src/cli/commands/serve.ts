@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { SessionManager } from '../../manager/session-manager.js';
 import { ClaudeRunner } from '../../runner/claude-runner.js';
 import type { DashboardActions } from '../../server/actions.js';
-import { fileSessionReader, readPostgresSessions, type SessionReads } from '../../query/session-reads.js';
+import { fileSessionReader, postgresSessionReader, type SessionReads } from '../../query/session-reads.js';
 import { parseTokens } from '../../server/access.js';
 import { startDashboard } from '../../server/dashboard.js';
 import { FileEventStore } from '../../store/file/file-event-store.js';
@@ -44,10 +44,9 @@ export const serveCommand: Command = {
     const store = postgres ?? new FileEventStore(context.dir);
     // Files: the read-only view kept between requests while the store stands still.
     const files = postgres === undefined ? fileSessionReader(context.dir) : null;
-    const read = files !== null
-      ? <T>(fn: (reads: SessionReads) => Promise<T>) => files.read(fn)
-      : <T>(fn: (reads: SessionReads) => Promise<T>) =>
-          readPostgresSessions(postgres!, fn, (events, folded, why) => process.stderr.write(`note: the sessions table is ${events} events behind its log (${why}): pages stand at seq ${folded}\n`));
+    // PostgreSQL: the sessions folded for one page kept for the next, by revision.
+    const tables = postgres === undefined ? null : postgresSessionReader(postgres, (events, folded, why) => process.stderr.write(`note: the sessions table is ${events} events behind its log (${why}): pages stand at seq ${folded}\n`));
+    const read = files !== null ? <T>(fn: (reads: SessionReads) => Promise<T>) => files.read(fn) : <T>(fn: (reads: SessionReads) => Promise<T>) => tables!.read(fn);
     // Actions go through a manager of the same store, opened when first needed (at once with
     // agents: opening with a runner adopts or fails this host's orphaned agents, as `pipeline resume` does).
     let opened: Promise<SessionManager> | null = null;
