@@ -193,6 +193,6 @@ export class AgentSupervisor {
 }
 
 /** The error a session stopped on request fails with: who asked, and why. */
-export function stopRequestReason(request: { by: string; reason: string }): string {
+function stopRequestReason(request: { by: string; reason: string }): string {
   return `stopped at the request of ${request.by}: ${request.reason}`;
 }
