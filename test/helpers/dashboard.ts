@@ -6,7 +6,8 @@ import { v4 as uuidv4 } from 'uuid';
 import { EVENT_SCHEMA_VERSION } from '../../src/events/event-envelope.js';
 import type { SessionEvent } from '../../src/index.js';
 import { encodeEventLine } from '../../src/store/file/line-codec.js';
-import { readFileSessions, type SessionReads } from '../../src/query/session-reads.js';
+import { readFileSessions, readPostgresSessions, type SessionReads } from '../../src/query/session-reads.js';
+import type { PostgresEventStore } from '../../src/store/postgres/postgres-event-store.js';
 import { parseTokens } from '../../src/server/access.js';
 import { startDashboard, type Dashboard } from '../../src/server/dashboard.js';
 import type { DashboardActions } from '../../src/server/actions.js';
@@ -52,6 +53,18 @@ export function dashboardOn(dir: string, options: { host?: string; tokens?: stri
     ...(options.host === undefined ? {} : { host: options.host }),
     tokens: parseTokens(options.tokens ?? []),
     ...(options.actions === undefined ? {} : { actions: options.actions }),
+  });
+}
+
+/** A dashboard on a PostgreSQL store, on a free port of 127.0.0.1; `logs` as `serve` passes it. */
+export function dashboardOnPostgres(store: PostgresEventStore, options: { logs?: string } = {}): Promise<Dashboard> {
+  return startDashboard({
+    read: <T>(fn: (reads: SessionReads) => Promise<T>) => readPostgresSessions(store, fn),
+    store,
+    transcripts: store.transcripts,
+    location: store.location,
+    port: 0,
+    ...(options.logs === undefined ? {} : { logs: options.logs }),
   });
 }
 

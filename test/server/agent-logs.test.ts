@@ -1,12 +1,11 @@
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { PostgresEventStore } from '../../src/index.js';
-import { readPostgresSessions, type SessionReads } from '../../src/query/session-reads.js';
-import { startDashboard } from '../../src/server/dashboard.js';
+import type { Dashboard } from '../../src/server/dashboard.js';
 import { pipelineMain } from '../../src/server/views.js';
 import type { Session } from '../../src/domain/session.js';
 import { pollFor, startChild, waitFor } from '../helpers/children.js';
-import { fetchFrom } from '../helpers/dashboard.js';
+import { dashboardOnPostgres, fetchFrom } from '../helpers/dashboard.js';
 import { tempDir } from '../helpers/fixtures.js';
 import { dropSchema, freshSchema, PG_URL } from '../helpers/stores.js';
 
@@ -31,18 +30,11 @@ describe('the log of an agent run by a manager on another host', () => {
     // "Host A" runs the agent, writing its log in its own folder; the dashboard reads another.
     const host = startChild('run-agent', [join(dir, 'host-a'), dir, PG_URL, schema]);
     const store = new PostgresEventStore({ connectionString: PG_URL, schema });
-    let dashboard: Awaited<ReturnType<typeof startDashboard>> | null = null;
+    let dashboard: Dashboard | null = null;
     try {
       await waitFor(() => host.lines.some((l) => l.startsWith('started ')), 20_000, 'host A to start its agent');
       const id = host.lines.find((l) => l.startsWith('started '))!.split(' ')[1]!;
-      dashboard = await startDashboard({
-        read: <T>(fn: (reads: SessionReads) => Promise<T>) => readPostgresSessions(store, fn),
-        store,
-        transcripts: store.transcripts,
-        location: store.location,
-        port: 0,
-        logs: join(dir, 'host-b', 'logs'),
-      });
+      dashboard = await dashboardOnPostgres(store, { logs: join(dir, 'host-b', 'logs') });
       // The fake agent writes its init line, then names the grandchild it started.
       const log = await pollFor(async () => {
         const body = (await fetchFrom(dashboard!.url, `/log/${id}`)).body;

@@ -4,13 +4,12 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { PostgresEventStore, SessionManager } from '../../src/index.js';
-import { readPostgresSessions, type SessionReads } from '../../src/query/session-reads.js';
-import { startDashboard, type Dashboard } from '../../src/server/dashboard.js';
+import type { Dashboard } from '../../src/server/dashboard.js';
 import { launchChromium } from '../helpers/chromium.js';
 import { runCli } from '../helpers/cli.js';
 import { contextFor, tempDir } from '../helpers/fixtures.js';
 import { dropSchema, freshSchema, PG_URL } from '../helpers/stores.js';
-import { dashboardOn, HOSTILE, storeWithRunningAgent } from '../helpers/dashboard.js';
+import { dashboardOn, dashboardOnPostgres, HOSTILE, storeWithRunningAgent } from '../helpers/dashboard.js';
 
 const ARTIFACTS = fileURLToPath(new URL('../../test-artifacts/', import.meta.url));
 
@@ -103,13 +102,7 @@ describe('the dashboard in a real Chromium', () => {
     const page = await browser.newPage();
     try {
       expect((await runCli(['spawn', 'CodeGenAgent', '--purpose', 'first on postgres', '--issue', '1', '--phase', 'CodeGeneration', '--store', spec, '--dir', dir])).code).toBe(0);
-      dashboard = await startDashboard({
-        read: <T>(fn: (reads: SessionReads) => Promise<T>) => readPostgresSessions(store, fn),
-        store,
-        transcripts: store.transcripts,
-        location: store.location,
-        port: 0,
-      });
+      dashboard = await dashboardOnPostgres(store);
       await page.goto(`${dashboard.url}sessions`);
       expect(await page.textContent('main')).toContain('first on postgres');
       await page.waitForSelector('#live[data-following="true"]', { state: 'attached' });
