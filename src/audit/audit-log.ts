@@ -1,17 +1,15 @@
-import type { Session } from '../domain/session.js';
-import type { SessionEvent } from '../events/session-event.js';
-import { machineEventOf, snapshotOf } from '../manager/machine-bridge.js';
-import { emptySessionsState, evolveSessions, spawnRefusal } from '../projections/sessions-projection.js';
-import { UuidSet } from './uuid-set.js';
+import { RepeatedIds } from './repeated-ids.js';
+import { BackgroundSchemaCheck, schemaVerdicts, type SchemaCheckMode } from './schema-check.js';
+import { SessionLedger, type Place } from './session-ledger.js';
 import { fileStoreToRead } from '../query/read-store.js';
 import type { EventStore, ReadFinding, StoredRecord } from '../store/event-store.js';
 import { digestOf, type TranscriptDigest, type TranscriptStore } from '../store/transcript-store.js';
 
-/** Where an event stands in the log. */
-type Place = Pick<StoredRecord, 'line' | 'offset'>;
-
 /** What kind of problem a finding is. */
 export type FindingKind = 'line' | 'sequence' | 'duplicate-id' | 'transition' | 'link' | 'torn-tail' | 'transcript';
+
+/** The order of findings at one place: what the line is, then what its event does. */
+const KIND_ORDER: readonly FindingKind[] = ['line', 'sequence', 'duplicate-id', 'transition', 'link', 'transcript', 'torn-tail'];
 
 /** One problem in the log, with where it is. */
 export interface AuditFinding {
@@ -44,64 +42,90 @@ export async function auditLog(dir: string, onProgress?: (done: number, total: n
   return auditStore(await fileStoreToRead(dir), onProgress);
 }
 
+/** How the audit runs, for tests and benchmarks: where it validates events ({@link SchemaCheckMode}). */
+export interface AuditTuning {
+  schemaCheck?: SchemaCheckMode;
+}
+
 /**
  * {@link auditLog} of any store, read through its read-only reader: on PostgreSQL a finding's
  * `line` and `offset` are the event's `seq`. The store is only read, never connected.
  * `onProgress` is told how far the read has got, out of `StoreRead.size`.
+ *
+ * Its memory does not grow with the log but for a few bytes a session ({@link SessionLedger}):
+ * event ids are checked in spilled parts ({@link RepeatedIds}). On a big log a worker thread
+ * validates events while they are judged ({@link BackgroundSchemaCheck}); if it refuses any, the
+ * judgments that took it as valid cannot stand, and the log is audited again, each event
+ * validated before it is judged (a log with such an event is rare: its checksum must match).
  */
-export async function auditStore(store: Pick<EventStore, 'location' | 'readRecords' | 'transcripts'>, onProgress?: (done: number, total: number) => void): Promise<AuditReport> {
+export async function auditStore(store: Pick<EventStore, 'location' | 'readRecords' | 'transcripts'>, onProgress?: (done: number, total: number) => void, tuning: AuditTuning = {}): Promise<AuditReport> {
+  return (await auditPass(store, onProgress, tuning.schemaCheck ?? 'auto')) ?? (await auditPass(store, onProgress, 'thread'))!;
+}
+
+/** One pass of {@link auditStore}; null when the worker refused an event the pass had judged. */
+async function auditPass(store: Pick<EventStore, 'location' | 'readRecords' | 'transcripts'>, onProgress: ((done: number, total: number) => void) | undefined, mode: SchemaCheckMode): Promise<AuditReport | null> {
   const file = store.location;
   const findings: AuditFinding[] = [];
   const onFinding = (f: ReadFinding) => findings.push({ kind: f.message.startsWith('seq ') ? 'sequence' : 'line', ...f });
-  const state = emptySessionsState();
-  const ids = new UuidSet();
+  const ledger = new SessionLedger();
+  const ids = new RepeatedIds();
+  const background = new BackgroundSchemaCheck(mode);
   const transcripts = new Map<string, { record: Place; digest: TranscriptDigest }>();
   let events = 0;
-  const check = (record: StoredRecord) => {
+  const judge = (record: StoredRecord) => {
     const { event } = record;
-    const at = { line: record.line, offset: record.offset, sessionId: event.sessionId };
     events += 1;
-    if (!ids.add(event.id)) findings.push({ kind: 'duplicate-id', ...at, message: `event id ${event.id} appears again` });
-    const refusal = transitionRefusal(state.sessions, event);
+    ids.add(event.id, event.sessionId, record.line, record.offset);
+    const refusal = ledger.refusal(event);
     if (refusal !== null) {
-      findings.push({ kind: event.type === 'SessionSpawned' ? 'link' : 'transition', ...at, message: refusal });
-      return;
+      return void findings.push({ kind: event.type === 'SessionSpawned' ? 'link' : 'transition', line: record.line, offset: record.offset, sessionId: event.sessionId, message: refusal });
     }
-    try {
-      evolveSessions(state, event);
-    } catch (error) {
-      findings.push({ kind: 'transition', ...at, message: (error as Error).message });
-      return;
-    }
-    const session = keepWhatChecksRead(state.sessions.get(event.sessionId)!);
-    if (event.type === 'SessionSpawned') session.spawnedAt = { line: record.line, offset: record.offset };
+    ledger.apply(event, record);
     if ('transcript' in event.data && event.data.transcript !== undefined && 'sha256' in event.data.transcript) {
       transcripts.set(event.sessionId, { record: { line: record.line, offset: record.offset }, digest: event.data.transcript });
     }
   };
-  const read = await store.readRecords(null, { verify: 'schema', onFinding });
-  for await (const batch of read.records) {
-    for (const record of batch) check(record);
-    onProgress?.(batch.at(-1)!.end, read.size);
-  }
-
-  for (const session of state.sessions.values()) {
-    for (const child of session.childSessions) {
-      if (state.sessions.get(child)?.parentSession !== session.id) {
-        const record = (session as AuditedSession).spawnedAt!;
-        findings.push({ kind: 'link', line: record.line, offset: record.offset, sessionId: session.id, message: `handed off to ${child}, which was never spawned as its child` });
+  try {
+    // Checksums and JSON in the reader; the schema here, or in the worker (see BackgroundSchemaCheck).
+    const read = await store.readRecords(null, { verify: 'checksum', onFinding });
+    for await (const batch of read.records) {
+      background.read(batch);
+      if (background.taking) {
+        background.submit(batch);
+        try {
+          for (const record of batch) judge(record);
+        } catch {
+          // An event no schema checked broke a rule's reading of it: it is not valid, and the
+          // pass in which each event is validated first will say so.
+          return null;
+        }
+      } else {
+        const verdicts = schemaVerdicts(batch);
+        for (let i = 0; i < batch.length; i += 1) {
+          const invalid = verdicts[i];
+          if (invalid === null) judge(batch[i]!);
+          else onFinding({ line: batch[i]!.line, offset: batch[i]!.offset, message: invalid! });
+        }
       }
+      onProgress?.(batch.at(-1)!.end, read.size);
     }
+    if ((await background.refused()).length > 0) return null;
+
+    for (const repeat of ids.repeats()) findings.push({ kind: 'duplicate-id', line: repeat.line, offset: repeat.offset, sessionId: repeat.sessionId, message: `event id ${repeat.id} appears again` });
+    for (const broken of ledger.brokenHandoffs()) {
+      findings.push({ kind: 'link', line: broken.line, offset: broken.offset, sessionId: broken.parent, message: `handed off to ${broken.child}, which was never spawned as its child` });
+    }
+    if (store.transcripts !== undefined) findings.push(...(await transcriptFindings(store.transcripts, store.location, transcripts)));
+    const tail = read.end();
+    if (tail.pendingBytes > 0) {
+      findings.push({ kind: 'torn-tail', line: tail.line + 1, offset: tail.offset, message: `${tail.pendingBytes} bytes after the last whole transaction (${tail.pendingLines} complete lines of an unfinished transaction); opening the store would cut them` });
+    }
+    findings.sort((a, b) => a.offset - b.offset || KIND_ORDER.indexOf(a.kind) - KIND_ORDER.indexOf(b.kind));
+    return { file, lines: tail.line + tail.pendingLines, events, sessions: ledger.sessions, imported: ledger.imported, findings };
+  } finally {
+    ids.dispose();
+    await background.close();
   }
-  if (store.transcripts !== undefined) findings.push(...(await transcriptFindings(store.transcripts, store.location, transcripts)));
-  const tail = read.end();
-  if (tail.pendingBytes > 0) {
-    findings.push({ kind: 'torn-tail', line: tail.line + 1, offset: tail.offset, message: `${tail.pendingBytes} bytes after the last whole transaction (${tail.pendingLines} complete lines of an unfinished transaction); opening the store would cut them` });
-  }
-  findings.sort((a, b) => a.offset - b.offset);
-  let imported = 0;
-  for (const session of state.sessions.values()) if (session.imported === true) imported += 1;
-  return { file, lines: tail.line + tail.pendingLines, events, sessions: state.sessions.size, imported, findings };
 }
 
 /** A transcript the log records as stored but that is missing, or whose bytes are not the ones recorded. */
@@ -124,48 +148,4 @@ async function transcriptFindings(stored: TranscriptStore, where: string, record
     if (found.sha256 !== digest.sha256) findings.push({ ...at, message: `the stored transcript (${found.bytes} bytes, sha256 ${found.sha256.slice(0, 12)}…) is not the one recorded (${digest.bytes} bytes, sha256 ${digest.sha256.slice(0, 12)}…)` });
   }
   return findings;
-}
-
-/** A session as the audit keeps it (see {@link keepWhatChecksRead}), with where its spawn is. */
-type AuditedSession = Session & { spawnedAt?: Place };
-
-/** The context every session keeps in the audit: what it worked on is not what the audit checks. */
-const NO_CONTEXT: Session['context'] = Object.freeze({ issueNumber: null, currentPhase: 'CodeGeneration', worktreePath: null, previousResults: [] });
-
-/**
- * Drops what no check of the audit reads from a session it has just folded. The audit holds
- * every session of the log at once, and whole sessions made it hold the store (650 MB at
- * 250,000 sessions). Its checks read the status and the agent's run (the machine's guards), the
- * links (children, parent, the Failed session a retry retries) and the imported mark; the rest
- * (purpose, context, times, results, errors, the agent's command) is dropped. The fold goes on
- * from what is kept: it reads no more than the checks do.
- */
-function keepWhatChecksRead(session: AuditedSession): AuditedSession {
-  session.agentName = '';
-  session.purpose = '';
-  session.context = NO_CONTEXT;
-  session.createdAt = '';
-  delete session.endedAt;
-  delete session.handoffTo;
-  delete session.result;
-  delete session.error;
-  delete session.pipeline;
-  const agent = session.agent;
-  if (agent !== undefined) {
-    const process = { host: '', pid: agent.process.pid, startTime: null };
-    session.agent = { process, supervisor: process, command: [], cwd: '', logFile: '', resumedFrom: null, startedAt: '' };
-    // Only whether it finished counts, not when.
-    if (agent.finishedAt !== undefined) session.agent.finishedAt = '';
-  }
-  return session;
-}
-
-/** Why the session machine (or the lineage rules) refuse this event, or null when it fits. */
-function transitionRefusal(sessions: ReadonlyMap<string, Session>, event: SessionEvent): string | null {
-  const session = sessions.get(event.sessionId);
-  if (event.type === 'SessionSpawned') return spawnRefusal(sessions, event);
-  if (session === undefined) return `${event.type} for session ${event.sessionId}, which was never spawned`;
-  const machineEvent = machineEventOf(event)!;
-  if (!snapshotOf(session).can(machineEvent)) return `${event.type} is not allowed: session ${session.id} is ${session.status}`;
-  return null;
 }

@@ -25,7 +25,7 @@ export function evolveSessions(state: SessionsState, event: SessionEvent): Sessi
   const { sessions } = state;
   const existing = sessions.get(event.sessionId);
   if (event.type === 'SessionSpawned') {
-    const refusal = spawnRefusal(sessions, event);
+    const refusal = spawnRefusal(spawnedSessionsOf(sessions), event);
     if (refusal !== null) throw refused(event, refusal);
     sessions.set(event.sessionId, spawnedSession(event));
   } else {
@@ -102,23 +102,39 @@ function evolveSession(session: Session, event: Exclude<SessionEvent, SpawnEvent
   else endSession(session, event);
 }
 
+/** What the lineage rules read of the sessions spawned so far: the projection's map, or the audit's ledger. */
+export interface SpawnedSessions {
+  /** The status of session `id`, or undefined when it was never spawned. */
+  statusOf(id: string): Session['status'] | undefined;
+  /** Whether session `parent` handed off to `child`. */
+  handedOffTo(parent: string, child: string): boolean;
+}
+
+/** {@link SpawnedSessions} of the projection's map. */
+export function spawnedSessionsOf(sessions: ReadonlyMap<string, Session>): SpawnedSessions {
+  return {
+    statusOf: (id) => sessions.get(id)?.status,
+    handedOffTo: (parent, child) => sessions.get(parent)?.childSessions.includes(child) === true,
+  };
+}
+
 /**
  * Why the lineage rules refuse a spawn, or null when it fits: a new id; a child names the
  * session that handed off to it; a retry names, as parent too, a Failed session, and has the
  * id {@link retryIdOf} that session (so each failed session has at most one retry).
  * The projection and the audit apply the same rules.
  */
-export function spawnRefusal(sessions: ReadonlyMap<string, Session>, event: SpawnEvent): string | null {
-  if (sessions.has(event.sessionId)) return `session ${event.sessionId} is spawned a second time`;
+export function spawnRefusal(sessions: SpawnedSessions, event: SpawnEvent): string | null {
+  if (sessions.statusOf(event.sessionId) !== undefined) return `session ${event.sessionId} is spawned a second time`;
   const { parentSession, retryOf } = event.data;
   if (retryOf !== undefined) {
-    const failed = sessions.get(retryOf);
+    const failed = sessions.statusOf(retryOf);
     if (parentSession !== retryOf) return `retry ${event.sessionId} of ${retryOf} must name it as its parent, not ${parentSession}`;
-    if (failed?.status !== 'Failed') return `session ${event.sessionId} retries ${retryOf}, which is ${failed === undefined ? 'unknown' : failed.status}, not Failed`;
+    if (failed !== 'Failed') return `session ${event.sessionId} retries ${retryOf}, which is ${failed ?? 'unknown'}, not Failed`;
     if (event.sessionId !== retryIdOf(retryOf)) return `session ${event.sessionId} retries ${retryOf} but does not have its retry id ${retryIdOf(retryOf)}`;
     return null;
   }
-  if (parentSession !== null && !sessions.get(parentSession)?.childSessions.includes(event.sessionId)) {
+  if (parentSession !== null && !sessions.handedOffTo(parentSession, event.sessionId)) {
     return `session ${event.sessionId} names ${parentSession} as its parent, which did not hand off to it`;
   }
   return null;

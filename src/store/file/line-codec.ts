@@ -1,5 +1,6 @@
 import { crc32 } from 'node:zlib';
 import { SessionEventSchema, type SessionEvent } from '../../events/session-event.js';
+import { schemaIssuesText } from '../../events/schema-refusal.js';
 import { RENUMBERED_VERSIONS, upcast } from '../../events/upcast.js';
 import { EVENT_SCHEMA_VERSION } from '../../events/event-envelope.js';
 
@@ -50,10 +51,7 @@ export function decodeEventLine(text: string, verify: Verification = 'schema'): 
     return json === undefined ? { ok: true, event: raw as SessionEvent } : { ok: true, event: raw as SessionEvent, json };
   }
   const parsed = SessionEventSchema.safeParse(upcast(raw as Record<string, unknown>));
-  if (!parsed.success) {
-    const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(event)'}: ${i.message}`);
-    return { ok: false, reason: `not a valid event: ${issues.join('; ')}` };
-  }
+  if (!parsed.success) return { ok: false, reason: schemaIssuesText(parsed.error) };
   return { ok: true, event: parsed.data };
 }
 
