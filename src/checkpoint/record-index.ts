@@ -28,6 +28,8 @@ export interface Facets {
 
 const ANY_PHASE = 0xff;
 const ANY_ISSUE = 0xffffffff;
+/** {@link ANY_ISSUE} as a signed 32-bit word, as the issue column holds it. */
+const ANY_ISSUE_WORD = ANY_ISSUE | 0;
 
 const ID_BYTES = 36;
 const NONE = -1;
@@ -37,8 +39,8 @@ export interface EntryFilter {
   /** 1 at the char code of each status letter wanted; null for any. */
   statuses: Uint8Array | null;
   facets: Partial<Facets>;
-  /** Live entries to stop at whatever they hold (their sessions are decided elsewhere). */
-  stopAt: ReadonlySet<number> | null;
+  /** 1 at the first entry of each session to stop at whatever its entries hold (it is decided elsewhere). */
+  stopAt: Uint8Array | null;
 }
 
 /** One record's place in sessions.json. */
@@ -97,6 +99,8 @@ export class RecordIndex {
   private live = new Int32Array(1024);
   /** Open addressing: slot → a session's first entry, NONE when empty. */
   private table = new Int32Array(2048).fill(NONE);
+  /** See {@link facetColumns}; null until a seek filters by a facet. */
+  private columns: { agent: Int32Array; phase: Uint8Array; issue: Int32Array; upTo: number } | null = null;
 
   /** How many entries (live or superseded). */
   get count(): number {
@@ -193,9 +197,15 @@ export class RecordIndex {
   seek(at: { first: number; passed: number }, reverse: boolean, upTo: number, filter: EntryFilter): number {
     const { raw, live } = this;
     const { statuses, stopAt } = filter;
-    const agent = filter.facets.agent ?? -1;
+    // Agent hashes are compared as signed 32-bit words, as the column holds them; -1 is "any" (a
+    // name hashing to 0xffffffff is then looked at by its record, as any other must be).
+    const agent = filter.facets.agent === undefined ? -1 : filter.facets.agent | 0;
     const phase = filter.facets.phase === undefined || filter.facets.phase === ANY_PHASE ? -1 : filter.facets.phase;
-    const issue = filter.facets.issue === undefined || filter.facets.issue === ANY_ISSUE ? -1 : filter.facets.issue;
+    const issue = filter.facets.issue === undefined || filter.facets.issue === ANY_ISSUE ? -1 : filter.facets.issue | 0;
+    const columns = agent === -1 && phase === -1 && issue === -1 ? null : this.facetColumns();
+    const agents = columns?.agent;
+    const phases = columns?.phase;
+    const issues = columns?.issue;
     const step = reverse ? -1 : 1;
     // Locals, not `at`'s fields, in the loop: it runs once per session of the store.
     let passed = at.passed;
@@ -203,16 +213,48 @@ export class RecordIndex {
       const entry = live[i]!;
       if (entry === NONE) continue;
       passed += 1;
-      if (stopAt !== null && stopAt.has(entry)) return this.found(at, i + step, passed, entry);
-      const base = entry * INDEX_ENTRY_BYTES;
-      if (statuses !== null && statuses[raw[base + 50]!] !== 1) continue;
-      // The low byte first: most entries differ there, and it costs no call.
-      if (agent !== -1 && (raw[base + 51] !== (agent & 0xff) || raw.readUInt32LE(base + 51) !== agent)) continue;
-      if (phase !== -1 && raw[base + 55] !== ANY_PHASE && raw[base + 55] !== phase) continue;
-      if (issue !== -1 && (raw[base + 56] !== (issue & 0xff) || raw.readUInt32LE(base + 56) !== issue) && raw.readUInt32LE(base + 56) !== ANY_ISSUE) continue;
+      if (stopAt !== null && stopAt[i] === 1) return this.found(at, i + step, passed, entry);
+      // The facets from the columns first (read in order), the status from the live entry's bytes
+      // (anywhere in the index) only for a session they let through.
+      if (agent !== -1 && agents![i] !== agent) continue;
+      if (phase !== -1 && phases![i] !== ANY_PHASE && phases![i] !== phase) continue;
+      if (issue !== -1 && issues![i] !== issue && issues![i] !== ANY_ISSUE_WORD) continue;
+      if (statuses !== null && statuses[raw[entry * INDEX_ENTRY_BYTES + 50]!] !== 1) continue;
       return this.found(at, i + step, passed, entry);
     }
     return this.found(at, reverse ? -1 : upTo, passed, NONE);
+  }
+
+  /**
+   * Each session's facets by its first entry, as columns that a seek reads in order. A
+   * session's facets never change (its agent and context are set at its spawn), so its first
+   * entry holds them; read from its live entry's bytes instead, a seek jumped across the whole
+   * index (an ended session's live entry lies far from its first): ~27 ns a session, 7 ms for a
+   * filter by issue over 250,000. Built by the first seek that filters by a facet (9 bytes an
+   * entry) and extended by later ones over the entries added since.
+   */
+  private facetColumns(): { agent: Int32Array; phase: Uint8Array; issue: Int32Array } {
+    let columns = this.columns;
+    if (columns === null || columns.agent.length < this.entries) {
+      const size = this.live.length;
+      const grown = { agent: new Int32Array(size), phase: new Uint8Array(size), issue: new Int32Array(size), upTo: columns?.upTo ?? 0 };
+      if (columns !== null) {
+        grown.agent.set(columns.agent);
+        grown.phase.set(columns.phase);
+        grown.issue.set(columns.issue);
+      }
+      columns = this.columns = grown;
+    }
+    const { raw, live } = this;
+    for (let i = columns.upTo; i < this.entries; i += 1) {
+      if (live[i] === NONE) continue;
+      const at = i * INDEX_ENTRY_BYTES;
+      columns.agent[i] = raw.readInt32LE(at + 51);
+      columns.phase[i] = raw[at + 55]!;
+      columns.issue[i] = raw.readInt32LE(at + 56);
+    }
+    columns.upTo = this.entries;
+    return columns;
   }
 
   private found(at: { first: number; passed: number }, next: number, passed: number, entry: number): number {

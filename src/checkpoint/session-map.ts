@@ -2,7 +2,7 @@ import type { Session } from '../domain/session.js';
 import { SessionError, isSessionError } from '../errors.js';
 import type { SessionArchive } from './session-archive.js';
 import { decodeRecord } from './session-record.js';
-import { STATUS_LETTER, facetsWanted } from './record-index.js';
+import { STATUS_LETTER, facetsWanted, type RecordIndex } from './record-index.js';
 import type { WalkOptions, WalkableSessions, WalkedSession } from '../projections/session-query.js';
 import { StatsCounter, subtractStats, type PrecountedSessions, type SessionStats } from '../projections/stats.js';
 
@@ -50,7 +50,7 @@ export class SessionMap extends Map<string, Session> implements PrecountedSessio
    * no longer says what it is. Kept up to date as sessions come into memory; null: worked out
    * again at the next walk.
    */
-  private overridden: Set<number> | null = null;
+  private overridden: Overridden | null = null;
   private archivedStats: ArchivedStats | null = null;
   /** Sessions that were Active in the file and have been read: counted from memory, not from the file's stats. */
   private activeRead = new StatsCounter();
@@ -109,10 +109,7 @@ export class SessionMap extends Map<string, Session> implements PrecountedSessio
 
   override set(id: string, session: Session): this {
     if (!super.has(id) && this.unreadEntry(id) !== undefined) this.unread -= 1;
-    if (this.overridden !== null && this.archive !== null && !super.has(id)) {
-      const live = this.archive.index.liveOf(id);
-      if (live !== undefined) this.overridden.add(live);
-    }
+    if (this.overridden !== null && this.archive !== null && !super.has(id)) this.overridden.add(this.archive.index, id);
     super.set(id, session);
     if (this.unread === 0) this.release();
     return this;
@@ -236,7 +233,7 @@ export class SessionMap extends Map<string, Session> implements PrecountedSessio
     // What the index can tell: the statuses wanted (by letter) and the agent, phase and issue.
     const statuses = which === undefined ? null : new Uint8Array(128);
     if (statuses !== null) for (const [status, letter] of Object.entries(STATUS_LETTER)) if (which!(status as Session['status'])) statuses[letter.charCodeAt(0)] = 1;
-    const filter = { statuses, facets: wanted === undefined ? {} : facetsWanted(wanted.agent, wanted.phase, wanted.issue), stopAt: overridden.size > 0 ? overridden : null };
+    const filter = { statuses, facets: wanted === undefined ? {} : facetsWanted(wanted.agent, wanted.phase, wanted.issue), stopAt: overridden.entries.size > 0 ? overridden.firsts : null };
     // Records mostly follow one another in the file, in spawn order: read in large windows.
     const reader = archive.walkReader(reverse);
     const at = { first: reverse ? this.boundary - 1 : 0, passed: 0 };
@@ -245,7 +242,7 @@ export class SessionMap extends Map<string, Session> implements PrecountedSessio
         // Only the entries of sessions in memory or deleted are looked up by id (memory decides
         // for them): the rest of a walk is the index's bytes, the entry's status and facets
         // saying what its record holds. A deleted session takes no place in the walk.
-        if (overridden.has(entry)) {
+        if (overridden.entries.has(entry)) {
           const id = index.idOf(entry);
           if (this.deleted.has(id)) {
             at.passed -= 1;
@@ -269,19 +266,16 @@ export class SessionMap extends Map<string, Session> implements PrecountedSessio
     }
   }
 
-  /** The live entries of the archived sessions in memory or deleted (see {@link overridden}). */
-  private overriddenEntries(archive: SessionArchive): Set<number> {
+  /** The archived sessions in memory or deleted (see {@link overridden}). */
+  private overriddenEntries(archive: SessionArchive): Overridden {
     if (this.overridden !== null) return this.overridden;
-    const entries = new Set<number>();
-    const add = (id: string) => {
-      const live = archive.index.liveOf(id);
-      if (live !== undefined) entries.add(live);
-    };
-    for (const id of super.keys()) add(id);
-    for (const id of this.deleted) add(id);
-    this.overridden = entries;
-    return entries;
+    const overridden = new Overridden(archive.index.count);
+    for (const id of super.keys()) overridden.add(archive.index, id);
+    for (const id of this.deleted) overridden.add(archive.index, id);
+    this.overridden = overridden;
+    return overridden;
   }
+
 
   /** The archive, while any record is still in it. */
   get source(): SessionArchive | null {
@@ -397,7 +391,7 @@ export class SessionMap extends Map<string, Session> implements PrecountedSessio
     this.unread -= 1;
     super.set(id, session);
     // In memory now, where events may change it: its entry no longer speaks for it.
-    this.overridden?.add(entry);
+    this.overridden?.add(archive.index, id);
     if (this.unread === 0) this.release();
     return session;
   }
@@ -488,5 +482,28 @@ class ArchivedSession implements WalkedSession {
 
   get session(): Session {
     return (this.decoded ??= this.decode(this.bytes));
+  }
+}
+
+/**
+ * The archived sessions whose index entries no longer speak for them (in memory, or deleted):
+ * their live entries, and a mark at each one's first entry for {@link RecordIndex.seek}, which
+ * looks at every session of a walk (a Set's lookup there cost ~10 ns a session, more than the
+ * rest of the look).
+ */
+class Overridden {
+  readonly entries = new Set<number>();
+  readonly firsts: Uint8Array;
+
+  constructor(count: number) {
+    this.firsts = new Uint8Array(count);
+  }
+
+  add(index: RecordIndex, id: string): void {
+    const first = index.firstOf(id);
+    if (first === undefined) return;
+    this.entries.add(index.liveOf(id)!);
+    // A walk stops before the entries written after it began (see SessionMap.boundary).
+    if (first < this.firsts.length) this.firsts[first] = 1;
   }
 }

@@ -11,7 +11,8 @@ const entry = (ids: string[]) =>
     length: fc.nat({ max: 2 ** 31 }),
     crc: fc.nat({ max: 2 ** 32 - 1 }),
     status: fc.constantFrom<StatusLetter>('A', 'H', 'C', 'F'),
-    facets: fc.record({ agent: fc.nat({ max: 2 ** 32 - 1 }), phase: fc.nat({ max: 255 }), issue: fc.nat({ max: 2 ** 32 - 1 }) }),
+    // Issues from a few, so that a filter by one finds several sessions (and 0xffffffff, "any").
+    facets: fc.record({ agent: fc.nat({ max: 2 ** 32 - 1 }), phase: fc.nat({ max: 255 }), issue: fc.oneof(fc.constantFrom(0, 7, 8, 0xffffffff), fc.nat({ max: 2 ** 32 - 1 })) }),
   });
 
 describe('the record index', () => {
@@ -52,8 +53,16 @@ describe('the record index', () => {
             const failed = new Uint8Array(128);
             failed['F'.charCodeAt(0)] = 1;
             const stopAt = new Set(order.filter((_, i) => i % 3 === 0));
+            // The sessions to stop at are marked at their first entries.
+            const marks = new Uint8Array(index.count);
+            for (const [id, i] of first) if (stopAt.has(latest.get(id)!)) marks[i] = 1;
             const expected = order.map((e, i) => [e, i + 1] as [number, number]).filter(([e]) => all[e]!.status === 'F' || stopAt.has(e));
-            expect(seekAll(reverse, { statuses: failed, facets: {}, stopAt })).toEqual({ found: expected, passed: order.length });
+            expect(seekAll(reverse, { statuses: failed, facets: {}, stopAt: marks })).toEqual({ found: expected, passed: order.length });
+            // A facet is a session's own, set at its spawn: read from its first entry, whatever later ones say.
+            const firstOfLive = new Map([...first].map(([id, i]) => [latest.get(id)!, i]));
+            const issue = order.length === 0 ? 7 : all[firstOfLive.get(order[0]!)!]!.facets.issue;
+            const withIssue = order.map((e, i) => [e, i + 1] as [number, number]).filter(([e]) => [issue, 0xffffffff].includes(all[firstOfLive.get(e)!]!.facets.issue));
+            expect(seekAll(reverse, { statuses: null, facets: { issue }, stopAt: null })).toEqual({ found: issue === 0xffffffff ? order.map((e, i) => [e, i + 1]) : withIssue, passed: order.length });
           }
           expect(index.encode()).toEqual(encodeIndexEntries(all));
           all.forEach((e, i) => expect([index.idOf(i), index.startOf(i), index.lengthOf(i), index.crcOf(i), index.statusOf(i), index.facetsOf(i)]).toEqual([e.id, e.start, e.length, e.crc, e.status, e.facets]));
