@@ -14,7 +14,8 @@ const UNSAFE_IN_LINE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u20
 /** What JSON.stringify leaves as it is but a terminal acts on. */
 const UNSAFE_IN_JSON = /[\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g;
 
-const escaped = (char: string): string => {
+/** How text output shows a character it must not print as it is. */
+export const escaped = (char: string): string => {
   if (char === '\n') return '\\n';
   if (char === '\t') return '\\t';
   if (char === '\r') return '\\r';
