@@ -51,6 +51,8 @@ export class SessionMap extends Map<string, Session> implements PrecountedSessio
    * again at the next walk.
    */
   private overridden: Overridden | null = null;
+  /** Records walks read, kept for the walks after them when {@link keepWalked} asked for it. */
+  private keptWalked: KeptRecords | null = null;
   private archivedStats: ArchivedStats | null = null;
   /** Sessions that were Active in the file and have been read: counted from memory, not from the file's stats. */
   private activeRead = new StatsCounter();
@@ -172,6 +174,17 @@ export class SessionMap extends Map<string, Session> implements PrecountedSessio
    */
   recoverWith(recover: (id: string) => Session | undefined): void {
     this.recover = recover;
+  }
+
+  /**
+   * Keeps up to `count` of the records walks read (and the sessions decoded from them) for the
+   * walks after, for a reader that answers the same pages again and again (the dashboard's
+   * view of a store that has not changed): a page of 50 read and decoded its records anew at
+   * every request, a third of its answer. The sessions are shared between walks: a caller must
+   * not change them (a read-only view's callers do not).
+   */
+  keepWalked(count: number): void {
+    this.keptWalked = new KeptRecords(count);
   }
 
   /**
@@ -309,6 +322,7 @@ export class SessionMap extends Map<string, Session> implements PrecountedSessio
     this.boundary = archive.index.count;
     this.deleted.clear();
     this.overridden = null;
+    this.keptWalked?.clear();
     this.unread = archive.index.sessionCount - super.size;
     this.activeMayBeUnread = true;
     if (this.unread === 0) this.release();
@@ -401,6 +415,8 @@ export class SessionMap extends Map<string, Session> implements PrecountedSessio
    * decoded from them only when it is asked for (a listing of JSON may need only the bytes).
    */
   private walked(position: number, id: string, entry: number, read: (entry: number) => Buffer, archive: SessionArchive): WalkedSession {
+    const kept = this.keptWalked?.get(entry);
+    if (kept !== undefined) return kept.at(position);
     let bytes: Buffer;
     try {
       bytes = read(entry);
@@ -408,7 +424,9 @@ export class SessionMap extends Map<string, Session> implements PrecountedSessio
       // Damaged: answered now, from the log when it can be.
       return { position, session: this.decode(id, entry, () => { throw error; }, archive) };
     }
-    return new ArchivedSession(position, id, bytes, (record) => this.decode(id, entry, () => record, archive));
+    const walked = new ArchivedSession(position, id, bytes, once(() => this.decode(id, entry, () => bytes, archive)));
+    this.keptWalked?.keep(entry, walked);
+    return walked;
   }
 
   /** A record's session; one that fails its checksum from `recover` when there is one. */
@@ -440,6 +458,7 @@ export class SessionMap extends Map<string, Session> implements PrecountedSessio
     this.archive?.close();
     this.archive = null;
     this.overridden = null;
+    this.keptWalked?.clear();
     this.archivedStats = null;
     this.deleted.clear();
     this.loadedFromArchive.clear();
@@ -466,13 +485,12 @@ export function* activeSessionsOf(sessions: ReadonlyMap<string, Session>): Gener
  * a walk makes one for each of 250,000 sessions.
  */
 class ArchivedSession implements WalkedSession {
-  private decoded: Session | undefined;
-
   constructor(
     readonly position: number,
     readonly id: string,
     readonly bytes: Buffer,
-    private readonly decode: (bytes: Buffer) => Session,
+    /** Decodes the record once, for this walked session and any copy of it (see {@link at}). */
+    private readonly decoded: () => Session,
   ) {}
 
   /** The record: this object, which holds its id and bytes. */
@@ -481,8 +499,19 @@ class ArchivedSession implements WalkedSession {
   }
 
   get session(): Session {
-    return (this.decoded ??= this.decode(this.bytes));
+    return this.decoded();
   }
+
+  /** The same record met again by a later walk, at `position`: decoded at most once between them. */
+  at(position: number): ArchivedSession {
+    return new ArchivedSession(position, this.id, this.bytes, this.decoded);
+  }
+}
+
+/** A function's value, worked out at its first call and kept. */
+function once<T>(make: () => T): () => T {
+  let made: { value: T } | null = null;
+  return () => (made ??= { value: make() }).value;
 }
 
 /**
@@ -505,5 +534,31 @@ class Overridden {
     this.entries.add(index.liveOf(id)!);
     // A walk stops before the entries written after it began (see SessionMap.boundary).
     if (first < this.firsts.length) this.firsts[first] = 1;
+  }
+}
+
+/** The records of an archive walks read last, by entry, at most `limit` of them (the least recently read dropped). */
+class KeptRecords {
+  private readonly records = new Map<number, ArchivedSession>();
+
+  constructor(private readonly limit: number) {}
+
+  get(entry: number): ArchivedSession | undefined {
+    const kept = this.records.get(entry);
+    if (kept !== undefined) {
+      // Read again: the most recent now.
+      this.records.delete(entry);
+      this.records.set(entry, kept);
+    }
+    return kept;
+  }
+
+  keep(entry: number, record: ArchivedSession): void {
+    this.records.set(entry, record);
+    if (this.records.size > this.limit) this.records.delete(this.records.keys().next().value!);
+  }
+
+  clear(): void {
+    this.records.clear();
   }
 }

@@ -165,9 +165,14 @@ interface FileView {
   close(): void;
 }
 
+/** Records a kept view keeps decoded between reads (see SessionMap.keepWalked): some pages' worth, a few MB. */
+const KEPT_RECORDS = 1_000;
+
 async function fileReads(dir: string): Promise<FileView> {
   const view = await readStore(dir);
   const { sessions } = view.state;
+  // Read only, and asked for the same pages again and again.
+  if (sessions instanceof SessionMap) sessions.keepWalked(KEPT_RECORDS);
   const close = () => {
     if (sessions instanceof SessionMap) sessions.discard();
   };

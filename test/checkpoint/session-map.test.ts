@@ -186,3 +186,44 @@ describe('a SessionMap loaded from sessions.json', () => {
     map.discard();
   });
 });
+
+describe('a SessionMap that keeps the records its walks read', () => {
+  let dir: string;
+  let cleanup: () => Promise<void>;
+  beforeEach(async () => ({ dir, cleanup } = await tempDir()));
+  afterEach(() => cleanup());
+
+  const mapOf = async () => {
+    const loaded = await loadSessionsFile(join(dir, 'sessions.json'));
+    if (typeof loaded === 'string') throw new Error(`not loaded: ${loaded}`);
+    return loaded.state.sessions as SessionMap;
+  };
+  const walkOf = (m: SessionMap, reverse = false) => [...m.walk({ reverse })].map((w) => ({ position: w.position, session: w.session }));
+
+  it('answers later walks with the same sessions at their places, decoded once, as many as it was asked to keep', async () => {
+    await buildStore(dir);
+    const plain = await mapOf();
+    const map = await mapOf();
+    map.keepWalked(100);
+    const first = walkOf(map);
+    expect(first).toEqual(walkOf(plain));
+    const again = walkOf(map);
+    again.forEach((walked, i) => expect(walked.session).toBe(first[i]!.session));
+    // Backwards: the same sessions, at the places a backward walk gives them.
+    expect(walkOf(map, true)).toEqual(walkOf(plain, true));
+    expect(walkOf(map, true).map((w) => w.session)).toEqual(first.map((w) => w.session).reverse());
+
+    // Kept: the two read last (the newest); the others are read anew.
+    const few = await mapOf();
+    few.keepWalked(2);
+    const once = walkOf(few);
+    const newest = walkOf(few, true).slice(0, 2).map((w) => w.session);
+    expect(newest).toEqual([once.at(-1)!.session, once.at(-2)!.session]);
+    expect(newest[0]).toBe(once.at(-1)!.session);
+    expect(walkOf(few)[0]!.session).not.toBe(once[0]!.session);
+
+    // Let go of with the file.
+    map.clear();
+    expect(walkOf(map)).toEqual([]);
+  });
+});
