@@ -158,6 +158,39 @@ export class PostgresSessions {
     return this.get(rows.map((r) => r.id), new Map(rows.map((r) => [r.id, r.revision])));
   }
 
+  /**
+   * The pipeline of each of `ids` (its sessions root first, in spawn order), unknown ids left
+   * out: in three queries for any number (the roots, their trees, the sessions' events), where
+   * asking {@link rootOf} and {@link pipeline} for each made a page of pipelines wait for a few
+   * round trips a row.
+   */
+  async pipelinesOf(ids: readonly string[]): Promise<Map<string, Map<string, Session>>> {
+    if (ids.length === 0) return new Map();
+    const roots = await this.query<{ id: string; root: string }>(
+      `WITH RECURSIVE up (start, id, parent, depth) AS (
+         SELECT id, id, parent_session, 0 FROM %s.sessions WHERE id = ANY($1::uuid[])
+         UNION ALL SELECT up.start, s.id, s.parent_session, up.depth + 1 FROM %s.sessions s JOIN up ON s.id = up.parent
+       ) SELECT DISTINCT ON (start) start::text AS id, id::text AS root FROM up ORDER BY start, depth DESC`,
+      [ids],
+    );
+    const rows = await this.query<{ root: string; id: string; revision: number }>(
+      `WITH RECURSIVE tree (root, id) AS (
+         SELECT id, id FROM %s.sessions WHERE id = ANY($1::uuid[])
+         UNION SELECT tree.root, c.id FROM %s.sessions c JOIN tree ON c.parent_session = tree.id
+       ) SELECT tree.root::text, s.id::text, s.revision FROM tree JOIN %s.sessions s USING (id) ORDER BY s.spawn_seq`,
+      [[...new Set(roots.map((r) => r.root))]],
+    );
+    const sessions = await this.get(rows.map((r) => r.id), new Map(rows.map((r) => [r.id, r.revision])));
+    const trees = new Map<string, Map<string, Session>>();
+    for (const { root, id } of rows) {
+      const session = sessions.get(id);
+      if (session === undefined) continue;
+      const tree = trees.get(root) ?? new Map<string, Session>();
+      trees.set(root, tree.set(id, session));
+    }
+    return new Map(roots.flatMap(({ id, root }) => (trees.has(root) ? [[id, trees.get(root)!] as const] : [])));
+  }
+
   private async pipelineIds(root: string): Promise<string[]> {
     return (await this.pipelineRows(root)).map((r) => r.id);
   }

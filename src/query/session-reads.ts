@@ -45,6 +45,8 @@ export interface SessionReads {
   rootOf(id: string): Promise<string | undefined>;
   /** The sessions of the pipeline whose root is `root`, in spawn order. */
   pipeline(root: string): Promise<Map<string, Session>>;
+  /** The pipeline of each of several sessions (as {@link pipeline} of its root), by session id; unknown ones left out. */
+  pipelinesOf(ids: readonly string[]): Promise<Map<string, Map<string, Session>>>;
 }
 
 /**
@@ -192,6 +194,7 @@ function fileReadsOf(dir: string, view: StoreView, sessions: ReadonlyMap<string,
     stats: async () => statsOf(sessions),
     rootOf: async (id) => (sessions.has(id) ? lineageOf(sessions, id)[0]!.id : undefined),
     pipeline: async (root) => pipelineOf(sessions, root),
+    pipelinesOf: async (ids) => new Map(ids.filter((id) => sessions.has(id)).map((id) => [id, pipelineOf(sessions, lineageOf(sessions, id)[0]!.id)])),
   };
 }
 
@@ -208,6 +211,7 @@ function postgresReads(sessions: PostgresSessions, location: string): SessionRea
     stats: () => sessions.stats(),
     rootOf: (id) => sessions.rootOf(id),
     pipeline: (root) => sessions.pipeline(root),
+    pipelinesOf: (ids) => sessions.pipelinesOf(ids),
   };
 }
 

@@ -27,13 +27,15 @@ export async function pipelineRows(
   while (rows.length < want) {
     // Never more sessions than pipelines still wanted: the page's own cursor then ends where this one does.
     const page = await reads.page({ ...filters, order: 'newest', limit: want - rows.length, ...(cursor === undefined ? {} : { after: cursor }) });
+    // Every pipeline of the page at once: on PostgreSQL, three queries rather than a few a row.
+    const pipelines = await reads.pipelinesOf(page.sessions.map((s) => s.id));
     for (const session of page.sessions) {
-      const root = session.parentSession === null ? session.id : await reads.rootOf(session.id);
-      if (root === undefined) continue;
-      const steps = [...(await reads.pipeline(root)).values()];
+      const pipeline = pipelines.get(session.id);
+      if (pipeline === undefined) continue;
+      const steps = [...pipeline.values()];
       const at = steps.findIndex((s) => s.id === session.id);
       if (steps.slice(at + 1).some(matches)) continue;
-      rows.push({ root: steps.find((s) => s.id === root)!, steps });
+      rows.push({ root: steps[0]!, steps });
     }
     if (page.next === null) return { rows, next: null };
     cursor = page.next;

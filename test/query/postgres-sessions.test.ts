@@ -69,6 +69,26 @@ describe('a PostgreSQL store of 14,000 events, read through its sessions table',
     expect(table).toEqual(files);
     expect(table.pipeline.length).toBeGreaterThan(1);
   }, 60_000);
+
+  it('finds the pipelines of many sessions at once as it finds each alone, on both stores', async () => {
+    const { files, table } = await both(async (reads) => {
+      // Sessions of every kind, roots and steps, one of them twice, and one unknown.
+      const some = (await reads.page({ order: 'newest', limit: 60 })).sessions.map((s) => s.id);
+      const ids = [...some, some[3]!, '3f1d8a52-0000-4000-8000-000000000000'];
+      const together = await reads.pipelinesOf(ids);
+      const alone = new Map<string, Map<string, Session>>();
+      for (const id of ids) {
+        const root = await reads.rootOf(id);
+        if (root !== undefined) alone.set(id, await reads.pipeline(root));
+      }
+      const shape = (m: Map<string, Map<string, Session>>) => [...m].map(([id, pipeline]) => [id, [...pipeline.values()]] as const).sort(([a], [b]) => a.localeCompare(b));
+      return { together: shape(together), alone: shape(alone), ids };
+    });
+    expect(table.together).toEqual(table.alone);
+    expect(files.together).toEqual(files.alone);
+    expect(table.together).toEqual(files.together);
+    expect(new Set(table.together.map(([, steps]) => steps.length)).size).toBeGreaterThan(1);
+  }, 60_000);
 });
 
 describe('a PostgreSQL store of an earlier schema version, read through its sessions table', () => {
