@@ -181,8 +181,8 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
 
   const pipelines = (params: URLSearchParams) =>
     options.read(async (reads) => {
-      const { order: _order, limit: _limit, after, ...filters } = queryOf(params);
-      const { rows, next } = await pipelineRows(reads, filters, after ?? undefined, PIPELINES_PAGE);
+      const { order, limit: _limit, after, ...filters } = queryOf(params);
+      const { rows, next } = await pipelineRows(reads, filters, after ?? undefined, PIPELINES_PAGE, order);
       return layout({ title: 'Pipelines', view: 'pipelines', lastSeq: reads.lastSeq, location: options.location, controls: filterForm(params, '/pipelines'), main: pipelinesMain(rows, next, params) });
     });
 

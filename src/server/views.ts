@@ -58,7 +58,7 @@ export function filterForm(params: URLSearchParams, action: '/sessions' | '/pipe
 <label>text <input name="text" value="${value('text')}" size="18" placeholder="in purpose, result, error"></label>
 <label>since <input name="since" value="${value('since')}" size="20" placeholder="2026-11-29T00:00:00Z"></label>
 <label>until <input name="until" value="${value('until')}" size="20"></label>
-${action === '/sessions' ? `<label>order <select name="order">${options('order', ['spawn', 'newest', 'failures-first'], 'newest')}</select></label>` : ''}
+<label>order <select name="order">${options('order', ['spawn', 'newest', 'failures-first'], 'newest')}</select></label>
 <button type="submit">Filter</button> <a href="${action}">clear</a>
 </form>`;
 }

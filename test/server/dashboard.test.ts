@@ -101,6 +101,50 @@ describe('the dashboard (serve)', () => {
     expect(rows.map((r) => r.steps.length)).toEqual([2, 1, 1, 1]);
   });
 
+  it('sorts pipelines oldest first, newest first or failures first, each once a page after page', async () => {
+    const { dir: other, cleanup: done } = await tempDir();
+    try {
+      const m = await SessionManager.open(other);
+      // P1 fails in its second step; P2 is one Active step; P3 completes in its second.
+      const p1 = await m.spawnAgentSession('CodeGenAgent', 'P1', contextFor('CodeGeneration', 1));
+      const p1b = await m.handoff(p1.id, 'ReviewAgent', contextFor('Review', 1), { result: { success: true, output: 'ok' } });
+      await m.spawnAgentSession('CodeGenAgent', 'P2', contextFor('CodeGeneration', 2));
+      const p3 = await m.spawnAgentSession('CodeGenAgent', 'P3', contextFor('CodeGeneration', 3));
+      const p3b = await m.handoff(p3.id, 'TestAgent', contextFor('Test', 3), { result: { success: true, output: 'ok' } });
+      await m.failSession(p1b.id, 'review found a bug');
+      await m.completeSession(p3b.id, { success: true, output: 'green' });
+      await m.close();
+      const pageByPage = async (order: 'spawn' | 'newest' | 'failures-first', filters = {}) => {
+        const seen: string[] = [];
+        let after: string | undefined;
+        for (let pages = 0; pages < 10; pages += 1) {
+          const { rows, next } = await readFileSessions(other, (reads) => pipelineRows(reads, filters, after, 1, order));
+          seen.push(...rows.map((r) => r.root.purpose));
+          if (next === null) break;
+          after = next;
+        }
+        return seen;
+      };
+      expect(await pageByPage('spawn')).toEqual(['P1', 'P2', 'P3']);
+      expect(await pageByPage('newest')).toEqual(['P3', 'P2', 'P1']);
+      expect(await pageByPage('failures-first')).toEqual(['P1', 'P3', 'P2']);
+      // By a step that is not its pipeline's first: P3 oldest first still comes after P1 and P2.
+      expect(await pageByPage('spawn', { agent: 'CodeGenAgent' })).toEqual(['P1', 'P2', 'P3']);
+      expect(await pageByPage('failures-first', { agent: 'CodeGenAgent' })).toEqual(['P3', 'P2', 'P1']);
+      const served = await dashboardOn(other);
+      try {
+        const { body } = await fetchFrom(served.url, '/pipelines?order=spawn');
+        expect(body).toContain('<option selected>spawn</option>');
+        expect(body.indexOf('>P1<')).toBeLessThan(body.indexOf('>P3<'));
+        expect((await fetchFrom(served.url, '/pipelines?order=sideways')).status).toBe(400);
+      } finally {
+        await served.close();
+      }
+    } finally {
+      await done();
+    }
+  });
+
   it("shows the picked session's state in the session machine", async () => {
     const { body } = await fetchFrom(dashboard.url, `/pipeline/${failed}`);
     expect(body).toMatch(/<g class="state current" data-state="failed">/);
