@@ -99,10 +99,9 @@ export class PostgresSessions {
   async page(query: SessionQuery = {}): Promise<SessionPage> {
     const parsed = parseSessionQuery(query);
     const start = parsed.after == null ? null : decodeCursor(parsed.after, parsed.order);
-    if (start !== null) await this.checkCursor(start);
     const sessions: Session[] = [];
     let last: QueryCursor | null = null;
-    for await (const found of this.matching(parsed, start)) {
+    for await (const found of this.matching(parsed, start, parsed.limit + 1, true)) {
       if (sessions.length === parsed.limit) return { sessions, next: encodeCursor(last!) };
       sessions.push(found.session);
       last = found.cursor;
@@ -208,7 +207,7 @@ export class PostgresSessions {
   /** A cursor of this store names the session at its place; any other is refused. */
   private async checkCursor(start: QueryCursor): Promise<void> {
     const rows = await this.query<{ id: string }>('SELECT id::text FROM %s.sessions WHERE spawn_seq = $1', [start.position]);
-    if (rows[0]?.id !== start.id) throw new SessionError('INVALID_INPUT', 'query.after: the cursor does not belong to this store');
+    if (rows[0]?.id !== start.id) throw foreignCursor();
   }
 
   /**
@@ -216,7 +215,12 @@ export class PostgresSessions {
    * the candidates by the table's columns (its text column only narrows), a chunk at a time by
    * `spawn_seq`, and the query's own test decides on each session as folded.
    */
-  private async *matching(query: ParsedSessionQuery, start: QueryCursor | null, first = query.limit + 1): AsyncGenerator<{ session: Session; cursor: QueryCursor }> {
+  /**
+   * The sessions matching `query` from just after `start`. With `checkStart`, `start` is checked
+   * first ({@link checkCursor}), in the first chunk's own query where it can be: a page after
+   * the first made one more round trip for it.
+   */
+  private async *matching(query: ParsedSessionQuery, start: QueryCursor | null, first = query.limit + 1, checkStart = false): AsyncGenerator<{ session: Session; cursor: QueryCursor }> {
     const matches = sessionMatcher(query);
     // A page asks first for as many as it shows (and one more), then for more and more: a page
     // of 50 folds about 51 sessions, a stream soon reads in chunks of CHUNK.
@@ -227,8 +231,14 @@ export class PostgresSessions {
       const { reverse, failed } = passes[pass]!;
       let after = start !== null && pass === start.pass ? start.position : null;
       for (;;) {
-        const { text, values } = candidateSql(query, { reverse, failed, after, members, limit: chunk });
-        const rows = await this.query<{ id: string; place: string; revision: number }>(text, values);
+        const checking = checkStart && start !== null ? start : null;
+        const { text, values } = candidateSql(query, { reverse, failed, after, members, limit: chunk, cursorAt: checking?.position ?? null });
+        const rows = await this.query<{ id: string; place: string; revision: number; cursor_id?: string | null }>(text, values);
+        if (checking !== null) {
+          checkStart = false;
+          if (rows.length === 0) await this.checkCursor(checking);
+          else if (rows[0]!.cursor_id !== checking.id) throw foreignCursor();
+        }
         if (rows.length === 0) break;
         const sessions = await this.get(rows.map((r) => r.id), new Map(rows.map((r) => [r.id, r.revision])));
         for (const row of rows) {
@@ -246,7 +256,7 @@ export class PostgresSessions {
 /** The SQL of one chunk of candidates: the query's filters as conditions on the table's columns, past `after` in the pass's order. */
 function candidateSql(
   query: ParsedSessionQuery,
-  pass: { reverse: boolean; failed: boolean | undefined; after: number | null; members: string[] | null; limit: number },
+  pass: { reverse: boolean; failed: boolean | undefined; after: number | null; members: string[] | null; limit: number; cursorAt?: number | null },
 ): { text: string; values: unknown[] } {
   const values: unknown[] = [];
   const bind = (value: unknown) => {
@@ -270,8 +280,14 @@ function candidateSql(
   for (const [instant, test] of bounds) if (instant !== undefined) where.push(`${test} ${bind(Date.parse(instant))}`);
   if (query.text !== undefined && searchableInSql(query.text.toLowerCase())) where.push(`strpos(search_text, ${bind(query.text.toLowerCase())}) > 0`);
   if (pass.after !== null) where.push(`spawn_seq ${pass.reverse ? '<' : '>'} ${bind(pass.after)}`);
+  // The session a cursor names, beside each row, for the page that checks its cursor in the same query.
+  const cursor = pass.cursorAt == null ? '' : `, (SELECT id::text FROM %s.sessions WHERE spawn_seq = ${bind(pass.cursorAt)}) AS cursor_id`;
   return {
-    text: `SELECT id::text, spawn_seq::text AS place, revision FROM %s.sessions WHERE ${where.join(' AND ')} ORDER BY spawn_seq ${pass.reverse ? 'DESC' : 'ASC'} LIMIT ${pass.limit}`,
+    text: `SELECT id::text, spawn_seq::text AS place, revision${cursor} FROM %s.sessions WHERE ${where.join(' AND ')} ORDER BY spawn_seq ${pass.reverse ? 'DESC' : 'ASC'} LIMIT ${pass.limit}`,
     values,
   };
+}
+
+function foreignCursor(): SessionError {
+  return new SessionError('INVALID_INPUT', 'query.after: the cursor does not belong to this store');
 }

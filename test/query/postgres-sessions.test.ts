@@ -5,6 +5,7 @@ import { FileEventStore, PostgresEventStore, SessionManager, type Session } from
 import { contextFor, tempDir } from '../helpers/fixtures.js';
 import { copyEvents } from '../../src/copy/copy-events.js';
 import { postgresSessionReader, readFileSessions, readPostgresSessions, type SessionReads } from '../../src/query/session-reads.js';
+import { decodeCursor, encodeCursor } from '../../src/projections/session-query.js';
 import { PG_URL, dropSchema, freshSchema } from '../helpers/stores.js';
 
 /*
@@ -68,6 +69,25 @@ describe('a PostgreSQL store of 14,000 events, read through its sessions table',
     });
     expect(table).toEqual(files);
     expect(table.pipeline.length).toBeGreaterThan(1);
+  }, 60_000);
+
+  it('refuses a cursor that names another session at its place, on a page with sessions after it and on one without', async () => {
+    const store = open();
+    try {
+      await readPostgresSessions(store, async (reads) => {
+        const first = await reads.page({ order: 'spawn', limit: 5 });
+        const cursor = decodeCursor(first.next!, 'spawn');
+        const stranger = '3f1d8a52-0000-4000-8000-000000000000';
+        await expect(reads.page({ order: 'spawn', limit: 5, after: encodeCursor({ ...cursor, id: stranger }) })).rejects.toMatchObject({ code: 'INVALID_INPUT' });
+        expect((await reads.page({ order: 'spawn', limit: 5, after: first.next })).sessions).toHaveLength(5);
+        // A cursor at the newest session, in spawn order: nothing after it, and still checked.
+        const atLast = { ...decodeCursor((await reads.page({ order: 'newest', limit: 1 })).next!, 'newest'), order: 'spawn' as const };
+        expect((await reads.page({ order: 'spawn', limit: 5, after: encodeCursor(atLast) })).sessions).toEqual([]);
+        await expect(reads.page({ order: 'spawn', limit: 5, after: encodeCursor({ ...atLast, id: stranger }) })).rejects.toMatchObject({ code: 'INVALID_INPUT' });
+      });
+    } finally {
+      await store.close();
+    }
   }, 60_000);
 
   it('finds the pipelines of many sessions at once as it finds each alone, on both stores', async () => {
