@@ -113,6 +113,10 @@ describe('the dashboard (serve)', () => {
       const p3b = await m.handoff(p3.id, 'TestAgent', contextFor('Test', 3), { result: { success: true, output: 'ok' } });
       await m.failSession(p1b.id, 'review found a bug');
       await m.completeSession(p3b.id, { success: true, output: 'green' });
+      // P4 failed at its root, then was retried: failures first, it comes first, at its failure.
+      const p4 = await m.spawnAgentSession('CodeGenAgent', 'P4', contextFor('CodeGeneration', 4));
+      await m.failSession(p4.id, 'killed', undefined, { interrupted: true });
+      await m.retrySession(p4.id);
       await m.close();
       const pageByPage = async (order: 'spawn' | 'newest' | 'failures-first', filters = {}) => {
         const seen: string[] = [];
@@ -125,12 +129,12 @@ describe('the dashboard (serve)', () => {
         }
         return seen;
       };
-      expect(await pageByPage('spawn')).toEqual(['P1', 'P2', 'P3']);
-      expect(await pageByPage('newest')).toEqual(['P3', 'P2', 'P1']);
-      expect(await pageByPage('failures-first')).toEqual(['P1', 'P3', 'P2']);
+      expect(await pageByPage('spawn')).toEqual(['P1', 'P2', 'P3', 'P4']);
+      expect(await pageByPage('newest')).toEqual(['P4', 'P3', 'P2', 'P1']);
+      expect(await pageByPage('failures-first')).toEqual(['P4', 'P1', 'P3', 'P2']);
       // By a step that is not its pipeline's first: P3 oldest first still comes after P1 and P2.
-      expect(await pageByPage('spawn', { agent: 'CodeGenAgent' })).toEqual(['P1', 'P2', 'P3']);
-      expect(await pageByPage('failures-first', { agent: 'CodeGenAgent' })).toEqual(['P3', 'P2', 'P1']);
+      expect(await pageByPage('spawn', { agent: 'CodeGenAgent' })).toEqual(['P1', 'P2', 'P3', 'P4']);
+      expect(await pageByPage('failures-first', { agent: 'CodeGenAgent' })).toEqual(['P4', 'P3', 'P2', 'P1']);
       const served = await dashboardOn(other);
       try {
         const { body } = await fetchFrom(served.url, '/pipelines?order=spawn');
