@@ -136,6 +136,9 @@ export interface PipelineRow {
 
 const stepChip = (s: Session) => `<a class="step ${s.status}" href="${esc(pipelineHref(s))}" title="${esc(`${s.agentName}: ${s.status}${s.error === undefined ? '' : ` · ${s.error}`}`)}">${esc(s.agentName)}</a>`;
 
+/** How the pipelines view says its order. */
+const ORDER_WORDS: Readonly<Record<string, string>> = { newest: 'newest first', spawn: 'oldest first', 'failures-first': 'those with a failure first' };
+
 /** The pipelines view: each pipeline with its issue, purpose, steps (by status), start, cost and turns; a link to the next page. */
 export function pipelinesMain(rows: readonly PipelineRow[], next: string | null, params: URLSearchParams): string {
   if (rows.length === 0) return '<p class="muted">No pipeline has a session that matches.</p>';
@@ -149,6 +152,7 @@ export function pipelinesMain(rows: readonly PipelineRow[], next: string | null,
       `<td class="steps">${steps.map(stepChip).join(' → ')}</td><td>${failed ? 'Failed' : last.status}</td><td>${esc(root.createdAt)}</td><td>$${cost.toFixed(4)}</td><td>${turns}</td></tr>`;
   });
   const more = nextPageLink('/pipelines', params, next);
-  return `<p class="muted">${rows.length} pipelines, newest first${next === null ? '' : ', more follow'}.</p>
+  const order = ORDER_WORDS[params.get('order') ?? ''] ?? ORDER_WORDS['newest'];
+  return `<p class="muted">${rows.length} pipeline${rows.length === 1 ? '' : 's'}, ${order}${next === null ? '' : ', more follow'}.</p>
 <div class="scroll"><table id="pipelines" class="sessions"><tr><th>pipeline</th><th>issue</th><th>purpose</th><th>steps</th><th>status</th><th>started</th><th>cost</th><th>turns</th></tr>${body.join('')}</table></div>${more}`;
 }

@@ -139,6 +139,7 @@ describe('the dashboard (serve)', () => {
       try {
         const { body } = await fetchFrom(served.url, '/pipelines?order=spawn');
         expect(body).toContain('<option selected>spawn</option>');
+        expect(body).toContain('4 pipelines, oldest first.');
         expect(body.indexOf('>P1<')).toBeLessThan(body.indexOf('>P3<'));
         expect((await fetchFrom(served.url, '/pipelines?order=sideways')).status).toBe(400);
       } finally {
