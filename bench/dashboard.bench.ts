@@ -121,23 +121,10 @@ export async function dashboardBenches(runs: number, largest: SeededStore, small
 
 const run = promisify(execFile);
 
-/**
- * Copies a file store into a PostgreSQL store and folds its sessions table, as a user moving to
- * PostgreSQL does; then vacuums its tables, as autovacuum has done to a store in use. Left to
- * autovacuum, the 875,000 rows just inserted were vacuumed while the rows were measured: a
- * page's answer ranged from 4.8 to 65.6 ms in one run.
- */
+/** Copies a file store into a PostgreSQL store and folds its sessions table, as a user moving to PostgreSQL does. */
 async function copyInto(dir: string, spec: string): Promise<void> {
   await run(process.execPath, [CLI, 'copy', '--from', dir, '--to', spec], { maxBuffer: 1 << 26 });
   await run(process.execPath, [CLI, 'migrate', '--store', spec]);
-  const [url, schema] = spec.split('#') as [string, string];
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    for (const table of ['events', 'sessions']) await client.query(`VACUUM (ANALYZE) ${schema}.${table}`);
-  } finally {
-    await client.end();
-  }
 }
 
 async function dropSchemas(url: string, schemas: string[]): Promise<void> {
