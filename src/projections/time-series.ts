@@ -1,6 +1,9 @@
 import type { Session } from '../domain/session.js';
 import { toNanos } from './stats.js';
 
+/** What of a session the charts read: when it was spawned and ended, how, by which agent, at what cost. */
+export type TimedSession = Pick<Session, 'createdAt' | 'endedAt' | 'status' | 'agentName'> & { result?: { totalCostUsd?: number; numTurns?: number } };
+
 /** How long one bar of a time series is. */
 export type Bucket = 'hour' | 'day';
 
@@ -49,19 +52,22 @@ export class TimeSeriesCounter {
     }));
   }
 
-  /** Counts one session. */
-  add(session: Session): void {
+  /** Counts one session (what of it a chart reads: {@link TimedSession}). */
+  add(session: TimedSession): void {
     const spawned = this.at(session.createdAt);
     if (spawned !== undefined) spawned.spawned += 1;
     const ended = session.endedAt === undefined ? undefined : this.at(session.endedAt);
     if (ended !== undefined && session.status !== 'Active') ended[({ HandedOff: 'handedOff', Completed: 'completed', Failed: 'failed' } as const)[session.status]] += 1;
-    const result = session.result;
-    if (result === undefined) return;
+    // What cost nothing and took no turn is left out of the cost by agent (a store's sessions
+    // table keeps a session's cost and turns, not whether it had a result: both stores chart alike).
+    const costNanos = toNanos(session.result?.totalCostUsd ?? 0);
+    const turns = session.result?.numTurns ?? 0;
+    if (costNanos === 0 && turns === 0) return;
     const when = session.endedAt === undefined ? spawned : ended;
     if (when === undefined) return;
     const agent = (when.byAgent[session.agentName] ??= { costNanos: 0, turns: 0 });
-    agent.costNanos += toNanos(result.totalCostUsd ?? 0);
-    agent.turns += result.numTurns ?? 0;
+    agent.costNanos += costNanos;
+    agent.turns += turns;
   }
 
   /** The series counted so far. */

@@ -5,6 +5,7 @@ import type { Session } from '../domain/session.js';
 import { lineageOf } from '../projections/lineage.js';
 import { inSpawnOrder, pipelineOf, querySessions, streamSessions, type SessionPage, type SessionQuery } from '../projections/session-query.js';
 import { statsOf, type SessionStats } from '../projections/stats.js';
+import type { TimedSession } from '../projections/time-series.js';
 import type { StoreCursor } from '../store/event-store.js';
 import { FileEventStore } from '../store/file/file-event-store.js';
 import type { PostgresEventStore } from '../store/postgres/postgres-event-store.js';
@@ -47,6 +48,8 @@ export interface SessionReads {
   pipeline(root: string): Promise<Map<string, Session>>;
   /** The pipeline of each of several sessions (as {@link pipeline} of its root), by session id; unknown ones left out. */
   pipelinesOf(ids: readonly string[]): Promise<Map<string, Map<string, Session>>>;
+  /** Every session, in spawn order, as much of it as a chart over time reads (on PostgreSQL, the sessions table's columns alone). */
+  timeline(): AsyncIterable<TimedSession>;
 }
 
 /**
@@ -195,6 +198,7 @@ function fileReadsOf(dir: string, view: StoreView, sessions: ReadonlyMap<string,
     rootOf: async (id) => (sessions.has(id) ? lineageOf(sessions, id)[0]!.id : undefined),
     pipeline: async (root) => pipelineOf(sessions, root),
     pipelinesOf: async (ids) => new Map(ids.filter((id) => sessions.has(id)).map((id) => [id, pipelineOf(sessions, lineageOf(sessions, id)[0]!.id)])),
+    timeline: () => toAsync(streamSessions(sessions, {})),
   };
 }
 
@@ -212,6 +216,7 @@ function postgresReads(sessions: PostgresSessions, location: string): SessionRea
     rootOf: (id) => sessions.rootOf(id),
     pipeline: (root) => sessions.pipeline(root),
     pipelinesOf: (ids) => sessions.pipelinesOf(ids),
+    timeline: () => sessions.timeline(),
   };
 }
 

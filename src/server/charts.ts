@@ -59,7 +59,7 @@ export class ChartsCounter {
         const hour = new TimeSeriesCounter('hour', now, 48);
         let n = 0;
         let resumed = performance.now();
-        for await (const session of reads.stream({})) {
+        for await (const session of reads.timeline()) {
           day.add(session);
           hour.add(session);
           if (++n % 50 === 0 && performance.now() - resumed >= STRETCH_MS) {

@@ -6,6 +6,7 @@ import { contextFor, tempDir } from '../helpers/fixtures.js';
 import { copyEvents } from '../../src/copy/copy-events.js';
 import { postgresSessionReader, readFileSessions, readPostgresSessions, type SessionReads } from '../../src/query/session-reads.js';
 import { decodeCursor, encodeCursor } from '../../src/projections/session-query.js';
+import { TimeSeriesCounter } from '../../src/projections/time-series.js';
 import { PG_URL, dropSchema, freshSchema } from '../helpers/stores.js';
 
 /*
@@ -69,6 +70,29 @@ describe('a PostgreSQL store of 14,000 events, read through its sessions table',
     });
     expect(table).toEqual(files);
     expect(table.pipeline.length).toBeGreaterThan(1);
+  }, 60_000);
+
+  it('charts the sessions over time from the table alone as the files chart them from the sessions', async () => {
+    const { files, table } = await both(async (reads) => {
+      // Counted up to the log's own last spawn (the log was written with times of its own).
+      let latest = 0;
+      for await (const session of reads.timeline()) latest = Math.max(latest, Date.parse(session.createdAt));
+      const day = new TimeSeriesCounter('day', latest + 3_600_000, 14);
+      const hour = new TimeSeriesCounter('hour', latest + 3_600_000, 48);
+      let n = 0;
+      let costed = 0;
+      for await (const session of reads.timeline()) {
+        day.add(session);
+        hour.add(session);
+        n += 1;
+        if ((session.result?.totalCostUsd ?? 0) > 0) costed += 1;
+      }
+      return { n, costed, day: day.result().buckets.map(({ start: _start, ...counts }) => counts), hour: hour.result().buckets.map(({ start: _start, ...counts }) => counts) };
+    });
+    expect(table).toEqual(files);
+    expect(files.costed).toBeGreaterThan(0);
+    expect(files.day.some((b) => Object.keys(b.byAgent).length > 0 && b.spawned > 0)).toBe(true);
+    expect(files.hour.some((b) => b.completed + b.failed + b.handedOff > 0)).toBe(true);
   }, 60_000);
 
   it('refuses a cursor that names another session at its place, on a page with sessions after it and on one without', async () => {
