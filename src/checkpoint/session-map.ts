@@ -198,7 +198,7 @@ export class SessionMap extends Map<string, Session> implements PrecountedSessio
     const place = { next: 0, skip: options.skip ?? 0 };
     const archive = this.archive;
     const memory = () => this.walkMemory(reverse, place, options.which);
-    const archived = () => (archive === null ? [] : this.walkArchive(archive, reverse, place, options.which, options.wanted));
+    const archived = () => (archive === null ? [] : this.walkArchive(archive, reverse, place, options.which, options.wanted, options.keep !== false));
     // The sessions only in memory were spawned after every archived one.
     if (reverse) {
       yield* memory();
@@ -240,7 +240,7 @@ export class SessionMap extends Map<string, Session> implements PrecountedSessio
     return own;
   }
 
-  private *walkArchive(archive: SessionArchive, reverse: boolean, place: WalkPlace, which?: (status: Session['status']) => boolean, wanted?: WalkOptions['wanted']): Generator<WalkedSession> {
+  private *walkArchive(archive: SessionArchive, reverse: boolean, place: WalkPlace, which: ((status: Session['status']) => boolean) | undefined, wanted: WalkOptions['wanted'], keep: boolean): Generator<WalkedSession> {
     const { index } = archive;
     const overridden = this.overriddenEntries(archive);
     // What the index can tell: the statuses wanted (by letter) and the agent, phase and issue.
@@ -270,7 +270,7 @@ export class SessionMap extends Map<string, Session> implements PrecountedSessio
         const position = place.next + at.passed - 1;
         if (position < place.skip) continue;
         if (this.archive === null) throw new SessionError('CLOSED', 'the sessions.json these sessions were in is closed');
-        yield this.walked(position, index.idOf(entry), entry, reader.read, archive);
+        yield this.walked(position, index.idOf(entry), entry, reader.read, archive, keep);
       }
     } finally {
       place.next += at.passed;
@@ -414,7 +414,7 @@ export class SessionMap extends Map<string, Session> implements PrecountedSessio
    * A walked session read from the archive: its record's bytes, checked, and the session
    * decoded from them only when it is asked for (a listing of JSON may need only the bytes).
    */
-  private walked(position: number, id: string, entry: number, read: (entry: number) => Buffer, archive: SessionArchive): WalkedSession {
+  private walked(position: number, id: string, entry: number, read: (entry: number) => Buffer, archive: SessionArchive, keep = true): WalkedSession {
     const kept = this.keptWalked?.get(entry);
     if (kept !== undefined) return kept.at(position);
     let bytes: Buffer;
@@ -425,7 +425,8 @@ export class SessionMap extends Map<string, Session> implements PrecountedSessio
       return { position, session: this.decode(id, entry, () => { throw error; }, archive) };
     }
     const walked = new ArchivedSession(position, id, bytes, once(() => this.decode(id, entry, () => bytes, archive)));
-    this.keptWalked?.keep(entry, walked);
+    // A walk of every session would push out what the pages asked for again read.
+    if (keep) this.keptWalked?.keep(entry, walked);
     return walked;
   }
 

@@ -31,6 +31,8 @@ export interface WalkOptions {
    * checkpoint's) passes over the sessions it says have others, unread.
    */
   wanted?: { agent?: string; phase?: string; issue?: number };
+  /** False: a walk of every session (a chart's count) keeps none of the records it read for the next walk. */
+  keep?: boolean;
 }
 
 /**

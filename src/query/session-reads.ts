@@ -198,7 +198,7 @@ function fileReadsOf(dir: string, view: StoreView, sessions: ReadonlyMap<string,
     rootOf: async (id) => (sessions.has(id) ? lineageOf(sessions, id)[0]!.id : undefined),
     pipeline: async (root) => pipelineOf(sessions, root),
     pipelinesOf: async (ids) => new Map(ids.filter((id) => sessions.has(id)).map((id) => [id, pipelineOf(sessions, lineageOf(sessions, id)[0]!.id)])),
-    timeline: () => toAsync(streamSessions(sessions, {})),
+    timeline: () => toAsync(timelineOf(sessions)),
   };
 }
 
@@ -218,6 +218,12 @@ function postgresReads(sessions: PostgresSessions, location: string): SessionRea
     pipelinesOf: (ids) => sessions.pipelinesOf(ids),
     timeline: () => sessions.timeline(),
   };
+}
+
+/** Every session in spawn order, for a chart: a walk that keeps none of the records it read (see SessionMap.keepWalked). */
+function* timelineOf(sessions: ReadonlyMap<string, Session>): Generator<Session> {
+  if (!(sessions instanceof SessionMap)) return yield* streamSessions(sessions, {});
+  for (const walked of sessions.walk({ keep: false })) yield walked.session;
 }
 
 async function* toAsync<T>(items: Iterable<T>): AsyncGenerator<T> {

@@ -222,6 +222,15 @@ describe('a SessionMap that keeps the records its walks read', () => {
     expect(newest[0]).toBe(once.at(-1)!.session);
     expect(walkOf(few)[0]!.session).not.toBe(once[0]!.session);
 
+    // A walk that keeps nothing (a chart's count of every session) leaves what was kept as it was.
+    const fresh = await mapOf();
+    fresh.keepWalked(100);
+    const unkept = [...fresh.walk({ keep: false })].map((w) => w.session);
+    expect(unkept).toEqual(first.map((w) => w.session));
+    expect(walkOf(fresh)[0]!.session).not.toBe(unkept[0]);
+    const keptNow = walkOf(fresh);
+    expect([...fresh.walk({ keep: false })][0]!.session).toBe(keptNow[0]!.session);
+
     // Let go of with the file.
     map.clear();
     expect(walkOf(map)).toEqual([]);
