@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { SessionReads } from '../query/session-reads.js';
 import { TimeSeriesCounter, type TimeSeries } from '../projections/time-series.js';
 
@@ -19,6 +20,8 @@ export const RECOUNT_MS = 30_000;
  * times, and each await may wait for one stretch of counting.
  */
 const STRETCH_MS = 4;
+/** How long counting waits before it looks again whether requests are still being answered. */
+const GIVE_WAY_MS = 2;
 
 /**
  * The overview's charts, counted over every session in the background: a walk over 250,000
@@ -36,6 +39,8 @@ export class ChartsCounter {
     private readonly read: <T>(read: (reads: SessionReads) => Promise<T>) => Promise<T>,
     private readonly onCounted: () => void,
     private readonly intervalMs = RECOUNT_MS,
+    /** Whether requests are being answered: counting waits until none is. */
+    private readonly busy: () => boolean = () => false,
   ) {}
 
   /** The charts last counted (null before the first count ends); counts again when the store moved past them and the last count is old enough. */
@@ -62,8 +67,10 @@ export class ChartsCounter {
         for await (const session of reads.timeline()) {
           day.add(session);
           hour.add(session);
-          if (++n % 50 === 0 && performance.now() - resumed >= STRETCH_MS) {
+          if (++n % 50 === 0 && (performance.now() - resumed >= STRETCH_MS || this.busy())) {
             await new Promise((resolve) => setImmediate(resolve));
+            // A request's answer waits for no stretch of counting: it gives way until none is left.
+            while (this.busy()) await sleep(GIVE_WAY_MS);
             resumed = performance.now();
           }
         }

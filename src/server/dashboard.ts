@@ -81,12 +81,18 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
     throw new SessionError('INVALID_INPUT', `refusing to listen on ${host} without --token: anyone who reaches it would read every session`);
   }
   const feed = new LiveFeed(options.store, await options.read(async (reads) => reads.cursor));
-  const charts = new ChartsCounter(options.read, () => feed.refresh());
+  // Pages being answered (the live feed's long responses aside): the charts' count gives way to them.
+  let answering = 0;
+  const charts = new ChartsCounter(options.read, () => feed.refresh(), undefined, () => answering > 0);
   const steering = options.actions === undefined
     ? null
     : new Steering(options.actions, (root) => options.read((reads) => reads.pipeline(root)), (text) => process.stderr.write(`dashboard: ${text}\n`));
   const powers = steering?.powers ?? { stop: false, agents: false };
   const server = createServer((request, response) => {
+    if (!(request.url ?? '').startsWith('/live')) {
+      answering += 1;
+      response.once('close', () => (answering -= 1));
+    }
     void answer(request, response).catch((error: unknown) => {
       process.stderr.write(`dashboard: ${(error as Error).stack ?? String(error)}\n`);
       if (!response.headersSent) send(response, 500, 'text/html', problemPage('Something went wrong', 'The server could not answer; its log says why.', options.location));
