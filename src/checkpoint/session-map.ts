@@ -289,7 +289,6 @@ export class SessionMap extends Map<string, Session> implements PrecountedSessio
     return overridden;
   }
 
-
   /** The archive, while any record is still in it. */
   get source(): SessionArchive | null {
     return this.archive;
@@ -424,7 +423,7 @@ export class SessionMap extends Map<string, Session> implements PrecountedSessio
       // Damaged: answered now, from the log when it can be.
       return { position, session: this.decode(id, entry, () => { throw error; }, archive) };
     }
-    const walked = new ArchivedSession(position, id, bytes, once(() => this.decode(id, entry, () => bytes, archive)));
+    const walked = new ArchivedSession(position, id, bytes, (record) => this.decode(id, entry, () => record, archive));
     // A walk of every session would push out what the pages asked for again read.
     if (keep) this.keptWalked?.keep(entry, walked);
     return walked;
@@ -486,12 +485,13 @@ export function* activeSessionsOf(sessions: ReadonlyMap<string, Session>): Gener
  * a walk makes one for each of 250,000 sessions.
  */
 class ArchivedSession implements WalkedSession {
+  private decoded: Session | undefined;
+
   constructor(
     readonly position: number,
     readonly id: string,
     readonly bytes: Buffer,
-    /** Decodes the record once, for this walked session and any copy of it (see {@link at}). */
-    private readonly decoded: () => Session,
+    private readonly decode: (bytes: Buffer) => Session,
   ) {}
 
   /** The record: this object, which holds its id and bytes. */
@@ -500,19 +500,13 @@ class ArchivedSession implements WalkedSession {
   }
 
   get session(): Session {
-    return this.decoded();
+    return (this.decoded ??= this.decode(this.bytes));
   }
 
-  /** The same record met again by a later walk, at `position`: decoded at most once between them. */
+  /** The same record met again by a later walk, at `position`: decoded once, by this one, for both. */
   at(position: number): ArchivedSession {
-    return new ArchivedSession(position, this.id, this.bytes, this.decoded);
+    return new ArchivedSession(position, this.id, this.bytes, () => this.session);
   }
-}
-
-/** A function's value, worked out at its first call and kept. */
-function once<T>(make: () => T): () => T {
-  let made: { value: T } | null = null;
-  return () => (made ??= { value: make() }).value;
 }
 
 /**
