@@ -168,19 +168,12 @@ export class PostgresSessions {
 
   /** The id of the root of the pipeline `id` belongs to, or undefined for an unknown session. */
   async rootOf(id: string): Promise<string | undefined> {
-    const rows = await this.query<{ id: string }>(
-      `WITH RECURSIVE up (id, parent, depth) AS (
-         SELECT id, parent_session, 0 FROM %s.sessions WHERE id = $1
-         UNION ALL SELECT s.id, s.parent_session, up.depth + 1 FROM %s.sessions s JOIN up ON s.id = up.parent
-       ) SELECT id::text FROM up ORDER BY depth DESC LIMIT 1`,
-      [id],
-    );
-    return rows[0]?.id;
+    return (await this.rootsOf([id])).get(id);
   }
 
   /** The sessions of the pipeline whose root is `root` (its handoffs and retries, down the tree), in spawn order. */
   async pipeline(root: string): Promise<Map<string, Session>> {
-    const rows = await this.pipelineRows(root);
+    const rows = await this.treeRows([root]);
     return this.get(rows.map((r) => r.id), new Map(rows.map((r) => [r.id, r.revision])));
   }
 
@@ -192,20 +185,8 @@ export class PostgresSessions {
    */
   async pipelinesOf(ids: readonly string[]): Promise<Map<string, Map<string, Session>>> {
     if (ids.length === 0) return new Map();
-    const roots = await this.query<{ id: string; root: string }>(
-      `WITH RECURSIVE up (start, id, parent, depth) AS (
-         SELECT id, id, parent_session, 0 FROM %s.sessions WHERE id = ANY($1::uuid[])
-         UNION ALL SELECT up.start, s.id, s.parent_session, up.depth + 1 FROM %s.sessions s JOIN up ON s.id = up.parent
-       ) SELECT DISTINCT ON (start) start::text AS id, id::text AS root FROM up ORDER BY start, depth DESC`,
-      [ids],
-    );
-    const rows = await this.query<{ root: string; id: string; revision: number }>(
-      `WITH RECURSIVE tree (root, id) AS (
-         SELECT id, id FROM %s.sessions WHERE id = ANY($1::uuid[])
-         UNION SELECT tree.root, c.id FROM %s.sessions c JOIN tree ON c.parent_session = tree.id
-       ) SELECT tree.root::text, s.id::text, s.revision FROM tree JOIN %s.sessions s USING (id) ORDER BY s.spawn_seq`,
-      [[...new Set(roots.map((r) => r.root))]],
-    );
+    const roots = await this.rootsOf(ids);
+    const rows = await this.treeRows([...new Set(roots.values())]);
     const sessions = await this.get(rows.map((r) => r.id), new Map(rows.map((r) => [r.id, r.revision])));
     const trees = new Map<string, Map<string, Session>>();
     for (const { root, id } of rows) {
@@ -214,21 +195,34 @@ export class PostgresSessions {
       const tree = trees.get(root) ?? new Map<string, Session>();
       trees.set(root, tree.set(id, session));
     }
-    return new Map(roots.flatMap(({ id, root }) => (trees.has(root) ? [[id, trees.get(root)!] as const] : [])));
+    return new Map([...roots].flatMap(([id, root]) => (trees.has(root) ? [[id, trees.get(root)!] as const] : [])));
+  }
+
+  /** The root of the pipeline each of `ids` belongs to, by id; unknown ids left out. One recursive query for any number. */
+  private async rootsOf(ids: readonly string[]): Promise<Map<string, string>> {
+    const rows = await this.query<{ id: string; root: string }>(
+      `WITH RECURSIVE up (start, id, parent, depth) AS (
+         SELECT id, id, parent_session, 0 FROM %s.sessions WHERE id = ANY($1::uuid[])
+         UNION ALL SELECT up.start, s.id, s.parent_session, up.depth + 1 FROM %s.sessions s JOIN up ON s.id = up.parent
+       ) SELECT DISTINCT ON (start) start::text AS id, id::text AS root FROM up ORDER BY start, depth DESC`,
+      [ids],
+    );
+    return new Map(rows.map((r) => [r.id, r.root]));
+  }
+
+  /** Every session of the pipelines whose roots are `roots` (handoffs and retries, down each tree), with its root, in spawn order. */
+  private treeRows(roots: readonly string[]): Promise<Array<{ root: string; id: string; revision: number }>> {
+    return this.query<{ root: string; id: string; revision: number }>(
+      `WITH RECURSIVE tree (root, id) AS (
+         SELECT id, id FROM %s.sessions WHERE id = ANY($1::uuid[])
+         UNION SELECT tree.root, c.id FROM %s.sessions c JOIN tree ON c.parent_session = tree.id
+       ) SELECT tree.root::text, s.id::text, s.revision FROM tree JOIN %s.sessions s USING (id) ORDER BY s.spawn_seq`,
+      [roots],
+    );
   }
 
   private async pipelineIds(root: string): Promise<string[]> {
-    return (await this.pipelineRows(root)).map((r) => r.id);
-  }
-
-  private pipelineRows(root: string): Promise<Array<{ id: string; revision: number }>> {
-    return this.query<{ id: string; revision: number }>(
-      `WITH RECURSIVE tree (id) AS (
-         SELECT id FROM %s.sessions WHERE id = $1
-         UNION SELECT c.id FROM %s.sessions c JOIN tree ON c.parent_session = tree.id
-       ) SELECT s.id::text, s.revision FROM tree JOIN %s.sessions s USING (id) ORDER BY s.spawn_seq`,
-      [root],
-    );
+    return (await this.treeRows([root])).map((r) => r.id);
   }
 
   /** A cursor of this store names the session at its place; any other is refused. */
