@@ -3,8 +3,11 @@ import type { AddressInfo } from 'node:net';
 
 /** One scripted answer of the fake Messages API. */
 export type ScriptedReply =
-  /** A text answer, after `delayMs` (a model that takes its time). */
-  | { text: string; delayMs?: number }
+  /**
+   * A text answer, after `delayMs` (a model that takes its time); `outputTokens` sets the usage
+   * the answer reports (default 7), which is what the CLI prices the run by.
+   */
+  | { text: string; delayMs?: number; outputTokens?: number }
   /** The model asks to run a tool (for example `Bash` with `{ command }`); the CLI runs it and asks again. */
   | { toolUse: { name: string; input: Record<string, unknown> } }
   | { status: number; error: { type: string; message: string } }
@@ -46,7 +49,8 @@ export async function startScriptedApi(reply: (request: RecordedRequest, index: 
       const block: ContentBlock = 'toolUse' in answer
         ? { type: 'tool_use', id: `toolu_${requests.length}`, name: answer.toolUse.name, input: answer.toolUse.input }
         : { type: 'text', text: answer.text };
-      const send = () => (body['stream'] === true ? stream(res, String(body['model']), block) : json(res, 200, message(String(body['model']), block)));
+      const outputTokens = 'outputTokens' in answer && answer.outputTokens !== undefined ? answer.outputTokens : 7;
+      const send = () => (body['stream'] === true ? stream(res, String(body['model']), block, outputTokens) : json(res, 200, message(String(body['model']), block, outputTokens)));
       if ('delayMs' in answer && answer.delayMs !== undefined) {
         hanging.add(res);
         const timer = setTimeout(() => {
@@ -90,17 +94,17 @@ type ContentBlock =
   | { type: 'text'; text: string }
   | { type: 'tool_use'; id: string; name: string; input: Record<string, unknown> };
 
-function message(model: string, block: ContentBlock) {
+function message(model: string, block: ContentBlock, outputTokens = 7) {
   return {
     id: 'msg_fake', type: 'message', role: 'assistant', model, content: [block],
-    stop_reason: block.type === 'tool_use' ? 'tool_use' : 'end_turn', stop_sequence: null, usage: { input_tokens: 12, output_tokens: 7 },
+    stop_reason: block.type === 'tool_use' ? 'tool_use' : 'end_turn', stop_sequence: null, usage: { input_tokens: 12, output_tokens: outputTokens },
   };
 }
 
-function stream(res: ServerResponse, model: string, block: ContentBlock): void {
+function stream(res: ServerResponse, model: string, block: ContentBlock, outputTokens = 7): void {
   res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
   const send = (event: string, data: unknown) => res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
-  const start = message(model, block);
+  const start = message(model, block, outputTokens);
   send('message_start', { type: 'message_start', message: { ...start, content: [], stop_reason: null, usage: { input_tokens: 12, output_tokens: 1 } } });
   if (block.type === 'text') {
     send('content_block_start', { type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } });
@@ -112,7 +116,7 @@ function stream(res: ServerResponse, model: string, block: ContentBlock): void {
     send('content_block_delta', { type: 'content_block_delta', index: 0, delta: { type: 'input_json_delta', partial_json: JSON.stringify(block.input) } });
   }
   send('content_block_stop', { type: 'content_block_stop', index: 0 });
-  send('message_delta', { type: 'message_delta', delta: { stop_reason: start.stop_reason, stop_sequence: null }, usage: { output_tokens: 7 } });
+  send('message_delta', { type: 'message_delta', delta: { stop_reason: start.stop_reason, stop_sequence: null }, usage: { output_tokens: outputTokens } });
   send('message_stop', { type: 'message_stop' });
   res.end();
 }

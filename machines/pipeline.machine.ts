@@ -6,15 +6,35 @@ import { assign, setup } from 'xstate';
  * the first failure stops the run. A step whose work was interrupted (its agent killed, its
  * machine gone) runs again as a new session, up to `maxRetries` times per step; a failed step a
  * person retried (from the dashboard, or `retrySession`) runs again too, not counted against
- * `maxRetries`: someone decided it should. Self-contained:
- * paste into the Stately editor as is. The machine only decides; runPipeline does the I/O and
- * reports back with events.
+ * `maxRetries`: someone decided it should.
+ *
+ * A governed pipeline also waits for a person (`awaitingApproval`): before a step that requires
+ * approval (a gate), when its budget is spent before a step starts (a hold), and when a step's
+ * agent was stopped at its cap (budget or turns). An approval goes on: past a gate or a hold to
+ * where it stood, after a cap as a new session that continues the stopped one's conversation
+ * (not counted against `maxRetries`). A rejection ends the run failed. Self-contained: paste
+ * into the Stately editor as is. The machine only decides; runPipeline does the I/O and reports
+ * back with events.
  */
 
-/** One step: which agent runs it, in which phase. */
+/** One step: which agent runs it, in which phase, and whether a person approves its start. */
 export interface PipelineStep {
   agentName: string;
   phase: string;
+  approval?: boolean;
+}
+
+/** Why the run waits for a person. */
+export type WaitingReason = 'gate' | 'budget' | 'turns';
+
+/** What a run waiting for a person waits on. */
+export interface Waiting {
+  reason: WaitingReason;
+  /** The step that waits to start or to go on. */
+  step: number;
+  detail: string;
+  /** Where an approval leads: the handoff to the step, or a new session of it. */
+  resumeTo: 'handingOff' | 'retrying';
 }
 
 /** What a pipeline run carries. */
@@ -28,6 +48,8 @@ export interface PipelineMachineContext {
   retries: number;
   /** How many times a step whose work was interrupted may run again. */
   maxRetries: number;
+  /** Set while the run waits for a person. */
+  waiting?: Waiting;
   error?: string;
 }
 
@@ -37,9 +59,13 @@ export type PipelineMachineEvent =
   | { type: 'STEP_SUCCEEDED' }
   | { type: 'STEP_FAILED'; error: string }
   | { type: 'STEP_INTERRUPTED'; error: string }
-  | { type: 'STEP_RETRIED' };
+  | { type: 'STEP_RETRIED' }
+  | { type: 'STEP_CAPPED'; cap: 'budget' | 'turns'; error: string }
+  | { type: 'HOLD'; detail: string }
+  | { type: 'APPROVED' }
+  | { type: 'REJECTED'; reason: string };
 
-/** The pipeline run machine: `running` ⇄ `handingOff` (or `retrying`), ending `completed` or `failed`. */
+/** The pipeline run machine: `running` ⇄ `handingOff` (or `retrying`, or `awaitingApproval`), ending `completed` or `failed`. */
 export const pipelineMachine = setup({
   types: {
     context: {} as PipelineMachineContext,
@@ -48,7 +74,9 @@ export const pipelineMachine = setup({
   },
   guards: {
     hasNextStep: ({ context }) => context.index + 1 < context.steps.length,
+    nextStepGated: ({ context }) => context.steps[context.index + 1]?.approval === true,
     hasRetryLeft: ({ context }) => context.retries < context.maxRetries,
+    resumesHandoff: ({ context }) => context.waiting?.resumeTo === 'handingOff',
   },
   actions: {
     recordSession: assign(({ context, event }) => (event.type === 'STEP_STARTED' ? { sessionIds: [...context.sessionIds, event.sessionId] } : {})),
@@ -56,6 +84,16 @@ export const pipelineMachine = setup({
     advance: assign(({ context }) => ({ index: context.index + 1, retries: 0 })),
     countRetry: assign(({ context }) => ({ retries: context.retries + 1 })),
     recordError: assign(({ event }) => (event.type === 'STEP_FAILED' || event.type === 'STEP_INTERRUPTED' ? { error: event.error } : {})),
+    waitAtGate: assign(({ context }) => ({
+      waiting: { reason: 'gate' as const, step: context.index + 1, detail: `step ${context.index + 2} (${context.steps[context.index + 1]!.agentName}) requires approval`, resumeTo: 'handingOff' as const },
+      index: context.index + 1,
+      retries: 0,
+    })),
+    waitAfterCap: assign(({ context, event }) => (event.type === 'STEP_CAPPED' ? { waiting: { reason: event.cap, step: context.index, detail: event.error, resumeTo: 'retrying' as const } } : {})),
+    holdHandoff: assign(({ context, event }) => (event.type === 'HOLD' ? { waiting: { reason: 'budget' as const, step: context.index, detail: event.detail, resumeTo: 'handingOff' as const } } : {})),
+    holdRetry: assign(({ context, event }) => (event.type === 'HOLD' ? { waiting: { reason: 'budget' as const, step: context.index, detail: event.detail, resumeTo: 'retrying' as const } } : {})),
+    stopWaiting: assign({ waiting: undefined }),
+    recordRejection: assign(({ event }) => (event.type === 'REJECTED' ? { error: `rejected: ${event.reason}`, waiting: undefined } : {})),
   },
 }).createMachine({
   id: 'pipeline',
@@ -70,22 +108,38 @@ export const pipelineMachine = setup({
     },
     running: {
       on: {
-        STEP_SUCCEEDED: [{ guard: 'hasNextStep', target: 'handingOff', actions: 'advance' }, { target: 'completed' }],
+        STEP_SUCCEEDED: [
+          { guard: 'nextStepGated', target: 'awaitingApproval', actions: 'waitAtGate' },
+          { guard: 'hasNextStep', target: 'handingOff', actions: 'advance' },
+          { target: 'completed' },
+        ],
         STEP_FAILED: { target: 'failed', actions: 'recordError' },
         STEP_INTERRUPTED: [{ guard: 'hasRetryLeft', target: 'retrying', actions: 'countRetry' }, { target: 'failed', actions: 'recordError' }],
         STEP_RETRIED: { target: 'retrying' },
+        STEP_CAPPED: { target: 'awaitingApproval', actions: 'waitAfterCap' },
       },
     },
     retrying: {
       on: {
         STEP_STARTED: { target: 'running', actions: 'replaceSession' },
         STEP_FAILED: { target: 'failed', actions: 'recordError' },
+        HOLD: { target: 'awaitingApproval', actions: 'holdRetry' },
       },
     },
     handingOff: {
       on: {
         STEP_STARTED: { target: 'running', actions: 'recordSession' },
         STEP_FAILED: { target: 'failed', actions: 'recordError' },
+        HOLD: { target: 'awaitingApproval', actions: 'holdHandoff' },
+      },
+    },
+    awaitingApproval: {
+      on: {
+        APPROVED: [
+          { guard: 'resumesHandoff', target: 'handingOff', actions: 'stopWaiting' },
+          { target: 'retrying', actions: 'stopWaiting' },
+        ],
+        REJECTED: { target: 'failed', actions: 'recordRejection' },
       },
     },
     completed: { type: 'final' },

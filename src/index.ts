@@ -23,6 +23,12 @@ export type { AgentRunner, AgentRunSpec, AgentOutcome, StartedProcess } from './
 export type { ClaudeArgOptions } from './runner/claude-args.js';
 export { buildPrompt } from './runner/build-prompt.js';
 export { runPipeline, resumePipeline, DEFAULT_PIPELINE, type PipelineInput, type PipelineResult, type PipelineStepInput, type ResumeOptions } from './pipeline/run-pipeline.js';
+export { approvePipeline, rejectPipeline, type ApproveOptions, type RejectOptions } from './pipeline/approve-pipeline.js';
+export type { PipelineStream, RecordedWait } from './projections/pipeline-stream.js';
+export { pipelineIdOf } from './domain/pipeline-id.js';
+export type { AgentCaps, CapKind } from './domain/agent-caps.js';
+export type { PipelineGovernanceInput } from './domain/pipeline-steps.js';
+export type { PipelineWaiting, PipelineApproved, PipelineRejected, WaitReason } from './events/pipeline-events.js';
 export { pipelineMachine } from '../machines/pipeline.machine.js';
 export { DEFAULT_PIPELINE_RETRIES, type PipelineSpec } from './domain/pipeline-steps.js';
 export { retryIdOf } from './domain/retry-id.js';

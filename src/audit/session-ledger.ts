@@ -1,6 +1,8 @@
 import { sessionMachine } from '../../machines/session.machine.js';
 import type { SessionStatus } from '../domain/session-status.js';
-import type { SessionEvent } from '../events/session-event.js';
+import { isPipelineEvent, type PipelineEvent, type SessionEvent, type SessionStreamEvent } from '../events/session-event.js';
+import { pipelineIdOf } from '../domain/pipeline-id.js';
+import { nextStreamState, pipelineStreamRefusal, type PipelineStreamState } from '../projections/pipeline-stream.js';
 import { machineEventOf } from '../manager/machine-bridge.js';
 import { spawnRefusal, type SpawnedSessions } from '../projections/sessions-projection.js';
 import { UuidTable } from './uuid-table.js';
@@ -49,6 +51,8 @@ export class SessionLedger implements SpawnedSessions {
   private readonly awaited = new Map<string, Array<Place & { parent: string }>>();
   private readonly broken: BrokenHandoff[] = [];
   private readonly verdicts = new Map<number, boolean>();
+  /** Where each pipeline stream stands (only pipelines with a stream: the governed ones that waited). */
+  private readonly pipelineStreams = new Map<string, PipelineStreamState>();
   private importedCount = 0;
   /** The last id looked up and its ordinal: an event is judged, then folded. */
   private lastId = '';
@@ -73,9 +77,10 @@ export class SessionLedger implements SpawnedSessions {
     return this.awaited.get(child)?.some((handoff) => handoff.parent === parent) === true;
   }
 
-  /** Why the session machine or the lineage rules refuse `event`, or null when it fits. */
+  /** Why the session machine, the lineage rules or a pipeline stream's rules refuse `event`, or null when it fits. */
   refusal(event: SessionEvent): string | null {
     if (event.type === 'SessionSpawned') return spawnRefusal(this, event);
+    if (isPipelineEvent(event)) return this.pipelineRefusal(event);
     const ordinal = this.ordinalOf(event.sessionId);
     if (ordinal === -1) return `${event.type} for session ${event.sessionId}, which was never spawned`;
     const facts = this.facts[ordinal]!;
@@ -86,6 +91,7 @@ export class SessionLedger implements SpawnedSessions {
   /** Folds an event {@link refusal} found nothing against, found at `at`. */
   apply(event: SessionEvent, at: Place): void {
     if (event.type === 'SessionSpawned') return this.spawn(event);
+    if (isPipelineEvent(event)) return void this.pipelineStreams.set(event.sessionId, nextStreamState(this.pipelineStreams.get(event.sessionId) ?? 'open', event));
     const ordinal = this.ordinalOf(event.sessionId);
     const facts = this.facts[ordinal]!;
     switch (event.type) {
@@ -106,6 +112,15 @@ export class SessionLedger implements SpawnedSessions {
       case 'SessionFailed':
         return this.end(ordinal, event.type === 'SessionCompleted' ? 'Completed' : 'Failed');
     }
+  }
+
+  /** A pipeline stream's event: its root spawned, the stream its root's, in the order the stream's rules allow. */
+  private pipelineRefusal(event: PipelineEvent): string | null {
+    const { rootId } = event.data;
+    if (this.statusOf(rootId) === undefined) return `${event.type} for pipeline ${rootId}, whose root was never spawned`;
+    if (pipelineIdOf(rootId) !== event.sessionId) return `${event.type} in stream ${event.sessionId}, which is not the stream of pipeline ${rootId}`;
+    const refusal = pipelineStreamRefusal(this.pipelineStreams.get(event.sessionId) ?? 'open', event);
+    return refusal === null ? null : `${event.type} is not allowed: ${refusal} (pipeline ${rootId})`;
   }
 
   /** Every handoff whose child was spawned with another parent, or never: known once the log is read. */
@@ -152,7 +167,7 @@ export class SessionLedger implements SpawnedSessions {
   }
 
   /** The machine's verdict on `event` for a session with these facts, asked once per kind. */
-  private machineAllows(facts: number, event: Exclude<SessionEvent, { type: 'SessionSpawned' }>): boolean {
+  private machineAllows(facts: number, event: Exclude<SessionStreamEvent, { type: 'SessionSpawned' }>): boolean {
     const key = ((facts & ~IMPORTED) << 4) | TYPE_CODE[event.type];
     const known = this.verdicts.get(key);
     if (known !== undefined) return known;
@@ -172,7 +187,7 @@ export class SessionLedger implements SpawnedSessions {
   }
 }
 
-const TYPE_CODE: Record<Exclude<SessionEvent['type'], 'SessionSpawned'>, number> = {
+const TYPE_CODE: Record<Exclude<SessionStreamEvent['type'], 'SessionSpawned'>, number> = {
   SessionAgentStarted: 0,
   SessionAgentFinished: 1,
   SessionStopRequested: 2,

@@ -64,8 +64,17 @@ const SessionRecord = z.object({
   result: ResultRecord.optional(),
   agent: AgentRecord.optional(),
   interrupted: z.literal(true).optional(),
+  capped: z.enum(['budget', 'turns']).optional(),
   retry_of: z.string().optional(),
-  pipeline: z.object({ steps: z.array(z.object({ agent_name: z.string(), phase: PhaseSchema })), max_retries: z.number().optional() }).optional(),
+  pipeline: z
+    .object({
+      steps: z.array(z.object({ agent_name: z.string(), phase: PhaseSchema, budget_usd: z.number().optional(), max_turns: z.number().optional(), approval: z.boolean().optional() })),
+      max_retries: z.number().optional(),
+      budget_usd: z.number().optional(),
+      approval_timeout_ms: z.number().optional(),
+      webhooks: z.array(z.string()).optional(),
+    })
+    .optional(),
   imported: z.literal(true).optional(),
   started_by: z.string().optional(),
   ended_by: z.string().optional(),
@@ -104,6 +113,7 @@ export function toRecord(s: Session): SessionRecord {
   if (s.result !== undefined) record['result'] = resultToRecord(s.result);
   if (s.agent !== undefined) record['agent'] = agentToRecord(s.agent);
   if (s.interrupted !== undefined) record['interrupted'] = s.interrupted;
+  if (s.capped !== undefined) record['capped'] = s.capped;
   if (s.retryOf !== undefined) record['retry_of'] = s.retryOf;
   if (s.pipeline !== undefined) record['pipeline'] = pipelineToRecord(s.pipeline);
   if (s.imported !== undefined) record['imported'] = s.imported;
@@ -141,6 +151,7 @@ export function fromRecord(r: SessionRecord & { error?: string }): Session {
   const error = r.error_message ?? r.error;
   if (error != null) session.error = error;
   if (r.interrupted !== undefined) session.interrupted = r.interrupted;
+  if (r.capped !== undefined) session.capped = r.capped;
   if (r.agent !== undefined) session.agent = agentFromRecord(r.agent);
   if (r.ended_by !== undefined) session.endedBy = r.ended_by;
   return session;
@@ -234,14 +245,38 @@ export function decodeRecord(bytes: Buffer, id: string, path: string): Session {
   return fromRecord(record);
 }
 
-function pipelineToRecord(pipeline: PipelineSpec): NonNullable<SessionRecord['pipeline']> {
-  const record: NonNullable<SessionRecord['pipeline']> = { steps: pipeline.steps.map((step) => ({ agent_name: step.agentName, phase: step.phase })) };
+type PipelineRecord = NonNullable<SessionRecord['pipeline']>;
+
+function pipelineToRecord(pipeline: PipelineSpec): PipelineRecord {
+  const record: PipelineRecord = {
+    steps: pipeline.steps.map((step) => {
+      const out: PipelineRecord['steps'][number] = { agent_name: step.agentName, phase: step.phase };
+      if (step.budgetUsd !== undefined) out.budget_usd = step.budgetUsd;
+      if (step.maxTurns !== undefined) out.max_turns = step.maxTurns;
+      if (step.approval !== undefined) out.approval = step.approval;
+      return out;
+    }),
+  };
   if (pipeline.maxRetries !== undefined) record.max_retries = pipeline.maxRetries;
+  if (pipeline.budgetUsd !== undefined) record.budget_usd = pipeline.budgetUsd;
+  if (pipeline.approvalTimeoutMs !== undefined) record.approval_timeout_ms = pipeline.approvalTimeoutMs;
+  if (pipeline.webhooks !== undefined) record.webhooks = pipeline.webhooks;
   return record;
 }
 
-function pipelineFromRecord(record: NonNullable<SessionRecord['pipeline']>): PipelineSpec {
-  const pipeline: PipelineSpec = { steps: record.steps.map((step) => ({ agentName: step.agent_name, phase: step.phase })) };
+function pipelineFromRecord(record: PipelineRecord): PipelineSpec {
+  const pipeline: PipelineSpec = {
+    steps: record.steps.map((step) => {
+      const out: PipelineSpec['steps'][number] = { agentName: step.agent_name, phase: step.phase };
+      if (step.budget_usd !== undefined) out.budgetUsd = step.budget_usd;
+      if (step.max_turns !== undefined) out.maxTurns = step.max_turns;
+      if (step.approval !== undefined) out.approval = step.approval;
+      return out;
+    }),
+  };
   if (record.max_retries !== undefined) pipeline.maxRetries = record.max_retries;
+  if (record.budget_usd !== undefined) pipeline.budgetUsd = record.budget_usd;
+  if (record.approval_timeout_ms !== undefined) pipeline.approvalTimeoutMs = record.approval_timeout_ms;
+  if (record.webhooks !== undefined) pipeline.webhooks = record.webhooks;
   return pipeline;
 }

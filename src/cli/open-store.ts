@@ -97,6 +97,16 @@ export async function sessionHistory(context: CommandContext, session: Session, 
   }
 }
 
+/** The events of one stream (a pipeline's, by its id) in the store the command names, up to `upTo`. */
+export async function sessionHistoryOf(context: CommandContext, streamId: string, upTo: StoreCursor): Promise<SessionEvent[]> {
+  const store = contextStore(context) ?? new FileEventStore(context.dir);
+  try {
+    return await store.readSessionEvents(streamId, upTo);
+  } finally {
+    await store.close();
+  }
+}
+
 /**
  * Runs `read` on the sessions of the store the command names, without writing (see
  * `SessionReads`): PostgreSQL through its sessions table, saying on stderr when that stands

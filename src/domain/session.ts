@@ -1,3 +1,4 @@
+import type { CapKind } from './agent-caps.js';
 import type { AgentResult } from './agent-result.js';
 import type { SessionContext } from './session-context.js';
 import type { SessionStatus } from './session-status.js';
@@ -67,6 +68,8 @@ export interface Session {
   error?: string;
   /** On a Failed session: its work was cut short from outside the agent, so running it again may succeed. */
   interrupted?: true;
+  /** On a Failed session: its agent was stopped by a cap it ran under (its CLI's budget or turn cap), not by its own verdict. */
+  capped?: CapKind;
   /** On a retry: the Failed session (also its parent) whose work this one runs again. */
   retryOf?: string;
   /** The agent process, when a runner started one. */

@@ -10,12 +10,16 @@ import { ActorNameSchema, UuidSchema } from '../domain/limits.js';
  * - 3: an event a person's action appended (from the dashboard, or a caller that names one) says
  *   who in `by`; a session's running agent may be asked to stop (`SessionStopRequested`). Every
  *   version-2 event is a valid version-3 event.
+ * - 4: governed pipelines: a pipeline's own stream (`PipelineWaiting`, `PipelineApproved`,
+ *   `PipelineRejected`, keyed by the pipeline's id), budgets and gates in a pipeline's spec, and
+ *   `capped` on a failure stopped at a cap. Every version-3 event is a valid version-4 event.
  */
-export const EVENT_SCHEMA_VERSION = 3;
+export const EVENT_SCHEMA_VERSION = 4;
 
 /**
  * Fields every stored event carries besides `type` and `data`:
- * a global gap-free `seq`, a unique event `id`, the `sessionId` it belongs to,
+ * a global gap-free `seq`, a unique event `id`, the stream it belongs to (`sessionId`: a session's
+ * id, or a pipeline's for a `Pipeline…` event),
  * an ISO `timestamp`, the `schemaVersion`, and on the first event of a multi-event
  * append its `txSize`, so a reader can tell a transaction cut short by a crash, on an event
  * that `importOriginalStore` wrote (from another tool's records, not observed here) `imported`,

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { CapKindSchema } from '../domain/agent-caps.js';
 import { AgentResultSchema } from '../domain/agent-result.js';
 import { LIMITS, boundedText } from '../domain/limits.js';
 import { TranscriptRefSchema } from '../domain/transcript-ref.js';
@@ -19,6 +20,11 @@ export const SessionFailedSchema = z.strictObject({
      * it again as a new session may well succeed, so a pipeline does (see `maxRetries`).
      */
     interrupted: z.literal(true).optional(),
+    /**
+     * Set when the agent's CLI stopped the run at a cap it was started with (`--max-budget-usd`:
+     * `budget`, `--max-turns`: `turns`): a governed pipeline waits for a person then, not fails.
+     */
+    capped: CapKindSchema.optional(),
   }),
 });
 

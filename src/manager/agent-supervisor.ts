@@ -1,3 +1,4 @@
+import type { AgentCaps } from '../domain/agent-caps.js';
 import { mkdir } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
@@ -55,8 +56,8 @@ export class AgentSupervisor {
     return join(this.logsDir, `${sessionId}.log`);
   }
 
-  /** Starts the agent of an Active session; `signal` aborts it. */
-  launch(session: Session, resumeFrom: string | null, signal?: AbortSignal): void {
+  /** Starts the agent of an Active session; `signal` aborts it; `caps` go to its CLI. */
+  launch(session: Session, resumeFrom: string | null, signal?: AbortSignal, caps?: AgentCaps): void {
     const controller = new AbortController();
     if (signal !== undefined) {
       if (signal.aborted) controller.abort(signal.reason);
@@ -74,6 +75,7 @@ export class AgentSupervisor {
           resumeTranscript,
           logFile,
           signal: controller.signal,
+          ...(caps === undefined ? {} : { caps }),
           onStarted: (started) => this.record.started(session.id, started, started.resumedFrom === undefined ? resumeFrom : started.resumedFrom, logFile),
         })
         .finally(() => publisher?.stop());

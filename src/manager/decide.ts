@@ -1,6 +1,7 @@
+import type { CapKind } from '../domain/agent-caps.js';
 import type { TranscriptRef } from '../domain/transcript-ref.js';
 import { z } from 'zod';
-import { PipelineSpecSchema, PipelineStepsSchema, type PipelineSpec } from '../domain/pipeline-steps.js';
+import { PipelineGovernanceSchema, PipelineSpecSchema, PipelineStepsSchema, type PipelineSpec } from '../domain/pipeline-steps.js';
 import { retryIdOf } from '../domain/retry-id.js';
 import { AgentResultSchema, type AgentResult } from '../domain/agent-result.js';
 import { ActorNameSchema, AgentNameSchema, LIMITS, UuidSchema, boundedText } from '../domain/limits.js';
@@ -28,13 +29,14 @@ const OptionalResult = AgentResultSchema.optional();
 const OptionalId = UuidSchema.optional();
 const OptionalFlag = z.boolean().optional();
 const RetriesSchema = PipelineSpecSchema.shape.maxRetries;
+const OptionalGovernance = PipelineGovernanceSchema.optional();
 const OptionalActor = ActorNameSchema.optional();
 const ReasonSchema = boundedText(LIMITS.errorText, 'reason').min(1, 'reason must not be empty');
 
 /** Decides `spawnAgentSession`: validates everything, then one `SessionSpawned` for a new id. */
 export function decideSpawn(
   sessions: Sessions,
-  input: { agentName: unknown; purpose: unknown; context: unknown; sessionId?: unknown; pipelineSteps?: unknown; pipelineRetries?: unknown; by?: unknown },
+  input: { agentName: unknown; purpose: unknown; context: unknown; sessionId?: unknown; pipelineSteps?: unknown; pipelineRetries?: unknown; pipelineGovernance?: unknown; by?: unknown },
   clock: DecisionClock,
 ): AppendRequest {
   const by = parseBy(input.by);
@@ -46,7 +48,9 @@ export function decideSpawn(
   if (input.pipelineSteps !== undefined) {
     const steps = parseInput(PipelineStepsSchema, input.pipelineSteps, 'pipeline steps');
     const maxRetries = parseInput(RetriesSchema, input.pipelineRetries, 'pipeline maxRetries');
-    (event.data as { pipeline?: PipelineSpec }).pipeline = maxRetries === undefined ? { steps } : { steps, maxRetries };
+    const governance = parseInput(OptionalGovernance, input.pipelineGovernance, 'pipeline governance') ?? {};
+    const pipeline: PipelineSpec = maxRetries === undefined ? { steps } : { steps, maxRetries };
+    (event.data as { pipeline?: PipelineSpec }).pipeline = Object.assign(pipeline, governance);
   }
   return {
     events: [event],
@@ -132,7 +136,7 @@ export function decideComplete(sessions: Sessions, input: { id: unknown; result?
 /** Decides `failSession`: the session must be Active; `error` must say why. */
 export function decideFail(
   sessions: Sessions,
-  input: { id: unknown; error: unknown; result?: unknown; transcript?: TranscriptRef; interrupted?: unknown; by?: unknown },
+  input: { id: unknown; error: unknown; result?: unknown; transcript?: TranscriptRef; interrupted?: unknown; capped?: CapKind; by?: unknown },
   clock: DecisionClock,
 ): AppendRequest {
   const id = parseInput(UuidSchema, input.id, 'session id');
@@ -142,9 +146,10 @@ export function decideFail(
   const interrupted = parseInput(OptionalFlag, input.interrupted, 'interrupted');
   const session = existing(sessions, id);
   assertAllowed(session, { type: 'FAIL', error, at: clock.now });
-  const data: { error: string; result?: AgentResult; transcript?: TranscriptRef; interrupted?: true } = result === undefined ? { error } : { error, result };
+  const data: { error: string; result?: AgentResult; transcript?: TranscriptRef; interrupted?: true; capped?: CapKind } = result === undefined ? { error } : { error, result };
   if (input.transcript !== undefined) data.transcript = input.transcript;
   if (interrupted === true) data.interrupted = true;
+  if (input.capped !== undefined) data.capped = input.capped;
   return forSession(session, { ...envelope(id, clock, by), type: 'SessionFailed', data });
 }
 

@@ -40,10 +40,14 @@ export function snapshotOf(session: Session): SnapshotFrom<typeof sessionMachine
   return sessionMachine.resolveState({ value: STATE_OF[session.status], context: machineContextOf(session) });
 }
 
-/** The machine event a stored event stands for; null for `SessionSpawned`, which creates the actor. */
+/** The machine event a stored event stands for; null for `SessionSpawned`, which creates the actor, and for a pipeline stream's events, which no session machine sees. */
 export function machineEventOf(event: SessionEvent): SessionMachineEvent | null {
   switch (event.type) {
     case 'SessionSpawned':
+    case 'PipelineWaiting':
+    case 'PipelineApproved':
+    case 'PipelineRejected':
+    case 'PipelineNotified':
       return null;
     case 'SessionAgentStarted':
       return { type: 'AGENT_STARTED', pid: event.data.process.pid, at: event.timestamp };

@@ -1,3 +1,6 @@
+import type { NotifyOptions } from '../domain/notify-options.js';
+import type { AgentCaps } from '../domain/agent-caps.js';
+import type { PipelineGovernanceInput } from '../domain/pipeline-steps.js';
 import type { PipelineStepInput } from '../domain/pipeline-steps.js';
 import type { AgentResult } from '../domain/agent-result.js';
 import type { SessionEvent } from '../events/session-event.js';
@@ -9,6 +12,8 @@ import type { ActorActivation, SessionInspector } from './session-actors.js';
 
 /** Options of {@link SessionManager.open}. */
 export interface SessionManagerOptions extends FileEventStoreOptions {
+  /** Where the pipelines this manager runs send their notifications (webhooks, a command hook): see {@link NotifyOptions}. */
+  notify?: NotifyOptions;
   /**
    * sessions.json is kept up to date in place, at a cost bounded by what changed. It is written
    * at the latest once the log holds this many events past it, whatever that costs (default
@@ -101,6 +106,15 @@ export interface SpawnOptions {
   pipelineSteps?: readonly PipelineStepInput[];
   /** With `pipelineSteps`: how many times each step whose work was interrupted runs again (0–10; default 2). */
   pipelineRetries?: number;
+  /** With `pipelineSteps`: the pipeline's governance (budgets, gates), recorded with its steps. */
+  pipelineGovernance?: PipelineGovernanceInput;
+  /**
+   * With a runner: what the agent may spend, enforced by its CLI (`--max-budget-usd`,
+   * `--max-turns`). At a cap the session fails `capped` (see `Session.capped`). Checked before
+   * anything is written: a bad cap is `INVALID_INPUT`.
+   */
+  caps?: AgentCaps;
+
   /** Who does this, when a person does (recorded on the event as `by`: a name, up to 200 characters). */
   by?: string;
 }
@@ -111,6 +125,17 @@ export interface RetryOptions {
   fork?: boolean;
   /** Aborts the retry's agent. */
   signal?: AbortSignal;
+  /**
+   * With a runner: continue the failed attempt's own conversation (forked) instead of running
+   * the step again from its handoff: a step stopped at its cap that a person let go on.
+   */
+  continueAttempt?: boolean;
+  /**
+   * With a runner: what the agent may spend, enforced by its CLI (`--max-budget-usd`,
+   * `--max-turns`). At a cap the session fails `capped` (see `Session.capped`). Checked before
+   * anything is written: a bad cap is `INVALID_INPUT`.
+   */
+  caps?: AgentCaps;
   /** Who does this, when a person does (recorded on the event as `by`: a name, up to 200 characters). */
   by?: string;
 }
@@ -154,6 +179,13 @@ export interface HandoffOptions {
   fork?: boolean;
   /** Aborts the child's agent. */
   signal?: AbortSignal;
+  /**
+   * With a runner: what the agent may spend, enforced by its CLI (`--max-budget-usd`,
+   * `--max-turns`). At a cap the session fails `capped` (see `Session.capped`). Checked before
+   * anything is written: a bad cap is `INVALID_INPUT`.
+   */
+  caps?: AgentCaps;
+
   /** Who does this, when a person does (recorded on the event as `by`: a name, up to 200 characters). */
   by?: string;
 }

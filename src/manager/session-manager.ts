@@ -3,10 +3,14 @@ import { v4 as uuidv4 } from 'uuid';
 import { mkdir } from 'node:fs/promises';
 import type { AgentResult } from '../domain/agent-result.js';
 import { clonePlain } from '../domain/clone-plain.js';
+import { parseCaps } from '../domain/agent-caps.js';
 import type { Session } from '../domain/session.js';
 import type { SessionContextInput } from '../domain/session-context.js';
 import { SessionError, isSessionError, storageError } from '../errors.js';
-import type { SessionEvent } from '../events/session-event.js';
+import { isPipelineEvent, type SessionEvent } from '../events/session-event.js';
+import type { PipelineStream } from '../projections/pipeline-stream.js';
+import { PipelineStreams } from './pipeline-streams.js';
+import { resolveNotifyOptions } from '../domain/notify-options.js';
 import { lineageOf } from '../projections/lineage.js';
 import { sessionsTableFold } from '../projections/session-rows.js';
 import { renderSessionsFile } from '../checkpoint/sessions-file.js';
@@ -59,6 +63,7 @@ export class SessionManager {
   private readonly followers = new Set<{ stop: () => void }>();
   private readonly checkpointer: Checkpointer;
   private readonly supervisor: AgentSupervisor | null;
+  private readonly pipelines: PipelineStreams;
   private live = false;
   private closed = false;
 
@@ -71,6 +76,7 @@ export class SessionManager {
   ) {
     this.state = opened.state;
     this.actors = new SessionActors(options.inspect, options.actors);
+    this.pipelines = new PipelineStreams(store);
     this.checkpointer = new Checkpointer(
       join(dir, SESSIONS_FILE),
       () => ({ state: this.state, cursor: this.store.cursor() }),
@@ -121,9 +127,10 @@ export class SessionManager {
 
   /** Starts a new session for `agentName`. Throws `INVALID_INPUT` or `ALREADY_EXISTS`; nothing is written then. */
   async spawnAgentSession(agentName: string, purpose: string, context: SessionContextInput, options: SpawnOptions = {}): Promise<Session> {
-    const [event] = await this.execute((clock) => decideSpawn(this.state.sessions, { agentName, purpose, context, sessionId: options.sessionId, pipelineSteps: options.pipelineSteps, pipelineRetries: options.pipelineRetries, by: options.by }, clock));
+    const caps = parseCaps(options.caps);
+    const [event] = await this.execute((clock) => decideSpawn(this.state.sessions, { agentName, purpose, context, sessionId: options.sessionId, pipelineSteps: options.pipelineSteps, pipelineRetries: options.pipelineRetries, pipelineGovernance: options.pipelineGovernance, by: options.by }, clock));
     const session = this.copyOf(event!.sessionId);
-    this.supervisor?.launch(session, null, options.signal);
+    this.supervisor?.launch(session, null, options.signal, caps);
     return session;
   }
 
@@ -134,6 +141,7 @@ export class SessionManager {
    * Throws `NOT_FOUND`, `INVALID_TRANSITION` (the session is not Active), `INVALID_INPUT`, `CONFLICT`.
    */
   async handoff(fromId: string, toAgent: string, context: SessionContextInput, options: HandoffOptions = {}): Promise<Session> {
+    const caps = parseCaps(options.caps);
     const events = await this.execute((clock) => {
       // Only a missing result defaults to the parent's; anything else given (even null) is validated as is.
       const result = options.result === undefined ? this.state.sessions.get(fromId)?.result : options.result;
@@ -144,7 +152,7 @@ export class SessionManager {
       await this.supervisor.stop(fromId, `session ${fromId} was handed off to ${child.id}`);
       const parentRan = this.state.sessions.get(fromId)?.agent !== undefined;
       const fork = (options.fork ?? this.supervisor.runner.forksOnHandoff) && parentRan;
-      this.supervisor.launch(child, fork ? fromId : null, options.signal);
+      this.supervisor.launch(child, fork ? fromId : null, options.signal, caps);
     }
     return child;
   }
@@ -176,12 +184,14 @@ export class SessionManager {
    * Throws `NOT_FOUND`, `INVALID_TRANSITION` (not Failed), `ALREADY_EXISTS` (retried already), `CONFLICT`.
    */
   async retrySession(id: string, options: RetryOptions = {}): Promise<Session> {
+    const caps = parseCaps(options.caps);
     const [event] = await this.execute((clock) => decideRetry(this.state.sessions, { id, by: options.by }, clock));
     const retry = this.copyOf(event!.sessionId);
     if (this.supervisor !== null) {
-      const source = this.conversationOf(retry);
+      // A step approved to go on past its cap continues its own conversation; a retry runs the step again from its handoff.
+      const source = options.continueAttempt === true && this.state.sessions.get(retry.retryOf!)?.agent !== undefined ? retry.retryOf! : this.conversationOf(retry);
       const fork = (options.fork ?? this.supervisor.runner.forksOnHandoff) && source !== null;
-      this.supervisor.launch(retry, fork ? source : null, options.signal);
+      this.supervisor.launch(retry, fork ? source : null, options.signal, caps);
     }
     return retry;
   }
@@ -218,6 +228,11 @@ export class SessionManager {
   /** True when this manager runs an agent for every session it spawns (it has a runner). */
   get runsAgents(): boolean {
     return this.supervisor !== null;
+  }
+
+  /** Where this manager's pipelines send notifications: its own `notify` option, checked, with defaults. */
+  get notifications(): ReturnType<typeof resolveNotifyOptions> {
+    return resolveNotifyOptions(this.options.notify);
   }
 
   /** True when its runner completes a session whose agent succeeded (instead of leaving it Active). */
@@ -428,15 +443,17 @@ export class SessionManager {
       apply: (events) => {
         for (const event of events) {
           evolveSessions(this.state, event);
+          this.pipelines.apply(event);
           if (!this.live) continue;
-          this.actors.apply(event, this.state.sessions.get(event.sessionId)!);
+          if (!isPipelineEvent(event)) this.actors.apply(event, this.state.sessions.get(event.sessionId)!);
           // Whoever appended it: the agent is stopped here if it runs here.
           if (event.type === 'SessionStopRequested') void this.supervisor?.stopRequested(event.sessionId, { by: event.by, reason: event.data.reason });
           for (const listener of this.listeners) queueMicrotask(() => notify(listener, event));
         }
-        this.checkpointer.noteEvents(events, this.live);
+        // A pipeline stream's events change no session record.
+        this.checkpointer.noteEvents(events.some(isPipelineEvent) ? events.filter((e) => !isPipelineEvent(e)) : events, this.live);
       },
-      revisionOf: (id) => this.state.sessions.get(id)?.revision ?? 0,
+      revisionOf: (id) => this.state.sessions.get(id)?.revision ?? this.pipelines.revisionOf(id) ?? 0,
       prepare: (events) => {
         if (this.live) this.actors.prepare(events);
       },
@@ -473,6 +490,45 @@ export class SessionManager {
         if (!isSessionError(error, 'CONFLICT') || attempt >= retries) throw error;
       }
     }
+  }
+
+  /**
+   * The own stream of the pipeline rooted at `rootId`, folded: its waits for a person, each with
+   * its answer, and its revision. Throws `NOT_FOUND`, `INVALID_INPUT` (not a pipeline's root), `CORRUPT_LOG`.
+   */
+  async pipelineStream(rootId: string): Promise<PipelineStream> {
+    this.assertOpen();
+    return this.pipelines.streamOf(this.pipelineRoot(rootId));
+  }
+
+  /**
+   * Appends one event to a pipeline's own stream, decided on the stream as the log holds it
+   * (`decide` is pure and may run again: a decision the store refuses as stale, `CONFLICT`, is
+   * made again on the caught-up stream, up to `maxConflictRetries` times). Resolves with the event.
+   */
+  async appendToPipeline(rootId: string, decide: (stream: PipelineStream, clock: DecisionClock) => AppendRequest): Promise<SessionEvent> {
+    this.assertOpen();
+    const root = this.pipelineRoot(rootId);
+    const retries = this.options.maxConflictRetries ?? 3;
+    for (let attempt = 0; ; attempt += 1) {
+      if (this.store.refreshBeforeWrite !== false) await this.store.refresh();
+      const stream = await this.pipelines.streamOf(root);
+      const now = (this.options.clock?.() ?? new Date()).toISOString();
+      const request = decide(stream, { now, newId: uuidv4 });
+      try {
+        return (await this.store.append(request))[0]!;
+      } catch (error) {
+        if (!isSessionError(error, 'CONFLICT') || attempt >= retries) throw error;
+      }
+    }
+  }
+
+  private pipelineRoot(rootId: string): Session {
+    const id = parseSessionId(rootId);
+    const root = this.state.sessions.get(id);
+    if (root === undefined) throw new SessionError('NOT_FOUND', `no session ${id}`, { sessionId: id });
+    if (root.pipeline === undefined || root.parentSession !== null) throw new SessionError('INVALID_INPUT', `session ${id} is not the root of a pipeline`, { sessionId: id });
+    return root;
   }
 
   /** The session whose conversation a retry continues: that of the handoff its first attempt came from, if its agent ran. */

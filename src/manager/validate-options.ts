@@ -1,6 +1,7 @@
 import { SessionError } from '../errors.js';
 import { checkpointPolicyOf } from '../checkpoint/checkpoint-policy.js';
 import type { SessionManagerOptions } from './options.js';
+import { resolveNotifyOptions } from '../domain/notify-options.js';
 
 /**
  * Checks every option of `SessionManager.open` before anything is created. Throws
@@ -20,6 +21,7 @@ export function validateManagerOptions(options: SessionManagerOptions): void {
   for (const name of ['clock', 'inspect']) if (o[name] !== undefined && typeof o[name] !== 'function') refuse(name, 'a function', o[name]);
   for (const name of ['runner', 'store']) if (o[name] !== undefined && (typeof o[name] !== 'object' || o[name] === null)) refuse(name, 'an object', o[name]);
   checkpointPolicyOf(options);
+  resolveNotifyOptions(o['notify']);
 }
 
 function oneOf(o: Record<string, unknown>, name: string, allowed: readonly string[]): void {

@@ -3,6 +3,7 @@ import { pipelineMachine, type PipelineStep } from '../../machines/pipeline.mach
 import { DEFAULT_PIPELINE_RETRIES, type PipelineSpec } from '../domain/pipeline-steps.js';
 import { retryIdOf } from '../domain/retry-id.js';
 import type { Session } from '../domain/session.js';
+import type { RecordedWait } from '../projections/pipeline-stream.js';
 
 /** Finds a session by id (from a manager, asynchronously, or from a map). */
 export type SessionLookup = (id: string) => Session | undefined | Promise<Session | undefined>;
@@ -32,28 +33,53 @@ export async function stepAttempts(root: Session, lookup: SessionLookup): Promis
 }
 
 /**
- * The pipeline machine fed with what the log says happened, attempt by attempt: a started
- * actor (the caller stops it) whose state says what comes next: `retrying`, `running` (wait for
- * the step's agent), or done, `completed` or `failed`.
+ * The pipeline machine fed with what the log says happened, attempt by attempt, and with the
+ * pipeline's own stream (its waits for a person and their answers, in order): a started actor
+ * (the caller stops it) whose state says what comes next: `retrying`, `handingOff`, `running`
+ * (wait for the step's agent), `awaitingApproval` (its wait recorded or not: `recorded`), or
+ * done, `completed` or `failed`. An Active session whose agent finished with success counts as
+ * a step that succeeded (the move after it is the caller's to make).
  */
-export function replayPipeline(spec: PipelineSpec, attempts: Session[]) {
+export function replayPipeline(spec: PipelineSpec, attempts: Session[], waits: readonly RecordedWait[] = []) {
   const maxRetries = spec.maxRetries ?? DEFAULT_PIPELINE_RETRIES;
   const run = createActor(pipelineMachine, { input: { steps: spec.steps as PipelineStep[], maxRetries } }).start();
+  let next = 0;
+  let recorded = true;
+  // Brings in the stream's waits where the run stands at one: an answered wait moves it on.
+  const settle = () => {
+    for (;;) {
+      const snapshot = run.getSnapshot();
+      const wait = waits[next];
+      if (snapshot.value === 'awaitingApproval') {
+        if (wait === undefined) return void (recorded = false);
+        next += 1;
+        if (wait.answer === undefined) return;
+        run.send(wait.answer.approved ? { type: 'APPROVED' } : { type: 'REJECTED', reason: wait.answer.reason });
+      } else if ((snapshot.value === 'handingOff' || snapshot.value === 'retrying') && wait?.reason === 'budget' && wait.step === snapshot.context.index && wait.sessionId === snapshot.context.sessionIds.at(-1)) {
+        // Held before the step's next session started, its budget spent: the wait follows the session before it
+        // (a wait after a cap follows the capped session itself, which comes later).
+        run.send({ type: 'HOLD', detail: wait.detail });
+      } else return;
+    }
+  };
   for (const [at, session] of attempts.entries()) {
-    if (run.getSnapshot().status === 'done') break;
+    settle();
+    if (run.getSnapshot().status === 'done' || run.getSnapshot().value === 'awaitingApproval') break;
     run.send({ type: 'STEP_STARTED', sessionId: session.id });
     const step = `step ${run.getSnapshot().context.index + 1} (${session.agentName})`;
-    if (session.status === 'HandedOff') run.send({ type: 'STEP_SUCCEEDED' });
+    if (session.status === 'HandedOff' || (session.status === 'Active' && session.agent?.finishedAt !== undefined && session.result?.success === true)) run.send({ type: 'STEP_SUCCEEDED' });
     else if (session.status === 'Failed') {
       const error = session.error ?? `${step} failed`;
       const automatic = session.interrupted === true && run.getSnapshot().context.retries < maxRetries;
       // Run again though the pipeline would not have: a person retried it (the next attempt is its retry).
-      if (!automatic && attempts[at + 1]?.retryOf === session.id) run.send({ type: 'STEP_RETRIED' });
+      if (session.capped !== undefined) run.send({ type: 'STEP_CAPPED', cap: session.capped, error });
+      else if (!automatic && attempts[at + 1]?.retryOf === session.id) run.send({ type: 'STEP_RETRIED' });
       else run.send(session.interrupted === true ? { type: 'STEP_INTERRUPTED', error } : { type: 'STEP_FAILED', error });
     } else if (session.status === 'Completed') {
       run.send({ type: 'STEP_SUCCEEDED' });
       if (run.getSnapshot().status !== 'done') run.send({ type: 'STEP_FAILED', error: `${step} was completed outside the pipeline` });
     }
   }
-  return run;
+  settle();
+  return Object.assign(run, { recorded });
 }

@@ -2,12 +2,18 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { type Phase } from '../domain/phase.js';
 import { z } from 'zod';
 import { parseInput } from '../domain/parse-input.js';
-import { PipelineStepsSchema, type PipelineSpec, type PipelineStepInput } from '../domain/pipeline-steps.js';
+import { PipelineGovernanceSchema, PipelineStepsSchema, type PipelineSpec, type PipelineStepInput } from '../domain/pipeline-steps.js';
 import type { Session } from '../domain/session.js';
 import { SessionError, isSessionError } from '../errors.js';
 import { parseSessionId } from '../manager/decide.js';
 import type { SessionManager } from '../manager/session-manager.js';
 import { replayPipeline, stepAttempts } from './pipeline-progress.js';
+import { allowanceOf } from './pipeline-budget.js';
+import { decideReject, decideWaiting, type WaitInput } from './decide-pipeline.js';
+import type { RecordedWait } from '../projections/pipeline-stream.js';
+import { Notifier } from './notifier.js';
+import { notificationsOf } from './notifications.js';
+import type { Waiting } from '../../machines/pipeline.machine.js';
 import { isInterruption } from '../runner/run-end.js';
 
 export type { PipelineStepInput } from '../domain/pipeline-steps.js';
@@ -36,6 +42,16 @@ export interface PipelineInput {
    * deadline or an abort is not run again. Recorded with the pipeline, so a resume keeps it.
    */
   maxRetries?: number;
+  /**
+   * Most US dollars the whole pipeline may cost. Each agent runs with its CLI's own cap set to
+   * what is left (of this and of its step's `budgetUsd`); at the cap, or with nothing left
+   * before a step, the pipeline waits for a person ({@link approvePipeline}) instead of failing.
+   */
+  budgetUsd?: number;
+  /** A wait for a person not answered within this many ms is rejected (the pipeline fails); default: waits for ever. */
+  approvalTimeoutMs?: number;
+  /** Webhooks of this pipeline (http(s) URLs), notified besides the manager's own. */
+  webhooks?: string[];
   /** Aborts the running step's agent; the pipeline then fails. */
   signal?: AbortSignal;
   /** See {@link ResumeOptions.startGraceMs}. */
@@ -100,7 +116,11 @@ export async function runPipeline(manager: SessionManager, input: PipelineInput)
   if (purpose === undefined) throw new SessionError('INVALID_INPUT', 'a pipeline without an issue needs a purpose');
   const context = { issueNumber, currentPhase: first.phase, worktreePath: input.worktreePath ?? null };
   const retries = input.maxRetries === undefined ? {} : { pipelineRetries: input.maxRetries };
-  const root = await manager.spawnAgentSession(first.agentName, purpose, context, { ...options, ...retries, pipelineSteps: steps });
+  const given = { budgetUsd: input.budgetUsd, approvalTimeoutMs: input.approvalTimeoutMs, webhooks: input.webhooks };
+  const governance = parseInput(PipelineGovernanceSchema, Object.fromEntries(Object.entries(given).filter(([, value]) => value !== undefined)), 'pipeline governance');
+  const spec: PipelineSpec = { steps, ...governance };
+  const { caps } = allowanceOf(spec, [], [], 0);
+  const root = await manager.spawnAgentSession(first.agentName, purpose, context, { ...options, ...retries, pipelineSteps: steps, pipelineGovernance: governance, caps });
   input.onRoot?.(root.id);
   return drive(manager, root, root.pipeline!, { signal: input.signal, graceMs, by: undefined });
 }
@@ -134,53 +154,136 @@ function assertPipelineRunner(manager: SessionManager): void {
   }
 }
 
+/** Whether a pipeline can ever wait for a person (only then is its own stream read). */
+function isGoverned(spec: PipelineSpec): boolean {
+  return spec.budgetUsd !== undefined || spec.steps.some((step) => step.budgetUsd !== undefined || step.maxTurns !== undefined || step.approval === true);
+}
+
+const NO_STREAM = { waits: [] as RecordedWait[], settled: new Set<string>(), state: 'open' as const };
+
 /**
  * Moves the pipeline on until it ends. Each round reads where it stands from the log (the
- * sessions from the root down) and replays that into the pipeline machine, the one definition
- * of the flow; nothing of it is kept in memory between rounds, so a crash loses nothing.
+ * sessions from the root down, and the pipeline's own stream of waits and answers) and replays
+ * that into the pipeline machine, the one definition of the flow; nothing of it is kept in
+ * memory between rounds, so a crash loses nothing.
  */
-async function drive(manager: SessionManager, root: Session, spec: PipelineSpec, how: { signal: AbortSignal | undefined; graceMs: number; by: string | undefined }): Promise<PipelineResult> {
+async function drive(manager: SessionManager, root: Session, spec: PipelineSpec, how: DriveOptions): Promise<PipelineResult> {
+  const notifier = new Notifier(manager, root.id, spec.webhooks ?? []);
+  try {
+    return await rounds(manager, root, spec, how, notifier);
+  } finally {
+    notifier.stop();
+  }
+}
+
+/** How a drive runs: its abort signal, the start grace, and who (a person resuming it). */
+interface DriveOptions {
+  signal: AbortSignal | undefined;
+  graceMs: number;
+  by: string | undefined;
+}
+
+/** The rounds of {@link drive}, each moving the pipeline one step on from what the log says. */
+async function rounds(manager: SessionManager, root: Session, spec: PipelineSpec, how: DriveOptions, notifier: Notifier): Promise<PipelineResult> {
   const by = how.by === undefined ? {} : { by: how.by };
   const options = how.signal === undefined ? by : { signal: how.signal, ...by };
   const contextOf = (phase: Phase) => ({ issueNumber: root.context.issueNumber, currentPhase: phase, worktreePath: root.context.worktreePath });
+  // The pipeline's own stream is read only where it can hold something: waits, or deliveries.
+  const readsStream = isGoverned(spec) || notifier.active;
   for (;;) {
     const lookup = (id: string) => manager.getSession(id);
-    const steps = await stepAttempts((await lookup(root.id))!, lookup);
+    const current = (await lookup(root.id))!;
+    const steps = await stepAttempts(current, lookup);
     const attempts = steps.flat();
-    const run = replayPipeline(spec, attempts);
+    const stream = readsStream ? await manager.pipelineStream(root.id) : NO_STREAM;
+    const run = replayPipeline(spec, attempts, stream.waits);
     try {
       const snapshot = run.getSnapshot();
+      const last = attempts.at(-1)!;
+      if (notifier.active) {
+        const ended = snapshot.status !== 'done' ? null : snapshot.value === 'completed' ? { status: 'Completed' as const } : { status: 'Failed' as const, error: snapshot.context.error ?? 'the pipeline failed' };
+        notifier.offer(notificationsOf({ root: current, spec, steps, stream, ended }), stream);
+      }
       if (snapshot.status === 'done') {
+        if (last.status === 'Active') {
+          // The move the run ended on is not in the log yet: the last step's completion, or the end of a step held at a gate that was rejected.
+          await movedOn(root.id, async () => {
+            if (snapshot.value === 'completed') await manager.completeSession(last.id, last.result, by);
+            else await manager.failSession(last.id, `the pipeline was ${snapshot.context.error ?? 'rejected'}`, undefined, by);
+          });
+          continue;
+        }
+        // The end is told before the run returns: a receiver that is down delays the return, never a step.
+        await notifier.settled();
         const sessions = steps.map((tries) => tries.at(-1)!);
         const retried = steps.flatMap((tries) => tries.slice(0, -1));
         return snapshot.value === 'completed'
           ? { status: 'Completed', sessions, retried }
           : { status: 'Failed', sessions, retried, error: snapshot.context.error ?? 'the pipeline failed' };
       }
-      const last = attempts.at(-1)!;
-      if (snapshot.value === 'retrying') {
-        // Never a second agent under the same id: the step runs again as a new session.
-        await movedOn(root.id, () => manager.retrySession(last.id, options).then(() => undefined));
+      if (snapshot.value === 'awaitingApproval') {
+        await awaitAnswer(manager, root.id, spec, { waiting: snapshot.context.waiting!, recorded: run.recorded, last, waits: stream.waits });
+        continue;
+      }
+      if (snapshot.value === 'retrying' || snapshot.value === 'handingOff') {
+        const index = snapshot.context.index;
+        const allowance = allowanceOf(spec, steps, stream.waits, index);
+        if (allowance.spent !== undefined) {
+          // Nothing left to spend: the step does not start; a person may add to the budget.
+          await recordWait(manager, root.id, { reason: 'budget', step: index, sessionId: last.id, detail: allowance.spent });
+          continue;
+        }
+        const caps = allowance.caps;
+        if (snapshot.value === 'retrying') {
+          // Never a second agent under the same id: the step runs again as a new session; after its cap, it goes on from its own conversation.
+          await movedOn(root.id, () => manager.retrySession(last.id, { ...options, caps, continueAttempt: last.capped !== undefined }).then(() => undefined));
+        } else {
+          const step = spec.steps[index]!;
+          await movedOn(root.id, () => manager.handoff(last.id, step.agentName, contextOf(step.phase), { ...options, caps }).then(() => undefined));
+        }
         continue;
       }
       const ended = await agentEnd(manager, last, how.graceMs);
-      if (ended.status !== 'Active') continue;
-      await movedOn(root.id, async () => {
-        if (ended.result?.success !== true) {
-          await manager.failSession(ended.id, ended.error ?? `step ${steps.length} (${ended.agentName}) did not succeed`, ended.result, by);
-          return;
-        }
-        run.send({ type: 'STEP_SUCCEEDED' });
-        const next = run.getSnapshot();
-        if (next.value === 'completed') await manager.completeSession(ended.id, ended.result, by);
-        else {
-          const step = next.context.steps[next.context.index]!;
-          await manager.handoff(ended.id, step.agentName, contextOf(step.phase as Phase), options);
-        }
-      });
+      if (ended.status === 'Active' && ended.agent?.finishedAt !== undefined && ended.result?.success !== true) {
+        await movedOn(root.id, () => manager.failSession(ended.id, ended.error ?? `step ${steps.length} (${ended.agentName}) did not succeed`, ended.result, by).then(() => undefined));
+      }
     } finally {
       run.stop();
     }
+  }
+}
+
+/** How often a waiting pipeline looks for its answer. */
+const ANSWER_POLL_MS = 500;
+
+/**
+ * One look at a pipeline waiting for a person: records the wait if the log does not hold it
+ * yet, rejects it once its time is up, and otherwise waits a little and catches up with the log
+ * (an answer may come from any process).
+ */
+async function awaitAnswer(manager: SessionManager, rootId: string, spec: PipelineSpec, at: { waiting: Waiting; recorded: boolean; last: Session; waits: readonly RecordedWait[] }): Promise<void> {
+  const { waiting } = at;
+  if (!at.recorded) return recordWait(manager, rootId, { reason: waiting.reason, step: waiting.step, sessionId: at.last.id, detail: waiting.detail });
+  const since = Date.parse(at.waits.at(-1)!.since);
+  if (spec.approvalTimeoutMs !== undefined && Date.now() - since >= spec.approvalTimeoutMs) {
+    const reason = `no answer within ${spec.approvalTimeoutMs} ms (approvalTimeoutMs) to: ${waiting.detail}`;
+    await movedOnStream(() => manager.appendToPipeline(rootId, (stream, clock) => decideReject(stream, { reason }, clock)));
+    return;
+  }
+  await sleep(ANSWER_POLL_MS);
+  await manager.refresh();
+}
+
+async function recordWait(manager: SessionManager, rootId: string, wait: WaitInput): Promise<void> {
+  await movedOnStream(() => manager.appendToPipeline(rootId, (stream, clock) => decideWaiting(stream, wait, clock)));
+}
+
+/** Records on the pipeline's stream; another manager (or a person) having moved it first is no error: the next round reads what they did. */
+async function movedOnStream(move: () => Promise<unknown>): Promise<void> {
+  try {
+    await move();
+  } catch (error) {
+    if (!isSessionError(error, 'INVALID_TRANSITION') && !isSessionError(error, 'CONFLICT')) throw error;
   }
 }
 

@@ -1,6 +1,6 @@
 import type { Session } from '../domain/session.js';
 import { clonePlain } from '../domain/clone-plain.js';
-import type { SessionEvent } from '../events/session-event.js';
+import { isPipelineEvent, type SessionEvent } from '../events/session-event.js';
 import { emptySessionsState, evolveSessions } from './sessions-projection.js';
 
 /**
@@ -19,6 +19,12 @@ export function foldTouched(events: readonly SessionEvent[], priorOf: (id: strin
     if (prior !== undefined) state.sessions.set(id, clonePlain(prior));
   };
   for (const event of events) {
+    if (isPipelineEvent(event)) {
+      // A pipeline stream's event changes no session; the fold checks it names a pipeline's root.
+      bring(event.data.rootId);
+      evolveSessions(state, event);
+      continue;
+    }
     bring(event.sessionId);
     if (event.type === 'SessionSpawned') {
       bring(event.data.parentSession);

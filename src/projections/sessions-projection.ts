@@ -1,6 +1,7 @@
 import { SessionError } from '../errors.js';
 import type { Session } from '../domain/session.js';
-import type { SessionEvent } from '../events/session-event.js';
+import { isPipelineEvent, type PipelineEvent, type SessionEvent, type SessionStreamEvent } from '../events/session-event.js';
+import { pipelineIdOf } from '../domain/pipeline-id.js';
 import { retryIdOf } from '../domain/retry-id.js';
 
 /** The sessions projection: every session by id, in spawn order, and the last event folded in. */
@@ -23,6 +24,14 @@ export function emptySessionsState(): SessionsState {
  */
 export function evolveSessions(state: SessionsState, event: SessionEvent): SessionsState {
   const { sessions } = state;
+  if (isPipelineEvent(event)) {
+    const refusal = pipelineEventRefusal(sessions, event);
+    if (refusal !== null) throw refused(event, refusal);
+    // A pipeline's stream is no session's: it is read from the log by whoever needs it (pipeline-stream.ts).
+    state.lastSeq = event.seq;
+    state.lastEventId = event.id;
+    return state;
+  }
   const existing = sessions.get(event.sessionId);
   if (event.type === 'SessionSpawned') {
     const refusal = spawnRefusal(spawnedSessionsOf(sessions), event);
@@ -40,6 +49,19 @@ export function evolveSessions(state: SessionsState, event: SessionEvent): Sessi
 type SpawnEvent = Extract<SessionEvent, { type: 'SessionSpawned' }>;
 
 /**
+ * Why a pipeline stream's event does not fit the sessions, or null: it must name as its root a
+ * pipeline's root session, whose pipeline id is the stream's. The order of a stream's own events
+ * is the pipeline machine's to judge (pipeline-stream.ts), when the stream is read.
+ */
+export function pipelineEventRefusal(sessions: ReadonlyMap<string, Session>, event: PipelineEvent): string | null {
+  const root = sessions.get(event.data.rootId);
+  if (root === undefined) return `its pipeline's root ${event.data.rootId} was never spawned`;
+  if (root.pipeline === undefined || root.parentSession !== null) return `session ${event.data.rootId} is not the root of a pipeline`;
+  if (pipelineIdOf(root.id) !== event.sessionId) return `stream ${event.sessionId} is not the stream of pipeline ${root.id} (${pipelineIdOf(root.id)})`;
+  return null;
+}
+
+/**
  * One session folded from its own events alone, oldest first (the first its spawn), by the same
  * rules as {@link evolveSessions} except the lineage rules, which need the other sessions: for a
  * reader that fetched one session's events from a log whose lineage was checked as it was written.
@@ -52,6 +74,7 @@ export function foldSession(events: readonly SessionEvent[]): Session {
   const session = spawnedSession(first);
   for (const event of rest) {
     if (event.type === 'SessionSpawned') throw refused(event, `session ${event.sessionId} is spawned a second time`);
+    if (isPipelineEvent(event)) throw refused(event, 'a pipeline stream event among a session\'s');
     evolveSession(session, event);
   }
   return session;
@@ -95,7 +118,7 @@ function spawnedSession(event: SpawnEvent): Session {
 }
 
 /** Folds an event other than a spawn into its session, in place; only an Active session changes. */
-function evolveSession(session: Session, event: Exclude<SessionEvent, SpawnEvent>): void {
+function evolveSession(session: Session, event: Exclude<SessionStreamEvent, SpawnEvent>): void {
   if (session.status !== 'Active') throw refused(event, `the session is ${session.status}, not Active`);
   if (event.type === 'SessionAgentStarted' || event.type === 'SessionAgentFinished') agentEvent(session, event);
   else if (event.type === 'SessionStopRequested') stopRequested(session, event);
@@ -196,6 +219,7 @@ function endSession(session: Session, event: EndEvent): void {
       session.status = 'Failed';
       session.error = event.data.error;
       if (event.data.interrupted !== undefined) session.interrupted = event.data.interrupted;
+      if (event.data.capped !== undefined) session.capped = event.data.capped;
       if (event.data.result !== undefined) session.result = event.data.result;
       return;
   }

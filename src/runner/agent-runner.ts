@@ -1,3 +1,4 @@
+import type { AgentCaps, CapKind } from '../domain/agent-caps.js';
 import type { AgentResult } from '../domain/agent-result.js';
 import type { Session } from '../domain/session.js';
 
@@ -26,6 +27,8 @@ export interface AgentRunSpec {
   logFile: string;
   /** Aborts the run: the agent's process group is terminated. */
   signal: AbortSignal;
+  /** What the run may spend, passed to the agent's CLI as its own caps; none when absent. */
+  caps?: AgentCaps;
   /** Called once the process runs, before its output is read; if it throws, the agent is stopped. */
   onStarted: (started: StartedProcess) => Promise<void>;
 }
@@ -49,6 +52,8 @@ export type AgentOutcome = (
       result?: AgentResult;
       /** The agent did not end on its own terms (killed from outside, gone without a word): running it again may succeed. */
       interrupted?: true;
+      /** The agent's CLI stopped it at a cap of {@link AgentRunSpec.caps}. */
+      capped?: CapKind;
     }
 ) & {
   /** The conversation the agent wrote (a file on this host), when it wrote one: stored with its session. */

@@ -1,3 +1,4 @@
+import type { AgentCaps } from '../domain/agent-caps.js';
 import { resolve } from 'node:path';
 
 /** Options that shape the Claude Code command line. */
@@ -15,6 +16,8 @@ export interface ClaudeArgInput {
   resumeFrom: string | null;
   /** A file holding that session's conversation: `--resume <file>` loads it from any cwd and HOME. */
   resumeTranscript?: string | null;
+  /** The CLI's own caps for this run (`--max-budget-usd`, `--max-turns`). */
+  caps?: AgentCaps;
 }
 
 /** Stands in for the prompt wherever the command is recorded or shown. */
@@ -33,5 +36,8 @@ export function claudeArgs(input: ClaudeArgInput, options: ClaudeArgOptions): st
   if (options.model !== undefined) args.push('--model', options.model);
   if (options.allowedTools !== undefined && options.allowedTools.length > 0) args.push('--allowedTools', options.allowedTools.join(','));
   if (options.permissionMode !== undefined) args.push('--permission-mode', options.permissionMode);
+  // The CLI enforces these itself and ends the run with error_max_budget_usd / error_max_turns.
+  if (input.caps?.maxBudgetUsd !== undefined) args.push('--max-budget-usd', input.caps.maxBudgetUsd.toFixed(6));
+  if (input.caps?.maxTurns !== undefined) args.push('--max-turns', String(input.caps.maxTurns));
   return [...args, ...(options.extraArgs ?? [])];
 }

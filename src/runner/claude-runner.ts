@@ -1,3 +1,4 @@
+import type { AgentCaps } from '../domain/agent-caps.js';
 import { closeSync, createWriteStream, fstatSync, openSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { stat } from 'node:fs/promises';
@@ -26,7 +27,7 @@ export interface ClaudeRunnerOptions extends ClaudeArgOptions {
    * Builds the whole argument list instead, for another headless agent CLI that prints
    * stream-json. `resumeTranscript` is a file holding the parent's conversation, when found.
    */
-  args?: (input: { prompt: string; sessionId: string; resumeFrom: string | null; resumeTranscript: string | null }) => string[];
+  args?: (input: { prompt: string; sessionId: string; resumeFrom: string | null; resumeTranscript: string | null; caps?: AgentCaps }) => string[];
   /** Variables added to the agent's environment (on top of the allowlist). */
   env?: Record<string, string>;
   /**
@@ -116,7 +117,7 @@ export class ClaudeRunner implements AgentRunner {
       }
       resumeFrom = null;
     }
-    const input = { prompt: buildPrompt(session), sessionId: session.id, resumeFrom, resumeTranscript };
+    const input = { prompt: buildPrompt(session), sessionId: session.id, resumeFrom, resumeTranscript, ...(spec.caps === undefined ? {} : { caps: spec.caps }) };
     const args = this.options.args?.(input) ?? claudeArgs(input, this.options);
     // The agent writes its output to its log file itself, not through a pipe to this process:
     // should this manager die, the agent runs on, loses nothing, and another manager adopts it.

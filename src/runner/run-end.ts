@@ -1,3 +1,4 @@
+import { capOfSubtype } from '../domain/agent-caps.js';
 import type { AgentResult } from '../domain/agent-result.js';
 import type { AgentOutcome } from './agent-runner.js';
 import type { ResultLine } from './stream-json.js';
@@ -12,6 +13,8 @@ import type { ResultLine } from './stream-json.js';
 export type EndCause =
   /** The agent said it failed (`is_error`), or exited non-zero, or without a result. */
   | 'own-verdict'
+  /** Its CLI stopped it at a cap it was started with (budget or turns): a person may let it go on. */
+  | 'capped'
   /** Stopped at its deadline, on an abort, a handoff or a failSession: someone decided. */
   | 'stopped'
   /** It could not be started (command not found, a worktree missing, a fork without a transcript). */
@@ -70,6 +73,11 @@ export function classifyRunEnd(end: RunEnd): AgentOutcome {
   const tail = end.strayTail.trim();
   if (stopReason !== null) return failedBy('stopped', stopReason, agentResult);
   if (exit?.spawnError !== undefined) return failedBy('not-started', `could not start the agent: ${exit.spawnError}`);
+  const cap = result !== null && result.isError ? capOfSubtype(result.subtype) : undefined;
+  if (cap !== undefined) {
+    const error = failureText(result!, exit === undefined ? 'unknown: adopted' : (exit.exitCode ?? exit.signal));
+    return agentResult === undefined ? { ok: false, error, capped: cap } : { ok: false, error, result: agentResult, capped: cap };
+  }
   if (result !== null && result.isError) return failedBy('own-verdict', failureText(result, exit === undefined ? 'unknown: adopted' : (exit.exitCode ?? exit.signal)), agentResult);
   if (exit === undefined) {
     // Adopted: its exit status is not ours to see; an agent gone without a word was most likely killed.

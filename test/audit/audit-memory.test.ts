@@ -73,8 +73,8 @@ describe('the audit, keeping only what its checks read', () => {
       const lines = (await readFile(path, 'utf8')).split('\n').filter((l) => l.length > 0);
       const first = JSON.parse(lines[0]!) as { id: string };
       const now = new Date().toISOString();
-      await appendFile(path, encodeEventLine({ seq: lines.length + 1, id: first.id, type: 'SessionCompleted', sessionId: active.id, timestamp: now, schemaVersion: 3, data: {} }));
-      await appendFile(path, encodeEventLine({ seq: lines.length + 2, id: '3f1d8a52-0000-4000-8000-00000000abcd', type: 'SessionFailed', sessionId: chain[2]!.id, timestamp: now, schemaVersion: 3, data: { error: 'late' } }));
+      await appendFile(path, encodeEventLine({ seq: lines.length + 1, id: first.id, type: 'SessionCompleted', sessionId: active.id, timestamp: now, schemaVersion: 4, data: {} }));
+      await appendFile(path, encodeEventLine({ seq: lines.length + 2, id: '3f1d8a52-0000-4000-8000-00000000abcd', type: 'SessionFailed', sessionId: chain[2]!.id, timestamp: now, schemaVersion: 4, data: { error: 'late' } }));
       const report = await auditLog(dir);
       expect(report.findings.map((f) => [f.kind, f.line])).toEqual([
         ['duplicate-id', lines.length + 1],

@@ -27,7 +27,7 @@ export async function tearTail(dir: string): Promise<void> {
 export async function corruptLine(dir: string, line: number): Promise<number> {
   const path = join(dir, 'events.ndjson');
   const lines = (await readFile(path, 'utf8')).split('\n');
-  lines[line - 1] = lines[line - 1]!.replace('"schemaVersion":3', '"schemaVersion":7');
+  lines[line - 1] = lines[line - 1]!.replace('"schemaVersion":4', '"schemaVersion":7');
   await writeFile(path, lines.join('\n'));
   return Buffer.byteLength(lines.slice(0, line - 1).join('\n')) + (line > 1 ? 1 : 0);
 }
@@ -37,6 +37,6 @@ export async function appendInvalidTransition(dir: string, handedOff: Session): 
   const path = join(dir, 'events.ndjson');
   const text = await readFile(path, 'utf8');
   const seq = text.split('\n').filter((l) => l.length > 0).length + 1;
-  await appendFile(path, encodeEventLine({ seq, id: uuidv4(), type: 'SessionCompleted', sessionId: handedOff.id, timestamp: new Date().toISOString(), schemaVersion: 3, data: {} }));
+  await appendFile(path, encodeEventLine({ seq, id: uuidv4(), type: 'SessionCompleted', sessionId: handedOff.id, timestamp: new Date().toISOString(), schemaVersion: 4, data: {} }));
   return seq;
 }

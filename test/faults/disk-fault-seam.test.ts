@@ -22,7 +22,7 @@ const context = { issueNumber: 5, currentPhase: 'Test' as const, worktreePath: '
 
 function spawnEvent(): PendingEvent {
   return {
-    id: uuidv4(), type: 'SessionSpawned', sessionId: uuidv4(), timestamp: '2026-01-01T00:00:00.000Z', schemaVersion: 3,
+    id: uuidv4(), type: 'SessionSpawned', sessionId: uuidv4(), timestamp: '2026-01-01T00:00:00.000Z', schemaVersion: 4,
     data: { agentName: 'A', purpose: 'p', context: { ...context, previousResults: [] }, parentSession: null },
   };
 }

@@ -142,7 +142,7 @@ describe('opening a store after crashes and tampering', () => {
   it('refuses a log whose events break the session machine (a Completed after a HandedOff)', async () => {
     const [a] = await pipeline();
     const bogus: SessionEvent = {
-      seq: 5, id: uuidv4(), type: 'SessionCompleted', sessionId: a!, timestamp: new Date().toISOString(), schemaVersion: 3, data: {},
+      seq: 5, id: uuidv4(), type: 'SessionCompleted', sessionId: a!, timestamp: new Date().toISOString(), schemaVersion: 4, data: {},
     };
     await appendFile(logPath(), encodeEventLine(bogus));
     await unlink(sessionsPath());

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { PostgresEventStore, SessionManager, isSessionError } from '../../src/index.js';
+import { PostgresEventStore, SessionManager, isSessionError, EVENT_SCHEMA_VERSION } from '../../src/index.js';
 import { pidAlive } from '../../src/process/process-identity.js';
 import { pollFor, startChild, waitFor } from '../helpers/children.js';
 import { fakeAgentRunner } from '../helpers/fake-runner.js';
@@ -52,7 +52,7 @@ describe('requestStop: a stop request any process appends, carried out by the ma
       // The log says who, on the request and on the end.
       const lines = (await readFile(join(dir, 'store', 'events.ndjson'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { type: string; by?: string; schemaVersion: number });
       expect(lines.filter((e) => e.by === 'alice').map((e) => e.type)).toEqual(['SessionStopRequested', 'SessionFailed']);
-      expect(lines.at(-1)!.schemaVersion).toBe(3);
+      expect(lines.at(-1)!.schemaVersion).toBe(EVENT_SCHEMA_VERSION);
     } finally {
       host.child.kill('SIGKILL');
       await host.exited;

@@ -149,7 +149,7 @@ describe('a PostgreSQL store of an earlier schema version, read through its sess
       // As an earlier version wrote them, and a table not folded yet.
       const client = new pg.Client({ connectionString: PG_URL });
       await client.connect();
-      await client.query(`UPDATE ${schema}.events SET event = replace(event::text, '"schemaVersion":3', '"schemaVersion":1')::json`);
+      await client.query(`UPDATE ${schema}.events SET event = replace(event::text, '"schemaVersion":4', '"schemaVersion":1')::json`);
       await client.query(`DELETE FROM ${schema}.sessions; UPDATE ${schema}.sessions_folded SET seq = 0`);
       const { rows } = await client.query<{ v: number }>(`SELECT DISTINCT (event->>'schemaVersion')::int AS v FROM ${schema}.events`);
       await client.end();

@@ -13,7 +13,7 @@ async function countEvents(store: EventStore): Promise<number> {
 
 function spawnEvent(sessionId = uuidv4()): PendingEvent {
   return {
-    id: uuidv4(), type: 'SessionSpawned', sessionId, timestamp: '2026-01-01T00:00:00.000Z', schemaVersion: 3,
+    id: uuidv4(), type: 'SessionSpawned', sessionId, timestamp: '2026-01-01T00:00:00.000Z', schemaVersion: 4,
     data: { agentName: 'A', purpose: 'p', context: { issueNumber: 1, currentPhase: 'Test', worktreePath: '/w', previousResults: [] }, parentSession: null },
   };
 }

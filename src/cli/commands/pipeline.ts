@@ -1,4 +1,3 @@
-import { PhaseSchema } from '../../domain/phase.js';
 import type { PipelineStepInput } from '../../domain/pipeline-steps.js';
 import type { Session } from '../../domain/session.js';
 import { SessionError } from '../../errors.js';
@@ -7,22 +6,17 @@ import { SessionManager } from '../../manager/session-manager.js';
 import { DEFAULT_PIPELINE, resumePipeline, runPipeline, type PipelineResult } from '../../pipeline/run-pipeline.js';
 import { ClaudeRunner } from '../../runner/claude-runner.js';
 import { UsageError, intOption, requirePositional, stringOption, type Command, type CommandContext } from '../command.js';
+import { stepsOption, usdOption } from './pipeline-options.js';
+import { approvePipeline, rejectPipeline } from '../../pipeline/approve-pipeline.js';
+import { localUser } from '../local-user.js';
+import { pipelineIdOf } from '../../domain/pipeline-id.js';
+import { foldPipelineStream, type RecordedWait } from '../../projections/pipeline-stream.js';
+import { isPipelineEvent, type PipelineEvent } from '../../events/session-event.js';
+import { sessionHistoryOf } from '../open-store.js';
 import { EXIT } from '../exit-codes.js';
 import { print, printJson, table } from '../format.js';
 import { contextStore, withSessionReads } from '../open-store.js';
 import { replayPipeline, stepAttempts } from '../../pipeline/pipeline-progress.js';
-
-/** `--steps CodeGenAgent:CodeGeneration,ReviewAgent:Review` as steps. */
-function stepsOption(context: CommandContext): PipelineStepInput[] | undefined {
-  const text = stringOption(context, 'steps');
-  if (text === undefined) return undefined;
-  return text.split(',').map((pair) => {
-    const [agentName, phase] = pair.split(':');
-    const parsed = PhaseSchema.safeParse(phase);
-    if (agentName === undefined || agentName.length === 0 || !parsed.success) throw new UsageError(`--steps takes agent:phase pairs (phases: ${PhaseSchema.options.join(', ')}), not "${pair}"`);
-    return { agentName, phase: parsed.data };
-  });
-}
 
 /** A step's lines in `pipeline status`: one per attempt (those run again marked so), or a dash before it started. */
 function statusLines(number: number, step: PipelineStepInput, attempts: Session[]): string[][] {
@@ -51,15 +45,38 @@ async function withRunner(context: CommandContext, act: (manager: SessionManager
   }
 }
 
-/** `pipeline run|resume|status`: run agents step by step, continue a run after a crash, or show where one stands. */
+/** How a wait reads in `pipeline status`. */
+function waitLine(wait: RecordedWait): string {
+  const head = `step ${wait.step + 1} waited (${wait.reason}) since ${wait.since}: ${wait.detail}`;
+  if (wait.answer === undefined) return `${head}; waiting: pipeline approve|reject <root>`;
+  const who = wait.answer.by === undefined ? '' : ` by ${wait.answer.by}`;
+  if (!wait.answer.approved) return `${head}; rejected${who} at ${wait.answer.at}: ${wait.answer.reason}`;
+  return `${head}; approved${who} at ${wait.answer.at}${wait.answer.addBudgetUsd === undefined ? '' : ` adding $${wait.answer.addBudgetUsd}`}`;
+}
+
+/** `pipeline run|resume|status|approve|reject`: run agents step by step, continue a run after a crash, show where one stands, or answer one that waits for a person. */
 export const pipelineCommand: Command = {
   name: 'pipeline',
-  summary: 'run a pipeline of Claude Code agents, resume one after a crash, or show where one stands (exit 1 if it failed)',
-  usage: 'pipeline run [--issue N] [--worktree PATH] [--steps agent:phase,…] [--purpose P] [--max-retries N] | pipeline resume <root-id> | pipeline status <root-id>',
-  options: { issue: { type: 'string' }, worktree: { type: 'string' }, steps: { type: 'string' }, purpose: { type: 'string' }, 'max-retries': { type: 'string' } },
+  summary: 'run a pipeline of Claude Code agents, resume one after a crash, show where one stands, or approve or reject one that waits (exit 1 if it failed)',
+  usage:
+    'pipeline run [--issue N] [--worktree PATH] [--steps agent:phase[:approval][:budget=USD][:turns=N],…] [--purpose P] [--max-retries N] [--budget USD] [--approval-timeout MS] [--webhook URL] | pipeline resume <root-id> | pipeline status <root-id> | pipeline approve <root-id> [--add-budget USD] [--by NAME] [--resume] | pipeline reject <root-id> [--reason TEXT] [--by NAME]',
+  options: {
+    issue: { type: 'string' },
+    worktree: { type: 'string' },
+    steps: { type: 'string' },
+    purpose: { type: 'string' },
+    'max-retries': { type: 'string' },
+    budget: { type: 'string' },
+    'approval-timeout': { type: 'string' },
+    webhook: { type: 'string', multiple: true },
+    'add-budget': { type: 'string' },
+    by: { type: 'string' },
+    reason: { type: 'string' },
+    resume: { type: 'boolean' },
+  },
   example: 'root 4d66d01b-4085-4c47-8a1e-1398cfb590d7\npipeline Completed\nSTEP  AGENT         STATUS     SESSION\n1     CodeGenAgent  HandedOff  4d66d01b-…',
   async run(context) {
-    const action = requirePositional(context, 0, 'run, resume or status');
+    const action = requirePositional(context, 0, 'run, resume, status, approve or reject');
     if (action === 'run') {
       const issueNumber = intOption(context, 'issue');
       const worktreePath = stringOption(context, 'worktree');
@@ -67,28 +84,71 @@ export const pipelineCommand: Command = {
       const purpose = stringOption(context, 'purpose');
       if (issueNumber === undefined && purpose === undefined) throw new UsageError('--issue or --purpose is required');
       const maxRetries = intOption(context, 'max-retries');
-      // The root's id comes first, at once: what `pipeline resume` needs after a crash.
-      return withRunner(context, (m) => runPipeline(m, { issueNumber: issueNumber ?? null, worktreePath: worktreePath ?? null, steps, ...(purpose === undefined ? {} : { purpose }), ...(maxRetries === undefined ? {} : { maxRetries }), onRoot: (id) => (context.json ? process.stderr : process.stdout).write(`root ${id}\n`) }));
+      const budgetUsd = usdOption(context, 'budget');
+      const approvalTimeoutMs = intOption(context, 'approval-timeout');
+      const webhooks = context.values['webhook'] as string[] | undefined;
+      const governance = { ...(budgetUsd === undefined ? {} : { budgetUsd }), ...(approvalTimeoutMs === undefined ? {} : { approvalTimeoutMs }), ...(webhooks === undefined ? {} : { webhooks }) };
+      // The root's id comes first, at once: what `pipeline resume` and `pipeline approve` need.
+      return withRunner(context, (m) => runPipeline(m, { issueNumber: issueNumber ?? null, worktreePath: worktreePath ?? null, steps, ...(purpose === undefined ? {} : { purpose }), ...(maxRetries === undefined ? {} : { maxRetries }), ...governance, onRoot: (id) => (context.json ? process.stderr : process.stdout).write(`root ${id}\n`) }));
     }
     const rootId = parseSessionId(requirePositional(context, 1, 'root session id'));
     if (action === 'resume') return withRunner(context, (m) => resumePipeline(m, rootId));
-    if (action !== 'status') throw new UsageError(`unknown pipeline action "${action}": run, resume or status`);
-    // The pipeline's own sessions only (none for an unknown id).
-    const sessions = await withSessionReads(context, (reads) => reads.pipeline(rootId));
-    const root = sessions.get(rootId);
-    if (root === undefined) throw new SessionError('NOT_FOUND', `no session ${rootId}`, { sessionId: rootId });
-    if (root.pipeline === undefined || root.parentSession !== null) throw new SessionError('INVALID_INPUT', `session ${rootId} is not the root of a pipeline`, { sessionId: rootId });
-    const steps = await stepAttempts(root, (id) => sessions.get(id));
-    const run = replayPipeline(root.pipeline, steps.flat());
-    const snapshot = run.getSnapshot();
-    run.stop();
-    const status = snapshot.value === 'completed' ? 'Completed' : snapshot.value === 'failed' ? 'Failed' : 'Running';
-    const rows = root.pipeline.steps.map((step, i) => ({ step, attempts: steps[i] ?? [] }));
-    if (context.json) printJson({ status, steps: rows.map((r) => ({ ...r.step, session: r.attempts.at(-1) ?? null, retried: r.attempts.slice(0, -1) })) });
-    else {
-      print(`pipeline ${status}${snapshot.context.error === undefined || status !== 'Failed' ? '' : `: ${snapshot.context.error}`}`);
-      print(table(['STEP', 'AGENT', 'PHASE', 'STATUS', 'SESSION'], rows.flatMap((r, i) => statusLines(i + 1, r.step, r.attempts))));
-    }
-    return status === 'Failed' ? EXIT.FINDINGS : EXIT.OK;
+    if (action === 'approve' || action === 'reject') return answer(context, action, rootId);
+    if (action !== 'status') throw new UsageError(`unknown pipeline action "${action}": run, resume, status, approve or reject`);
+    return status(context, rootId);
   },
 };
+
+/** `pipeline approve|reject`: answers the wait on the pipeline's stream; `approve --resume` then runs the pipeline on here. */
+async function answer(context: CommandContext, action: 'approve' | 'reject', rootId: string): Promise<number> {
+  const by = stringOption(context, 'by') ?? localUser();
+  const addBudgetUsd = usdOption(context, 'add-budget');
+  const reason = stringOption(context, 'reason');
+  if (action === 'reject' && (addBudgetUsd !== undefined || context.values['resume'] === true)) throw new UsageError('pipeline reject takes --reason and --by only');
+  if (action === 'approve' && reason !== undefined) throw new UsageError('pipeline approve takes --add-budget, --by and --resume; --reason is for reject');
+  const store = contextStore(context);
+  const resume = action === 'approve' && context.values['resume'] === true;
+  const manager = await SessionManager.open(context.dir, { ...(resume ? { runner: new ClaudeRunner() } : {}), ...(store === undefined ? {} : { store }) });
+  try {
+    const wait = action === 'approve'
+      ? await approvePipeline(manager, rootId, { by, ...(addBudgetUsd === undefined ? {} : { addBudgetUsd }) })
+      : await rejectPipeline(manager, rootId, { by, ...(reason === undefined ? {} : { reason }) });
+    if (context.json && !resume) printJson(wait);
+    else print(waitLine(wait));
+    if (resume) return report(context, await resumePipeline(manager, rootId, { by }));
+    return EXIT.OK;
+  } finally {
+    await manager.close();
+  }
+}
+
+/** `pipeline status`: the steps, each attempt, and the pipeline's waits for a person with their answers. */
+async function status(context: CommandContext, rootId: string): Promise<number> {
+  // The pipeline's own sessions only (none for an unknown id), and its own stream, read up to the same point.
+  const { sessions, events } = await withSessionReads(context, async (reads) => {
+    const members = await reads.pipeline(rootId);
+    const root = members.get(rootId);
+    const governed = root?.pipeline !== undefined && root.parentSession === null;
+    return { sessions: members, events: governed ? await sessionHistoryOf(context, pipelineIdOf(rootId), reads.cursor) : [] };
+  });
+  const root = sessions.get(rootId);
+  if (root === undefined) throw new SessionError('NOT_FOUND', `no session ${rootId}`, { sessionId: rootId });
+  if (root.pipeline === undefined || root.parentSession !== null) throw new SessionError('INVALID_INPUT', `session ${rootId} is not the root of a pipeline`, { sessionId: rootId });
+  const stream = foldPipelineStream(pipelineIdOf(rootId), rootId, events.filter(isPipelineEvent) as PipelineEvent[]);
+  const steps = await stepAttempts(root, (id) => sessions.get(id));
+  const run = replayPipeline(root.pipeline, steps.flat(), stream.waits);
+  const snapshot = run.getSnapshot();
+  run.stop();
+  const last = steps.at(-1)?.at(-1);
+  const ended = last !== undefined && last.status !== 'Active';
+  const state = snapshot.value === 'completed' && ended ? 'Completed' : snapshot.value === 'failed' && ended ? 'Failed' : snapshot.value === 'awaitingApproval' ? 'Waiting' : 'Running';
+  const rows = root.pipeline.steps.map((step, i) => ({ step, attempts: steps[i] ?? [] }));
+  if (context.json) {
+    printJson({ status: state, ...(snapshot.context.waiting === undefined ? {} : { waiting: snapshot.context.waiting }), steps: rows.map((r) => ({ ...r.step, session: r.attempts.at(-1) ?? null, retried: r.attempts.slice(0, -1) })), waits: stream.waits });
+  } else {
+    print(`pipeline ${state}${state === 'Failed' && snapshot.context.error !== undefined ? `: ${snapshot.context.error}` : ''}${state === 'Waiting' ? `: ${snapshot.context.waiting?.detail ?? ''}` : ''}`);
+    print(table(['STEP', 'AGENT', 'PHASE', 'STATUS', 'SESSION'], rows.flatMap((r, i) => statusLines(i + 1, r.step, r.attempts))));
+    for (const wait of stream.waits) print(waitLine(wait));
+  }
+  return state === 'Failed' ? EXIT.FINDINGS : EXIT.OK;
+}

@@ -25,6 +25,14 @@ export function describeEvent(event: SessionEvent, agentName: string): string {
     case 'SessionCompleted':
     case 'SessionAgentFinished':
       return event.data.result === undefined ? head : `${head} result=${JSON.stringify(event.data.result.output.slice(0, 80))}`;
+    case 'PipelineWaiting':
+      return `${head} pipeline=${event.data.rootId.slice(0, 8)} step=${event.data.step + 1} reason=${event.data.reason} detail=${JSON.stringify(event.data.detail)}`;
+    case 'PipelineApproved':
+      return `${head} pipeline=${event.data.rootId.slice(0, 8)}${event.data.addBudgetUsd === undefined ? '' : ` add-budget=${event.data.addBudgetUsd}`}`;
+    case 'PipelineRejected':
+      return `${head} pipeline=${event.data.rootId.slice(0, 8)} reason=${JSON.stringify(event.data.reason)}`;
+    case 'PipelineNotified':
+      return `${head} pipeline=${event.data.rootId.slice(0, 8)} ${event.data.kind} ${event.data.target} ${event.data.delivered ? 'delivered' : 'given up'} after ${event.data.attempts}`;
   }
 }
 

@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { SessionError } from '../../errors.js';
-import type { SessionEvent } from '../../events/session-event.js';
+import { isPipelineEvent, type SessionEvent } from '../../events/session-event.js';
 import { START, type AppendRequest, type ConnectReport, type EventSink, type EventStore, type ReadOptions, type StoreCursor, type StoreRead } from '../event-store.js';
 import { PostgresRead } from './postgres-read.js';
 import { stampBatch } from '../file/stamp-batch.js';
@@ -147,6 +147,9 @@ export class PostgresEventStore implements EventStore {
           if (event.type === 'SessionSpawned') {
             spawnedHere.add(event.sessionId);
             if (event.data.parentSession !== null && !spawnedHere.has(event.data.parentSession)) ids.add(event.data.parentSession);
+          } else if (isPipelineEvent(event)) {
+            // A pipeline stream's event is checked against its root.
+            if (!spawnedHere.has(event.data.rootId)) ids.add(event.data.rootId);
           } else if (!spawnedHere.has(event.sessionId)) ids.add(event.sessionId);
         }
         const { rows: earlier } = await client.query<{ event: SessionEvent }>(

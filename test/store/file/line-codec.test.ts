@@ -38,8 +38,8 @@ describe('line codec', () => {
     expect(!decoded.ok && decoded.reason).toMatch(/schemaVersion/);
   });
 
-  it('reads events of schema versions 1 and 2 (written by earlier versions) as version 3, checked fully or by checksum', () => {
-    for (const version of [1, 2]) {
+  it('reads events of schema versions 1 to 3 (written by earlier versions) as version 4, checked fully or by checksum', () => {
+    for (const version of [1, 2, 3]) {
       for (const event of sampleEvents(3)) {
         const line = encodeEventLine({ ...event, schemaVersion: version } as never).slice(0, -1);
         expect(decodeEventLine(line, 'schema')).toEqual({ ok: true, event });
