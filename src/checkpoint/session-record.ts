@@ -65,6 +65,7 @@ const SessionRecord = z.object({
   agent: AgentRecord.optional(),
   interrupted: z.literal(true).optional(),
   capped: z.enum(['budget', 'turns']).optional(),
+  retry_after: z.string().optional(),
   retry_of: z.string().optional(),
   pipeline: z
     .object({
@@ -114,6 +115,7 @@ export function toRecord(s: Session): SessionRecord {
   if (s.agent !== undefined) record['agent'] = agentToRecord(s.agent);
   if (s.interrupted !== undefined) record['interrupted'] = s.interrupted;
   if (s.capped !== undefined) record['capped'] = s.capped;
+  if (s.retryAfter !== undefined) record['retry_after'] = s.retryAfter;
   if (s.retryOf !== undefined) record['retry_of'] = s.retryOf;
   if (s.pipeline !== undefined) record['pipeline'] = pipelineToRecord(s.pipeline);
   if (s.imported !== undefined) record['imported'] = s.imported;
@@ -152,6 +154,7 @@ export function fromRecord(r: SessionRecord & { error?: string }): Session {
   if (error != null) session.error = error;
   if (r.interrupted !== undefined) session.interrupted = r.interrupted;
   if (r.capped !== undefined) session.capped = r.capped;
+  if (r.retry_after !== undefined) session.retryAfter = r.retry_after;
   if (r.agent !== undefined) session.agent = agentFromRecord(r.agent);
   if (r.ended_by !== undefined) session.endedBy = r.ended_by;
   return session;

@@ -70,6 +70,8 @@ export interface Session {
   interrupted?: true;
   /** On a Failed session: its agent was stopped by a cap it ran under (its CLI's budget or turn cap), not by its own verdict. */
   capped?: CapKind;
+  /** On a Failed session stopped by a rate or usage limit: when that resets (a pipeline runs it again no earlier). */
+  retryAfter?: string;
   /** On a retry: the Failed session (also its parent) whose work this one runs again. */
   retryOf?: string;
   /** The agent process, when a runner started one. */

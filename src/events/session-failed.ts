@@ -25,6 +25,8 @@ export const SessionFailedSchema = z.strictObject({
      * `budget`, `--max-turns`: `turns`): a governed pipeline waits for a person then, not fails.
      */
     capped: CapKindSchema.optional(),
+    /** With `interrupted`: the agent was stopped by a rate or usage limit, which resets then; it runs again no earlier. */
+    retryAfter: z.iso.datetime({ offset: false }).optional(),
   }),
 });
 

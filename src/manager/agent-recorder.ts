@@ -39,7 +39,7 @@ export function agentRecorder(deps: RecorderDeps): SupervisorRecorder {
         await deps.execute((clock) => decideComplete(deps.sessions(), { id, result: outcome.result, ...kept }, clock));
       } else {
         const error = outcome.error.slice(0, LIMITS.errorText);
-        await deps.execute((clock) => decideFail(deps.sessions(), { id, error, result: outcome.result, interrupted: outcome.interrupted, capped: outcome.capped, by, ...kept }, clock));
+        await deps.execute((clock) => decideFail(deps.sessions(), { id, error, result: outcome.result, interrupted: outcome.interrupted, capped: outcome.capped, retryAfter: outcome.retryAfter, by, ...kept }, clock));
       }
     },
   };

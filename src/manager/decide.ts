@@ -136,7 +136,7 @@ export function decideComplete(sessions: Sessions, input: { id: unknown; result?
 /** Decides `failSession`: the session must be Active; `error` must say why. */
 export function decideFail(
   sessions: Sessions,
-  input: { id: unknown; error: unknown; result?: unknown; transcript?: TranscriptRef; interrupted?: unknown; capped?: CapKind; by?: unknown },
+  input: { id: unknown; error: unknown; result?: unknown; transcript?: TranscriptRef; interrupted?: unknown; capped?: CapKind; retryAfter?: string; by?: unknown },
   clock: DecisionClock,
 ): AppendRequest {
   const id = parseInput(UuidSchema, input.id, 'session id');
@@ -146,10 +146,11 @@ export function decideFail(
   const interrupted = parseInput(OptionalFlag, input.interrupted, 'interrupted');
   const session = existing(sessions, id);
   assertAllowed(session, { type: 'FAIL', error, at: clock.now });
-  const data: { error: string; result?: AgentResult; transcript?: TranscriptRef; interrupted?: true; capped?: CapKind } = result === undefined ? { error } : { error, result };
+  const data: { error: string; result?: AgentResult; transcript?: TranscriptRef; interrupted?: true; capped?: CapKind; retryAfter?: string } = result === undefined ? { error } : { error, result };
   if (input.transcript !== undefined) data.transcript = input.transcript;
   if (interrupted === true) data.interrupted = true;
   if (input.capped !== undefined) data.capped = input.capped;
+  if (input.retryAfter !== undefined) data.retryAfter = input.retryAfter;
   return forSession(session, { ...envelope(id, clock, by), type: 'SessionFailed', data });
 }
 

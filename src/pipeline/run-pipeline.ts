@@ -234,6 +234,13 @@ async function rounds(manager: SessionManager, root: Session, spec: PipelineSpec
           continue;
         }
         const caps = allowance.caps;
+        const notBefore = snapshot.value === 'retrying' && last.retryAfter !== undefined ? Date.parse(last.retryAfter) - Date.now() : 0;
+        if (notBefore > 0 && how.signal?.aborted !== true) {
+          // Stopped by a rate or usage limit: waited out in short naps, so a crash meanwhile loses nothing (the time is in the log).
+          // An abort meanwhile ends the wait: the retry then starts aborted, and fails the pipeline as any abort does.
+          await sleep(Math.min(notBefore, 1000), undefined, how.signal === undefined ? {} : { signal: how.signal }).catch(() => undefined);
+          continue;
+        }
         if (snapshot.value === 'retrying') {
           // Never a second agent under the same id: the step runs again as a new session; after its cap, it goes on from its own conversation.
           await movedOn(root.id, () => manager.retrySession(last.id, { ...options, caps, continueAttempt: last.capped !== undefined }).then(() => undefined));

@@ -220,6 +220,7 @@ function endSession(session: Session, event: EndEvent): void {
       session.error = event.data.error;
       if (event.data.interrupted !== undefined) session.interrupted = event.data.interrupted;
       if (event.data.capped !== undefined) session.capped = event.data.capped;
+      if (event.data.retryAfter !== undefined) session.retryAfter = event.data.retryAfter;
       if (event.data.result !== undefined) session.result = event.data.result;
       return;
   }

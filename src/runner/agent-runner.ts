@@ -54,6 +54,8 @@ export type AgentOutcome = (
       interrupted?: true;
       /** The agent's CLI stopped it at a cap of {@link AgentRunSpec.caps}. */
       capped?: CapKind;
+      /** Stopped by a rate or usage limit: not to run again before this time (ISO 8601). */
+      retryAfter?: string;
     }
 ) & {
   /** The conversation the agent wrote (a file on this host), when it wrote one: stored with its session. */

@@ -53,6 +53,12 @@ export interface ClaudeRunnerOptions extends ClaudeArgOptions {
    * prompt still carries the parent's result).
    */
   forkWithoutTranscript?: 'fail' | 'fresh';
+  /**
+   * How long a run stopped by a rate or usage limit waits before it runs again, when the CLI
+   * does not say when the limit resets (default 60 000 ms). The session fails interrupted with
+   * `retryAfter`; a pipeline runs the step again then, within its `maxRetries`.
+   */
+  usageLimitWaitMs?: number;
 }
 
 /** How often a running agent's log file is read for new lines. */
@@ -180,6 +186,7 @@ export class ClaudeRunner implements AgentRunner {
         result: reader.result,
         agentResult: reader.toAgentResult(result.exitCode === 0 && watch.stopReason === null),
         strayTail: follower.strayTail,
+        ...this.usageLimitWait(),
       });
       const transcript = await findClaudeTranscript(configDir, session.id);
       return transcript === null ? outcome : { ...outcome, transcript };
@@ -222,11 +229,15 @@ export class ClaudeRunner implements AgentRunner {
       await follower.finish();
       await stopStragglers({ sessionId, since: agent.process.startTime }, grace);
       const clean = watch.stopReason === null && reader.result !== null && !reader.result.isError;
-      const outcome = classifyRunEnd({ stopReason: watch.stopReason, result: reader.result, agentResult: reader.toAgentResult(clean), strayTail: follower.strayTail, pid });
+      const outcome = classifyRunEnd({ stopReason: watch.stopReason, result: reader.result, agentResult: reader.toAgentResult(clean), strayTail: follower.strayTail, pid, ...this.usageLimitWait() });
       const transcript = await findClaudeTranscript(claudeConfigDir(this.agentEnv(sessionId)), sessionId);
       return transcript === null ? outcome : { ...outcome, transcript };
     } finally {
       watch.dispose();
     }
+  }
+
+  private usageLimitWait(): { usageLimitWaitMs?: number } {
+    return this.options.usageLimitWaitMs === undefined ? {} : { usageLimitWaitMs: this.options.usageLimitWaitMs };
   }
 }

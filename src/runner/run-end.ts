@@ -1,4 +1,5 @@
 import { capOfSubtype } from '../domain/agent-caps.js';
+import { DEFAULT_USAGE_LIMIT_WAIT_MS, usageLimitOf } from './usage-limit.js';
 import type { AgentResult } from '../domain/agent-result.js';
 import type { AgentOutcome } from './agent-runner.js';
 import type { ResultLine } from './stream-json.js';
@@ -28,9 +29,11 @@ export type EndCause =
   /** Its manager died while it ran, and no manager could adopt it here. */
   | 'manager-gone'
   /** Its manager died after spawning its session, before its agent's start was recorded. */
-  | 'never-started';
+  | 'never-started'
+  /** The API refused it for a rate or usage limit: it runs again once the limit resets. */
+  | 'usage-limit';
 
-const INTERRUPTIONS: ReadonlySet<EndCause> = new Set(['killed', 'vanished', 'manager-closed', 'manager-gone', 'never-started']);
+const INTERRUPTIONS: ReadonlySet<EndCause> = new Set(['killed', 'vanished', 'manager-closed', 'manager-gone', 'never-started', 'usage-limit']);
 
 /** Whether an end of this cause is an interruption: the work was cut short from outside the agent. */
 export function isInterruption(cause: EndCause): boolean {
@@ -62,6 +65,9 @@ export interface RunEnd {
   strayTail: string;
   /** The agent's pid, for messages. */
   pid?: number;
+  /** When the run ended (epoch ms; default now) and how long a usage limit without a reset is waited out. */
+  endedAt?: number;
+  usageLimitWaitMs?: number;
 }
 
 /**
@@ -74,6 +80,13 @@ export function classifyRunEnd(end: RunEnd): AgentOutcome {
   if (stopReason !== null) return failedBy('stopped', stopReason, agentResult);
   if (exit?.spawnError !== undefined) return failedBy('not-started', `could not start the agent: ${exit.spawnError}`);
   const cap = result !== null && result.isError ? capOfSubtype(result.subtype) : undefined;
+  const limit = result !== null ? usageLimitOf(result) : null;
+  if (limit !== null) {
+    const resetsAt = limit.resetsAt ?? (end.endedAt ?? Date.now()) + (end.usageLimitWaitMs ?? DEFAULT_USAGE_LIMIT_WAIT_MS);
+    const error = failureText(result!, exit === undefined ? 'unknown: adopted' : (exit.exitCode ?? exit.signal));
+    const retryAfter = new Date(resetsAt).toISOString();
+    return agentResult === undefined ? { ok: false, error, interrupted: true, retryAfter } : { ok: false, error, result: agentResult, interrupted: true, retryAfter };
+  }
   if (cap !== undefined) {
     const error = failureText(result!, exit === undefined ? 'unknown: adopted' : (exit.exitCode ?? exit.signal));
     return agentResult === undefined ? { ok: false, error, capped: cap } : { ok: false, error, result: agentResult, capped: cap };

@@ -14,6 +14,10 @@ export interface ResultLine {
   totalCostUsd?: number;
   usage?: Record<string, number>;
   sessionId?: string;
+  /** The HTTP status of the API error that ended the run (`api_error_status`), e.g. 429. */
+  apiErrorStatus?: number;
+  /** The type of that error (`api_error_type`), e.g. `rate_limit_error`. */
+  apiErrorType?: string;
 }
 
 /**
@@ -85,6 +89,9 @@ function readResult(m: Record<string, unknown>): ResultLine {
   const cost = num(m['total_cost_usd']);
   if (cost !== undefined) line.totalCostUsd = cost;
   if (typeof m['session_id'] === 'string') line.sessionId = m['session_id'];
+  const status = num(m['api_error_status']);
+  if (status !== undefined && Number.isInteger(status)) line.apiErrorStatus = status;
+  if (typeof m['api_error_type'] === 'string') line.apiErrorType = m['api_error_type'].slice(0, 100);
   if (typeof m['usage'] === 'object' && m['usage'] !== null) {
     const usage: Record<string, number> = {};
     for (const [k, v] of Object.entries(m['usage'] as Record<string, unknown>)) {
