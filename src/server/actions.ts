@@ -3,6 +3,7 @@ import type { Session } from '../domain/session.js';
 import { isSessionError, SessionError } from '../errors.js';
 import type { SessionManager } from '../manager/session-manager.js';
 import { resumePipeline } from '../pipeline/run-pipeline.js';
+import { approvePipeline, rejectPipeline } from '../pipeline/approve-pipeline.js';
 import { resumable, type ActionKind, type SteeringPowers } from './steering.js';
 
 /*
@@ -55,8 +56,9 @@ export class Steering {
   }
 
   /** Carries out one action for `who`. Throws `INVALID_INPUT` for an action this server does not offer, `NOT_FOUND`. */
-  async act(kind: ActionKind, id: string, who: string | null, reason: string): Promise<ActionOutcome> {
+  async act(kind: ActionKind, id: string, who: string | null, reason: string, addBudget = ''): Promise<ActionOutcome> {
     const by = who ?? this.actions.localUser;
+    if (kind === 'approve' || kind === 'reject') return this.answer(kind, id, by, reason, addBudget);
     if (kind !== 'stop' && !this.actions.agents) throw new SessionError('INVALID_INPUT', `this server runs no agents (start it with --agents to ${kind} from the page)`);
     const manager = await this.actions.manager();
     const lineage = await manager.getSessionLineage(id);
@@ -94,6 +96,24 @@ export class Steering {
     } catch (error) {
       if (isSessionError(error, 'ALREADY_EXISTS')) return outcome('retried-already');
       if (isSessionError(error, 'INVALID_TRANSITION')) return outcome(kind === 'stop' ? 'stop-refused' : 'refused');
+      throw error;
+    }
+  }
+
+  /**
+   * Answers a pipeline that waits for a person, on its stream, as `pipeline approve|reject`
+   * does: whichever process runs the pipeline goes on (this one, if it moves it on).
+   */
+  private async answer(kind: 'approve' | 'reject', root: string, by: string, reason: string, addBudget: string): Promise<ActionOutcome> {
+    const manager = await this.actions.manager();
+    const text = addBudget.trim();
+    if (text !== '' && !/^\d+(\.\d+)?$/.test(text)) throw new SessionError('INVALID_INPUT', `the US dollars to add must be a plain amount like 0.50, not ${JSON.stringify(text.slice(0, 20))}`);
+    try {
+      if (kind === 'approve') await approvePipeline(manager, root, { by, ...(text === '' ? {} : { addBudgetUsd: Number(text) }) });
+      else await rejectPipeline(manager, root, { by, reason: reason.trim().slice(0, MAX_REASON) || 'rejected from the dashboard' });
+      return { root, notice: kind === 'approve' ? 'approved' : 'rejected' };
+    } catch (error) {
+      if (isSessionError(error, 'INVALID_TRANSITION')) return { root, notice: 'answered-already' };
       throw error;
     }
   }

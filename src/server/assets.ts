@@ -29,7 +29,7 @@ svg.machine g.current text{font-weight:700}
 .notice{background:#ddf4ff;padding:8px 12px;border-radius:6px}.pending{color:#9a6700}
 ul.steer li{margin:6px 0}form.action{display:inline-flex;gap:6px;margin-left:8px}
 form.action button{border:1px solid #cf222e;background:#fff;color:#cf222e;border-radius:6px;padding:2px 10px;cursor:pointer}
-form.action button[data-action=retry],form.action button[data-action=resume]{border-color:#1f6feb;color:#0969da}
+form.action button[data-action=retry],form.action button[data-action=resume],form.action button[data-action=approve]{border-color:#1f6feb;color:#0969da}
 form.action button:disabled{opacity:.5;cursor:default}
 `;
 

@@ -22,6 +22,9 @@ import { filterForm, overviewMain, pipelineMain, pipelinesMain, sessionsMain } f
 import { formOf, sameOrigin, Steering, type DashboardActions } from './actions.js';
 import { ACTION_NOTICES, ACTION_PATH, steeringSection, type ActionKind } from './steering.js';
 import { esc } from '../report/html.js';
+import { pipelineIdOf } from '../domain/pipeline-id.js';
+import { isPipelineEvent, type PipelineEvent } from '../events/session-event.js';
+import { foldPipelineStream } from '../projections/pipeline-stream.js';
 
 /** What the dashboard serves, and where. */
 export interface DashboardOptions {
@@ -154,7 +157,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
     if (!sameOrigin(request)) return send(response, 403, 'text/plain', 'an action must come from a page of this dashboard (Origin)\n');
     try {
       const form = await formOf(request);
-      const done = await steering!.act(kind, id, who, form.get('reason') ?? '');
+      const done = await steering!.act(kind, id, who, form.get('reason') ?? '', form.get('add_budget') ?? '');
       response.writeHead(303, { ...SECURITY_HEADERS, location: `/pipeline/${done.root}?acted=${done.notice}#steer` });
       return void response.end();
     } catch (error) {
@@ -200,7 +203,11 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
       const conversations = await storedConversations(options.transcripts, members);
       const title = `Pipeline ${root.slice(0, 8)} · ${members.get(root)?.purpose ?? ''}`;
       const running = { sessions: options.logs === undefined ? [] : [...members.values()].filter((s) => s.status === 'Active' && agentRunning(s)), host: hostname(), published: options.store.agentLogs !== undefined };
-      const steer = await steeringSection(members, members.get(root)!, powers);
+      const rootSession = members.get(root)!;
+      // A pipeline's own stream (its waits for a person), read up to where the sessions were read.
+      const streamEvents = rootSession.pipeline === undefined ? [] : await options.store.readSessionEvents(pipelineIdOf(root), reads.cursor);
+      const stream = foldPipelineStream(pipelineIdOf(root), root, streamEvents.filter(isPipelineEvent) as PipelineEvent[]);
+      const steer = await steeringSection(members, rootSession, powers, stream);
       const notice = acted === null ? undefined : ACTION_NOTICES[acted];
       const controls = notice === undefined ? undefined : `<p class="notice" role="status" id="notice">${esc(notice)}</p>`;
       return layout({ title, view: 'pipeline', lastSeq: reads.lastSeq, location: options.location, controls, main: pipelineMain(members, conversations, Date.now(), members.get(id) ?? members.get(root)!, running, steer) });

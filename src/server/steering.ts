@@ -3,6 +3,7 @@ import type { Session } from '../domain/session.js';
 import { replayPipeline, stepAttempts } from '../pipeline/pipeline-progress.js';
 import { agentRunning } from '../projections/sessions-projection.js';
 import { esc } from '../report/html.js';
+import type { PipelineStream, RecordedWait } from '../projections/pipeline-stream.js';
 
 /*
  * What a person may do to a pipeline from its page, decided from what the log says, and the
@@ -19,10 +20,10 @@ export interface SteeringPowers {
 }
 
 /** An action a form asks for. */
-export type ActionKind = 'retry' | 'stop' | 'resume';
+export type ActionKind = 'retry' | 'stop' | 'resume' | 'approve' | 'reject';
 
-/** The path a form posts to: `/action/<kind>/<session id>`. */
-export const ACTION_PATH = /^\/action\/(retry|stop|resume)\/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/;
+/** The path a form posts to: `/action/<kind>/<session id>` (a pipeline's root for approve and reject). */
+export const ACTION_PATH = /^\/action\/(retry|stop|resume|approve|reject)\/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/;
 
 /** Whether a pipeline stands unfinished with no agent of it running: what `pipeline resume` moves on. */
 export async function resumable(members: ReadonlyMap<string, Session>, root: Session): Promise<boolean> {
@@ -40,10 +41,31 @@ export async function resumable(members: ReadonlyMap<string, Session>, root: Ses
   }
 }
 
-const button = (kind: ActionKind, id: string, label: string, confirm: string, reason = false) =>
+const button = (kind: ActionKind, id: string, label: string, confirm: string, reason = false, budget = false) =>
   `<form class="action" method="post" action="/action/${kind}/${esc(id)}" data-confirm="${esc(confirm)}">` +
+  (budget ? '<input name="add_budget" size="8" maxlength="12" inputmode="decimal" placeholder="add USD" aria-label="US dollars to add">' : '') +
   (reason ? '<input name="reason" size="24" maxlength="500" placeholder="why (optional)" aria-label="why">' : '') +
   `<button type="submit" data-action="${kind}">${esc(label)}</button></form>`;
+
+/** A pipeline's waits for a person: each with its answer, and for the open one (when this server may write) Approve and Reject. */
+function waitsSection(root: Session, waits: readonly RecordedWait[], open: boolean, powers: SteeringPowers): string {
+  if (waits.length === 0) return '';
+  const lines = waits.map((wait, i) => {
+    const head = `step ${wait.step + 1} (${esc(root.pipeline?.steps[wait.step]?.agentName ?? '?')}) waited for <strong>${esc(wait.reason)}</strong> since ${esc(wait.since)}: ${esc(wait.detail)}`;
+    const answer = wait.answer;
+    if (answer === undefined) {
+      if (!(open && i === waits.length - 1)) return `<li>${head}</li>`;
+      const forms = powers.stop
+        ? ` ${button('approve', root.id, 'Approve', `Let the pipeline go on${wait.reason === 'budget' ? ' with the US dollars added' : ''}?`, false, wait.reason !== 'gate')} ${button('reject', root.id, 'Reject', 'End the pipeline Failed?', true)}`
+        : '';
+      return `<li data-waiting="${esc(wait.reason)}"><span class="pending">${head}: waiting for a person</span>${forms}</li>`;
+    }
+    const who = answer.by === undefined ? '' : ` by <strong>${esc(answer.by)}</strong>`;
+    if (!answer.approved) return `<li>${head} · rejected${who} at ${esc(answer.at)}: ${esc(answer.reason)}</li>`;
+    return `<li>${head} · approved${who} at ${esc(answer.at)}${answer.addBudgetUsd === undefined ? '' : `, adding $${esc(String(answer.addBudgetUsd))}`}</li>`;
+  });
+  return `<ul class="steer waits">${lines.join('')}</ul>`;
+}
 
 /** One session's line of the steering section: what was done to it, by whom, and what may be done now. */
 function sessionLine(session: Session, members: ReadonlyMap<string, Session>, powers: SteeringPowers, inPipeline: boolean): string {
@@ -70,15 +92,16 @@ function sessionLine(session: Session, members: ReadonlyMap<string, Session>, po
  * a pending stop request, and the buttons this server offers (stop a running agent; with agents,
  * retry a failed step); for the pipeline, resume. Empty when there is nothing to show.
  */
-export async function steeringSection(members: ReadonlyMap<string, Session>, root: Session, powers: SteeringPowers): Promise<string> {
+export async function steeringSection(members: ReadonlyMap<string, Session>, root: Session, powers: SteeringPowers, stream?: Pick<PipelineStream, 'waits' | 'state'>): Promise<string> {
   // Sessions spawned one by one (not by runPipeline) have no pipeline to move on after a retry.
   const inPipeline = root.pipeline !== undefined;
   const lines = [...members.values()].map((s) => sessionLine(s, members, powers, inPipeline)).filter((line) => line !== '');
   const resume = powers.agents && (await resumable(members, root))
     ? `<p>${button('resume', root.id, 'Resume pipeline', 'Move this pipeline on from where the log says it stands, with agents run on this server?')}</p>`
     : '';
-  if (lines.length === 0 && resume === '') return '';
-  return `<h2>Steer</h2>${resume}${lines.length === 0 ? '' : `<ul class="steer">${lines.join('')}</ul>`}`;
+  const waits = stream === undefined ? '' : waitsSection(root, stream.waits, stream.state === 'waiting', powers);
+  if (lines.length === 0 && resume === '' && waits === '') return '';
+  return `<h2>Steer</h2>${waits}${resume}${lines.length === 0 ? '' : `<ul class="steer">${lines.join('')}</ul>`}`;
 }
 
 /** What the page says after an action, by the code its address carries (never text from the address). */
@@ -92,4 +115,7 @@ export const ACTION_NOTICES: Readonly<Record<string, string>> = {
   'resuming-already': 'This server is moving that pipeline on already.',
   'not-resumable': 'Not resumed: the pipeline has ended, or one of its agents still runs.',
   refused: 'Not done: the session is no longer in a state that allows it.',
+  approved: 'Approved: whichever process runs the pipeline goes on with it.',
+  rejected: 'Rejected: whichever process runs the pipeline ends it Failed.',
+  'answered-already': 'Not done: the pipeline does not wait for an answer (someone answered first).',
 };
