@@ -83,3 +83,8 @@ export interface PipelineSpec extends PipelineGovernanceInput {
   steps: PipelineStepInput[];
   maxRetries?: number;
 }
+
+/** Whether a pipeline can ever wait for a person (a budget, a turn cap or a gate): only then has its stream any wait to read. */
+export function canWait(spec: PipelineSpec): boolean {
+  return spec.budgetUsd !== undefined || spec.steps.some((step) => step.budgetUsd !== undefined || step.maxTurns !== undefined || step.approval === true);
+}

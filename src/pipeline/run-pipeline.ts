@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { type Phase } from '../domain/phase.js';
 import { z } from 'zod';
 import { parseInput } from '../domain/parse-input.js';
-import { PipelineGovernanceSchema, PipelineStepsSchema, type PipelineSpec, type PipelineStepInput } from '../domain/pipeline-steps.js';
+import { PipelineGovernanceSchema, PipelineStepsSchema, canWait, type PipelineSpec, type PipelineStepInput } from '../domain/pipeline-steps.js';
 import type { Session } from '../domain/session.js';
 import { SessionError, isSessionError } from '../errors.js';
 import { parseSessionId } from '../manager/decide.js';
@@ -154,11 +154,6 @@ function assertPipelineRunner(manager: SessionManager): void {
   }
 }
 
-/** Whether a pipeline can ever wait for a person (only then is its own stream read). */
-function isGoverned(spec: PipelineSpec): boolean {
-  return spec.budgetUsd !== undefined || spec.steps.some((step) => step.budgetUsd !== undefined || step.maxTurns !== undefined || step.approval === true);
-}
-
 const NO_STREAM = { waits: [] as RecordedWait[], settled: new Set<string>(), state: 'open' as const };
 
 /**
@@ -189,7 +184,7 @@ async function rounds(manager: SessionManager, root: Session, spec: PipelineSpec
   const options = how.signal === undefined ? by : { signal: how.signal, ...by };
   const contextOf = (phase: Phase) => ({ issueNumber: root.context.issueNumber, currentPhase: phase, worktreePath: root.context.worktreePath });
   // The pipeline's own stream is read only where it can hold something: waits, or deliveries.
-  const readsStream = isGoverned(spec) || notifier.active;
+  const readsStream = canWait(spec) || notifier.active;
   for (;;) {
     const lookup = (id: string) => manager.getSession(id);
     const current = (await lookup(root.id))!;

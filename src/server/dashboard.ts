@@ -23,6 +23,7 @@ import { formOf, sameOrigin, Steering, type DashboardActions } from './actions.j
 import { ACTION_NOTICES, ACTION_PATH, steeringSection, type ActionKind } from './steering.js';
 import { esc } from '../report/html.js';
 import { pipelineIdOf } from '../domain/pipeline-id.js';
+import { canWait } from '../domain/pipeline-steps.js';
 import { isPipelineEvent, type PipelineEvent } from '../events/session-event.js';
 import { foldPipelineStream } from '../projections/pipeline-stream.js';
 
@@ -205,7 +206,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
       const running = { sessions: options.logs === undefined ? [] : [...members.values()].filter((s) => s.status === 'Active' && agentRunning(s)), host: hostname(), published: options.store.agentLogs !== undefined };
       const rootSession = members.get(root)!;
       // A pipeline's own stream (its waits for a person), read up to where the sessions were read.
-      const streamEvents = rootSession.pipeline === undefined ? [] : await options.store.readSessionEvents(pipelineIdOf(root), reads.cursor);
+      const streamEvents = rootSession.pipeline === undefined || !canWait(rootSession.pipeline) ? [] : await options.store.readSessionEvents(pipelineIdOf(root), reads.cursor);
       const stream = foldPipelineStream(pipelineIdOf(root), root, streamEvents.filter(isPipelineEvent) as PipelineEvent[]);
       const steer = await steeringSection(members, rootSession, powers, stream);
       const notice = acted === null ? undefined : ACTION_NOTICES[acted];

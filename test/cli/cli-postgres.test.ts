@@ -92,7 +92,8 @@ describe('the CLI on PostgreSQL (--store)', () => {
       await dropSchema(schema);
       await cleanup();
     }
-  });
+    // About 30 CLI processes, each starting node and connecting: 30 s on an idle machine, so the default 60 s is too tight with both cores busy.
+  }, 180_000);
 
   it('folds what is new into its sessions table before a read; a role that may only read is told how far behind it stands', async () => {
     const { dir, cleanup } = await tempDir();

@@ -2,7 +2,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
 import { test } from '../helpers/real-claude.js';
-import { SessionManager } from '../../src/index.js';
+import { SessionManager, runPipeline } from '../../src/index.js';
+import { pollFor } from '../helpers/children.js';
 import { tempDir } from '../helpers/fixtures.js';
 
 describe('miyabi-sessions pipeline run|resume|status (real CLI agents, scripted API)', () => {
@@ -35,6 +36,26 @@ describe('miyabi-sessions pipeline run|resume|status (real CLI agents, scripted 
     expect((await runCli(['pipeline', 'run', '--worktree', dir, '--dir', store], { env })).code).toBe(2);
     expect((await runCli(['pipeline', 'run', '--issue', '1', '--worktree', dir, '--steps', 'X:Nowhere', '--dir', store], { env })).code).toBe(2);
   }, 60_000);
+
+  test('pipeline approve --resume answers a pipeline whose manager is gone and runs it on to its end', async ({ claude }) => {
+    const { dir, api, store } = claude;
+    const env = { PATH: process.env['PATH'] ?? '', ...(await claude.env()) };
+    const manager = await claude.open();
+    let root = '';
+    const run = runPipeline(manager, { issueNumber: 5, worktreePath: dir, steps: [{ agentName: 'CodeGenAgent', phase: 'CodeGeneration' }, { agentName: 'DeployAgent', phase: 'CICD', approval: true }], onRoot: (id) => (root = id) });
+    await pollFor(async () => ((await manager.pipelineStream(root).catch(() => undefined))?.state === 'waiting' ? true : undefined), 60_000, 'the gate');
+    // Its manager goes away while it waits (the run ends with CLOSED; the wait stays in the log).
+    await manager.close();
+    await expect(run).rejects.toThrow(/closed/);
+    const waiting = await runCli(['pipeline', 'status', root, '--dir', store], { env });
+    expect(waiting.stdout).toMatch(/^pipeline Waiting: step 2 \(DeployAgent\) requires approval/);
+    const approved = await runCli(['pipeline', 'approve', root, '--resume', '--by', 'zoe', '--dir', store], { env });
+    expect(approved.code, approved.stderr).toBe(0);
+    expect(approved.stdout).toMatch(/approved by zoe[\s\S]*pipeline Completed[\s\S]*DeployAgent\s+Completed/);
+    expect(api.requests).toHaveLength(2);
+    // Answered already: a second answer is refused (exit 4).
+    expect((await runCli(['pipeline', 'reject', root, '--dir', store], { env })).code).toBe(4);
+  }, 120_000);
 
   it('status shows a step run again: its interrupted attempt marked retried, the run Running while retries are left, Failed past them', async () => {
     const { dir, cleanup } = await tempDir();

@@ -1,4 +1,3 @@
-import type { PipelineStepInput } from '../../domain/pipeline-steps.js';
 import type { Session } from '../../domain/session.js';
 import { SessionError } from '../../errors.js';
 import { parseSessionId } from '../../manager/decide.js';
@@ -10,6 +9,7 @@ import { stepsOption, usdOption } from './pipeline-options.js';
 import { approvePipeline, rejectPipeline } from '../../pipeline/approve-pipeline.js';
 import { localUser } from '../local-user.js';
 import { pipelineIdOf } from '../../domain/pipeline-id.js';
+import { canWait, type PipelineStepInput } from '../../domain/pipeline-steps.js';
 import { foldPipelineStream, type RecordedWait } from '../../projections/pipeline-stream.js';
 import { isPipelineEvent, type PipelineEvent } from '../../events/session-event.js';
 import { sessionHistoryOf } from '../open-store.js';
@@ -128,7 +128,8 @@ async function status(context: CommandContext, rootId: string): Promise<number> 
   const { sessions, events } = await withSessionReads(context, async (reads) => {
     const members = await reads.pipeline(rootId);
     const root = members.get(rootId);
-    const governed = root?.pipeline !== undefined && root.parentSession === null;
+    // Only a pipeline that can wait has waits to show: the others' streams are not read.
+    const governed = root?.pipeline !== undefined && root.parentSession === null && canWait(root.pipeline);
     return { sessions: members, events: governed ? await sessionHistoryOf(context, pipelineIdOf(rootId), reads.cursor) : [] };
   });
   const root = sessions.get(rootId);
