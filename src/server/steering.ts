@@ -32,7 +32,8 @@ export async function resumable(members: ReadonlyMap<string, Session>, root: Ses
   const attempts = (await stepAttempts(root, (id) => members.get(id))).flat();
   const run = replayPipeline(root.pipeline, attempts);
   try {
-    if (run.getSnapshot().status === 'done') return false;
+    // Ended, unless its last move is not in the log yet (a step's agent finished, its session still Active).
+    if (run.getSnapshot().status === 'done') return attempts.at(-1)?.status === 'Active';
     // Waiting on a step whose agent never started is the driver's to judge (its grace), not a person's.
     const last = attempts.at(-1)!;
     return run.getSnapshot().value === 'retrying' || last.agent !== undefined;
