@@ -32,7 +32,7 @@ const RENAMED = new Map<string, string>(
     'agent_name', 'issue_number', 'current_phase', 'worktree_path', 'previous_results', 'created_at', 'parent_session',
     'child_sessions', 'handoff_to', 'ended_at', 'retry_of', 'max_retries', 'session_id', 'num_turns', 'duration_ms',
     'total_cost_usd', 'start_time', 'log_file', 'resumed_from', 'started_at', 'finished_at', 'stop_request', 'started_by',
-    'ended_by',
+    'ended_by', 'run_cost_usd', 'retry_after', 'budget_usd', 'max_turns', 'approval_timeout_ms',
   ].map((snake) => [snake, snake.replace(/_([a-z])/g, (_, letter: string) => letter.toUpperCase())]),
 ).set('error_message', 'error');
 

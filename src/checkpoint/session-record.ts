@@ -22,6 +22,7 @@ const ResultRecord = z.object({
   num_turns: z.number().optional(),
   duration_ms: z.number().optional(),
   total_cost_usd: z.number().optional(),
+  run_cost_usd: z.number().optional(),
   usage: z.record(z.string(), z.number()).optional(),
 });
 type ResultRecord = z.infer<typeof ResultRecord>;
@@ -166,6 +167,7 @@ const RESULT_KEYS = [
   ['numTurns', 'num_turns'],
   ['durationMs', 'duration_ms'],
   ['totalCostUsd', 'total_cost_usd'],
+  ['runCostUsd', 'run_cost_usd'],
   ['usage', 'usage'],
 ] as const;
 

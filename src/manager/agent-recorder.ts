@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import { LIMITS } from '../domain/limits.js';
 import type { Session } from '../domain/session.js';
+import type { AgentOutcome } from '../runner/agent-runner.js';
 import type { SessionEvent } from '../events/session-event.js';
 import type { AppendRequest } from '../store/event-store.js';
 import { currentProcess } from '../process/process-identity.js';
@@ -31,8 +32,9 @@ export function agentRecorder(deps: RecorderDeps): SupervisorRecorder {
       };
       await deps.execute((clock) => decideAgentStarted(deps.sessions(), { id, data }, clock));
     },
-    finished: async (id, outcome, transcript, by) => {
+    finished: async (id, reported, transcript, by) => {
       const kept = transcript === undefined ? {} : { transcript };
+      const outcome = withRunCost(reported, deps.sessions().get(id), deps.sessions());
       if (outcome.ok && !deps.completeOnSuccess()) {
         await deps.execute((clock) => decideAgentFinished(deps.sessions(), { id, result: outcome.result, ...kept }, clock));
       } else if (outcome.ok) {
@@ -43,4 +45,20 @@ export function agentRecorder(deps: RecorderDeps): SupervisorRecorder {
       }
     },
   };
+}
+
+/**
+ * The outcome with its result's own cost (`runCostUsd`) when the run resumed a conversation: the
+ * CLI's `total_cost_usd` then includes what that conversation had cost before (checked on the
+ * CLI), which is the reported total of the session it resumed from.
+ */
+function withRunCost(outcome: AgentOutcome, session: Session | undefined, sessions: ReadonlyMap<string, Session>): AgentOutcome {
+  const result = outcome.result;
+  const from = session?.agent?.resumedFrom;
+  if (result?.totalCostUsd === undefined || result.runCostUsd !== undefined || from == null) return outcome;
+  const before = sessions.get(from)?.result?.totalCostUsd;
+  if (before === undefined) return outcome;
+  // Whole nano-dollars, as the stats count: no float residue from the subtraction.
+  const runCostUsd = Math.max(0, Math.round((result.totalCostUsd - before) * 1e9) / 1e9);
+  return { ...outcome, result: { ...result, runCostUsd } } as AgentOutcome;
 }

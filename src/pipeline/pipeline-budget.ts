@@ -21,6 +21,8 @@ export interface StepAllowance {
  * cost of the session it resumed from is taken off (checked on the CLI these managers run).
  */
 export function ownCostOf(session: Session, byId: ReadonlyMap<string, Session>): number {
+  if (session.result?.runCostUsd !== undefined) return session.result.runCostUsd;
+  // Recorded by an earlier version: worked out here from the session it resumed.
   const total = session.result?.totalCostUsd ?? 0;
   const from = session.agent?.resumedFrom;
   const before = from == null ? 0 : (byId.get(from)?.result?.totalCostUsd ?? 0);

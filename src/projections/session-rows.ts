@@ -1,3 +1,4 @@
+import { runCostOf } from '../domain/agent-result.js';
 import type { Session } from '../domain/session.js';
 import type { SessionEvent } from '../events/session-event.js';
 import type { SessionRow, SessionsTableFold } from '../store/postgres/session-row.js';
@@ -34,7 +35,7 @@ export function sessionRowsOf(events: readonly SessionEvent[], priorOf: (id: str
     created_ms: Date.parse(session.createdAt),
     ended_at: session.endedAt ?? null,
     ended_ms: session.endedAt === undefined ? null : Date.parse(session.endedAt),
-    cost_nanos: toNanos(session.result?.totalCostUsd ?? 0),
+    cost_nanos: toNanos(runCostOf(session.result)),
     turns: session.result?.numTurns ?? 0,
     search: textChanged.has(session.id) ? searchTextOf(session) : null,
   }));

@@ -1,3 +1,4 @@
+import { runCostOf } from '../domain/agent-result.js';
 import { PHASES, type Phase } from '../domain/phase.js';
 import type { Session } from '../domain/session.js';
 
@@ -75,7 +76,7 @@ export class StatsCounter {
       ended: ms === null ? 0 : 1,
       totalMs: ms ?? 0,
       maxMs: ms,
-      costNanos: toNanos(session.result?.totalCostUsd ?? 0),
+      costNanos: toNanos(runCostOf(session.result)),
       turns: session.result?.numTurns ?? 0,
     });
   }

@@ -1,8 +1,9 @@
+import { runCostOf } from '../domain/agent-result.js';
 import type { Session } from '../domain/session.js';
 import { toNanos } from './stats.js';
 
 /** What of a session the charts read: when it was spawned and ended, how, by which agent, at what cost. */
-export type TimedSession = Pick<Session, 'createdAt' | 'endedAt' | 'status' | 'agentName'> & { result?: { totalCostUsd?: number; numTurns?: number } };
+export type TimedSession = Pick<Session, 'createdAt' | 'endedAt' | 'status' | 'agentName'> & { result?: { totalCostUsd?: number; runCostUsd?: number; numTurns?: number } };
 
 /** How long one bar of a time series is. */
 export type Bucket = 'hour' | 'day';
@@ -60,7 +61,7 @@ export class TimeSeriesCounter {
     if (ended !== undefined && session.status !== 'Active') ended[({ HandedOff: 'handedOff', Completed: 'completed', Failed: 'failed' } as const)[session.status]] += 1;
     // What cost nothing and took no turn is left out of the cost by agent (a store's sessions
     // table keeps a session's cost and turns, not whether it had a result: both stores chart alike).
-    const costNanos = toNanos(session.result?.totalCostUsd ?? 0);
+    const costNanos = toNanos(runCostOf(session.result));
     const turns = session.result?.numTurns ?? 0;
     if (costNanos === 0 && turns === 0) return;
     const when = session.endedAt === undefined ? spawned : ended;

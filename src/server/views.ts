@@ -1,3 +1,4 @@
+import { runCostOf } from '../domain/agent-result.js';
 import { sessionMachine } from '../../machines/session.machine.js';
 import { PHASES } from '../domain/phase.js';
 import type { Session } from '../domain/session.js';
@@ -115,7 +116,7 @@ ${machineSvg(sessionMachine, STATE_OF[session.status])}`;
 /** A pipeline: its lineage, its timeline, each session with what it produced or why it failed, what a person may do (`steer`), the running agents' logs (or, on another host, where they are), the machine of `focus`, its conversations. */
 export function pipelineMain(sessions: ReadonlyMap<string, Session>, conversations: ReadonlyMap<string, string[]>, now: number, focus: Session, running: RunningAgents = { sessions: [], host: '', published: false }, steer = ''): string {
   const list = [...sessions.values()];
-  const cost = list.reduce((sum, s) => sum + (s.result?.totalCostUsd ?? 0), 0);
+  const cost = list.reduce((sum, s) => sum + runCostOf(s.result), 0);
   const turns = list.reduce((sum, s) => sum + (s.result?.numTurns ?? 0), 0);
   const root = list[0]!;
   return `<p class="muted">${list.length} sessions · issue ${root.context.issueNumber === null ? '—' : `#${root.context.issueNumber}`} · cost $${cost.toFixed(4)} · ${turns} turns</p>
@@ -145,7 +146,7 @@ export function pipelinesMain(rows: readonly PipelineRow[], next: string | null,
   const body = rows.map(({ root, steps }) => {
     const last = steps[steps.length - 1]!;
     const failed = steps.some((s) => s.status === 'Failed');
-    const cost = steps.reduce((sum, s) => sum + (s.result?.totalCostUsd ?? 0), 0);
+    const cost = steps.reduce((sum, s) => sum + runCostOf(s.result), 0);
     const turns = steps.reduce((sum, s) => sum + (s.result?.numTurns ?? 0), 0);
     return `<tr data-pipeline="${esc(root.id)}"><td><a href="/pipeline/${esc(root.id)}"><code>${esc(root.id.slice(0, 8))}</code></a></td>` +
       `<td>${root.context.issueNumber === null ? '—' : `#${root.context.issueNumber}`}</td><td class="purpose">${esc(root.purpose)}</td>` +

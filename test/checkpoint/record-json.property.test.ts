@@ -26,6 +26,7 @@ const result: fc.Arbitrary<AgentResult> = fc.record(
     numTurns: fc.nat(),
     durationMs: fc.nat(),
     totalCostUsd: fc.double({ min: 0, max: 100, noNaN: true }),
+    runCostUsd: fc.double({ min: 0, max: 100, noNaN: true }),
     usage: fc.dictionary(usageKey, fc.nat(), { maxKeys: 4 }),
   },
   { requiredKeys: ['success', 'output'] },
@@ -48,6 +49,8 @@ const session: fc.Arbitrary<Session> = fc
     result: sometimes(result),
     error: sometimes(hostile),
     interrupted: sometimes(fc.constant(true as const)),
+    capped: sometimes(fc.constantFrom('budget' as const, 'turns' as const)),
+    retryAfter: sometimes(fc.constant('2026-11-29T10:05:00.000Z')),
     retryOf: sometimes(fc.uuid()),
     agent: sometimes(
       fc.record(
@@ -66,7 +69,18 @@ const session: fc.Arbitrary<Session> = fc
         { requiredKeys: ['process', 'supervisor', 'command', 'cwd', 'logFile', 'resumedFrom', 'startedAt'] },
       ),
     ),
-    pipeline: sometimes(fc.record({ steps: fc.array(fc.record({ agentName: hostile, phase: fc.constantFrom(...PHASES) }), { maxLength: 2 }), maxRetries: sometimes(fc.nat()) })),
+    pipeline: sometimes(
+      fc.record(
+        {
+          steps: fc.array(fc.record({ agentName: hostile, phase: fc.constantFrom(...PHASES), budgetUsd: fc.double({ min: 0.01, max: 10, noNaN: true }), maxTurns: fc.nat(), approval: fc.boolean() }, { requiredKeys: ['agentName', 'phase'] }), { maxLength: 2 }),
+          maxRetries: fc.nat(),
+          budgetUsd: fc.double({ min: 0.01, max: 10, noNaN: true }),
+          approvalTimeoutMs: fc.nat(),
+          webhooks: fc.array(fc.webUrl(), { maxLength: 2 }),
+        },
+        { requiredKeys: ['steps'] },
+      ),
+    ),
     imported: sometimes(fc.constant(true as const)),
     startedBy: sometimes(hostile),
     endedBy: sometimes(hostile),

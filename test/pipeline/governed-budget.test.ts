@@ -108,6 +108,14 @@ describe.each(KINDS)('a budget that pauses instead of failing ($name store, real
     // The continuation's request carries the stopped step's conversation.
     expect(JSON.stringify(api.requests[2]!.body['messages'])).toContain('ReviewAgent: step done');
     expect(api.requests).toHaveLength(3);
+    // Each run's own cost is counted once: the CLI's totals of forked runs (0.060096, 0.090144) include their conversation's past.
+    const reading = await openManager();
+    try {
+      expect((await reading.getStats()).totalCostUsd).toBeCloseTo(3 * 0.030048, 6);
+      expect((await reading.getSession(continued.sessionId))?.result).toMatchObject({ totalCostUsd: expect.closeTo(0.090144, 6), runCostUsd: expect.closeTo(0.030048, 6) });
+    } finally {
+      await reading.close();
+    }
     // Every event fits the rules: the audit reads the pipeline's stream too.
     const audited = storeFromSpec(store.spec);
     try {
