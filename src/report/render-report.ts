@@ -1,3 +1,4 @@
+import type { RecordedWait } from '../projections/pipeline-stream.js';
 import { sessionMachine } from '../../machines/session.machine.js';
 import type { Session } from '../domain/session.js';
 import { agentRunning } from '../projections/sessions-projection.js';
@@ -18,6 +19,24 @@ export interface ReportInput {
   conversations?: ReadonlyMap<string, string[]>;
   /** When the page shows part of the store: how many pipelines it shows, and whether others matched. */
   selection?: { pipelines: number; more: boolean; storeSessions: number; how: string };
+  /** The waits for a person of the pipelines shown (governed pipelines), each with its answer. */
+  waits?: ReadonlyArray<{ rootId: string; wait: RecordedWait }>;
+}
+
+/** The governed pipelines' waits for a person: when, why, and who answered how. */
+function waitsHtml(input: ReportInput): string {
+  const waits = input.waits ?? [];
+  if (waits.length === 0) return '';
+  const rows = waits.map(({ rootId, wait }) => {
+    const step = input.sessions.get(rootId)?.pipeline?.steps[wait.step];
+    const answer = wait.answer === undefined
+      ? 'waiting'
+      : wait.answer.approved
+        ? `approved${wait.answer.by === undefined ? '' : ` by ${esc(wait.answer.by)}`} at ${esc(wait.answer.at)}${wait.answer.addBudgetUsd === undefined ? '' : `, adding $${esc(String(wait.answer.addBudgetUsd))}`}`
+        : `rejected${wait.answer.by === undefined ? '' : ` by ${esc(wait.answer.by)}`} at ${esc(wait.answer.at)}: ${clipped(wait.answer.reason)}`;
+    return `<tr><td><code>${esc(rootId.slice(0, 8))}</code></td><td>${wait.step + 1} ${esc(step?.agentName ?? '')}</td><td>${esc(wait.reason)}</td><td>${esc(wait.since)}</td><td class="error">${clipped(wait.detail)}</td><td>${answer}</td></tr>`;
+  });
+  return `<h2>Waits for a person</h2><div class="scroll"><table class="sessions"><tr><th>pipeline</th><th>step</th><th>why</th><th>since</th><th>what</th><th>answer</th></tr>${rows.join('')}</table></div>`;
 }
 
 /** Most of a result or error shown in the sessions table; the rest is in `miyabi-sessions show`. */
@@ -115,6 +134,7 @@ ${selectionNote(input, sessions.length)}
 <h2>Lineage</h2><div class="scroll">${lineageSvg(input.sessions)}</div>
 <h2>Timeline</h2><div class="scroll">${timelineSvg(sessions, Date.parse(input.generatedAt))}</div>
 <h2>Sessions</h2><div class="scroll">${sessionsTableHtml(sessions, Date.parse(input.generatedAt))}</div>
+${waitsHtml(input)}
 <h2>Session machine</h2>${machineSvg(sessionMachine)}
 <h2>Stats</h2><p class="muted">Of every session in the store.</p>
 ${statsHtml(stats)}

@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { SessionManager, pipelineIdOf } from '../../src/index.js';
@@ -52,6 +53,10 @@ describe('a pipeline stream in every reader', () => {
     expect(watched.stdout).not.toContain('\u001b');
     const report = await runCli(['report', '--out', join(dir, 'r.html'), '--dir', store()]);
     expect(report.code, report.stderr).toBe(0);
+    const page = await readFile(join(dir, 'r.html'), 'utf8');
+    expect(page).toMatch(/<h2>Waits for a person<\/h2>[\s\S]*budget[\s\S]*approved by alice at [^<]*, adding \$0\.5/);
+    expect(page).not.toContain('<script>alert(1)');
+    expect(page).toContain('&lt;script&gt;alert(1)');
     const status = await runCli(['pipeline', 'status', root, '--dir', store()]);
     expect(status.stdout).toMatch(/step 1 waited \(budget\) since .*; approved by alice at .* adding \$0.5/);
     expect(status.stdout).not.toContain('\u001b');

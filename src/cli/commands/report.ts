@@ -10,6 +10,12 @@ import { storedConversations } from '../../report/transcript-text.js';
 import type { Session } from '../../domain/session.js';
 import type { CommandContext } from '../command.js';
 import { FILTER_OPTIONS, queryOf } from './list.js';
+import { sessionHistoryOf } from '../open-store.js';
+import { canWait } from '../../domain/pipeline-steps.js';
+import { pipelineIdOf } from '../../domain/pipeline-id.js';
+import { foldPipelineStream, type RecordedWait } from '../../projections/pipeline-stream.js';
+import { isPipelineEvent, type PipelineEvent } from '../../events/session-event.js';
+import type { StoreCursor } from '../../store/event-store.js';
 
 /** The conversations the log records as stored, read from the store the command names. */
 async function conversationsIn(context: CommandContext, sessions: ReadonlyMap<string, Session>): Promise<Map<string, string[]>> {
@@ -19,6 +25,18 @@ async function conversationsIn(context: CommandContext, sessions: ReadonlyMap<st
   } finally {
     await store?.close();
   }
+}
+
+/** The waits for a person of the governed pipelines among `sessions`, read from their streams up to `upTo`. */
+async function waitsIn(context: CommandContext, sessions: ReadonlyMap<string, Session>, upTo: StoreCursor): Promise<Array<{ rootId: string; wait: RecordedWait }>> {
+  const roots = [...sessions.values()].filter((s) => s.parentSession === null && s.pipeline !== undefined && canWait(s.pipeline));
+  const waits: Array<{ rootId: string; wait: RecordedWait }> = [];
+  for (const root of roots) {
+    const events = await sessionHistoryOf(context, pipelineIdOf(root.id), upTo);
+    const stream = foldPipelineStream(pipelineIdOf(root.id), root.id, events.filter(isPipelineEvent) as PipelineEvent[]);
+    waits.push(...stream.waits.map((wait) => ({ rootId: root.id, wait })));
+  }
+  return waits;
 }
 
 /**
@@ -48,6 +66,7 @@ export const reportCommand: Command = {
       const how = pipeline !== undefined ? `Pipeline ${pipeline}` : `The ${newest} newest pipelines${filtered ? ' with a session matching the filter' : ''}`;
       const html = renderReport({
         conversations: await conversationsIn(context, selected.sessions),
+        waits: await waitsIn(context, selected.sessions, reads.cursor),
         title: stringOption(context, 'title') ?? `Agent sessions · ${reads.location}`,
         sessions: selected.sessions,
         stats: await reads.stats(),
