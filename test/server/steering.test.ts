@@ -152,7 +152,14 @@ describe("the dashboard's buttons: stop, retry, resume", () => {
     }, 20_000, 'the resumed pipeline to complete');
     expect(done.filter((e) => e.type === 'SessionAgentStarted')).toHaveLength(2);
     expect(done.filter((e) => e['by'] === 'local-tester').map((e) => e.type)).toEqual(['SessionHandedOff', 'SessionSpawned', 'SessionCompleted']);
-    expect((await postAction(dashboard.url, `/action/resume/${root.id}`)).headers['location']).toBe(`/pipeline/${root.id}?acted=not-resumable#steer`);
+    // The server's run may still be in its last round when the completion is in the log: until it
+    // ends a click is told it runs already (and starts nothing); then that the pipeline has ended.
+    const after = await pollFor(async () => {
+      const location = (await postAction(dashboard!.url, `/action/resume/${root.id}`)).headers['location'];
+      return location === `/pipeline/${root.id}?acted=resuming-already#steer` ? undefined : location;
+    }, 20_000, 'the server to finish moving the pipeline');
+    expect(after).toBe(`/pipeline/${root.id}?acted=not-resumable#steer`);
+    expect((await eventsOf(dir)).filter((e) => e.type === 'SessionAgentStarted')).toHaveLength(2);
   });
 
   it('a stop request no manager has carried out yet shows pending, with who asked, and no second button', async () => {
