@@ -67,6 +67,14 @@ export function decideReject(stream: PipelineStream, input: { reason?: unknown; 
 }
 
 
+/** What a delivery record says (its stream's root is added). */
+export type DeliveryInput = Omit<Extract<PendingEvent, { type: 'PipelineNotified' }>['data'], 'rootId'>;
+
+/** Decides a delivery record: it fits the stream in any state, so only the revision it is decided on can make it stale. */
+export function decideNotified(stream: PipelineStream, delivery: DeliveryInput, clock: DecisionClock): AppendRequest {
+  return onStream(stream, { ...envelope(stream, clock), type: 'PipelineNotified', data: { rootId: stream.rootId, ...delivery } });
+}
+
 function openWait(stream: PipelineStream) {
   const wait = stream.waits.at(-1);
   if (stream.state !== 'waiting' || wait === undefined) throw notAllowed(stream, stream.state === 'rejected' ? 'it was rejected' : 'it is not waiting for approval');

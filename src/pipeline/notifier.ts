@@ -7,6 +7,7 @@ import { EVENT_SCHEMA_VERSION } from '../events/event-envelope.js';
 import type { SessionManager } from '../manager/session-manager.js';
 import type { resolveNotifyOptions } from '../domain/notify-options.js';
 import type { Notification } from './notifications.js';
+import { decideNotified } from './decide-pipeline.js';
 import type { PipelineStream } from '../projections/pipeline-stream.js';
 
 type Settings = ReturnType<typeof resolveNotifyOptions>;
@@ -84,13 +85,10 @@ export class Notifier {
   }
 
   private async record(notification: Notification, target: Target, attempts: number, error: string | undefined): Promise<void> {
-    const data = { rootId: this.rootId, notification: notification.id, kind: notification.kind, target: target.key, attempts, delivered: error === undefined, ...(error === undefined ? {} : { error }) };
+    const delivery = { notification: notification.id, kind: notification.kind, target: target.key, attempts, delivered: error === undefined, ...(error === undefined ? {} : { error }) };
     for (let tries = 0; tries < 20; tries += 1) {
       try {
-        await this.manager.appendToPipeline(this.rootId, (stream, clock) => ({
-          events: [{ id: clock.newId(), sessionId: stream.pipelineId, timestamp: clock.now, schemaVersion: EVENT_SCHEMA_VERSION, type: 'PipelineNotified', data }],
-          expectedRevisions: new Map([[stream.pipelineId, stream.revision]]),
-        }));
+        await this.manager.appendToPipeline(this.rootId, (stream, clock) => decideNotified(stream, delivery, clock));
         return;
       } catch (failure) {
         // Closed meanwhile: unrecorded, it is delivered again by the next process that runs the pipeline.
