@@ -1,3 +1,5 @@
+import { SlotTable } from '../store/slot-store.js';
+import { FileSlotTable } from '../store/file/file-slots.js';
 import type { Session } from '../domain/session.js';
 import type { SessionEvent } from '../events/session-event.js';
 import { emptySessionsState, evolveSessions, type SessionsState } from '../projections/sessions-projection.js';
@@ -123,4 +125,15 @@ export async function withSessionReads<T>(context: CommandContext, read: (reads:
   } finally {
     await store.close();
   }
+}
+
+/**
+ * The concurrency slots of the store the command names (`--store`, else the file store in
+ * `--dir`), and a function that lets go of the store. Reading them (`view`) creates nothing.
+ */
+export function slotTableOf(context: CommandContext): { slots: SlotTable; close: () => Promise<void> } {
+  const store = contextStore(context);
+  if (store === undefined) return { slots: new SlotTable(new FileSlotTable(context.dir)), close: async () => undefined };
+  if (store.slots === undefined) throw new UsageError('--store takes a postgres:// url');
+  return { slots: new SlotTable(store.slots), close: () => store.close() };
 }

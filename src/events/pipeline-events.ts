@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { BudgetUsdSchema, MAX_BUDGET_USD } from '../domain/agent-caps.js';
-import { LIMITS, UuidSchema, boundedText } from '../domain/limits.js';
+import { AgentNameSchema, LIMITS, UuidSchema, boundedText } from '../domain/limits.js';
 import { envelopeShape } from './event-envelope.js';
 
 /*
@@ -67,6 +67,28 @@ export const PipelineRejectedSchema = z.strictObject({
 
 /** Someone (`by`), or the wait's timeout, rejected the wait: the pipeline ends Failed with the reason. */
 export type PipelineRejected = z.infer<typeof PipelineRejectedSchema>;
+
+/** Zod schema of {@link PipelineQueued}. */
+export const PipelineQueuedSchema = z.strictObject({
+  ...envelopeShape,
+  type: z.literal('PipelineQueued'),
+  data: z.strictObject({
+    ...pipelineData,
+    /** The step that waits for a slot (0-based). */
+    step: z.number().int().min(0).max(63),
+    /** The session the step will run as once it has a slot (not spawned yet). */
+    sessionId: UuidSchema,
+    agentName: AgentNameSchema,
+    /** Its place in the store's queue when it began to wait (1: next). */
+    position: z.number().int().min(1),
+  }),
+});
+
+/**
+ * A step of the pipeline waits in the store's queue for a concurrency slot: it has not spawned.
+ * It starts (its session appears) once it has one; nothing else ends the wait.
+ */
+export type PipelineQueued = z.infer<typeof PipelineQueuedSchema>;
 
 /** What a notification tells. */
 export const NotificationKindSchema = z.enum(['pipeline.completed', 'pipeline.failed', 'pipeline.waiting', 'step.interrupted']);

@@ -6,7 +6,7 @@ import { SessionFailedSchema } from './session-failed.js';
 import { SessionHandedOffSchema } from './session-handed-off.js';
 import { SessionSpawnedSchema } from './session-spawned.js';
 import { SessionStopRequestedSchema } from './session-stop-requested.js';
-import { PipelineApprovedSchema, PipelineNotifiedSchema, PipelineRejectedSchema, PipelineWaitingSchema } from './pipeline-events.js';
+import { PipelineApprovedSchema, PipelineNotifiedSchema, PipelineQueuedSchema, PipelineRejectedSchema, PipelineWaitingSchema } from './pipeline-events.js';
 
 /** Zod schema of any stored {@link SessionEvent}, discriminated by `type`: a session's, or a pipeline stream's (`Pipeline…`). */
 export const SessionEventSchema = z.discriminatedUnion('type', [
@@ -21,6 +21,7 @@ export const SessionEventSchema = z.discriminatedUnion('type', [
   PipelineApprovedSchema,
   PipelineRejectedSchema,
   PipelineNotifiedSchema,
+  PipelineQueuedSchema,
 ]);
 
 /** Any event of the log, as stored: envelope plus `type` and `data`. */
@@ -35,12 +36,12 @@ type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K>
 export type PendingEvent = DistributiveOmit<SessionEvent, 'seq' | 'txSize'>;
 
 /** An event of a pipeline's own stream (its `sessionId` is the pipeline's id). */
-export type PipelineEvent = Extract<SessionEvent, { type: 'PipelineWaiting' | 'PipelineApproved' | 'PipelineRejected' | 'PipelineNotified' }>;
+export type PipelineEvent = Extract<SessionEvent, { type: 'PipelineWaiting' | 'PipelineApproved' | 'PipelineRejected' | 'PipelineNotified' | 'PipelineQueued' }>;
 
 /** An event of a session's stream. */
 export type SessionStreamEvent = Exclude<SessionEvent, PipelineEvent>;
 
 /** Whether an event belongs to a pipeline's stream rather than a session's. */
 export function isPipelineEvent(event: SessionEvent): event is PipelineEvent {
-  return event.type === 'PipelineWaiting' || event.type === 'PipelineApproved' || event.type === 'PipelineRejected' || event.type === 'PipelineNotified';
+  return event.type === 'PipelineWaiting' || event.type === 'PipelineApproved' || event.type === 'PipelineRejected' || event.type === 'PipelineNotified' || event.type === 'PipelineQueued';
 }

@@ -8,7 +8,8 @@ import type { AgentOutcome, AgentRunner, StartedProcess } from '../runner/agent-
 import type { TranscriptRef } from '../domain/transcript-ref.js';
 import type { TranscriptKeeper } from './transcript-keeper.js';
 import { stopStragglers } from '../process/terminate-family.js';
-import { endedWhileClosing } from '../runner/run-end.js';
+import { endedWhileClosing, endedWithoutSlot } from '../runner/run-end.js';
+import type { AgentSlots, SlotLease } from './agent-slots.js';
 import { decideOrphan } from './orphans.js';
 import type { AgentLogStore } from '../store/agent-log-store.js';
 import { LogPublisher } from './log-publisher.js';
@@ -49,6 +50,8 @@ export class AgentSupervisor {
     private readonly follow: StoreFollow | null = null,
     /** Where the ends of agents' logs are published for other hosts' pages (PostgreSQL), if anywhere. */
     private readonly agentLogs: AgentLogStore | null = null,
+    /** The store's concurrency slots: an adopted agent's slot is taken over. */
+    private readonly slots: AgentSlots | null = null,
   ) {}
 
   /** The file a session's agent output goes to. */
@@ -56,9 +59,14 @@ export class AgentSupervisor {
     return join(this.logsDir, `${sessionId}.log`);
   }
 
-  /** Starts the agent of an Active session; `signal` aborts it; `caps` go to its CLI. */
-  launch(session: Session, resumeFrom: string | null, signal?: AbortSignal, caps?: AgentCaps): void {
+  /**
+   * Starts the agent of an Active session; `signal` aborts it; `caps` go to its CLI; `lease`, the
+   * concurrency slot taken for it, is renewed while it runs (the agent is stopped should the slot
+   * be lost) and handed back once its end is recorded.
+   */
+  launch(session: Session, resumeFrom: string | null, signal?: AbortSignal, caps?: AgentCaps, lease?: SlotLease | null): void {
     const controller = new AbortController();
+    const slot = this.keepSlot(session.id, controller, lease ?? null);
     if (signal !== undefined) {
       if (signal.aborted) controller.abort(signal.reason);
       else signal.addEventListener('abort', () => controller.abort(signal.reason), { once: true });
@@ -79,9 +87,19 @@ export class AgentSupervisor {
           onStarted: (started) => this.record.started(session.id, started, started.resumedFrom === undefined ? resumeFrom : started.resumedFrom, logFile),
         })
         .finally(() => publisher?.stop());
-      await this.finished(session.id, outcome);
+      await this.finished(session.id, slot.lost === null ? outcome : endedWithoutSlot(outcome, slot.lost));
     })();
-    this.track(session.id, controller, done);
+    this.track(session.id, controller, done, lease ?? null);
+  }
+
+  /** Renews a run's slot while it runs; should a renewal be refused, the agent is stopped and the loss kept for its record. */
+  private keepSlot(sessionId: string, controller: AbortController, lease: SlotLease | null): { lost: string | null } {
+    const slot: { lost: string | null } = { lost: null };
+    lease?.keep((why) => {
+      slot.lost = `the agent of session ${sessionId} lost ${why}`;
+      controller.abort(new Error(slot.lost));
+    });
+    return slot;
   }
 
   /**
@@ -95,12 +113,23 @@ export class AgentSupervisor {
     const agent = session.agent;
     if (agent === undefined || decideOrphan(session, { host: hostname(), runnerAdopts: this.runner.adopt !== undefined, followed: this.runs.has(session.id) }) !== 'adopt') return false;
     const controller = new AbortController();
+    const leased: { lease: SlotLease | null } = { lease: null };
     const done = (async () => {
+      // The slot belongs to the agent, not to its dead manager: the adopter renews it from now on.
+      // A store out of reach cannot say: the agent is followed all the same (its end matters more than its count).
+      const claimed = this.slots === null ? undefined : await this.slots.claim({ holder: session.id, agent: session.agentName, pipeline: null }, agent.supervisor).catch(() => undefined);
+      // Another live manager adopted it first and renews its slot: that one follows it and records its end.
+      if (claimed === 'kept') return;
+      leased.lease = claimed ?? null;
+      const slot = claimed === null
+        ? { lost: `the agent of session ${session.id} lost its concurrency slot while no manager followed it, and no slot is free` }
+        : this.keepSlot(session.id, controller, leased.lease);
+      if (slot.lost !== null) controller.abort(new Error(slot.lost));
       const publisher = this.publisherOf(session.id, agent.logFile);
       const outcome = await this.runner.adopt!({ session, logFile: agent.logFile, signal: controller.signal }).finally(() => publisher?.stop());
-      await this.finished(session.id, outcome);
+      await this.finished(session.id, slot.lost === null ? outcome : endedWithoutSlot(outcome, slot.lost));
     })();
-    this.track(session.id, controller, done);
+    this.track(session.id, controller, done, () => leased.lease);
     // Asked to stop while its manager was gone: the adopter carries the request out.
     if (agent.stopRequest !== undefined) void this.stopRequested(session.id, agent.stopRequest);
     return true;
@@ -133,11 +162,12 @@ export class AgentSupervisor {
     return this.closing ? endedWhileClosing(outcome) : outcome;
   }
 
-  /** Keeps a run until it has ended and been recorded. */
-  private track(sessionId: string, controller: AbortController, work: Promise<void>): void {
+  /** Keeps a run until it has ended and been recorded; then hands its slot back. */
+  private track(sessionId: string, controller: AbortController, work: Promise<void>, lease: SlotLease | null | (() => SlotLease | null)): void {
     if (this.runs.size === 0 && this.follow !== null) this.follower ??= this.follow();
     const done = work
       .catch((error: unknown) => this.unrecorded(sessionId, error))
+      .then(() => (typeof lease === 'function' ? lease() : lease)?.release())
       .finally(() => {
         this.runs.delete(sessionId);
         this.stoppedBy.delete(sessionId);

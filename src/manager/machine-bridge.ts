@@ -48,6 +48,7 @@ export function machineEventOf(event: SessionEvent): SessionMachineEvent | null 
     case 'PipelineApproved':
     case 'PipelineRejected':
     case 'PipelineNotified':
+    case 'PipelineQueued':
       return null;
     case 'SessionAgentStarted':
       return { type: 'AGENT_STARTED', pid: event.data.process.pid, at: event.timestamp };

@@ -9,6 +9,7 @@ import type { EventStore, TornTail } from '../store/event-store.js';
 import type { FileEventStoreOptions } from '../store/file/file-event-store.js';
 import type { CheckpointVerdict } from '../checkpoint/checkpointer.js';
 import type { ActorActivation, SessionInspector } from './session-actors.js';
+import type { QueuedSlot } from './agent-slots.js';
 
 /** Options of {@link SessionManager.open}. */
 export interface SessionManagerOptions extends FileEventStoreOptions {
@@ -69,7 +70,20 @@ export interface SessionManagerOptions extends FileEventStoreOptions {
   storeTranscripts?: boolean;
   /** Transcripts larger than this many bytes are not stored; the session records why (default 50 MiB). */
   maxTranscriptBytes?: number;
+  /**
+   * With a runner, under a store concurrency limit ({@link SessionManager.setConcurrencyLimit}):
+   * how long an agent's slot lasts unless renewed, in ms (default 30 000; 200–3 600 000). The
+   * manager following the agent renews it every third of that; a slot nobody renews (its
+   * manager died, on any host) is free again once it runs out. Keep it above the time a
+   * restarted or surviving manager takes to adopt an orphaned agent.
+   */
+  slotLeaseMs?: number;
+  /** How often a spawn waiting in the store's queue for a slot looks again, in ms (default 250). */
+  slotPollMs?: number;
 }
+
+/** Told once when a spawn has to wait in the store's queue for a concurrency slot. */
+export type QueuedListener = (queued: QueuedSlot) => Promise<void> | void;
 
 /** What opening the store found. */
 export interface OpenReport {
@@ -114,6 +128,11 @@ export interface SpawnOptions {
    * anything is written: a bad cap is `INVALID_INPUT`.
    */
   caps?: AgentCaps;
+  /**
+   * With a runner, under a store concurrency limit: called once if the agent has to wait in the
+   * store's queue for a slot (nothing is written until it has one), with its place.
+   */
+  onQueued?: QueuedListener;
 
   /** Who does this, when a person does (recorded on the event as `by`: a name, up to 200 characters). */
   by?: string;
@@ -136,6 +155,11 @@ export interface RetryOptions {
    * anything is written: a bad cap is `INVALID_INPUT`.
    */
   caps?: AgentCaps;
+  /**
+   * With a runner, under a store concurrency limit: called once if the agent has to wait in the
+   * store's queue for a slot (nothing is written until it has one), with its place.
+   */
+  onQueued?: QueuedListener;
   /** Who does this, when a person does (recorded on the event as `by`: a name, up to 200 characters). */
   by?: string;
 }
@@ -185,6 +209,11 @@ export interface HandoffOptions {
    * anything is written: a bad cap is `INVALID_INPUT`.
    */
   caps?: AgentCaps;
+  /**
+   * With a runner, under a store concurrency limit: called once if the agent has to wait in the
+   * store's queue for a slot (nothing is written until it has one), with its place.
+   */
+  onQueued?: QueuedListener;
 
   /** Who does this, when a person does (recorded on the event as `by`: a name, up to 200 characters). */
   by?: string;

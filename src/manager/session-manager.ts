@@ -32,6 +32,11 @@ import type { CompleteOptions, EventListener, FailOptions, HandoffOptions, OpenR
 import { findOrphans, stopOrphan } from './orphans.js';
 import { isInterruption } from '../runner/run-end.js';
 import { SessionActors, type SessionActor } from './session-actors.js';
+import { AgentSlots, type SlotLease } from './agent-slots.js';
+import { SlotTable, type SlotView } from '../store/slot-store.js';
+import { FileSlotTable } from '../store/file/file-slots.js';
+import { DEFAULT_SLOT_LEASE_MS, parseConcurrencyLimit, type ConcurrencyLimit } from '../domain/concurrency-limit.js';
+import { retryIdOf } from '../domain/retry-id.js';
 
 export type { CompleteOptions, EventListener, FailOptions, HandoffOptions, OpenReport, ReplayReport, RetryOptions, SessionManagerOptions, SpawnOptions, StopRequestInput } from './options.js';
 
@@ -64,8 +69,14 @@ export class SessionManager {
   private readonly checkpointer: Checkpointer;
   private readonly supervisor: AgentSupervisor | null;
   private readonly pipelines: PipelineStreams;
+  /** The store's concurrency slots (shared by every manager on it). */
+  private readonly slotTable: SlotTable;
+  /** With a runner: how this manager waits for slots and keeps them. */
+  private readonly slots: AgentSlots | null;
   private live = false;
   private closed = false;
+  /** Aborted as the manager closes: spawns waiting for a slot stop waiting. */
+  private readonly closing = new AbortController();
 
   private constructor(
     /** The store directory. */
@@ -94,7 +105,9 @@ export class SessionManager {
     });
     // While its agents run, the manager follows the store: a stop request any process appends reaches it.
     const follow = () => store.watch(() => this.refresh().catch(() => 0));
-    this.supervisor = options.runner === undefined ? null : new AgentSupervisor(options.runner, resolve(dir, 'logs'), this.agentRecorder(), transcripts, follow, store.agentLogs ?? null);
+    this.slotTable = new SlotTable(store.slots ?? new FileSlotTable(dir, options.lockTimeoutMs ?? 10_000));
+    this.slots = options.runner === undefined ? null : new AgentSlots(this.slotTable, options.slotLeaseMs ?? DEFAULT_SLOT_LEASE_MS, options.slotPollMs ?? 250, () => this.reapOrphans());
+    this.supervisor = options.runner === undefined ? null : new AgentSupervisor(options.runner, resolve(dir, 'logs'), this.agentRecorder(), transcripts, follow, store.agentLogs ?? null, this.slots);
   }
 
   /**
@@ -128,9 +141,12 @@ export class SessionManager {
   /** Starts a new session for `agentName`. Throws `INVALID_INPUT` or `ALREADY_EXISTS`; nothing is written then. */
   async spawnAgentSession(agentName: string, purpose: string, context: SessionContextInput, options: SpawnOptions = {}): Promise<Session> {
     const caps = parseCaps(options.caps);
-    const [event] = await this.execute((clock) => decideSpawn(this.state.sessions, { agentName, purpose, context, sessionId: options.sessionId, pipelineSteps: options.pipelineSteps, pipelineRetries: options.pipelineRetries, pipelineGovernance: options.pipelineGovernance, by: options.by }, clock));
+    const sessionId = options.sessionId ?? uuidv4();
+    const decide = (clock: DecisionClock) => decideSpawn(this.state.sessions, { agentName, purpose, context, sessionId, pipelineSteps: options.pipelineSteps, pipelineRetries: options.pipelineRetries, pipelineGovernance: options.pipelineGovernance, by: options.by }, clock);
+    const lease = await this.slotFor({ holder: sessionId, agent: agentName, pipeline: options.pipelineSteps === undefined ? null : sessionId }, decide, options);
+    const [event] = await this.executeHolding(lease, decide);
     const session = this.copyOf(event!.sessionId);
-    this.supervisor?.launch(session, null, options.signal, caps);
+    this.supervisor?.launch(session, null, options.signal, caps, lease);
     return session;
   }
 
@@ -142,17 +158,20 @@ export class SessionManager {
    */
   async handoff(fromId: string, toAgent: string, context: SessionContextInput, options: HandoffOptions = {}): Promise<Session> {
     const caps = parseCaps(options.caps);
-    const events = await this.execute((clock) => {
+    const sessionId = options.sessionId ?? uuidv4();
+    const decide = (clock: DecisionClock) => {
       // Only a missing result defaults to the parent's; anything else given (even null) is validated as is.
       const result = options.result === undefined ? this.state.sessions.get(fromId)?.result : options.result;
-      return decideHandoff(this.state.sessions, { fromId, toAgent, context, result, sessionId: options.sessionId, by: options.by }, clock);
-    });
+      return decideHandoff(this.state.sessions, { fromId, toAgent, context, result, sessionId, by: options.by }, clock);
+    };
+    const lease = await this.slotFor({ holder: sessionId, agent: toAgent, pipeline: this.pipelineOf(fromId) }, decide, options);
+    const events = await this.executeHolding(lease, decide);
     const child = this.copyOf(events[1]!.sessionId);
     if (this.supervisor !== null) {
       await this.supervisor.stop(fromId, `session ${fromId} was handed off to ${child.id}`);
       const parentRan = this.state.sessions.get(fromId)?.agent !== undefined;
       const fork = (options.fork ?? this.supervisor.runner.forksOnHandoff) && parentRan;
-      this.supervisor.launch(child, fork ? fromId : null, options.signal, caps);
+      this.supervisor.launch(child, fork ? fromId : null, options.signal, caps, lease);
     }
     return child;
   }
@@ -185,13 +204,16 @@ export class SessionManager {
    */
   async retrySession(id: string, options: RetryOptions = {}): Promise<Session> {
     const caps = parseCaps(options.caps);
-    const [event] = await this.execute((clock) => decideRetry(this.state.sessions, { id, by: options.by }, clock));
+    const decide = (clock: DecisionClock) => decideRetry(this.state.sessions, { id, by: options.by }, clock);
+    const failed = typeof id === 'string' ? this.state.sessions.get(id) : undefined;
+    const lease = failed === undefined ? null : await this.slotFor({ holder: retryIdOf(failed.id), agent: failed.agentName, pipeline: this.pipelineOf(failed.id) }, decide, options);
+    const [event] = await this.executeHolding(lease, decide);
     const retry = this.copyOf(event!.sessionId);
     if (this.supervisor !== null) {
       // A step approved to go on past its cap continues its own conversation; a retry runs the step again from its handoff.
       const source = options.continueAttempt === true && this.state.sessions.get(retry.retryOf!)?.agent !== undefined ? retry.retryOf! : this.conversationOf(retry);
       const fork = (options.fork ?? this.supervisor.runner.forksOnHandoff) && source !== null;
-      this.supervisor.launch(retry, fork ? source : null, options.signal, caps);
+      this.supervisor.launch(retry, fork ? source : null, options.signal, caps, lease);
     }
     return retry;
   }
@@ -256,6 +278,8 @@ export class SessionManager {
     await this.refresh();
     const reaped: string[] = [];
     for (const orphan of findOrphans([...activeSessionsOf(this.state.sessions)])) {
+      // Adopted already by this manager (an earlier call): it follows the agent, which is no orphan to stop.
+      if (this.supervisor?.isRunning(orphan.id) === true) continue;
       // Its agent ran on here: follow it to its end, or read how it ended (it keeps its work and its deadline).
       if (this.supervisor?.adopt(orphan) === true) {
         this.openReport.adopted.push(orphan.id);
@@ -396,6 +420,7 @@ export class SessionManager {
   /** Waits for pending appends, writes sessions.json, stops the actors and releases the store. Idempotent. */
   async close(): Promise<void> {
     if (this.closed) return;
+    this.closing.abort(new Error('the session manager was closed'));
     try {
       await this.supervisor?.stopAll('the session manager was closed');
     } finally {
@@ -537,6 +562,55 @@ export class SessionManager {
     while (attempt?.retryOf !== undefined) attempt = this.state.sessions.get(attempt.retryOf);
     const parent = attempt?.parentSession == null ? undefined : this.state.sessions.get(attempt.parentSession);
     return parent?.agent === undefined ? null : parent.id;
+  }
+
+  /**
+   * With a runner: waits in the store's queue for a concurrency slot for the coming session, once
+   * `decide` has accepted the command as the state stands (bad input is refused before anyone
+   * waits, and nothing is written while it waits). Null without a runner, or when `signal`
+   * aborted the wait (the agent then starts aborted, and ends at once).
+   */
+  private async slotFor(request: { holder: string; agent: string; pipeline: string | null }, decide: (clock: DecisionClock) => AppendRequest, options: { signal?: AbortSignal; onQueued?: SpawnOptions['onQueued'] }): Promise<SlotLease | null> {
+    if (this.slots === null) return null;
+    this.assertOpen();
+    const now = (this.options.clock?.() ?? new Date()).toISOString();
+    await this.answering(() => decide({ now, newId: uuidv4 }));
+    const signal = options.signal === undefined ? this.closing.signal : AbortSignal.any([options.signal, this.closing.signal]);
+    return this.slots.take(request, signal, options.onQueued);
+  }
+
+  /** {@link execute} for a command that holds a slot: the slot is handed back if nothing was written. */
+  private async executeHolding(lease: SlotLease | null, decide: (clock: DecisionClock) => AppendRequest): Promise<SessionEvent[]> {
+    try {
+      return await this.execute(decide);
+    } catch (error) {
+      await lease?.release();
+      throw error;
+    }
+  }
+
+  /** The root of the pipeline a session is a step of, or null when it is not a pipeline's. */
+  private pipelineOf(id: unknown): string | null {
+    let session = typeof id === 'string' ? this.state.sessions.get(id) : undefined;
+    while (session?.parentSession != null) session = this.state.sessions.get(session.parentSession);
+    return session?.pipeline === undefined ? null : session.id;
+  }
+
+  /**
+   * Sets the store's concurrency limit, shared by every manager process and host on the store:
+   * at most `limit` agents run at once (and at most `perAgent[name]` of one name), the rest wait
+   * in one queue, first come first served. Null removes it. Agents already running are counted
+   * only if they started under a limit. Throws `INVALID_INPUT` (nothing is changed then), `STORAGE`.
+   */
+  async setConcurrencyLimit(limit: ConcurrencyLimit | null): Promise<void> {
+    this.assertOpen();
+    await this.slotTable.setLimit(limit === null ? null : parseConcurrencyLimit(limit));
+  }
+
+  /** The store's concurrency limit, the agents holding a slot and the queue, oldest first. */
+  async concurrency(): Promise<SlotView> {
+    this.assertOpen();
+    return this.slotTable.view();
   }
 
   private copyOf(id: string): Session {

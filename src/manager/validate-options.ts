@@ -2,6 +2,7 @@ import { SessionError } from '../errors.js';
 import { checkpointPolicyOf } from '../checkpoint/checkpoint-policy.js';
 import type { SessionManagerOptions } from './options.js';
 import { resolveNotifyOptions } from '../domain/notify-options.js';
+import { SlotLeaseSchema } from '../domain/concurrency-limit.js';
 
 /**
  * Checks every option of `SessionManager.open` before anything is created. Throws
@@ -20,6 +21,8 @@ export function validateManagerOptions(options: SessionManagerOptions): void {
   if (o['storeTranscripts'] !== undefined && typeof o['storeTranscripts'] !== 'boolean') refuse('storeTranscripts', 'true or false', o['storeTranscripts']);
   for (const name of ['clock', 'inspect']) if (o[name] !== undefined && typeof o[name] !== 'function') refuse(name, 'a function', o[name]);
   for (const name of ['runner', 'store']) if (o[name] !== undefined && (typeof o[name] !== 'object' || o[name] === null)) refuse(name, 'an object', o[name]);
+  if (o['slotLeaseMs'] !== undefined && !SlotLeaseSchema.safeParse(o['slotLeaseMs']).success) refuse('slotLeaseMs', 'a whole number of ms from 200 to 3 600 000', o['slotLeaseMs']);
+  wholeNumber(o, 'slotPollMs', 10);
   checkpointPolicyOf(options);
   resolveNotifyOptions(o['notify']);
 }

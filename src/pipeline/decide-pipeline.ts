@@ -75,6 +75,15 @@ export function decideNotified(stream: PipelineStream, delivery: DeliveryInput, 
   return onStream(stream, { ...envelope(stream, clock), type: 'PipelineNotified', data: { rootId: stream.rootId, ...delivery } });
 }
 
+/** What a queue record says (its stream's root is added). */
+export type QueuedInput = Omit<Extract<PendingEvent, { type: 'PipelineQueued' }>['data'], 'rootId'>;
+
+/** Decides that a step waits in the store's queue for a slot; refused (`INVALID_TRANSITION`) while the pipeline waits for a person or after a rejection. */
+export function decideQueued(stream: PipelineStream, queued: QueuedInput, clock: DecisionClock): AppendRequest {
+  if (stream.state !== 'open') throw notAllowed(stream, stream.state === 'waiting' ? 'it waits for a person' : 'it was rejected');
+  return onStream(stream, { ...envelope(stream, clock), type: 'PipelineQueued', data: { rootId: stream.rootId, ...queued } });
+}
+
 function openWait(stream: PipelineStream) {
   const wait = stream.waits.at(-1);
   if (stream.state !== 'waiting' || wait === undefined) throw notAllowed(stream, stream.state === 'rejected' ? 'it was rejected' : 'it is not waiting for approval');

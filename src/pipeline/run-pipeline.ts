@@ -9,7 +9,9 @@ import { parseSessionId } from '../manager/decide.js';
 import type { SessionManager } from '../manager/session-manager.js';
 import { replayPipeline, stepAttempts } from './pipeline-progress.js';
 import { allowanceOf } from './pipeline-budget.js';
-import { decideReject, decideWaiting, type WaitInput } from './decide-pipeline.js';
+import { decideQueued, decideReject, decideWaiting, type QueuedInput, type WaitInput } from './decide-pipeline.js';
+import { retryIdOf } from '../domain/retry-id.js';
+import { v4 as uuidv4 } from 'uuid';
 import type { RecordedWait } from '../projections/pipeline-stream.js';
 import { Notifier } from './notifier.js';
 import { notificationsOf } from './notifications.js';
@@ -236,12 +238,15 @@ async function rounds(manager: SessionManager, root: Session, spec: PipelineSpec
           await sleep(Math.min(notBefore, 1000), undefined, how.signal === undefined ? {} : { signal: how.signal }).catch(() => undefined);
           continue;
         }
+        const step = spec.steps[index]!;
+        // Under a store concurrency limit the step may wait for a slot before it spawns: the stream records that it is queued.
+        const queued = (sessionId: string) => ({ onQueued: ({ position }: { position: number }) => recordQueued(manager, root.id, { step: index, sessionId, agentName: step.agentName, position }) });
         if (snapshot.value === 'retrying') {
           // Never a second agent under the same id: the step runs again as a new session; after its cap, it goes on from its own conversation.
-          await movedOn(root.id, () => manager.retrySession(last.id, { ...options, caps, continueAttempt: last.capped !== undefined }).then(() => undefined));
+          await movedOn(root.id, () => manager.retrySession(last.id, { ...options, caps, continueAttempt: last.capped !== undefined, ...queued(retryIdOf(last.id)) }).then(() => undefined));
         } else {
-          const step = spec.steps[index]!;
-          await movedOn(root.id, () => manager.handoff(last.id, step.agentName, contextOf(step.phase), { ...options, caps }).then(() => undefined));
+          const sessionId = uuidv4();
+          await movedOn(root.id, () => manager.handoff(last.id, step.agentName, contextOf(step.phase), { ...options, caps, sessionId, ...queued(sessionId) }).then(() => undefined));
         }
         continue;
       }
@@ -274,6 +279,11 @@ async function awaitAnswer(manager: SessionManager, rootId: string, spec: Pipeli
   }
   await sleep(ANSWER_POLL_MS);
   await manager.refresh();
+}
+
+/** Records that a step waits for a slot; a record that no longer fits (a person answered, another manager moved on) is left out. */
+async function recordQueued(manager: SessionManager, rootId: string, queued: QueuedInput): Promise<void> {
+  await movedOnStream(() => manager.appendToPipeline(rootId, (stream, clock) => decideQueued(stream, queued, clock)));
 }
 
 async function recordWait(manager: SessionManager, rootId: string, wait: WaitInput): Promise<void> {

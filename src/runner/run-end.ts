@@ -31,9 +31,11 @@ export type EndCause =
   /** Its manager died after spawning its session, before its agent's start was recorded. */
   | 'never-started'
   /** The API refused it for a rate or usage limit: it runs again once the limit resets. */
-  | 'usage-limit';
+  | 'usage-limit'
+  /** Its concurrency slot ran out (nobody renewed it in time) or went to another holder: stopped, fenced off. */
+  | 'slot-lost';
 
-const INTERRUPTIONS: ReadonlySet<EndCause> = new Set(['killed', 'vanished', 'manager-closed', 'manager-gone', 'never-started', 'usage-limit']);
+const INTERRUPTIONS: ReadonlySet<EndCause> = new Set(['killed', 'vanished', 'manager-closed', 'manager-gone', 'never-started', 'usage-limit', 'slot-lost']);
 
 /** Whether an end of this cause is an interruption: the work was cut short from outside the agent. */
 export function isInterruption(cause: EndCause): boolean {
@@ -49,6 +51,11 @@ export function failedBy(cause: EndCause, error: string, result?: AgentResult): 
 /** An outcome seen again in the light of its manager closing meanwhile: a failure then is an interruption. */
 export function endedWhileClosing(outcome: AgentOutcome): AgentOutcome {
   return outcome.ok || outcome.interrupted === true ? outcome : failedBy('manager-closed', outcome.error, outcome.result);
+}
+
+/** An outcome seen again in the light of its slot lost meanwhile: the agent was stopped for it, an interruption. */
+export function endedWithoutSlot(outcome: AgentOutcome, why: string): AgentOutcome {
+  return outcome.ok ? outcome : failedBy('slot-lost', `${why}; the agent was stopped`, outcome.result);
 }
 
 /** What is known when an agent's run is over. */

@@ -2,6 +2,7 @@ import type { AgentLogStore } from './agent-log-store.js';
 import type { TranscriptStore } from './transcript-store.js';
 import type { PendingEvent, SessionEvent } from '../events/session-event.js';
 import type { SessionsTableFold } from './postgres/session-row.js';
+import type { SlotTableStore } from './slot-store.js';
 
 /** Where a cursor stands in a store's own terms: only the store that made it reads it. */
 export type StorePosition = Readonly<Record<string, number>>;
@@ -149,6 +150,11 @@ export interface EventStore {
    * other hosts (PostgreSQL); absent where every agent writes its log beside the store (files).
    */
   readonly agentLogs?: AgentLogStore;
+  /**
+   * Where the store keeps its concurrency slots, shared by every manager and host on it
+   * (PostgreSQL: its `slots` tables); without one, a manager keeps them in `slots.json` beside its cache.
+   */
+  readonly slots?: SlotTableStore;
   /**
    * Whether the store holds any event at all. Reads only, and works before {@link connect}: an
    * open asks it before it takes a sessions.json without a checkpoint for a cache to rebuild.

@@ -14,6 +14,7 @@ import { statsCommand } from './stats.js';
 import { copyCommand, migrateCommand } from './store-commands.js';
 import { transcriptCommand } from './transcript.js';
 import { pipelineCommand } from './pipeline.js';
+import { limitCommand } from './limit.js';
 import { watchCommand } from './watch.js';
 import { completeCommand, failCommand, handoffCommand, retryCommand, spawnCommand, stopCommand } from './write-commands.js';
 
@@ -31,6 +32,7 @@ export const COMMANDS: readonly Command[] = [
   retryCommand,
   stopCommand,
   pipelineCommand,
+  limitCommand,
   replayCommand,
   auditCommand,
   atCommand,

@@ -9,13 +9,13 @@ import { stepsOption, usdOption } from './pipeline-options.js';
 import { approvePipeline, rejectPipeline } from '../../pipeline/approve-pipeline.js';
 import { localUser } from '../local-user.js';
 import { pipelineIdOf } from '../../domain/pipeline-id.js';
-import { canWait, type PipelineStepInput } from '../../domain/pipeline-steps.js';
-import { foldPipelineStream, type RecordedWait } from '../../projections/pipeline-stream.js';
+import type { PipelineStepInput } from '../../domain/pipeline-steps.js';
+import { foldPipelineStream, type RecordedQueue, type RecordedWait } from '../../projections/pipeline-stream.js';
 import { isPipelineEvent, type PipelineEvent } from '../../events/session-event.js';
 import { sessionHistoryOf } from '../open-store.js';
 import { EXIT } from '../exit-codes.js';
 import { print, printJson, table } from '../format.js';
-import { contextStore, withSessionReads } from '../open-store.js';
+import { contextStore, slotTableOf, withSessionReads } from '../open-store.js';
 import { replayPipeline, stepAttempts } from '../../pipeline/pipeline-progress.js';
 
 /** A step's lines in `pipeline status`: one per attempt (those run again marked so), or a dash before it started. */
@@ -122,15 +122,40 @@ async function answer(context: CommandContext, action: 'approve' | 'reject', roo
   }
 }
 
+/** A step of the pipeline waiting in the store's queue now, with its place. */
+interface QueuedStep {
+  step: number | null;
+  agentName: string;
+  sessionId: string;
+  since: string;
+  place: number;
+  of: number;
+}
+
+/** The pipeline's steps in the store's queue for a slot now (read from the slot table, which holds the live places). */
+async function queuedSteps(context: CommandContext, rootId: string, recorded: readonly RecordedQueue[], sessions: ReadonlyMap<string, Session>): Promise<QueuedStep[]> {
+  const { slots, close } = slotTableOf(context);
+  try {
+    const view = await slots.view();
+    return view.queue.flatMap((entry, i) => {
+      if (entry.pipeline !== rootId || sessions.has(entry.holder)) return [];
+      const record = recorded.find((q) => q.sessionId === entry.holder);
+      return [{ step: record?.step ?? null, agentName: entry.agent, sessionId: entry.holder, since: new Date(entry.since).toISOString(), place: i + 1, of: view.queue.length }];
+    });
+  } finally {
+    await close();
+  }
+}
+
 /** `pipeline status`: the steps, each attempt, and the pipeline's waits for a person with their answers. */
 async function status(context: CommandContext, rootId: string): Promise<number> {
   // The pipeline's own sessions only (none for an unknown id), and its own stream, read up to the same point.
   const { sessions, events } = await withSessionReads(context, async (reads) => {
     const members = await reads.pipeline(rootId);
     const root = members.get(rootId);
-    // Only a pipeline that can wait has waits to show: the others' streams are not read.
-    const governed = root?.pipeline !== undefined && root.parentSession === null && canWait(root.pipeline);
-    return { sessions: members, events: governed ? await sessionHistoryOf(context, pipelineIdOf(rootId), reads.cursor) : [] };
+    // A pipeline's stream holds its waits for a person and its steps' waits for a slot.
+    const ofPipeline = root?.pipeline !== undefined && root.parentSession === null;
+    return { sessions: members, events: ofPipeline ? await sessionHistoryOf(context, pipelineIdOf(rootId), reads.cursor) : [] };
   });
   const root = sessions.get(rootId);
   if (root === undefined) throw new SessionError('NOT_FOUND', `no session ${rootId}`, { sessionId: rootId });
@@ -144,12 +169,14 @@ async function status(context: CommandContext, rootId: string): Promise<number> 
   const ended = last !== undefined && last.status !== 'Active';
   const state = snapshot.value === 'completed' && ended ? 'Completed' : snapshot.value === 'failed' && ended ? 'Failed' : snapshot.value === 'awaitingApproval' ? 'Waiting' : 'Running';
   const rows = root.pipeline.steps.map((step, i) => ({ step, attempts: steps[i] ?? [] }));
+  const queue = ended ? [] : await queuedSteps(context, rootId, stream.queued, sessions);
   if (context.json) {
-    printJson({ status: state, ...(snapshot.context.waiting === undefined ? {} : { waiting: snapshot.context.waiting }), steps: rows.map((r) => ({ ...r.step, session: r.attempts.at(-1) ?? null, retried: r.attempts.slice(0, -1) })), waits: stream.waits });
+    printJson({ status: state, ...(snapshot.context.waiting === undefined ? {} : { waiting: snapshot.context.waiting }), steps: rows.map((r) => ({ ...r.step, session: r.attempts.at(-1) ?? null, retried: r.attempts.slice(0, -1) })), waits: stream.waits, queued: queue });
   } else {
     print(`pipeline ${state}${state === 'Failed' && snapshot.context.error !== undefined ? `: ${snapshot.context.error}` : ''}${state === 'Waiting' ? `: ${snapshot.context.waiting?.detail ?? ''}` : ''}`);
     print(table(['STEP', 'AGENT', 'PHASE', 'STATUS', 'SESSION'], rows.flatMap((r, i) => statusLines(i + 1, r.step, r.attempts))));
     for (const wait of stream.waits) print(waitLine(wait));
+    for (const q of queue) print(`step ${q.step === null ? '?' : q.step + 1} (${q.agentName}) waits for a concurrency slot since ${q.since}: place ${q.place} of ${q.of} in the store's queue, as session ${q.sessionId}`);
   }
   return state === 'Failed' ? EXIT.FINDINGS : EXIT.OK;
 }

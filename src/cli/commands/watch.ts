@@ -31,6 +31,8 @@ export function describeEvent(event: SessionEvent, agentName: string): string {
       return `${head} pipeline=${event.data.rootId.slice(0, 8)}${event.data.addBudgetUsd === undefined ? '' : ` add-budget=${event.data.addBudgetUsd}`}`;
     case 'PipelineRejected':
       return `${head} pipeline=${event.data.rootId.slice(0, 8)} reason=${JSON.stringify(event.data.reason)}`;
+    case 'PipelineQueued':
+      return `${head} pipeline=${event.data.rootId.slice(0, 8)} step=${event.data.step + 1} agent=${event.data.agentName} position=${event.data.position}`;
     case 'PipelineNotified':
       return `${head} pipeline=${event.data.rootId.slice(0, 8)} ${event.data.kind} ${event.data.target} ${event.data.delivered ? 'delivered' : 'given up'} after ${event.data.attempts}`;
   }

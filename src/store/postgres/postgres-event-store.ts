@@ -8,6 +8,7 @@ import { GroupCommit, type PendingAppend } from '../group-commit.js';
 import { channelOf, checkSchemaName, migrationSql } from './schema.js';
 import { withRetry } from './with-retry.js';
 import { PostgresTranscripts } from './postgres-transcripts.js';
+import { PostgresSlotTable } from './postgres-slots.js';
 import { PostgresAgentLogs } from './postgres-agent-logs.js';
 import { currentEvent } from '../../events/upcast.js';
 import type { SessionsTableFold } from './session-row.js';
@@ -64,6 +65,8 @@ export class PostgresEventStore implements EventStore {
   readonly transcripts: PostgresTranscripts;
   /** The ends of running agents' logs, in the schema's `agent_logs` table. */
   readonly agentLogs: PostgresAgentLogs;
+  /** The concurrency slots every manager and host on the store shares (tables `slot_limit` and `slots`). */
+  readonly slots: PostgresSlotTable;
   /** What this store has done: commits (transactions), and events it read from the table (for benchmarks and tests). */
   readonly counters: PostgresStoreCounters = { commits: 0, eventsCommitted: 0, eventsRead: 0, callMs: 0 };
   private migrated: Promise<void> | null = null;
@@ -94,6 +97,7 @@ export class PostgresEventStore implements EventStore {
     this.appends = new GroupCommit((batch) => this.tracked(this.commit(batch)), options.maxBatch ?? 1000);
     this.transcripts = new PostgresTranscripts(this.pool, this.schema, () => this.migratedOnce());
     this.agentLogs = new PostgresAgentLogs(this.pool, this.schema, () => this.migratedOnce());
+    this.slots = new PostgresSlotTable(this.pool, this.schema, () => this.migratedOnce());
   }
 
   /** {@link migrate}, run once for this store (again after a failure). */

@@ -47,6 +47,7 @@ CREATE TABLE IF NOT EXISTS ${s}.agent_logs (
   tail         bytea       NOT NULL,
   published_at timestamptz NOT NULL DEFAULT now()
 );
+${slotTablesSql(s)}
 ${sessionsTableSql(s)}
 ${storeSessionsSql(s)}
 ${appendFunctionSql(s)}
@@ -186,4 +187,32 @@ function upsertSessionsSql(s: string): string {
 /** The LISTEN/NOTIFY channel on which a schema's new events are announced. */
 export function channelOf(schema: string): string {
   return `${checkSchemaName(schema)}_events`;
+}
+
+/**
+ * The concurrency slots every manager and host on the store shares: one row holding the limit
+ * and the counters (locked FOR UPDATE by each change, so changes take turns), and a row per
+ * agent that holds a slot (`token`, its fencing token) or waits for one (`token` null), each
+ * with a lease that expires by the server's clock unless renewed.
+ */
+function slotTablesSql(s: string): string {
+  return `
+CREATE TABLE IF NOT EXISTS ${s}.slot_limit (
+  id          boolean PRIMARY KEY DEFAULT true CHECK (id),
+  concurrency jsonb,
+  next_token  bigint  NOT NULL DEFAULT 1,
+  next_order  bigint  NOT NULL DEFAULT 1
+);
+INSERT INTO ${s}.slot_limit (id) VALUES (true) ON CONFLICT DO NOTHING;
+CREATE TABLE IF NOT EXISTS ${s}.slots (
+  holder      uuid        PRIMARY KEY,
+  agent       text        NOT NULL,
+  pipeline    uuid,
+  keeper      text        NOT NULL,
+  queue_order bigint      NOT NULL,
+  token       bigint,
+  lease_ms    integer     NOT NULL,
+  lease_until timestamptz NOT NULL,
+  since       timestamptz NOT NULL
+);`;
 }
