@@ -114,6 +114,10 @@ describe.each(KINDS)('one concurrency limit across manager processes ($name stor
     const starts = events.filter((e) => e.type === 'SessionAgentStarted');
     expect(new Set(starts.map((e) => e.sessionId)).size).toBe(starts.length);
     expect(starts).toHaveLength(2 * results.length);
+    // Steps that waited for a slot are on their pipelines' streams, and started as the sessions they named.
+    const queued = events.filter((e) => e.type === 'PipelineQueued');
+    const spawned = new Set(events.filter((e) => e.type === 'SessionSpawned').map((e) => e.sessionId));
+    expect(queued.filter((e) => e.type === 'PipelineQueued' && spawned.has(e.data.sessionId)).length).toBeGreaterThan(0);
     for (const failed of events.filter((e) => e.type === 'SessionFailed')) expect(failed.type === 'SessionFailed' && failed.data.error).toMatch(/never started/);
 
     // What A held or waited for when it died (a root queued, never spawned) runs out with its lease.

@@ -4,6 +4,7 @@ import type { SlotView } from '../../store/slot-store.js';
 import { UsageError, type Command, type CommandContext } from '../command.js';
 import { print, printJson, table } from '../format.js';
 import { slotTableOf } from '../open-store.js';
+import { mkdir } from 'node:fs/promises';
 
 /** `NAME=N` of `--agent`, as a per-agent limit. */
 function perAgentOf(values: readonly string[]): Record<string, number> {
@@ -53,7 +54,11 @@ export const limitCommand: Command = {
     const requested = requestedLimit(context);
     const { slots, close } = slotTableOf(context);
     try {
-      if (requested !== undefined) await slots.setLimit(requested);
+      if (requested !== undefined) {
+        // A limit may be set before any manager opened the store: its directory is made, as an open would.
+        if (context.values['store'] === undefined) await mkdir(context.dir, { recursive: true });
+        await slots.setLimit(requested);
+      }
       const view = await slots.view();
       if (context.json) {
         printJson(view);

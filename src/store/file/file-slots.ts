@@ -1,5 +1,5 @@
-import { closeSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { open, readFile, rename, unlink } from 'node:fs/promises';
+import { v4 as uuidv4 } from 'uuid';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { ConcurrencyLimitSchema } from '../../domain/concurrency-limit.js';
@@ -7,7 +7,6 @@ import { AgentNameSchema, UuidSchema } from '../../domain/limits.js';
 import { EMPTY_SLOT_TABLE, type SlotTableState } from '../../domain/slot-table.js';
 import { SessionError, storageError } from '../../errors.js';
 import type { SlotChange, SlotTableStore } from '../slot-store.js';
-import { writeFileAtomicKeepingFd } from './atomic-file.js';
 import { FileLock } from './file-lock.js';
 
 /** The file's own mark: a slots.json without it is not ours and is never overwritten. */
@@ -35,7 +34,7 @@ const FileSchema = z.strictObject({
 
 /**
  * A file store's concurrency slots: `slots.json` in the store directory, read and replaced
- * (atomically, fsynced: a fencing token never goes back) under `slots.lock`, a lock of its own
+ * (atomically: a reader sees one table or the next) under `slots.lock`, a lock of its own
  * so that managers waiting for a slot never hold up appends to the log. The clock is this
  * host's: a file store's managers share its host (or its file system and a synchronized clock).
  */
@@ -52,10 +51,32 @@ export class FileSlotTable implements SlotTableStore {
     const release = await this.lock.acquire();
     try {
       const { table, result } = change(await this.read(), Date.now());
-      if (table !== null) closeSync(await writeFileAtomicKeepingFd(this.path, [Buffer.from(`${JSON.stringify({ format: FORMAT, ...table })}\n`)], 0o600));
+      if (table !== null) await this.write(table);
       return result;
     } finally {
       await release();
+    }
+  }
+
+  /**
+   * Replaces the table: a temp file written and fdatasynced, then renamed over. The directory is
+   * not synced: a crash may bring back the table before, never a torn one, and every agent whose
+   * token that could repeat died with the host (a file store's managers share it).
+   */
+  private async write(table: SlotTableState): Promise<void> {
+    const temp = `${this.path}.${process.pid}.${uuidv4()}.tmp`;
+    try {
+      const handle = await open(temp, 'wx', 0o600);
+      try {
+        await handle.writeFile(`${JSON.stringify({ format: FORMAT, ...table })}\n`);
+        await handle.datasync();
+      } finally {
+        await handle.close();
+      }
+      await rename(temp, this.path);
+    } catch (error) {
+      await unlink(temp).catch(() => undefined);
+      throw storageError('writing', this.path, error);
     }
   }
 
