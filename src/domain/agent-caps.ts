@@ -46,3 +46,15 @@ export function parseCaps(caps: unknown): AgentCaps | undefined {
   const parsed = parseInput(OptionalCaps, caps, 'caps');
   return parsed === undefined || (parsed.maxBudgetUsd === undefined && parsed.maxTurns === undefined) ? undefined : parsed;
 }
+
+/** A plain amount of US dollars as people type it (`2`, `0.50`): no sign, no exponent, no currency. */
+const USD_TEXT = /^\d+(\.\d+)?$/;
+
+/**
+ * An amount of US dollars typed by a person (a CLI flag, a dashboard field), as a number; null
+ * when the text is not a plain decimal (`-1`, `1e3`, `$2`, `0x10` are refused, not read). The
+ * amount's own bounds are the schemas' to check.
+ */
+export function usdOfText(text: string): number | null {
+  return USD_TEXT.test(text) ? Number(text) : null;
+}

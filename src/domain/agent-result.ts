@@ -38,3 +38,12 @@ export type AgentResult = z.infer<typeof AgentResultSchema>;
 export function runCostOf(result: Pick<AgentResult, 'totalCostUsd' | 'runCostUsd'> | undefined): number {
   return result?.runCostUsd ?? result?.totalCostUsd ?? 0;
 }
+
+/**
+ * The cost of a run that resumed a conversation, out of the total its CLI reported: that total
+ * includes what the conversation had cost before (checked on the CLI), which is the reported total
+ * of the session it resumed from. In whole nano-dollars, as the stats count: no float residue.
+ */
+export function costSinceResume(totalCostUsd: number, resumedFromTotalUsd: number): number {
+  return Math.max(0, Math.round((totalCostUsd - resumedFromTotalUsd) * 1e9) / 1e9);
+}

@@ -119,13 +119,14 @@ export function claimSlot(table: SlotTableState, request: SlotRequest, now: numb
   if (entry?.token != null && entry.keeper !== from && entry.keeper !== request.keeper) return 'kept';
   const order = entry?.order ?? settled.nextOrder;
   // A holder is one agent's session: what its entry says of it stands.
-  const claimed: SlotEntry = { ...request, agent: entry?.agent ?? request.agent, pipeline: entry?.pipeline ?? request.pipeline, order, token: settled.nextToken, leaseUntil: now + request.leaseMs, since: entry?.since ?? now };
+  const agent = entry?.agent ?? request.agent;
+  const claimed: SlotEntry = { ...request, agent, pipeline: entry?.pipeline ?? request.pipeline, order, token: settled.nextToken, leaseUntil: now + request.leaseMs, since: entry?.since ?? now };
   const others = settled.entries.filter((e) => e.holder !== request.holder);
   if (entry?.token === null || entry === undefined) {
     const held = others.filter((e) => e.token !== null);
     if (settled.limit?.limit !== undefined && held.length >= settled.limit.limit) return null;
-    const ofAgent = settled.limit?.perAgent?.[request.agent];
-    if (ofAgent !== undefined && held.filter((e) => e.agent === request.agent).length >= ofAgent) return null;
+    const ofAgent = settled.limit?.perAgent?.[agent];
+    if (ofAgent !== undefined && held.filter((e) => e.agent === agent).length >= ofAgent) return null;
   }
   return { ...settled, nextToken: settled.nextToken + 1, nextOrder: entry === undefined ? settled.nextOrder + 1 : settled.nextOrder, entries: [...others, claimed] };
 }

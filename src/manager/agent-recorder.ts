@@ -1,3 +1,4 @@
+import { costSinceResume } from '../domain/agent-result.js';
 import { hostname } from 'node:os';
 import { LIMITS } from '../domain/limits.js';
 import type { Session } from '../domain/session.js';
@@ -58,7 +59,6 @@ function withRunCost(outcome: AgentOutcome, session: Session | undefined, sessio
   if (result?.totalCostUsd === undefined || result.runCostUsd !== undefined || from == null) return outcome;
   const before = sessions.get(from)?.result?.totalCostUsd;
   if (before === undefined) return outcome;
-  // Whole nano-dollars, as the stats count: no float residue from the subtraction.
-  const runCostUsd = Math.max(0, Math.round((result.totalCostUsd - before) * 1e9) / 1e9);
+  const runCostUsd = costSinceResume(result.totalCostUsd, before);
   return { ...outcome, result: { ...result, runCostUsd } } as AgentOutcome;
 }

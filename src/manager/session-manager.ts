@@ -141,9 +141,10 @@ export class SessionManager {
   /** Starts a new session for `agentName`. Throws `INVALID_INPUT` or `ALREADY_EXISTS`; nothing is written then. */
   async spawnAgentSession(agentName: string, purpose: string, context: SessionContextInput, options: SpawnOptions = {}): Promise<Session> {
     const caps = parseCaps(options.caps);
-    const sessionId = options.sessionId ?? uuidv4();
+    // Chosen now, so a slot can be held for it; a bad one given (even null) is refused by the decision.
+    const sessionId = options.sessionId === undefined ? uuidv4() : options.sessionId;
     const decide = (clock: DecisionClock) => decideSpawn(this.state.sessions, { agentName, purpose, context, sessionId, pipelineSteps: options.pipelineSteps, pipelineRetries: options.pipelineRetries, pipelineGovernance: options.pipelineGovernance, by: options.by }, clock);
-    const lease = await this.slotFor({ holder: sessionId, agent: agentName, pipeline: options.pipelineSteps === undefined ? null : sessionId }, decide, options);
+    const lease = await this.slotFor(() => ({ holder: sessionId as string, agent: agentName, pipeline: options.pipelineSteps === undefined ? null : (sessionId as string) }), decide, options);
     const [event] = await this.executeHolding(lease, decide);
     const session = this.copyOf(event!.sessionId);
     this.supervisor?.launch(session, null, options.signal, caps, lease);
@@ -158,13 +159,13 @@ export class SessionManager {
    */
   async handoff(fromId: string, toAgent: string, context: SessionContextInput, options: HandoffOptions = {}): Promise<Session> {
     const caps = parseCaps(options.caps);
-    const sessionId = options.sessionId ?? uuidv4();
+    const sessionId = options.sessionId === undefined ? uuidv4() : options.sessionId;
     const decide = (clock: DecisionClock) => {
       // Only a missing result defaults to the parent's; anything else given (even null) is validated as is.
       const result = options.result === undefined ? this.state.sessions.get(fromId)?.result : options.result;
       return decideHandoff(this.state.sessions, { fromId, toAgent, context, result, sessionId, by: options.by }, clock);
     };
-    const lease = await this.slotFor({ holder: sessionId, agent: toAgent, pipeline: this.pipelineOf(fromId) }, decide, options);
+    const lease = await this.slotFor(() => ({ holder: sessionId as string, agent: toAgent as string, pipeline: this.pipelineOf(fromId) }), decide, options);
     const events = await this.executeHolding(lease, decide);
     const child = this.copyOf(events[1]!.sessionId);
     if (this.supervisor !== null) {
@@ -205,8 +206,10 @@ export class SessionManager {
   async retrySession(id: string, options: RetryOptions = {}): Promise<Session> {
     const caps = parseCaps(options.caps);
     const decide = (clock: DecisionClock) => decideRetry(this.state.sessions, { id, by: options.by }, clock);
-    const failed = typeof id === 'string' ? this.state.sessions.get(id) : undefined;
-    const lease = failed === undefined ? null : await this.slotFor({ holder: retryIdOf(failed.id), agent: failed.agentName, pipeline: this.pipelineOf(failed.id) }, decide, options);
+    const lease = await this.slotFor(() => {
+      const failed = this.state.sessions.get(id)!;
+      return { holder: retryIdOf(failed.id), agent: failed.agentName, pipeline: this.pipelineOf(failed.id) };
+    }, decide, options);
     const [event] = await this.executeHolding(lease, decide);
     const retry = this.copyOf(event!.sessionId);
     if (this.supervisor !== null) {
@@ -570,21 +573,29 @@ export class SessionManager {
    * waits, and nothing is written while it waits). Null without a runner, or when `signal`
    * aborted the wait (the agent then starts aborted, and ends at once).
    */
-  private async slotFor(request: { holder: string; agent: string; pipeline: string | null }, decide: (clock: DecisionClock) => AppendRequest, options: { signal?: AbortSignal; onQueued?: SpawnOptions['onQueued'] }): Promise<SlotLease | null> {
+  private async slotFor(ask: () => { holder: string; agent: string; pipeline: string | null }, decide: (clock: DecisionClock) => AppendRequest, options: { signal?: AbortSignal; onQueued?: SpawnOptions['onQueued'] }): Promise<SlotLease | null> {
     if (this.slots === null) return null;
     this.assertOpen();
     const now = (this.options.clock?.() ?? new Date()).toISOString();
-    await this.answering(() => decide({ now, newId: uuidv4 }));
+    // Read as a decision reads: a record damaged in sessions.json is rebuilt from the log first.
+    const request = await this.answering(() => {
+      decide({ now, newId: uuidv4 });
+      return ask();
+    });
     const signal = options.signal === undefined ? this.closing.signal : AbortSignal.any([options.signal, this.closing.signal]);
     return this.slots.take(request, signal, options.onQueued);
   }
 
-  /** {@link execute} for a command that holds a slot: the slot is handed back if nothing was written. */
+  /**
+   * {@link execute} for a command that holds a slot: the slot is handed back if nothing was
+   * written, unless the session it was for exists now (another manager made the same retry
+   * first, under the same id and so the same slot: that one's agent keeps it).
+   */
   private async executeHolding(lease: SlotLease | null, decide: (clock: DecisionClock) => AppendRequest): Promise<SessionEvent[]> {
     try {
       return await this.execute(decide);
     } catch (error) {
-      await lease?.release();
+      if (lease !== null && !this.state.sessions.has(lease.holder)) await lease.release();
       throw error;
     }
   }

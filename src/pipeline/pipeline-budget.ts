@@ -1,3 +1,4 @@
+import { costSinceResume } from '../domain/agent-result.js';
 import type { AgentCaps } from '../domain/agent-caps.js';
 import type { PipelineSpec } from '../domain/pipeline-steps.js';
 import type { Session } from '../domain/session.js';
@@ -26,7 +27,7 @@ export function ownCostOf(session: Session, byId: ReadonlyMap<string, Session>):
   const total = session.result?.totalCostUsd ?? 0;
   const from = session.agent?.resumedFrom;
   const before = from == null ? 0 : (byId.get(from)?.result?.totalCostUsd ?? 0);
-  return Math.max(0, total - before);
+  return costSinceResume(total, before);
 }
 const usd = (amount: number) => `$${amount.toFixed(4).replace(/0{1,2}$/, '')}`;
 

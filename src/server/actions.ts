@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http';
+import { usdOfText } from '../domain/agent-caps.js';
 import type { Session } from '../domain/session.js';
 import { isSessionError, SessionError } from '../errors.js';
 import type { SessionManager } from '../manager/session-manager.js';
@@ -107,9 +108,10 @@ export class Steering {
   private async answer(kind: 'approve' | 'reject', root: string, by: string, reason: string, addBudget: string): Promise<ActionOutcome> {
     const manager = await this.actions.manager();
     const text = addBudget.trim();
-    if (text !== '' && !/^\d+(\.\d+)?$/.test(text)) throw new SessionError('INVALID_INPUT', `the US dollars to add must be a plain amount like 0.50, not ${JSON.stringify(text.slice(0, 20))}`);
+    const usd = text === '' ? undefined : usdOfText(text);
+    if (usd === null) throw new SessionError('INVALID_INPUT', `the US dollars to add must be a plain amount like 0.50, not ${JSON.stringify(text.slice(0, 20))}`);
     try {
-      if (kind === 'approve') await approvePipeline(manager, root, { by, ...(text === '' ? {} : { addBudgetUsd: Number(text) }) });
+      if (kind === 'approve') await approvePipeline(manager, root, { by, ...(usd === undefined ? {} : { addBudgetUsd: usd }) });
       else await rejectPipeline(manager, root, { by, reason: reason.trim().slice(0, MAX_REASON) || 'rejected from the dashboard' });
       return { root, notice: kind === 'approve' ? 'approved' : 'rejected' };
     } catch (error) {

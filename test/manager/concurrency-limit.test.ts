@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { v4 as uuidv4 } from 'uuid';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -72,6 +73,13 @@ describe('the store concurrency limit in one manager', () => {
     expect(ended.status).toBe('Failed');
     expect(ended.interrupted).toBe(true);
     expect(ended.error).toMatch(/lost its concurrency slot \(token \d+\) ran out or was taken over.*the agent was stopped/);
+  });
+
+  it('refuses a bad lease or poll time before anything is created', async () => {
+    for (const bad of [{ slotLeaseMs: 10 }, { slotLeaseMs: 1.5e9 }, { slotLeaseMs: '30000' }, { slotPollMs: 0 }, { slotPollMs: -5 }]) {
+      await expect(SessionManager.open(join(dir, 'refused'), bad as never), JSON.stringify(bad)).rejects.toMatchObject({ code: 'INVALID_INPUT' });
+    }
+    expect(existsSync(join(dir, 'refused'))).toBe(false);
   });
 
   it('an aborted wait gives up its place and starts nothing', async () => {

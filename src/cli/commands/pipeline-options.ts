@@ -1,3 +1,4 @@
+import { usdOfText } from '../../domain/agent-caps.js';
 import { PhaseSchema } from '../../domain/phase.js';
 import type { PipelineStepInput } from '../../domain/pipeline-steps.js';
 import { UsageError, stringOption, type CommandContext } from '../command.js';
@@ -6,8 +7,9 @@ import { UsageError, stringOption, type CommandContext } from '../command.js';
 export function usdOption(context: CommandContext, name: string): number | undefined {
   const text = stringOption(context, name);
   if (text === undefined) return undefined;
-  if (!/^\d+(\.\d+)?$/.test(text) || Number(text) <= 0) throw new UsageError(`--${name} takes an amount of US dollars above 0, like 0.50, not "${text}"`);
-  return Number(text);
+  const usd = usdOfText(text);
+  if (usd === null || usd <= 0) throw new UsageError(`--${name} takes an amount of US dollars above 0, like 0.50, not "${text}"`);
+  return usd;
 }
 
 const STEP_FLAG = /^(approval|budget=\d+(\.\d+)?|turns=\d+)$/;
