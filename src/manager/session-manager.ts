@@ -576,6 +576,8 @@ export class SessionManager {
   private async slotFor(ask: () => { holder: string; agent: string; pipeline: string | null }, decide: (clock: DecisionClock) => AppendRequest, options: { signal?: AbortSignal; onQueued?: SpawnOptions['onQueued'] }): Promise<SlotLease | null> {
     if (this.slots === null) return null;
     this.assertOpen();
+    // Decided on what the log holds now, as `execute` decides: a stale view must not refuse a command the log allows.
+    if (this.store.refreshBeforeWrite !== false) await this.store.refresh();
     const now = (this.options.clock?.() ?? new Date()).toISOString();
     // Read as a decision reads: a record damaged in sessions.json is rebuilt from the log first.
     const request = await this.answering(() => {
@@ -583,7 +585,13 @@ export class SessionManager {
       return ask();
     });
     const signal = options.signal === undefined ? this.closing.signal : AbortSignal.any([options.signal, this.closing.signal]);
-    return this.slots.take(request, signal, options.onQueued);
+    const lease = await this.slots.take(request, signal, options.onQueued);
+    // Closed while it waited: nothing is written, and no agent starts behind the close.
+    if (this.closing.signal.aborted) {
+      await lease?.release();
+      throw new SessionError('CLOSED', `the session manager for ${this.dir} was closed while a spawn waited for a concurrency slot`);
+    }
+    return lease;
   }
 
   /**

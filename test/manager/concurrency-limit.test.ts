@@ -75,6 +75,25 @@ describe('the store concurrency limit in one manager', () => {
     expect(ended.error).toMatch(/lost its concurrency slot \(token \d+\) ran out or was taken over.*the agent was stopped/);
   });
 
+  it('a spawn still waiting when its manager closes is refused CLOSED, with nothing written and its place given up', async () => {
+    const holder = await open();
+    await holder.setConcurrencyLimit({ limit: 2 });
+    await holder.spawnAgentSession('CodeGenAgent', 'holds a slot', contextFor());
+    // The closing manager runs an agent of its own, so its close takes a while (it stops it): the wait must not outrun it.
+    const waiter = await open();
+    const own = await waiter.spawnAgentSession('CodeGenAgent', 'holds the other slot', contextFor());
+    await pollFor(async () => (await waiter.getSession(own.id))?.agent !== undefined || undefined, 20_000, 'its own agent to start');
+    const id = uuidv4();
+    const told: QueuedSlot[] = [];
+    const waiting = waiter.spawnAgentSession('ReviewAgent', 'waits', contextFor('Review'), { sessionId: id, onQueued: (q) => void told.push(q) });
+    await pollFor(async () => told.length === 1 || undefined, 10_000, 'the spawn to queue');
+    const refused = waiting.then(() => null, (error: unknown) => error);
+    await waiter.close();
+    expect(await refused).toMatchObject({ code: 'CLOSED' });
+    expect(await holder.getSession(id)).toBeUndefined();
+    expect((await holder.concurrency()).queue).toHaveLength(0);
+  });
+
   it('refuses a bad lease or poll time before anything is created', async () => {
     for (const bad of [{ slotLeaseMs: 10 }, { slotLeaseMs: 1.5e9 }, { slotLeaseMs: '30000' }, { slotPollMs: 0 }, { slotPollMs: -5 }]) {
       await expect(SessionManager.open(join(dir, 'refused'), bad as never), JSON.stringify(bad)).rejects.toMatchObject({ code: 'INVALID_INPUT' });
