@@ -86,6 +86,8 @@ export class AgentSlots {
    * wait: the place is given up and nothing is held.
    */
   async take(request: Omit<SlotRequest, 'leaseMs' | 'keeper'>, signal?: AbortSignal, onQueued?: (queued: QueuedSlot) => Promise<void> | void): Promise<SlotLease | null> {
+    // Without a limit (the common case) a spawn costs one read, no lock: nothing is kept.
+    if ((await this.table.limit()) === null) return new SlotLease(this.table, request.holder, null, this.leaseMs);
     const ticket = { ...request, keeper: keeperKey(currentProcess()), leaseMs: this.leaseMs };
     let told = false;
     let lookedAround = Date.now();
@@ -114,6 +116,7 @@ export class AgentSlots {
    * its slot ran out and no slot is free; `'kept'` when another live manager adopted it first.
    */
   async claim(request: Omit<SlotRequest, 'leaseMs' | 'keeper'>, from: { host: string; pid: number; startTime: string | null }): Promise<SlotLease | null | 'kept'> {
+    if ((await this.table.limit()) === null) return new SlotLease(this.table, request.holder, null, this.leaseMs);
     const claimed = await this.table.claim({ ...request, keeper: keeperKey(currentProcess()), leaseMs: this.leaseMs }, keeperKey(from));
     return claimed === null || claimed === 'kept' ? claimed : new SlotLease(this.table, request.holder, claimed.token, this.leaseMs);
   }

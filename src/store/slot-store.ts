@@ -43,9 +43,9 @@ export interface SlotView {
 export class SlotTable {
   constructor(private readonly store: SlotTableStore) {}
 
-  /** The limit in force, or null. */
+  /** The limit in force, or null: read without a lock. */
   async limit(): Promise<ConcurrencyLimit | null> {
-    return this.store.transact((table) => ({ table: null, result: table.limit }));
+    return (await this.store.peek()).table.limit;
   }
 
   /** Sets the store's limit (null removes it); waiters it lets through are granted at once. */
