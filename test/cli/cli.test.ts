@@ -197,12 +197,37 @@ describe('miyabi-sessions CLI', () => {
     expect((await runCli(['audit', '--help'])).stdout).toContain('example output');
   });
 
-  it('machines export writes each machine as JSON and a Mermaid state diagram', async () => {
+  it('machines export writes each machine as a config createMachine loads (and behaves as the original), its TypeScript source and a Mermaid diagram', async () => {
     const out = join(dir, 'machines');
     expect((await runCli(['machines', 'export', '--out', out])).code).toBe(0);
     const { readFile } = await import('node:fs/promises');
+    const { createActor, createMachine } = await import('xstate');
+    const { sessionMachine } = await import('../../machines/session.machine.js');
+    const { pipelineMachine } = await import('../../machines/pipeline.machine.js');
     const session = JSON.parse(await readFile(join(out, 'session.machine.json'), 'utf8'));
     expect(Object.keys(session.states)).toEqual(['active', 'handedOff', 'completed', 'failed']);
+    // The config loads as is (it used to be the resolved definition, which createMachine refused)…
+    expect(Object.keys(createMachine(JSON.parse(await readFile(join(out, 'pipeline.machine.json'), 'utf8'))).states)).toContain('awaitingApproval');
+    // …and, given the named guards and actions and a context, decides as the original does.
+    const loaded = createMachine({ ...session, context: ({ input }: { input: unknown }) => input }).provide(sessionMachine.implementations as never);
+    const input = { id: 's', agentName: 'A', childSessions: [] };
+    const at = '2026-11-30T00:00:00.000Z';
+    const script = [{ type: 'AGENT_FINISHED', result: { success: true, output: 'x' }, at }, { type: 'AGENT_STARTED', pid: 7, at }, { type: 'AGENT_STARTED', pid: 8, at }, { type: 'REQUEST_STOP', reason: 'r', at }, { type: 'REQUEST_STOP', reason: 'r', at }, { type: 'AGENT_FINISHED', result: { success: true, output: 'x' }, at }, { type: 'HAND_OFF', toAgent: 'B', childSession: 'c', at }, { type: 'FAIL', error: 'e', at }] as const;
+    const ours = createActor(loaded as never, { input } as never).start();
+    const original = createActor(sessionMachine, { input }).start();
+    for (const event of script) {
+      expect((ours.getSnapshot() as { can: (e: unknown) => boolean }).can(event), event.type).toBe(original.getSnapshot().can(event as never));
+      // A final state takes nothing more (can() said so for both): nothing is sent to a stopped actor.
+      if (original.getSnapshot().status === 'done') continue;
+      ours.send(event as never);
+      original.send(event as never);
+      expect((ours.getSnapshot() as { value: unknown }).value).toEqual(original.getSnapshot().value);
+      expect((ours.getSnapshot() as { context: unknown }).context).toEqual(original.getSnapshot().context);
+    }
+    // The TypeScript source is the machine's own file, self-contained.
+    expect(await readFile(join(out, 'session.machine.ts'), 'utf8')).toBe(await readFile(join(process.cwd(), 'machines', 'session.machine.ts'), 'utf8'));
+    expect(await readFile(join(out, 'pipeline.machine.ts'), 'utf8')).toContain('setup({');
+    expect(pipelineMachine.id).toBe('pipeline');
     const mermaid = await readFile(join(out, 'session.machine.mmd'), 'utf8');
     expect(mermaid).toContain('active --> handedOff: HAND_OFF');
     expect(mermaid).toContain('failed --> [*]');

@@ -31,6 +31,7 @@ describe('the package as users install it', () => {
       expect(files).toContain('dist/src/index.js');
       expect(files).toContain('dist/src/cli/main.js');
       expect(files).toContain('dist/machines/session.machine.js');
+      expect(files).toContain('machines/session.machine.ts');
       expect(files.some((f) => f.startsWith('test/') || f.startsWith('src/'))).toBe(false);
 
       const project = join(dir, 'user-project');
@@ -50,6 +51,9 @@ describe('the package as users install it', () => {
       const help = await run('npx', ['--no-install', 'miyabi-sessions', '--help'], { cwd: project });
       expect(help.stdout).toContain('miyabi-sessions');
       expect(help.stdout).toMatch(/replay/);
+      // The installed CLI finds the machines' TypeScript sources in the package.
+      await run('npx', ['--no-install', 'miyabi-sessions', 'machines', 'export', '--out', 'machines'], { cwd: project });
+      expect(await readFile(join(project, 'machines', 'session.machine.ts'), 'utf8')).toContain('export const sessionMachine = setup({');
     } finally {
       await cleanup();
     }
