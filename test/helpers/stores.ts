@@ -1,6 +1,8 @@
 import pg from 'pg';
 import { v4 as uuidv4 } from 'uuid';
-import { FileEventStore, PostgresEventStore, type EventStore } from '../../src/index.js';
+import { join } from 'node:path';
+import { FileEventStore, PostgresEventStore, SessionManager, type EventStore, type SessionEvent } from '../../src/index.js';
+import { storeFromSpec } from '../../src/cli/open-store.js';
 
 /** The PostgreSQL the tests use (CI starts it on 127.0.0.1:5432, trust auth, database test). */
 export const PG_URL = process.env['MIYABI_TEST_PG'] ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -36,3 +38,33 @@ export const STORE_KINDS: StoreKind[] = [
     },
   },
 ];
+
+/** Both stores as a child process names them: a directory, or `postgres://…#schema` (a fresh schema), each with its drop. */
+export const STORE_SPECS = [
+  { name: 'file', spec: (dir: string) => ({ spec: join(dir, 'store'), drop: async () => {} }) },
+  {
+    name: 'postgres',
+    spec: (_dir: string) => {
+      const schema = freshSchema();
+      return { spec: `${PG_URL}#${schema}`, drop: () => dropSchema(schema) };
+    },
+  },
+];
+
+/** Every event the store named by `spec` holds, read without a lock (as the read commands read). */
+export async function eventsOfSpec(spec: string): Promise<SessionEvent[]> {
+  const reader = storeFromSpec(spec);
+  try {
+    const read = await reader.readRecords(null);
+    const events: SessionEvent[] = [];
+    for await (const batch of read.records) events.push(...batch.map((r) => r.event));
+    return events;
+  } finally {
+    await reader.close();
+  }
+}
+
+/** A manager without a runner on the store named by `spec`; a PostgreSQL store's cache goes to `cacheDir`. */
+export function openSpec(spec: string, cacheDir: string): Promise<SessionManager> {
+  return spec.startsWith('postgres') ? SessionManager.open(cacheDir, { store: storeFromSpec(spec) }) : SessionManager.open(spec);
+}

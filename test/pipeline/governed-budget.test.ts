@@ -1,11 +1,11 @@
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { SessionManager, approvePipeline, type SessionEvent } from '../../src/index.js';
+import { approvePipeline, type SessionEvent } from '../../src/index.js';
 import { auditStore } from '../../src/audit/audit-log.js';
 import { storeFromSpec } from '../../src/cli/open-store.js';
 import { pollFor, startChild } from '../helpers/children.js';
 import { realClaude, type ScriptedApi } from '../helpers/real-claude.js';
-import { PG_URL, dropSchema, freshSchema } from '../helpers/stores.js';
+import { STORE_SPECS, eventsOfSpec, openSpec } from '../helpers/stores.js';
 import { lastUserText } from '../helpers/claude-env.js';
 
 /*
@@ -15,18 +15,7 @@ import { lastUserText } from '../helpers/claude-env.js';
  * Its manager is killed with SIGKILL while it waits; a new one resumes it still waiting; an
  * approval adding $0.10 lets step 2 go on from its own conversation, and the pipeline completes.
  */
-const KINDS = [
-  { name: 'file', spec: (dir: string) => ({ spec: join(dir, 'store'), drop: async () => {} }) },
-  {
-    name: 'postgres',
-    spec: () => {
-      const schema = freshSchema();
-      return { spec: `${PG_URL}#${schema}`, drop: () => dropSchema(schema) };
-    },
-  },
-];
-
-describe.each(KINDS)('a budget that pauses instead of failing ($name store, real CLI)', (kind) => {
+describe.each(STORE_SPECS)('a budget that pauses instead of failing ($name store, real CLI)', (kind) => {
   let claude: Awaited<ReturnType<typeof realClaude>>;
   let api: ScriptedApi;
   let store: { spec: string; drop: () => Promise<void> };
@@ -42,18 +31,8 @@ describe.each(KINDS)('a budget that pauses instead of failing ($name store, real
   });
 
   const host = (...args: string[]) => startChild('governed-host', [store.spec, join(claude.dir, 'cache'), claude.dir, claude.home(), api.url, ...args]);
-  const openManager = () => (kind.name === 'file' ? SessionManager.open(store.spec) : SessionManager.open(join(claude.dir, 'cache-test'), { store: storeFromSpec(store.spec) }));
-  async function logEvents(): Promise<SessionEvent[]> {
-    const reader = storeFromSpec(store.spec);
-    try {
-      const read = await reader.readRecords(null);
-      const events: SessionEvent[] = [];
-      for await (const batch of read.records) events.push(...batch.map((r) => r.event));
-      return events;
-    } finally {
-      await reader.close();
-    }
-  }
+  const openManager = () => openSpec(store.spec, join(claude.dir, 'cache-test'));
+  const logEvents = () => eventsOfSpec(store.spec);
   const ofType = (events: SessionEvent[], type: SessionEvent['type']) => events.filter((e) => e.type === type);
 
   it('step 2 stops at its cap and the pipeline waits; killed and resumed it still waits; approving $0.10 more completes it', async () => {

@@ -1,11 +1,9 @@
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { SessionManager, type SessionEvent } from '../../src/index.js';
-import { storeFromSpec } from '../../src/cli/open-store.js';
 import { pollFor, startChild } from '../helpers/children.js';
 import { realClaude, type ScriptedApi } from '../helpers/real-claude.js';
-import { PG_URL, dropSchema, freshSchema } from '../helpers/stores.js';
+import { STORE_SPECS, eventsOfSpec, openSpec } from '../helpers/stores.js';
 import { lastUserText } from '../helpers/claude-env.js';
 
 /*
@@ -16,22 +14,11 @@ import { lastUserText } from '../helpers/claude-env.js';
  * never shows more than 2 agents running at once, every pipeline that began completes with
  * each step run once, and no slot is left held once the last lease runs out.
  */
-const KINDS = [
-  { name: 'file', spec: (dir: string) => ({ spec: join(dir, 'store'), drop: async () => {} }) },
-  {
-    name: 'postgres',
-    spec: () => {
-      const schema = freshSchema();
-      return { spec: `${PG_URL}#${schema}`, drop: () => dropSchema(schema) };
-    },
-  },
-];
-
 /** How long a request takes the scripted model: long enough for agents to overlap if the limit let them. */
 const REPLY_MS = 1200;
 const LEASE_MS = 4000;
 
-describe.each(KINDS)('one concurrency limit across manager processes ($name store, real CLI)', (kind) => {
+describe.each(STORE_SPECS)('one concurrency limit across manager processes ($name store, real CLI)', (kind) => {
   let claude: Awaited<ReturnType<typeof realClaude>>;
   let api: ScriptedApi;
   let store: { spec: string; drop: () => Promise<void> };
@@ -56,18 +43,8 @@ describe.each(KINDS)('one concurrency limit across manager processes ($name stor
   });
 
   const host = (...args: string[]) => startChild('limited-host', [store.spec, join(claude.dir, `cache-${args[0]}-${Math.random()}`), claude.dir, claude.home(), api.url, String(LEASE_MS), ...args]);
-  const openManager = () => (kind.name === 'file' ? SessionManager.open(store.spec) : SessionManager.open(join(claude.dir, 'cache-test'), { store: storeFromSpec(store.spec) }));
-  async function logEvents(): Promise<SessionEvent[]> {
-    const reader = storeFromSpec(store.spec);
-    try {
-      const read = await reader.readRecords(null);
-      const events: SessionEvent[] = [];
-      for await (const batch of read.records) events.push(...batch.map((r) => r.event));
-      return events;
-    } finally {
-      await reader.close();
-    }
-  }
+  const openManager = () => openSpec(store.spec, join(claude.dir, 'cache-test'));
+  const logEvents = () => eventsOfSpec(store.spec);
 
   it('2 managers, a limit of 2, 6 pipelines, one manager killed mid-run: never more than 2 agents, each step once, all complete', async () => {
     const setup = await openManager();
