@@ -34,3 +34,10 @@ export const SlotLeaseSchema = z.number().int().min(200).max(3_600_000);
 
 /** The default lease of a slot: renewed every third of it by whichever manager follows the agent. */
 export const DEFAULT_SLOT_LEASE_MS = 30_000;
+
+/** A limit in words, as the CLI and the dashboard show it ("2 agents at once, 1 DeployAgent at once"); "no limit" for null. */
+export function limitInWords(limit: ConcurrencyLimit | null): string {
+  if (limit === null) return 'no limit';
+  const parts = [limit.limit === undefined ? null : `${limit.limit} agent${limit.limit === 1 ? '' : 's'} at once`, ...Object.entries(limit.perAgent ?? {}).map(([name, n]) => `${n} ${name} at once`)];
+  return parts.filter((p) => p !== null).join(', ');
+}

@@ -18,6 +18,7 @@ a{color:#0969da}a:focus,button:focus,input:focus,select:focus{outline:2px solid 
 svg text{font:12px system-ui,sans-serif;fill:#1f2328}svg text.muted,.muted{fill:#656d76;color:#656d76}svg text.event{fill:#57606a;font-size:11px}
 table{border-collapse:collapse}td,th{padding:3px 10px;border-bottom:1px solid #eaeef2;text-align:right}th:first-child{text-align:left}
 .scroll{overflow-x:auto}table.sessions td,table.sessions th{text-align:left;vertical-align:top}
+table.slots td,table.slots th{text-align:left;padding:2px 10px 2px 0}
 table.sessions td.purpose,table.sessions td.result,table.sessions td.error{max-width:300px;overflow-wrap:anywhere}
 tr:target{background:#fff8c5}pre{white-space:pre-wrap;background:#f6f8fa;padding:8px;max-height:480px;overflow:auto}
 .problem{background:#ffebe9;padding:8px 12px;border-radius:6px}

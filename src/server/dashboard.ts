@@ -26,6 +26,8 @@ import { pipelineIdOf } from '../domain/pipeline-id.js';
 import { canWait } from '../domain/pipeline-steps.js';
 import { isPipelineEvent, type PipelineEvent } from '../events/session-event.js';
 import { foldPipelineStream } from '../projections/pipeline-stream.js';
+import type { SlotTable, SlotView } from '../store/slot-store.js';
+import { concurrencySection, queuedStepsSection } from './concurrency-section.js';
 
 /** What the dashboard serves, and where. */
 export interface DashboardOptions {
@@ -47,6 +49,8 @@ export interface DashboardOptions {
   logs?: string;
   /** What its buttons may do (stop agents; with agents, retry and resume); left out, it only reads and shows none. */
   actions?: DashboardActions;
+  /** The store's concurrency slots: the overview shows the limit, who runs and who waits; a pipeline, its queued steps. */
+  slots?: SlotTable;
 }
 
 /** A running dashboard. */
@@ -176,10 +180,13 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
     return statsMemo.stats;
   };
 
+  // The slots as they stand; a table that cannot be read (a slots.json we did not write) shows nothing rather than failing the page.
+  const slotView = (): Promise<SlotView | null> => options.slots?.view().catch(() => null) ?? Promise.resolve(null);
+
   const overview = (bucket: 'day' | 'hour') =>
     options.read(async (reads) => {
       const [stats, running, failures] = [await statsOf(reads), await reads.page({ status: 'Active', order: 'newest', limit: 10 }), await reads.page({ status: 'Failed', order: 'newest', limit: 10 })];
-      const main = overviewMain(stats, running, failures, Date.now(), charts.current(reads.lastSeq), bucket, reads.lastSeq);
+      const main = overviewMain(stats, running, failures, Date.now(), charts.current(reads.lastSeq), bucket, reads.lastSeq, concurrencySection(await slotView()));
       return layout({ title: 'Overview', view: 'overview', lastSeq: reads.lastSeq, location: options.location, main });
     });
 
@@ -211,7 +218,8 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
       const steer = await steeringSection(members, rootSession, powers, stream);
       const notice = acted === null ? undefined : ACTION_NOTICES[acted];
       const controls = notice === undefined ? undefined : `<p class="notice" role="status" id="notice">${esc(notice)}</p>`;
-      return layout({ title, view: 'pipeline', lastSeq: reads.lastSeq, location: options.location, controls, main: pipelineMain(members, conversations, Date.now(), members.get(id) ?? members.get(root)!, running, steer) });
+      const queued = queuedStepsSection(await slotView(), root);
+      return layout({ title, view: 'pipeline', lastSeq: reads.lastSeq, location: options.location, controls, main: queued + pipelineMain(members, conversations, Date.now(), members.get(id) ?? members.get(root)!, running, steer) });
     });
 
   return {

@@ -27,8 +27,8 @@ function chartsHtml(charts: Charts | null, bucket: 'day' | 'hour', lastSeq: numb
 <figure><figcaption>Cost, by agent</figcaption>${costOverTimeSvg(series)}</figure></div>`;
 }
 
-/** The overview: the stats now, what runs now, the latest failures, the sessions and their cost over time. */
-export function overviewMain(stats: SessionStats, running: SessionPage, failures: SessionPage, now: number, charts: Charts | null, bucket: 'day' | 'hour', lastSeq: number): string {
+/** The overview: the stats now, what runs now (then `concurrency`, the store's slots, when given), the latest failures, the sessions and their cost over time. */
+export function overviewMain(stats: SessionStats, running: SessionPage, failures: SessionPage, now: number, charts: Charts | null, bucket: 'day' | 'hour', lastSeq: number, concurrency = ''): string {
   const more = (page: SessionPage, href: string) => (page.next === null ? '' : `<p><a href="${href}">all of them…</a></p>`);
   return `<section class="cards">${(['active', 'handedOff', 'completed', 'failed'] as const)
     .map((k) => `<div class="card ${k}"><span class="count">${stats[k]}</span> ${{ active: 'running (Active)', handedOff: 'handed off', completed: 'completed', failed: 'failed' }[k]}</div>`)
@@ -37,6 +37,7 @@ export function overviewMain(stats: SessionStats, running: SessionPage, failures
 ${chartsHtml(charts, bucket, lastSeq)}
 <h2>Running now</h2>
 ${running.sessions.length === 0 ? '<p class="muted">No session is Active.</p>' : `<div class="scroll">${sessionsTableHtml(running.sessions, now, pipelineHref)}</div>${more(running, '/sessions?status=Active&order=newest')}`}
+${concurrency}
 <h2>Latest failures</h2>
 ${failures.sessions.length === 0 ? '<p class="muted">No session failed.</p>' : `<div class="scroll">${sessionsTableHtml(failures.sessions, now, pipelineHref)}</div>${more(failures, '/sessions?status=Failed&order=newest')}`}
 <h2>Stats</h2>

@@ -1,3 +1,5 @@
+import { SlotTable } from '../../src/store/slot-store.js';
+import { FileSlotTable } from '../../src/store/file/file-slots.js';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import { hostname } from 'node:os';
@@ -49,6 +51,7 @@ export function dashboardOn(dir: string, options: { host?: string; tokens?: stri
     store: new FileEventStore(dir),
     transcripts: new FileTranscripts(dir),
     location: dir,
+    slots: new SlotTable(new FileSlotTable(dir)),
     port: 0,
     ...(options.host === undefined ? {} : { host: options.host }),
     tokens: parseTokens(options.tokens ?? []),

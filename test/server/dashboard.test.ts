@@ -11,6 +11,9 @@ import type { Dashboard } from '../../src/server/dashboard.js';
 import { runCli } from '../helpers/cli.js';
 import { dashboardOn, fetchFrom, HOSTILE, storeWithRunningAgent } from '../helpers/dashboard.js';
 import { contextFor, tempDir } from '../helpers/fixtures.js';
+import { v4 as uuidv4 } from 'uuid';
+import { SlotTable } from '../../src/store/slot-store.js';
+import { FileSlotTable } from '../../src/store/file/file-slots.js';
 
 describe('the dashboard (serve)', () => {
   let dir: string;
@@ -148,6 +151,29 @@ describe('the dashboard (serve)', () => {
     } finally {
       await done();
     }
+  });
+
+  it('shows the store concurrency limit, who holds a slot and who waits; a pipeline page its queued step', async () => {
+    const slots = new SlotTable(new FileSlotTable(dir));
+    const [holder, waiter] = [uuidv4(), uuidv4()];
+    await slots.setLimit({ limit: 1, perAgent: { DeployAgent: 1 } });
+    try {
+      expect(await slots.enter({ holder, agent: 'CodeGenAgent', pipeline: null, keeper: 'vm/1/-', leaseMs: 60_000 })).toMatchObject({ granted: true });
+      expect(await slots.enter({ holder: waiter, agent: 'ReviewAgent', pipeline: root, keeper: 'vm/1/-', leaseMs: 60_000 })).toMatchObject({ granted: false, position: 1 });
+      const overview = (await fetchFrom(dashboard.url, '/')).body;
+      expect(overview).toContain('<h2 id="concurrency">Concurrency</h2>');
+      expect(overview).toContain('Limit: <strong>1 agent at once, 1 DeployAgent at once</strong> · 1 running · 1 waiting for a slot');
+      expect(overview).toContain(`<code>${holder}</code>`);
+      expect(overview).toContain(`<a href="/pipeline/${root}">${root.slice(0, 8)}</a>`);
+      const page = (await fetchFrom(dashboard.url, `/pipeline/${root}`)).body;
+      expect(page).toContain(`ReviewAgent waits for a concurrency slot: place 1 of 1`);
+      expect(page).toContain(`as session <code>${waiter}</code>`);
+    } finally {
+      await slots.setLimit(null);
+      await slots.release(waiter, 'waiting');
+      await slots.release(holder, 'waiting');
+    }
+    expect((await fetchFrom(dashboard.url, '/')).body).not.toContain('id="concurrency"');
   });
 
   it("shows the picked session's state in the session machine", async () => {

@@ -1,4 +1,4 @@
-import { parseConcurrencyLimit, type ConcurrencyLimit } from '../../domain/concurrency-limit.js';
+import { limitInWords, parseConcurrencyLimit, type ConcurrencyLimit } from '../../domain/concurrency-limit.js';
 import type { SlotEntry } from '../../domain/slot-table.js';
 import type { SlotView } from '../../store/slot-store.js';
 import { UsageError, type Command, type CommandContext } from '../command.js';
@@ -34,9 +34,7 @@ function requestedLimit(context: CommandContext): ConcurrencyLimit | null | unde
 
 /** How a limit reads. */
 function limitText(limit: ConcurrencyLimit | null): string {
-  if (limit === null) return 'no concurrency limit: every agent runs at once';
-  const parts = [limit.limit === undefined ? null : `${limit.limit} agents at once`, ...Object.entries(limit.perAgent ?? {}).map(([name, n]) => `${n} ${name} at once`)];
-  return `concurrency limit: ${parts.filter((p) => p !== null).join(', ')}`;
+  return limit === null ? 'no concurrency limit: every agent runs at once' : `concurrency limit: ${limitInWords(limit)}`;
 }
 
 function slotRows(entries: readonly SlotEntry[], view: SlotView): string[][] {

@@ -7,6 +7,8 @@ import { parseTokens } from '../../server/access.js';
 import { startDashboard } from '../../server/dashboard.js';
 import { FileEventStore } from '../../store/file/file-event-store.js';
 import { FileTranscripts } from '../../store/file/file-transcripts.js';
+import { FileSlotTable } from '../../store/file/file-slots.js';
+import { SlotTable } from '../../store/slot-store.js';
 import { PostgresEventStore } from '../../store/postgres/postgres-event-store.js';
 import { UsageError, intOption, stringOption, type Command } from '../command.js';
 import { print } from '../format.js';
@@ -64,6 +66,7 @@ export const serveCommand: Command = {
         tokens,
         // Agents this host runs write their logs beside the manager's cache.
         logs: join(context.dir, 'logs'),
+        slots: new SlotTable(postgres?.slots ?? new FileSlotTable(context.dir)),
         ...(actions === undefined ? {} : { actions }),
       });
       print(`serving ${dashboard.url} (${store.location}); Ctrl-C stops`);
