@@ -240,6 +240,8 @@ const Stats = Counts.extend({
   durations: z.object({ ended: z.number(), totalMs: z.number(), meanMs: z.number().nullable(), maxMs: z.number().nullable() }),
   totalCostUsd: z.number(),
   totalTurns: z.number(),
+  // Written since stats kept each agent's spend; a file without it is rebuilt from the log at open.
+  spendByAgent: z.record(z.string(), z.object({ costUsd: z.number(), turns: z.number() })),
 });
 /**
  * The records' format: 2 writes `error_message` (the original's key) and `null` for what is

@@ -33,6 +33,7 @@ import { findOrphans, stopOrphan } from './orphans.js';
 import { isInterruption } from '../runner/run-end.js';
 import { SessionActors, type SessionActor } from './session-actors.js';
 import { AgentSlots, type SlotLease } from './agent-slots.js';
+import { AppendMetrics } from './append-metrics.js';
 import { SlotTable, type SlotView } from '../store/slot-store.js';
 import { FileSlotTable } from '../store/file/file-slots.js';
 import { DEFAULT_SLOT_LEASE_MS, parseConcurrencyLimit, type ConcurrencyLimit } from '../domain/concurrency-limit.js';
@@ -77,6 +78,8 @@ export class SessionManager {
   private closed = false;
   /** Aborted as the manager closes: spawns waiting for a slot stop waiting. */
   private readonly closing = new AbortController();
+  /** This manager's appends and their latency (see `prometheusMetrics`). */
+  readonly appendMetrics = new AppendMetrics();
 
   private constructor(
     /** The store directory. */
@@ -512,7 +515,7 @@ export class SessionManager {
       // A decision reads sessions (a retry its Failed attempt): one damaged in sessions.json is rebuilt from the log first.
       const request = await this.answering(() => decide({ now, newId: uuidv4 }));
       try {
-        return await this.store.append(request);
+        return await this.timedAppend(request);
       } catch (error) {
         // The store caught up before refusing, so the next decision sees the winner's events.
         if (!isSessionError(error, 'CONFLICT') || attempt >= retries) throw error;
@@ -544,11 +547,24 @@ export class SessionManager {
       const now = (this.options.clock?.() ?? new Date()).toISOString();
       const request = decide(stream, { now, newId: uuidv4 });
       try {
-        return (await this.store.append(request))[0]!;
+        return (await this.timedAppend(request))[0]!;
       } catch (error) {
         if (!isSessionError(error, 'CONFLICT') || attempt >= retries) throw error;
       }
     }
+  }
+
+  /** An append, its latency counted once the store acknowledged it (a refused one is not an append). */
+  private async timedAppend(request: AppendRequest): Promise<SessionEvent[]> {
+    const start = performance.now();
+    const events = await this.store.append(request);
+    this.appendMetrics.observe(performance.now() - start);
+    return events;
+  }
+
+  /** The `seq` of the last event this manager has read (its own and other processes'). */
+  get lastSeq(): number {
+    return this.state.lastSeq;
   }
 
   private pipelineRoot(rootId: string): Session {

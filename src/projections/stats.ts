@@ -23,6 +23,14 @@ export interface SessionStats extends StatusCounts {
   totalCostUsd: number;
   /** Sum of the agents' reported conversation turns. */
   totalTurns: number;
+  /** What each agent's sessions cost, in US dollars, and their turns (each run once: see `runCostOf`). */
+  spendByAgent: Record<string, AgentSpend>;
+}
+
+/** What one agent's sessions cost and how many turns they took. */
+export interface AgentSpend {
+  costUsd: number;
+  turns: number;
 }
 
 const zero = (): StatusCounts => ({ total: 0, active: 0, handedOff: 0, completed: 0, failed: 0 });
@@ -64,6 +72,7 @@ export class StatsCounter {
   // merged from a checkpoint equal stats recomputed from every session, to the last bit.
   private costNanos = 0;
   private totalTurns = 0;
+  private readonly spend: Record<string, { nanos: number; turns: number }> = Object.create(null) as Record<string, { nanos: number; turns: number }>;
 
   /** Counts one more session. */
   add(session: Session): void {
@@ -94,6 +103,9 @@ export class StatsCounter {
     if (group.maxMs !== null) this.maxMs = this.maxMs === null ? group.maxMs : Math.max(this.maxMs, group.maxMs);
     this.costNanos += group.costNanos;
     this.totalTurns += group.turns;
+    const spend = (this.spend[group.agentName] ??= { nanos: 0, turns: 0 });
+    spend.nanos += group.costNanos;
+    spend.turns += group.turns;
   }
 
   /** The stats of every session counted so far (a copy: counting may go on). */
@@ -107,8 +119,21 @@ export class StatsCounter {
       durations: { ended, totalMs, meanMs: ended === 0 ? null : totalMs / ended, maxMs },
       totalCostUsd: this.costNanos / NANOS,
       totalTurns: this.totalTurns,
+      spendByAgent: Object.fromEntries(Object.entries(this.spend).map(([agent, s]) => [agent, { costUsd: s.nanos / NANOS, turns: s.turns }])),
     };
   }
+}
+
+/** Per-agent spend of two sets of sessions, combined (`sign` -1 takes `b`'s out), summed in whole nano-dollars; agents in `keep` only, when given. */
+function combineSpend(a: Record<string, AgentSpend>, b: Record<string, AgentSpend>, sign: 1 | -1, keep?: Record<string, unknown>): Record<string, AgentSpend> {
+  const spend: Record<string, AgentSpend> = {};
+  for (const agent of new Set([...Object.keys(a), ...Object.keys(b)])) {
+    if (keep !== undefined && keep[agent] === undefined) continue;
+    const x = a[agent] ?? { costUsd: 0, turns: 0 };
+    const y = b[agent] ?? { costUsd: 0, turns: 0 };
+    spend[agent] = { costUsd: (toNanos(x.costUsd) + sign * toNanos(y.costUsd)) / NANOS, turns: x.turns + sign * y.turns };
+  }
+  return spend;
 }
 
 const NANOS = 1e9;
@@ -132,6 +157,7 @@ export function mergeStats(a: SessionStats, b: SessionStats): SessionStats {
     durations: { ended, totalMs, meanMs: ended === 0 ? null : totalMs / ended, maxMs: maxes.length === 0 ? null : Math.max(...maxes) },
     totalCostUsd: (toNanos(a.totalCostUsd) + toNanos(b.totalCostUsd)) / NANOS,
     totalTurns: a.totalTurns + b.totalTurns,
+    spendByAgent: combineSpend(a.spendByAgent, b.spendByAgent, 1),
   };
 }
 
@@ -157,6 +183,8 @@ export function subtractStats(a: SessionStats, b: SessionStats): SessionStats {
     durations: a.durations,
     totalCostUsd: (toNanos(a.totalCostUsd) - toNanos(b.totalCostUsd)) / NANOS,
     totalTurns: a.totalTurns - b.totalTurns,
+    // An agent whose sessions are all taken out goes, as in `byAgent`.
+    spendByAgent: combineSpend(a.spendByAgent, b.spendByAgent, -1, byAgent),
   };
 }
 

@@ -28,6 +28,9 @@ import { isPipelineEvent, type PipelineEvent } from '../events/session-event.js'
 import { foldPipelineStream } from '../projections/pipeline-stream.js';
 import type { SlotTable, SlotView } from '../store/slot-store.js';
 import { concurrencySection, queuedStepsSection } from './concurrency-section.js';
+import { prometheusText } from '../report/prometheus.js';
+import type { AppendMetricsSnapshot } from '../manager/append-metrics.js';
+import type { SessionPage } from '../projections/session-query.js';
 
 /** What the dashboard serves, and where. */
 export interface DashboardOptions {
@@ -51,6 +54,8 @@ export interface DashboardOptions {
   actions?: DashboardActions;
   /** The store's concurrency slots: the overview shows the limit, who runs and who waits; a pipeline, its queued steps. */
   slots?: SlotTable;
+  /** This process's appends, once it made any (its manager's), for `/metrics`. */
+  appendMetrics?: () => AppendMetricsSnapshot | null;
 }
 
 /** A running dashboard. */
@@ -143,6 +148,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
     if (log !== null) return send(response, 200, 'text/plain', await logTail(options.logs, options.store.agentLogs, log[1]!));
     // No icon: answered empty rather than as a missing page in every browser's console.
     if (path === '/favicon.ico') return send(response, 204, 'image/x-icon', '');
+    if (path === '/metrics') return send(response, 200, 'text/plain; version=0.0.4', await metrics());
     try {
       if (path === '/') return send(response, 200, 'text/html', await overview(url.searchParams.get('bucket') === 'hour' ? 'hour' : 'day'));
       if (path === '/sessions') return send(response, 200, 'text/html', await sessions(url.searchParams));
@@ -182,6 +188,19 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
 
   // The slots as they stand; a table that cannot be read (a slots.json we did not write) shows nothing rather than failing the page.
   const slotView = (): Promise<SlotView | null> => options.slots?.view().catch(() => null) ?? Promise.resolve(null);
+
+  // Prometheus's scrape: the same figures as the overview, as text; behind the same tokens (a bearer token in Prometheus's own config).
+  const metrics = () =>
+    options.read(async (reads) => {
+      let agentsRunning = 0;
+      // Only the Active sessions are read, a page at a time.
+      for (let after: string | null = null, first = true; first || after !== null; first = false) {
+        const page: SessionPage = await reads.page({ status: 'Active', limit: 500, ...(after === null ? {} : { after }) });
+        agentsRunning += page.sessions.filter(agentRunning).length;
+        after = page.next;
+      }
+      return prometheusText({ stats: await statsOf(reads), lastSeq: reads.lastSeq, agentsRunning, slots: await slotView(), appends: options.appendMetrics?.() ?? null });
+    });
 
   const overview = (bucket: 'day' | 'hour') =>
     options.read(async (reads) => {

@@ -52,7 +52,8 @@ export const serveCommand: Command = {
     // Actions go through a manager of the same store, opened when first needed (at once with
     // agents: opening with a runner adopts or fails this host's orphaned agents, as `pipeline resume` does).
     let opened: Promise<SessionManager> | null = null;
-    const manager = () => (opened ??= SessionManager.open(context.dir, { ...(agents ? { runner: new ClaudeRunner() } : {}), ...(postgres === undefined ? {} : { store: contextStore(context)! }) }));
+    let appendsOf: SessionManager | null = null;
+    const manager = () => (opened ??= SessionManager.open(context.dir, { ...(agents ? { runner: new ClaudeRunner() } : {}), ...(postgres === undefined ? {} : { store: contextStore(context)! }) }).then((m) => (appendsOf = m)));
     if (agents) await manager();
     const actions: DashboardActions | undefined = readOnly ? undefined : { manager, agents, localUser: localUser() };
     try {
@@ -67,6 +68,8 @@ export const serveCommand: Command = {
         // Agents this host runs write their logs beside the manager's cache.
         logs: join(context.dir, 'logs'),
         slots: new SlotTable(postgres?.slots ?? new FileSlotTable(context.dir)),
+        // This process appends only through its manager (the buttons): its figures once it opened one.
+        appendMetrics: () => appendsOf?.appendMetrics.snapshot() ?? null,
         ...(actions === undefined ? {} : { actions }),
       });
       print(`serving ${dashboard.url} (${store.location}); Ctrl-C stops`);
