@@ -2,10 +2,11 @@ import { join } from 'node:path';
 import parsePrometheus from 'parse-prometheus-text-format';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { v4 as uuidv4 } from 'uuid';
-import { SessionManager, prometheusMetrics, prometheusText } from '../../src/index.js';
+import { PostgresEventStore, SessionManager, prometheusMetrics, prometheusText } from '../../src/index.js';
 import { FileSlotTable } from '../../src/store/file/file-slots.js';
 import { SlotTable } from '../../src/store/slot-store.js';
-import { dashboardOn, fetchFrom } from '../helpers/dashboard.js';
+import { dashboardOn, dashboardOnPostgres, fetchFrom } from '../helpers/dashboard.js';
+import { PG_URL, dropSchema, freshSchema } from '../helpers/stores.js';
 import { tempDir } from '../helpers/fixtures.js';
 
 /*
@@ -97,6 +98,34 @@ describe('Prometheus metrics', () => {
       expect(families.some((f) => f.name === 'miyabi_appends_total')).toBe(false);
     } finally {
       await dashboard.close();
+    }
+  });
+
+  it('on PostgreSQL, /metrics counts from the sessions table what the manager counts from its sessions', async () => {
+    const schema = freshSchema();
+    const manager = await SessionManager.open(join(dir, 'cache'), { store: new PostgresEventStore({ connectionString: PG_URL, schema }) });
+    let dashboard: Awaited<ReturnType<typeof dashboardOnPostgres>> | null = null;
+    const reader = new PostgresEventStore({ connectionString: PG_URL, schema });
+    try {
+      const context = { issueNumber: 2, currentPhase: 'CodeGeneration' as const, worktreePath: null };
+      for (let i = 0; i < 4; i += 1) {
+        const s = await manager.spawnAgentSession(i % 2 === 0 ? 'CodeGenAgent' : 'TestAgent', `t${i}`, context);
+        await manager.completeSession(s.id, { success: true, output: 'ok', totalCostUsd: 0.1 * (i + 1), numTurns: i + 1 });
+      }
+      const stats = await manager.getStats();
+      dashboard = await dashboardOnPostgres(reader);
+      const families = parsePrometheus((await fetchFrom(dashboard.url, '/metrics')).body) as Family[];
+      expect(valueOf(families, 'miyabi_sessions', { status: 'Completed' })).toBe(4);
+      for (const agent of ['CodeGenAgent', 'TestAgent']) {
+        expect(valueOf(families, 'miyabi_agent_cost_usd_total', { agent }), agent).toBe(stats.spendByAgent[agent]!.costUsd);
+        expect(valueOf(families, 'miyabi_agent_turns_total', { agent }), agent).toBe(stats.spendByAgent[agent]!.turns);
+      }
+      expect(stats.spendByAgent).toEqual({ CodeGenAgent: { costUsd: 0.4, turns: 4 }, TestAgent: { costUsd: 0.6, turns: 6 } });
+    } finally {
+      await dashboard?.close();
+      await manager.close();
+      await reader.close();
+      await dropSchema(schema);
     }
   });
 
