@@ -55,6 +55,21 @@ export function keeperKey(process: { host: string; pid: number; startTime: strin
   return `${process.host}/${process.pid}/${process.startTime ?? '-'}`;
 }
 
+/** The entries waiting for a slot, in queue order (first come, first served). */
+export function waitingInOrder(entries: readonly SlotEntry[]): SlotEntry[] {
+  return entries.filter((e) => e.token === null).sort((a, b) => a.order - b.order);
+}
+
+/**
+ * What keeps one more `agent` from holding a slot, with `running` slots held in all and
+ * `ofAgent` of them by that agent: the store's limit, the agent's own, or nothing (null).
+ */
+function heldBack(limit: ConcurrencyLimit | null, running: number, agent: string, ofAgent: number): 'store' | 'agent' | null {
+  if (limit?.limit !== undefined && running >= limit.limit) return 'store';
+  const most = limit?.perAgent?.[agent];
+  return most !== undefined && ofAgent >= most ? 'agent' : null;
+}
+
 /**
  * The table once expired entries are dropped and the queue is served: oldest first, each waiter
  * granted while the store's limit and its agent's limit allow. A waiter held back by its own
@@ -69,11 +84,10 @@ export function settleSlots(table: SlotTableState, now: number): SlotTableState 
   for (const entry of held) byAgent.set(entry.agent, (byAgent.get(entry.agent) ?? 0) + 1);
   let running = held.length;
   const entries = live.map((entry) => ({ ...entry }));
-  for (const entry of entries.filter((e) => e.token === null).sort((a, b) => a.order - b.order)) {
-    const limit = table.limit;
-    if (limit?.limit !== undefined && running >= limit.limit) break;
-    const ofAgent = limit?.perAgent?.[entry.agent];
-    if (ofAgent !== undefined && (byAgent.get(entry.agent) ?? 0) >= ofAgent) continue;
+  for (const entry of waitingInOrder(entries)) {
+    const blocked = heldBack(table.limit, running, entry.agent, byAgent.get(entry.agent) ?? 0);
+    if (blocked === 'store') break;
+    if (blocked === 'agent') continue;
     entry.token = nextToken++;
     entry.leaseUntil = now + entry.leaseMs;
     running += 1;
@@ -124,9 +138,7 @@ export function claimSlot(table: SlotTableState, request: SlotRequest, now: numb
   const others = settled.entries.filter((e) => e.holder !== request.holder);
   if (entry?.token === null || entry === undefined) {
     const held = others.filter((e) => e.token !== null);
-    if (settled.limit?.limit !== undefined && held.length >= settled.limit.limit) return null;
-    const ofAgent = settled.limit?.perAgent?.[agent];
-    if (ofAgent !== undefined && held.filter((e) => e.agent === agent).length >= ofAgent) return null;
+    if (heldBack(settled.limit, held.length, agent, held.filter((e) => e.agent === agent).length) !== null) return null;
   }
   return { ...settled, nextToken: settled.nextToken + 1, nextOrder: entry === undefined ? settled.nextOrder + 1 : settled.nextOrder, entries: [...others, claimed] };
 }
@@ -153,8 +165,7 @@ export function entryOf(table: SlotTableState, holder: string, now: number): Slo
 
 /** Where a waiting holder stands in the queue (1 = next), or null if it does not wait. */
 export function queuePosition(table: SlotTableState, holder: string): number | null {
-  const queue = table.entries.filter((e) => e.token === null).sort((a, b) => a.order - b.order);
-  const index = queue.findIndex((e) => e.holder === holder);
+  const index = waitingInOrder(table.entries).findIndex((e) => e.holder === holder);
   return index === -1 ? null : index + 1;
 }
 

@@ -89,7 +89,7 @@ export class AgentSupervisor {
         .finally(() => publisher?.stop());
       await this.finished(session.id, slot.lost === null ? outcome : endedWithoutSlot(outcome, slot.lost));
     })();
-    this.track(session.id, controller, done, lease ?? null);
+    this.track(session.id, controller, done, () => lease ?? null);
   }
 
   /** Renews a run's slot while it runs; should a renewal be refused, the agent is stopped and the loss kept for its record. */
@@ -163,11 +163,11 @@ export class AgentSupervisor {
   }
 
   /** Keeps a run until it has ended and been recorded; then hands its slot back. */
-  private track(sessionId: string, controller: AbortController, work: Promise<void>, lease: SlotLease | null | (() => SlotLease | null)): void {
+  private track(sessionId: string, controller: AbortController, work: Promise<void>, lease: () => SlotLease | null): void {
     if (this.runs.size === 0 && this.follow !== null) this.follower ??= this.follow();
     const done = work
       .catch((error: unknown) => this.unrecorded(sessionId, error))
-      .then(() => (typeof lease === 'function' ? lease() : lease)?.release())
+      .then(() => lease()?.release())
       .finally(() => {
         this.runs.delete(sessionId);
         this.stoppedBy.delete(sessionId);

@@ -35,7 +35,8 @@ export interface AgentSpend {
 
 const zero = (): StatusCounts => ({ total: 0, active: 0, handedOff: 0, completed: 0, failed: 0 });
 
-const KEY = { Active: 'active', HandedOff: 'handedOff', Completed: 'completed', Failed: 'failed' } as const;
+/** Each status's key in {@link StatusCounts}. */
+export const STATUS_COUNT_KEY = { Active: 'active', HandedOff: 'handedOff', Completed: 'completed', Failed: 'failed' } as const;
 
 /** Counts sessions by status, agent and phase, and sums durations, cost and turns. */
 export function computeStats(sessions: Iterable<Session>): SessionStats {
@@ -92,7 +93,7 @@ export class StatsCounter {
 
   /** Counts a group of sessions of one agent, phase and status, summed elsewhere (a database's GROUP BY). */
   addGroup(group: StatsGroup): void {
-    const key = KEY[group.status];
+    const key = STATUS_COUNT_KEY[group.status];
     const agent = (this.byAgent[group.agentName] ??= zero());
     for (const counts of [this.totals, agent, this.byPhase[group.phase]]) {
       counts.total += group.count;

@@ -1,7 +1,7 @@
 import { APPEND_BUCKETS_SECONDS, type AppendMetricsSnapshot } from '../manager/append-metrics.js';
 import type { SessionManager } from '../manager/session-manager.js';
 import { agentRunning } from '../projections/sessions-projection.js';
-import type { SessionStats } from '../projections/stats.js';
+import { STATUS_COUNT_KEY, type SessionStats } from '../projections/stats.js';
 import type { SlotView } from '../store/slot-store.js';
 
 /** What the exposition is made of: the store's figures, and this process's appends when it made any. */
@@ -37,12 +37,7 @@ function family(name: string, type: 'gauge' | 'counter' | 'histogram', help: str
   return lines.join('\n');
 }
 
-const STATUSES = [
-  ['Active', 'active'],
-  ['HandedOff', 'handedOff'],
-  ['Completed', 'completed'],
-  ['Failed', 'failed'],
-] as const;
+const STATUSES = Object.entries(STATUS_COUNT_KEY) as Array<[keyof typeof STATUS_COUNT_KEY, (typeof STATUS_COUNT_KEY)[keyof typeof STATUS_COUNT_KEY]]>;
 
 /**
  * The Prometheus text exposition (format 0.0.4) of a store and of the process that reads it:

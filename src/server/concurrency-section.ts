@@ -1,7 +1,7 @@
 import { limitInWords } from '../domain/concurrency-limit.js';
 import type { SlotEntry } from '../domain/slot-table.js';
 import { esc } from '../report/html.js';
-import type { SlotView } from '../store/slot-store.js';
+import { queuedOfPipeline, type SlotView } from '../store/slot-store.js';
 
 /** How long ago, in words a glance takes in. */
 function ago(ms: number): string {
@@ -34,6 +34,6 @@ ${view.queue.length === 0 ? '' : `<h3>Waiting, first come first served</h3>${tab
 /** A pipeline page's line for each of its steps waiting in the store's queue, with its place. */
 export function queuedStepsSection(view: SlotView | null, root: string): string {
   if (view === null) return '';
-  const lines = view.queue.flatMap((entry, i) => (entry.pipeline === root ? [`<li>${esc(entry.agent)} waits for a concurrency slot: place ${i + 1} of ${view.queue.length}, for ${ago(view.now - entry.since)}, as session <code>${esc(entry.holder)}</code></li>`] : []));
+  const lines = queuedOfPipeline(view, root).map(({ entry, place }) => `<li>${esc(entry.agent)} waits for a concurrency slot: place ${place} of ${view.queue.length}, for ${ago(view.now - entry.since)}, as session <code>${esc(entry.holder)}</code></li>`);
   return lines.length === 0 ? '' : `<section class="queued" id="queued"><h2>Waiting for a slot</h2><ul>${lines.join('')}</ul></section>`;
 }

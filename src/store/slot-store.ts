@@ -1,5 +1,5 @@
 import type { ConcurrencyLimit } from '../domain/concurrency-limit.js';
-import { claimSlot, enterSlotQueue, entryOf, limitSlots, queuePosition, releaseSlot, renewSlot, type SlotEntry, type SlotRequest, type SlotTableState } from '../domain/slot-table.js';
+import { claimSlot, enterSlotQueue, entryOf, limitSlots, queuePosition, releaseSlot, renewSlot, waitingInOrder, type SlotEntry, type SlotRequest, type SlotTableState } from '../domain/slot-table.js';
 
 /** What one critical section over the slot table returns: the table to store (null: unchanged) and an answer. */
 export interface SlotChange<T> {
@@ -59,7 +59,7 @@ export class SlotTable {
       if (table.limit === null) return { table: null, result: { granted: true, token: null } };
       const next = enterSlotQueue(table, request, now);
       const entry = entryOf(next, request.holder, now)!;
-      const answer: SlotAnswer = entry.token !== null ? { granted: true, token: entry.token } : { granted: false, position: queuePosition(next, request.holder)!, waiting: next.entries.filter((e) => e.token === null).length };
+      const answer: SlotAnswer = entry.token !== null ? { granted: true, token: entry.token } : { granted: false, position: queuePosition(next, request.holder)!, waiting: waitingInOrder(next.entries).length };
       return { table: sameTable(table, next) ? null : next, result: answer };
     });
   }
@@ -95,8 +95,13 @@ export class SlotTable {
   async view(): Promise<SlotView> {
     const { table, now } = await this.store.peek();
     const live = table.entries.filter((e) => e.leaseUntil > now);
-    return { limit: table.limit, running: live.filter((e) => e.token !== null), queue: live.filter((e) => e.token === null).sort((a, b) => a.order - b.order), now };
+    return { limit: table.limit, running: live.filter((e) => e.token !== null), queue: waitingInOrder(live), now };
   }
+}
+
+/** A pipeline's entries in the queue of `view`, each with its place (1: next) among all who wait. */
+export function queuedOfPipeline(view: SlotView, rootId: string): Array<{ entry: SlotEntry; place: number }> {
+  return view.queue.flatMap((entry, i) => (entry.pipeline === rootId ? [{ entry, place: i + 1 }] : []));
 }
 
 /** Whether a change left the table as it was (a waiter looking again before its turn writes nothing). */

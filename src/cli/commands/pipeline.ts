@@ -16,6 +16,7 @@ import { sessionHistoryOf } from '../open-store.js';
 import { EXIT } from '../exit-codes.js';
 import { print, printJson, table } from '../format.js';
 import { contextStore, slotTableOf, withSessionReads } from '../open-store.js';
+import { queuedOfPipeline } from '../../store/slot-store.js';
 import { replayPipeline, stepAttempts } from '../../pipeline/pipeline-progress.js';
 
 /** A step's lines in `pipeline status`: one per attempt (those run again marked so), or a dash before it started. */
@@ -137,10 +138,10 @@ async function queuedSteps(context: CommandContext, rootId: string, recorded: re
   const { slots, close } = slotTableOf(context);
   try {
     const view = await slots.view();
-    return view.queue.flatMap((entry, i) => {
-      if (entry.pipeline !== rootId || sessions.has(entry.holder)) return [];
+    return queuedOfPipeline(view, rootId).flatMap(({ entry, place }) => {
+      if (sessions.has(entry.holder)) return [];
       const record = recorded.find((q) => q.sessionId === entry.holder);
-      return [{ step: record?.step ?? null, agentName: entry.agent, sessionId: entry.holder, since: new Date(entry.since).toISOString(), place: i + 1, of: view.queue.length }];
+      return [{ step: record?.step ?? null, agentName: entry.agent, sessionId: entry.holder, since: new Date(entry.since).toISOString(), place, of: view.queue.length }];
     });
   } finally {
     await close();

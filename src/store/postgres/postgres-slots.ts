@@ -39,34 +39,35 @@ export class PostgresSlotTable implements SlotTableStore {
 
   async transact<T>(change: (table: SlotTableState, now: number) => SlotChange<T>): Promise<T> {
     await this.ready();
-    return withRetry('changing the concurrency slots', async () => {
+    return this.inTransaction('changing the concurrency slots', 'BEGIN', (client) => this.changeIn(client, change));
+  }
+
+  async peek(): Promise<{ table: SlotTableState; now: number }> {
+    try {
+      return await this.inTransaction('reading the concurrency slots', 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY', (client) => this.readIn(client, ''));
+    } catch (error) {
+      // A store no manager of this version has opened yet has no slots, so no limit.
+      if ((error as { cause?: { code?: string } }).cause?.code === '42P01') return { table: EMPTY_SLOT_TABLE, now: Date.now() };
+      throw error;
+    }
+  }
+
+  /**
+   * Runs `work` in one transaction on a connection of the pool, begun with `begin`; all of it
+   * again after a dropped connection (every change here may run twice: see the class).
+   */
+  private inTransaction<T>(what: string, begin: string, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    return withRetry(what, async () => {
       const client = await this.pool.connect();
       try {
-        await client.query('BEGIN');
-        const result = await this.changeIn(client, change);
+        await client.query(begin);
+        const result = await work(client);
         await client.query('COMMIT');
         client.release();
         return result;
       } catch (error) {
+        // A failed transaction leaves the connection unusable until rolled back: never reuse it.
         client.release(true);
-        throw error;
-      }
-    });
-  }
-
-  async peek(): Promise<{ table: SlotTableState; now: number }> {
-    return withRetry('reading the concurrency slots', async () => {
-      const client = await this.pool.connect();
-      try {
-        await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-        const table = await this.readIn(client, '');
-        await client.query('COMMIT');
-        client.release();
-        return table;
-      } catch (error) {
-        client.release(true);
-        // A store no manager of this version has opened yet has no slots, so no limit.
-        if ((error as { code?: string }).code === '42P01') return { table: EMPTY_SLOT_TABLE, now: Date.now() };
         throw error;
       }
     });
