@@ -66,7 +66,7 @@ export async function slotBenches(runs: number, pgUrl: string): Promise<Row[]> {
           },
         );
         rows.push({
-          name: `slot acquire + release per step, ${kind.name} (${RUNNING + 1} held, ${WAITING} waiting)`,
+          name: `slot acquire + release per step, ${kind.name}, under a store limit (not the default: ${RUNNING + 1} held, ${WAITING} waiting)`,
           unit: 'ms',
           ours,
           baseline,
