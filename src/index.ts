@@ -70,6 +70,8 @@ export { lineageOf, lineageTree, type LineageNode } from './projections/lineage.
 export { computeStats, type SessionStats, type StatusCounts } from './projections/stats.js';
 export { MAX_PAGE, SESSION_ORDERS, SessionQuerySchema, querySessions, streamSessions, type SessionOrder, type SessionPage, type SessionQuery } from './projections/session-query.js';
 export { readFileSessions, readPostgresSessions, type SessionReads } from './query/session-reads.js';
+export { searchConversations, searchStore, type SearchHit, type SearchPage } from './query/conversation-search.js';
+export { ConversationSearchSchema, MAX_SEARCH_PAGE, type ConversationSearch, type Excerpt } from './domain/conversation-search.js';
 export { emptySessionsState, evolveSessions, type SessionsState } from './projections/sessions-projection.js';
 export { renderSessionsFile, parseSessionsFile, type Checkpoint } from './checkpoint/sessions-file.js';
 export { importOriginalStore, type ImportOptions, type ImportReport } from './import/import-original-store.js';

@@ -7,6 +7,8 @@ import { fileStoreToRead, readStore, type ReadLimit } from '../query/read-store.
 import { readFileSessions, readPostgresSessions, type SessionReads } from '../query/session-reads.js';
 import { START, type EventStore, type StoreCursor } from '../store/event-store.js';
 import { FileEventStore } from '../store/file/file-event-store.js';
+import { FileTranscripts } from '../store/file/file-transcripts.js';
+import type { TranscriptStore } from '../store/transcript-store.js';
 import { PostgresEventStore } from '../store/postgres/postgres-event-store.js';
 import { UsageError, type CommandContext } from './command.js';
 import { progressBar } from './progress.js';
@@ -110,16 +112,16 @@ export async function sessionHistoryOf(context: CommandContext, streamId: string
 }
 
 /**
- * Runs `read` on the sessions of the store the command names, without writing (see
- * `SessionReads`): PostgreSQL through its sessions table, saying on stderr when that stands
+ * Runs `read` on the sessions of the store the command names, and its stored conversations,
+ * without writing (see `SessionReads`; a search may index conversations stored by an earlier version): PostgreSQL through its sessions table, saying on stderr when that stands
  * behind its log and cannot be brought level.
  */
-export async function withSessionReads<T>(context: CommandContext, read: (reads: SessionReads) => Promise<T>): Promise<T> {
+export async function withSessionReads<T>(context: CommandContext, read: (reads: SessionReads, transcripts: TranscriptStore) => Promise<T>): Promise<T> {
   const store = contextStore(context);
-  if (store === undefined) return readFileSessions(context.dir, read);
+  if (store === undefined) return readFileSessions(context.dir, (reads) => read(reads, new FileTranscripts(context.dir)));
   if (!(store instanceof PostgresEventStore)) throw new UsageError('--store takes a postgres:// url');
   try {
-    return await readPostgresSessions(store, read, (events, folded, why) =>
+    return await readPostgresSessions(store, (reads) => read(reads, store.transcripts), (events, folded, why) =>
       process.stderr.write(`note: the sessions table of ${store.location} is ${events} events behind its log and could not be brought level (${why}): answers stand at seq ${folded}; \`miyabi-sessions migrate --store …\` as a role that may write it brings it level\n`),
     );
   } finally {

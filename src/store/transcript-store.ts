@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { validate as isUuid } from 'uuid';
 import { SessionError } from '../errors.js';
+import type { SearchPosition } from '../domain/conversation-search.js';
 
 /** A stored transcript's size and SHA-256 (hex). */
 export interface TranscriptDigest {
@@ -21,6 +22,25 @@ export interface TranscriptStore {
   list(): Promise<string[]>;
   /** A file on this host already holding the stored transcript, if the store keeps it in one. */
   fileOf?(sessionId: string): string;
+  /**
+   * Messages of stored conversations that may hold every one of `words` (as the index keeps
+   * them: see `indexedWords`), the most recently stored conversation first and its messages in
+   * order, from after `after`; only those of sessions `accept` keeps (asked a batch of ids at a
+   * time, before their conversations are read). The caller checks each message's text: an
+   * index answers "maybe". Conversations stored before the index existed are indexed first.
+   */
+  candidates(words: readonly string[], after: SearchPosition | null, accept: (ids: string[]) => Promise<Set<string>>): AsyncIterable<CandidateMessage>;
+  /** How many stored conversations a search looks through. */
+  searchable(): Promise<number>;
+}
+
+/** A message of a stored conversation, as a search looks at it. */
+export interface CandidateMessage {
+  sessionId: string;
+  /** Its place in the conversation, from 0 (as `conversationMessages` lists them). */
+  message: number;
+  role: string;
+  text: string;
 }
 
 /** The digest of some transcript bytes. */

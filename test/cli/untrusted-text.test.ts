@@ -43,6 +43,7 @@ describe('untrusted text is printed escaped', () => {
     ['show (parent)', () => ['show', parent]],
     ['lineage', () => ['lineage', failed]],
     ['transcript', () => ['transcript', failed]],
+    ['search', () => ['search', 'said']],
     ['watch', () => ['watch', '--from-start', '--count', '4']],
   ])('%s shows no control character raw', async (_name, args) => {
     const { code, stdout, stderr } = await runCli([...args(), '--dir', dir]);
@@ -68,6 +69,14 @@ describe('untrusted text is printed escaped', () => {
       const values = text.startsWith('[') || text.startsWith('{\n') ? [JSON.parse(text)] : text.split('\n').map((l) => JSON.parse(l) as unknown);
       expect(JSON.stringify(values)).toContain(JSON.stringify(HOSTILE).slice(1, -1));
     }
+  });
+
+  it('search --json gives the excerpt exactly, as JSON a terminal cannot act on', async () => {
+    const { stdout } = await runCli(['search', 'said', '--json', '--dir', dir]);
+    expect(stdout).not.toMatch(RAW_CONTROL);
+    const page = JSON.parse(stdout) as { hits: Array<{ sessionId: string; excerpt: { match: string; after: string } }> };
+    expect(page.hits).toEqual([expect.objectContaining({ sessionId: failed, excerpt: expect.objectContaining({ match: 'said' }) })]);
+    expect(HOSTILE.startsWith(page.hits[0]!.excerpt.after.slice(1).replace(/…$/, ''))).toBe(true);
   });
 
   it('an error message naming bad input is escaped too', async () => {

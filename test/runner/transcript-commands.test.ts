@@ -47,6 +47,23 @@ describe('stored conversations on the command line: transcript, audit, copy, rep
     expect(there.stdout).toBe((await runCli(['transcript', session.id, '--dir', store])).stdout);
   });
 
+  it('search finds what the agent said and names its session, on both stores; what nobody said finds nothing', async () => {
+    for (const where of [['--dir', store], ['--store', `${PG_URL}#${schema}`]]) {
+      const found = await runCli(['search', 'implemented   X', '--json', ...where]);
+      expect(found.code, found.stderr).toBe(0);
+      const page = JSON.parse(found.stdout) as { hits: unknown[]; searched: number; sessions: number };
+      expect(page.hits).toEqual([expect.objectContaining({ sessionId: session.id, pipeline: session.id, issue: 7, agentName: 'CodeGenAgent', role: 'assistant', excerpt: expect.objectContaining({ match: 'implemented X' }) })]);
+      expect(page).toMatchObject({ searched: 1, sessions: 1 });
+      const text = await runCli(['search', 'implemented X', ...where]);
+      expect(text.stdout).toContain(`${session.id}  CodeGenAgent  #7  CodeGeneration`);
+      expect(text.stdout).toMatch(/message \d+, assistant: ASSISTANT-SAYS: implemented X/);
+      expect(text.stderr).toContain('searched the 1 stored conversations of 1 sessions');
+      const none = await runCli(['search', 'nobody said this', '--json', ...where]);
+      expect(JSON.parse(none.stdout).hits).toEqual([]);
+      expect((await runCli(['search', '*', ...where])).code).toBe(2);
+    }
+  });
+
   it('report shows the conversation', async () => {
     const out = join(dir, 'report.html');
     expect((await runCli(['report', '--out', out, '--dir', store])).code).toBe(0);

@@ -13,6 +13,7 @@ import { showCommand } from './show.js';
 import { statsCommand } from './stats.js';
 import { copyCommand, migrateCommand } from './store-commands.js';
 import { transcriptCommand } from './transcript.js';
+import { searchCommand } from './search.js';
 import { pipelineCommand } from './pipeline.js';
 import { limitCommand } from './limit.js';
 import { watchCommand } from './watch.js';
@@ -23,6 +24,7 @@ export const COMMANDS: readonly Command[] = [
   listCommand,
   showCommand,
   transcriptCommand,
+  searchCommand,
   statsCommand,
   lineageCommand,
   spawnCommand,

@@ -41,6 +41,7 @@ CREATE TABLE IF NOT EXISTS ${s}.transcripts (
   content     bytea       NOT NULL,
   saved_at    timestamptz NOT NULL DEFAULT now()
 );
+${transcriptSearchSql(s)}
 -- The end of each running agent's log, published by the manager running it, for pages on other hosts.
 CREATE TABLE IF NOT EXISTS ${s}.agent_logs (
   session_id   uuid        PRIMARY KEY,
@@ -182,6 +183,30 @@ function upsertSessionsSql(s: string): string {
       SELECT r.id, top + r.spawn, top + r.last, r.revision, r.status, r.agent, r.phase, r.issue, r.parent, r.retry_of,
         r.created_at, r.created_ms, r.ended_at, r.ended_ms, r.cost_nanos, r.turns, r.search
       FROM r WHERE r.spawn IS NOT NULL;`;
+}
+
+/**
+ * The messages of the stored conversations, for a search: a row a message, its words (as
+ * `indexedWords` gives them, lexemes only) in a tsvector under a GIN index. The client computes
+ * the rows (the same code reads a conversation on files); \`indexed_sha256\` says which version
+ * of a transcript its rows are of, so transcripts stored by earlier versions are indexed by the
+ * next search. A message with too many distinct words for a tsvector has none (\`words\` null)
+ * and is a candidate of every search.
+ */
+function transcriptSearchSql(s: string): string {
+  return `
+ALTER TABLE ${s}.transcripts ADD COLUMN IF NOT EXISTS indexed_sha256 text;
+CREATE INDEX IF NOT EXISTS transcripts_saved ON ${s}.transcripts (saved_at DESC, session_id DESC);
+CREATE TABLE IF NOT EXISTS ${s}.transcript_messages (
+  session_id uuid    NOT NULL,
+  message    integer NOT NULL CHECK (message >= 0),
+  role       text    NOT NULL,
+  text       text    NOT NULL,
+  words      tsvector,
+  PRIMARY KEY (session_id, message)
+);
+CREATE INDEX IF NOT EXISTS transcript_messages_words ON ${s}.transcript_messages USING gin (words);
+CREATE INDEX IF NOT EXISTS transcript_messages_unindexed ON ${s}.transcript_messages (session_id) WHERE words IS NULL;`;
 }
 
 /** The LISTEN/NOTIFY channel on which a schema's new events are announced. */
