@@ -14,6 +14,8 @@ h1{font-size:22px}h2{font-size:17px;margin-top:28px;border-bottom:1px solid #d0d
 a{color:#0969da}a:focus,button:focus,input:focus,select:focus{outline:2px solid #0969da;outline-offset:1px}
 .cards{display:flex;flex-wrap:wrap;gap:12px}.card{border:1px solid #d0d7de;border-radius:6px;padding:10px 14px;min-width:120px}
 .card .count{display:block;font-size:22px;font-weight:600}.card.active{border-color:#1f6feb}.card.failed{border-color:#cf222e}.card.completed{border-color:#1a7f37}
+.header-search input{font:inherit;padding:2px 6px}
+.hits{padding-left:1.4em}.hit blockquote{margin:4px 0 12px;padding:6px 10px;border-left:3px solid #d0d7de;background:#f6f8fa;white-space:pre-wrap;overflow-wrap:anywhere}.hit mark{background:#fff8c5;font-weight:600}
 .filters{display:flex;flex-wrap:wrap;gap:8px 14px;align-items:center;background:#f6f8fa;padding:10px;border-radius:6px}
 svg text{font:12px system-ui,sans-serif;fill:#1f2328}svg text.muted,.muted{fill:#656d76;color:#656d76}svg text.event{fill:#57606a;font-size:11px}
 table{border-collapse:collapse}td,th{padding:3px 10px;border-bottom:1px solid #eaeef2;text-align:right}th:first-child{text-align:left}

@@ -28,6 +28,8 @@ import { isPipelineEvent, type PipelineEvent } from '../events/session-event.js'
 import { foldPipelineStream } from '../projections/pipeline-stream.js';
 import type { SlotTable, SlotView } from '../store/slot-store.js';
 import { concurrencySection, queuedStepsSection } from './concurrency-section.js';
+import { searchForm, searchMain, searchOf } from './search-view.js';
+import { searchConversations } from '../query/conversation-search.js';
 import { prometheusText } from '../report/prometheus.js';
 import type { AppendMetricsSnapshot } from '../manager/append-metrics.js';
 import type { SessionPage } from '../projections/session-query.js';
@@ -153,6 +155,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
       if (path === '/') return send(response, 200, 'text/html', await overview(url.searchParams.get('bucket') === 'hour' ? 'hour' : 'day'));
       if (path === '/sessions') return send(response, 200, 'text/html', await sessions(url.searchParams));
       if (path === '/pipelines') return send(response, 200, 'text/html', await pipelines(url.searchParams));
+      if (path === '/search') return send(response, 200, 'text/html', await searchPage(url.searchParams));
       const pipeline = /^\/pipeline\/([0-9a-fA-F-]{36})$/.exec(path);
       if (pipeline !== null) return send(response, 200, 'text/html', await pipelinePage(pipeline[1]!.toLowerCase(), url.searchParams.get('acted')));
       return send(response, 404, 'text/html', problemPage('Not found', `Nothing is at ${path}.`, options.location));
@@ -220,6 +223,13 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
       const { order, limit: _limit, after, ...filters } = queryOf(params);
       const { rows, next } = await pipelineRows(reads, filters, after ?? undefined, PIPELINES_PAGE, order);
       return layout({ title: 'Pipelines', view: 'pipelines', lastSeq: reads.lastSeq, location: options.location, controls: filterForm(params, '/pipelines'), main: pipelinesMain(rows, next, params) });
+    });
+
+  const searchPage = (params: URLSearchParams) =>
+    options.read(async (reads) => {
+      const search = searchOf(params);
+      const page = search === null ? null : await searchConversations(reads, options.transcripts, search);
+      return layout({ title: 'Search', view: 'search', lastSeq: reads.lastSeq, location: options.location, controls: searchForm(params), main: searchMain(page, params) });
     });
 
   const pipelinePage = (id: string, acted: string | null) =>

@@ -1,7 +1,8 @@
 import { esc } from '../report/html.js';
+import { headerSearch } from './search-view.js';
 
 /** Which view a page is, for the navigation. */
-export type View = 'overview' | 'pipelines' | 'sessions' | 'pipeline';
+export type View = 'overview' | 'pipelines' | 'sessions' | 'pipeline' | 'search';
 
 /** One page of the dashboard. */
 export interface PageParts {
@@ -28,7 +29,7 @@ export function layout(page: PageParts): string {
 <link rel="stylesheet" href="/assets/dashboard.css"><script src="/assets/dashboard.js" defer></script></head>
 <body>
 <header><strong>miyabi sessions</strong> <nav>${link('overview', '/', 'Overview')} ${link('pipelines', '/pipelines', 'Pipelines')} ${link('sessions', '/sessions', 'Sessions')}</nav>
-<span class="store" title="the store">${esc(page.location)}</span> <span id="live" class="live" aria-live="polite">seq ${page.lastSeq}</span></header>
+${page.view === 'search' ? '' : headerSearch()} <span class="store" title="the store">${esc(page.location)}</span> <span id="live" class="live" aria-live="polite">seq ${page.lastSeq}</span></header>
 <h1>${esc(page.title)}</h1>
 ${page.controls ?? ''}
 <main id="main" data-seq="${page.lastSeq}">
