@@ -65,7 +65,8 @@ export async function searchConversations(reads: SessionReads, transcripts: Tran
   };
   const hits: Array<Omit<SearchHit, 'pipeline'>> = [];
   let more = false;
-  for await (const candidate of transcripts.candidates(finder.words, after, accept)) {
+  const candidates = await transcripts.search(finder.words, after, accept);
+  for await (const candidate of candidates.messages) {
     const match = finder.find(candidate.text);
     if (match === null) continue;
     if (hits.length === parsed.limit) {
@@ -90,7 +91,7 @@ export async function searchConversations(reads: SessionReads, transcripts: Tran
   return {
     hits: hits.map((hit) => ({ ...hit, pipeline: roots.get(hit.sessionId)! })),
     next: more && last !== undefined ? encodeSearchCursor({ sessionId: last.sessionId, message: last.message }) : null,
-    searched: await transcripts.searchable(),
+    searched: candidates.searchable,
     sessions: await reads.size(),
   };
 }

@@ -23,15 +23,22 @@ export interface TranscriptStore {
   /** A file on this host already holding the stored transcript, if the store keeps it in one. */
   fileOf?(sessionId: string): string;
   /**
-   * Messages of stored conversations that may hold every one of `words` (as the index keeps
-   * them: see `indexedWords`), the most recently stored conversation first and its messages in
-   * order, from after `after`; only those of sessions `accept` keeps (asked a batch of ids at a
-   * time, before their conversations are read). The caller checks each message's text: an
-   * index answers "maybe". Conversations stored before the index existed are indexed first.
+   * A search's candidates: messages of stored conversations that may hold every one of `words`
+   * (as the index keeps them: see `indexedWords`), the most recently stored conversation first
+   * and its messages in order, from after `after`; only those of sessions `accept` keeps (asked
+   * a batch of ids at a time, before their conversations are read). The caller checks each
+   * message's text: an index answers "maybe". Conversations stored before the index existed are
+   * indexed first.
    */
-  candidates(words: readonly string[], after: SearchPosition | null, accept: (ids: string[]) => Promise<Set<string>>): AsyncIterable<CandidateMessage>;
-  /** How many stored conversations a search looks through. */
-  searchable(): Promise<number>;
+  search(words: readonly string[], after: SearchPosition | null, accept: (ids: string[]) => Promise<Set<string>>): Promise<TranscriptCandidates>;
+}
+
+/** What a store answers a search with. */
+export interface TranscriptCandidates {
+  /** How many stored conversations the search looks through. */
+  searchable: number;
+  /** The candidate messages, read as they are asked for. */
+  messages: AsyncIterable<CandidateMessage>;
 }
 
 /** A message of a stored conversation, as a search looks at it. */

@@ -9,6 +9,7 @@ import type { ConversationSearch } from '../../src/domain/conversation-search.js
 import { contextFor, tempDir } from '../helpers/fixtures.js';
 import { PG_URL, dropSchema, freshSchema } from '../helpers/stores.js';
 import { transcriptOf } from '../helpers/transcripts.js';
+import { runCli } from '../helpers/cli.js';
 
 const KINDS = [
   { name: 'file', place: (dir: string) => ({ open: (): EventStore => new FileEventStore(join(dir, 'store')), drop: async () => {} }) },
@@ -109,8 +110,16 @@ for (const kind of KINDS) {
       if (place.store instanceof PostgresEventStore) {
         const client = new pg.Client({ connectionString: PG_URL });
         await client.connect();
-        await client.query(`DELETE FROM ${place.schema}.transcript_messages`);
-        await client.query(`UPDATE ${place.schema}.transcripts SET indexed_sha256 = NULL`);
+        const forget = async () => {
+          await client.query(`DELETE FROM ${place.schema}.transcript_messages`);
+          await client.query(`UPDATE ${place.schema}.transcripts SET indexed_sha256 = NULL`);
+        };
+        // `migrate` indexes them (and says so); failing that, the next search does.
+        await forget();
+        const migrated = await runCli(['migrate', '--store', `${PG_URL}#${place.schema}`]);
+        expect(migrated.stdout).toContain('(3 conversations indexed for search)');
+        expect(ids(await search({ text: 'brand new' }))).toEqual([`${other.id}:0`]);
+        await forget();
         await client.end();
       } else {
         const index = join(dir, 'store', 'transcripts', 'words.idx');
@@ -119,7 +128,8 @@ for (const kind of KINDS) {
         expect((await stat(index)).size).toBeGreaterThan(0);
         // A torn line (a crash in the middle of an append) is skipped, and what follows is read.
         await appendFile(index, 'f00d torn line without its check');
-        await place.store.transcripts!.save(codegen.id, transcriptOf(['assistant', 'The migration needs a Rollback   step before we deploy.']));
+        await place.store.transcripts!.save(codegen.id, transcriptOf(['assistant', 'The migration needs a Rollback   step before we deploy. Zebra crossing.']));
+        expect(ids(await search({ text: 'zebra crossing' }))).toEqual([`${codegen.id}:0`]);
       }
       const codegenMessage = place.store instanceof PostgresEventStore ? 1 : 0;
       expect(ids(await search({ text: 'rollback step' })).sort()).toEqual([`${review.id}:1`, `${codegen.id}:${codegenMessage}`].sort());

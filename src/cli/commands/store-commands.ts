@@ -14,7 +14,7 @@ import { contextStore, storeFromSpec } from '../open-store.js';
 /** `migrate`: prints the PostgreSQL schema migration, or applies it to --store. */
 export const migrateCommand: Command = {
   name: 'migrate',
-  summary: 'print the PostgreSQL migration (--print [--schema S]) or apply it to --store (idempotent; fills the sessions table of a store made by an earlier version)',
+  summary: 'print the PostgreSQL migration (--print [--schema S]) or apply it to --store (idempotent; fills the sessions table and the search index of a store made by an earlier version)',
   usage: 'migrate --print [--schema S] | migrate --store postgres://…[#schema]',
   options: { print: { type: 'boolean', default: false }, schema: { type: 'string' } },
   async run(context) {
@@ -25,15 +25,20 @@ export const migrateCommand: Command = {
     const store = contextStore(context);
     if (!(store instanceof PostgresEventStore)) throw new UsageError('give --print, or --store postgres://…');
     let folded: number;
+    let indexed: number;
     try {
       // Migrates first, then fills the sessions table of a schema made by an earlier version from its events.
       const progress = progressReporter('folding', 'events');
       folded = await store.catchUpSessionsTable(sessionsTableFold, progress.report);
       progress.done();
+      // Conversations stored by an earlier version become searchable; the planner learns the tables.
+      indexed = await store.transcripts.indexUnindexed();
+      await store.analyze();
     } finally {
       await store.close();
     }
-    print(`migrated ${store.location}${folded > 0 ? ` (${folded} events folded into the sessions table)` : ''}`);
+    const done = [folded > 0 ? `${folded} events folded into the sessions table` : '', indexed > 0 ? `${indexed} conversations indexed for search` : ''].filter(Boolean);
+    print(`migrated ${store.location}${done.length > 0 ? ` (${done.join('; ')})` : ''}`);
     return EXIT.OK;
   },
 };

@@ -7,8 +7,8 @@ import { writeFileAtomicKeepingFd } from './atomic-file.js';
 import { closeSync } from 'node:fs';
 import type { SearchPosition } from '../../domain/conversation-search.js';
 import { conversationMessages } from '../../domain/conversation.js';
-import type { CandidateMessage } from '../transcript-store.js';
-import { lineOf, transcriptSignature, TranscriptWordIndex, type WordIndexRecord } from './transcript-word-index.js';
+import type { CandidateMessage, TranscriptCandidates } from '../transcript-store.js';
+import { lineOf, parseIndex, transcriptSignature, TranscriptWordIndex, type WordIndexRead } from './transcript-word-index.js';
 import { mayHoldAll, probeOf } from './word-signatures.js';
 
 /** How many candidate sessions a search asks `accept` about at a time. */
@@ -81,20 +81,26 @@ export class FileTranscripts implements TranscriptStore {
     if (!(await this.folderExists())) throw new SessionError('STORAGE', `${this.dir} could not be created`);
   }
 
-  async *candidates(words: readonly string[], after: SearchPosition | null, accept: (ids: string[]) => Promise<Set<string>>): AsyncGenerator<CandidateMessage> {
+  async search(words: readonly string[], after: SearchPosition | null, accept: (ids: string[]) => Promise<Set<string>>): Promise<TranscriptCandidates> {
     const probes = words.map(probeOf);
+    const { sessions, signatures, intact } = await this.indexRead();
     const lastLine = new Map<string, number>();
     const matched = new Set<string>();
-    (await this.indexedRecords()).forEach((record, line) => {
-      lastLine.set(record.sessionId, line);
-      if (mayHoldAll(record.signature, probes)) matched.add(record.sessionId);
-    });
+    for (let line = 0; line < sessions.length; line += 1) {
+      lastLine.set(sessions[line]!, line);
+      // A candidate's line is checked before its id is used: a damaged one is no candidate.
+      if (mayHoldAll(signatures[line]!, probes) && intact(line)) matched.add(sessions[line]!);
+    }
     let order = [...matched].sort((a, b) => lastLine.get(b)! - lastLine.get(a)!);
     if (after !== null) {
       // Where the page before stopped; a conversation stored since then moved up, past the cursor.
       const stop = lastLine.get(after.sessionId) ?? Number.POSITIVE_INFINITY;
       order = order.filter((id) => id === after.sessionId || lastLine.get(id)! < stop);
     }
+    return { searchable: lastLine.size, messages: this.messagesOf(order, after, accept) };
+  }
+
+  private async *messagesOf(order: string[], after: SearchPosition | null, accept: (ids: string[]) => Promise<Set<string>>): AsyncGenerator<CandidateMessage> {
     for (let from = 0; from < order.length; from += ACCEPT_BATCH) {
       const batch = order.slice(from, from + ACCEPT_BATCH);
       const accepted = await accept(batch);
@@ -109,25 +115,32 @@ export class FileTranscripts implements TranscriptStore {
     }
   }
 
-  async searchable(): Promise<number> {
-    return new Set((await this.indexedRecords()).map((record) => record.sessionId)).size;
-  }
-
   /**
-   * The index's records, after indexing the stored transcripts it has no line of (stored by an
-   * earlier version, or whose line a crash tore). Those lines are appended for the next search;
-   * where the store may not be written, they are used for this one only.
+   * The index as read, once every stored transcript has a line: until the index says so
+   * (`#complete`), the folder is listed and the transcripts without one (stored by an earlier
+   * version) are indexed, their lines appended for the next search; where the store may not be
+   * written, they are used for this one only.
    */
-  private async indexedRecords(): Promise<WordIndexRecord[]> {
-    const records = await this.words.read();
-    const indexed = new Set(records.map((record) => record.sessionId));
-    const missing: WordIndexRecord[] = [];
+  private async indexRead(): Promise<WordIndexRead> {
+    const read = await this.words.read();
+    if (read.complete) return read;
+    const indexed = new Set(read.sessions.filter((_, line) => read.intact(line)));
+    const lines: string[] = [];
     for (const sessionId of await this.list()) {
       if (indexed.has(sessionId)) continue;
       const content = await this.load(sessionId);
-      if (content !== null) missing.push({ sessionId, signature: transcriptSignature(content) });
+      if (content !== null) lines.push(lineOf(sessionId, transcriptSignature(content)));
     }
-    if (missing.length > 0) await this.words.append(missing.map((record) => lineOf(record.sessionId, record.signature))).catch(() => undefined);
-    return [...records, ...missing];
+    await this.words.append(lines, true).catch(() => undefined);
+    if (lines.length === 0) return read;
+    // This search reads them as the next one will (and as it must, where they could not be appended).
+    const added = parseIndex(Buffer.from(lines.join('')));
+    const sessions = [...read.sessions, ...added.sessions];
+    return {
+      sessions,
+      signatures: [...read.signatures, ...added.signatures],
+      complete: true,
+      intact: (line) => (line < read.sessions.length ? read.intact(line) : added.intact(line - read.sessions.length)),
+    };
   }
 }

@@ -15,6 +15,9 @@ export interface WordProbe {
   h2: number;
 }
 
+/** A signature's bits as stored: base64 text, tested in place without decoding it. */
+export type SignatureBits = Uint8Array;
+
 /** The probe of a word. */
 export function probeOf(word: string): WordProbe {
   // FNV-1a over the UTF-16 units, then a second, independent hash mixed from it (odd, so every probe differs).
@@ -51,15 +54,33 @@ export function signatureOf(words: Iterable<string>, count: number): Buffer {
   return signature;
 }
 
-/** Whether a signature may hold every one of the probed words (false: it surely does not). */
-export function mayHoldAll(signature: Buffer, probes: readonly WordProbe[]): boolean {
-  const bits = signature.length * 8;
-  // A signature's size is a power of two; anything else is not one this code wrote.
-  if (bits === 0 || (bits & (bits - 1)) !== 0) return true;
+/** The value of each base64 character (-1 for any other byte). */
+const BASE64 = (() => {
+  const table = new Int8Array(256).fill(-1);
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+  for (let i = 0; i < alphabet.length; i += 1) table[alphabet.charCodeAt(i)] = i;
+  return table;
+})();
+
+/**
+ * Whether a signature, as base64 text, may hold every one of the probed words (false: it
+ * surely does not). Each probe reads the one character holding its bit, so a search decodes
+ * nothing. Text that is not a signature this code wrote answers true (read, then checked).
+ */
+export function mayHoldAll(base64: SignatureBits, probes: readonly WordProbe[]): boolean {
+  // Signatures are at least 32 bytes, a power of two: base64 of 4 characters per 3 bytes, padded.
+  const padding = base64[base64.length - 1] === 0x3d ? (base64[base64.length - 2] === 0x3d ? 2 : 1) : 0;
+  const bytes = (base64.length / 4) * 3 - padding;
+  const bits = bytes * 8;
+  if (base64.length % 4 !== 0 || bits < MIN_BITS || (bits & (bits - 1)) !== 0) return true;
   for (const probe of probes) {
     for (let i = 0; i < PROBES; i += 1) {
       const bit = (probe.h1 + i * probe.h2) & (bits - 1);
-      if ((signature[bit >>> 3]! & (1 << (bit & 7))) === 0) return false;
+      // Bit j of byte k is bit 8k + 7 - j of the stream base64 spells, 6 bits a character.
+      const at = (bit >>> 3) * 8 + 7 - (bit & 7);
+      const value = BASE64[base64[(at / 6) | 0]!]!;
+      if (value < 0) return true;
+      if ((value & (1 << (5 - (at % 6)))) === 0) return false;
     }
   }
   return true;

@@ -124,6 +124,16 @@ export class PostgresEventStore implements EventStore {
   }
 
   /**
+   * Refreshes the planner's statistics of the schema's tables (`ANALYZE`), as autovacuum does
+   * in time: after a bulk load (`copy`), a search or a read may otherwise be planned on none.
+   */
+  async analyze(): Promise<void> {
+    await this.migratedOnce();
+    const s = this.schema;
+    await withRetry(`analyzing ${this.location}`, () => this.pool.query(`ANALYZE ${s}.events, ${s}.sessions, ${s}.transcripts, ${s}.transcript_messages`));
+  }
+
+  /**
    * Folds into the `sessions` table the events it has not folded yet, a page at a time, each
    * page in one transaction that first locks the table's `sessions_folded` row (folds go one at
    * a time; appends go on meanwhile): `fold` computes the rows of a page's events from every

@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import { SessionError } from '../../errors.js';
 import type { SearchPosition } from '../../domain/conversation-search.js';
-import { digestOf, transcriptKey, type CandidateMessage, type TranscriptDigest, type TranscriptStore } from '../transcript-store.js';
+import { digestOf, transcriptKey, type CandidateMessage, type TranscriptCandidates, type TranscriptDigest, type TranscriptStore } from '../transcript-store.js';
 import { messageRows, tsqueryText } from './transcript-rows.js';
 import { withRetry } from './with-retry.js';
 
@@ -54,57 +54,58 @@ export class PostgresTranscripts implements TranscriptStore {
     return rows.map((r) => r.id);
   }
 
-  async *candidates(words: readonly string[], after: SearchPosition | null, accept: (ids: string[]) => Promise<Set<string>>): AsyncGenerator<CandidateMessage> {
+  async search(words: readonly string[], after: SearchPosition | null, accept: (ids: string[]) => Promise<Set<string>>): Promise<TranscriptCandidates> {
     await this.ready();
     await this.indexUnindexed();
     const s = this.schema;
-    let position: { savedAt: string; sessionId: string; message: number } | null = null;
-    if (after !== null) {
-      const { rows } = await withRetry('reading a search cursor', () =>
-        this.pool.query<{ saved_at: string }>(`SELECT saved_at::text FROM ${s}.transcripts WHERE session_id = $1`, [after.sessionId]),
-      );
-      if (rows[0] !== undefined) position = { savedAt: rows[0].saved_at, sessionId: after.sessionId, message: after.message };
-    }
-    const query = tsqueryText(words);
+    const { rows } = await withRetry('counting the searchable conversations', () =>
+      this.pool.query<{ n: string; at: string | null }>(
+        `SELECT (SELECT count(*) FROM ${s}.transcripts) - (SELECT count(*) FROM ${s}.transcripts WHERE indexed_sha256 IS DISTINCT FROM sha256) AS n,
+           (SELECT saved_at::text FROM ${s}.transcripts WHERE session_id = $1) AS at`,
+        [after?.sessionId ?? null],
+      ),
+    );
+    const at = rows[0]!.at;
+    const from = after === null || at === null ? null : { savedAt: at, sessionId: after.sessionId, message: after.message };
+    return { searchable: Number(rows[0]!.n), messages: this.candidates(tsqueryText(words), from, accept) };
+  }
+
+  private async *candidates(query: string, start: { savedAt: string; sessionId: string; message: number } | null, accept: (ids: string[]) => Promise<Set<string>>): AsyncGenerator<CandidateMessage> {
+    const s = this.schema;
+    let from = start;
     for (;;) {
-      const from = position;
+      const position = from;
       const { rows } = await withRetry('searching the conversations', () =>
-        this.pool.query<{ session_id: string; message: number; role: string; text: string; saved_at: string }>(
-          `SELECT m.session_id::text, m.message, m.role, m.text, t.saved_at::text
-           FROM ${s}.transcript_messages m JOIN ${s}.transcripts t ON t.session_id = m.session_id AND t.indexed_sha256 = t.sha256
+        // Ordered by the columns (not their text): the order index serves a word found everywhere.
+        this.pool.query<{ sid: string; message: number; role: string; text: string; at: string }>(
+          `SELECT m.session_id::text AS sid, m.message, m.role, m.text, m.saved_at::text AS at FROM ${s}.transcript_messages m
            WHERE (m.words @@ $1::tsquery OR m.words IS NULL)
-             AND ($2::timestamptz IS NULL OR (t.saved_at, t.session_id) < ($2::timestamptz, $3::uuid)
-                  OR (t.saved_at = $2::timestamptz AND t.session_id = $3::uuid AND m.message > $4))
-           ORDER BY t.saved_at DESC, t.session_id DESC, m.message
+             AND ($2::timestamptz IS NULL OR (m.saved_at, m.session_id) < ($2::timestamptz, $3::uuid)
+                  OR (m.saved_at = $2::timestamptz AND m.session_id = $3::uuid AND m.message > $4))
+           ORDER BY m.saved_at DESC, m.session_id DESC, m.message
            LIMIT ${CANDIDATE_BATCH}`,
-          [query, from?.savedAt ?? null, from?.sessionId ?? null, from?.message ?? 0],
+          [query, position?.savedAt ?? null, position?.sessionId ?? null, position?.message ?? 0],
         ),
       );
       if (rows.length === 0) return;
-      const accepted = await accept([...new Set(rows.map((row) => row.session_id))]);
+      const accepted = await accept([...new Set(rows.map((row) => row.sid))]);
       for (const row of rows) {
-        if (accepted.has(row.session_id)) yield { sessionId: row.session_id, message: row.message, role: row.role, text: row.text };
+        if (accepted.has(row.sid)) yield { sessionId: row.sid, message: row.message, role: row.role, text: row.text };
       }
       const last = rows.at(-1)!;
-      position = { savedAt: last.saved_at, sessionId: last.session_id, message: last.message };
+      from = { savedAt: last.at, sessionId: last.sid, message: last.message };
       if (rows.length < CANDIDATE_BATCH) return;
     }
   }
 
-  async searchable(): Promise<number> {
-    await this.ready();
-    await this.indexUnindexed();
-    const { rows } = await withRetry('counting the searchable conversations', () =>
-      this.pool.query<{ n: string }>(`SELECT count(*)::text AS n FROM ${this.schema}.transcripts WHERE indexed_sha256 = sha256`),
-    );
-    return Number(rows[0]!.n);
-  }
-
   /**
-   * Indexes the transcripts whose messages are not in the table (stored by an earlier version).
-   * A role that may not write leaves them unindexed, and they are not searched (nor counted).
+   * Indexes the transcripts whose messages are not in the table (stored by an earlier version);
+   * resolves with how many it indexed. A role that may not write leaves them unindexed, and
+   * they are not searched (nor counted). Every search runs it first; so does `migrate`.
    */
-  private async indexUnindexed(): Promise<void> {
+  async indexUnindexed(): Promise<number> {
+    await this.ready();
+    let indexed = 0;
     const s = this.schema;
     const { rows } = await withRetry('finding unindexed transcripts', () =>
       this.pool.query<{ id: string }>(`SELECT session_id::text AS id FROM ${s}.transcripts WHERE indexed_sha256 IS DISTINCT FROM sha256`),
@@ -112,24 +113,26 @@ export class PostgresTranscripts implements TranscriptStore {
     for (const { id } of rows) {
       await this.inTransaction(async (client) => {
         // Locked, so a transcript stored at the same time is indexed by whichever runs last, as stored.
-        const { rows: found } = await client.query<{ content: Buffer; sha256: string }>(`SELECT content, sha256 FROM ${s}.transcripts WHERE session_id = $1 FOR UPDATE`, [id]);
+        const { rows: found } = await client.query<{ content: Buffer; saved_at: Date }>(`SELECT content, saved_at FROM ${s}.transcripts WHERE session_id = $1 FOR UPDATE`, [id]);
         if (found[0] === undefined) return;
-        await this.storeMessages(client, id, found[0].content);
+        await this.storeMessages(client, id, found[0].content, found[0].saved_at);
         await client.query(`UPDATE ${s}.transcripts SET indexed_sha256 = sha256 WHERE session_id = $1`, [id]);
+        indexed += 1;
       }).catch(() => undefined);
     }
+    return indexed;
   }
 
-  /** Replaces the message rows of a transcript, in the caller's transaction. */
-  private async storeMessages(client: pg.PoolClient, sessionId: string, content: Buffer): Promise<void> {
+  /** Replaces the message rows of a transcript saved at `savedAt` (now, by default), in the caller's transaction. */
+  private async storeMessages(client: pg.PoolClient, sessionId: string, content: Buffer, savedAt: Date | null = null): Promise<void> {
     const s = this.schema;
     await client.query(`DELETE FROM ${s}.transcript_messages WHERE session_id = $1`, [sessionId]);
     const rows = messageRows(content);
     if (rows.length === 0) return;
     await client.query(
-      `INSERT INTO ${s}.transcript_messages (session_id, message, role, text, words)
-       SELECT $1, r.message, r.role, r.text, r.words::tsvector FROM json_to_recordset($2::json) AS r (message integer, role text, text text, words text)`,
-      [sessionId, JSON.stringify(rows)],
+      `INSERT INTO ${s}.transcript_messages (session_id, message, saved_at, role, text, words)
+       SELECT $1, r.message, coalesce($3::timestamptz, now()), r.role, r.text, r.words::tsvector FROM json_to_recordset($2::json) AS r (message integer, role text, text text, words text)`,
+      [sessionId, JSON.stringify(rows), savedAt],
     );
   }
 

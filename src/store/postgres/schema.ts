@@ -196,16 +196,18 @@ function upsertSessionsSql(s: string): string {
 function transcriptSearchSql(s: string): string {
   return `
 ALTER TABLE ${s}.transcripts ADD COLUMN IF NOT EXISTS indexed_sha256 text;
-CREATE INDEX IF NOT EXISTS transcripts_saved ON ${s}.transcripts (saved_at DESC, session_id DESC);
+CREATE INDEX IF NOT EXISTS transcripts_unindexed ON ${s}.transcripts (session_id) WHERE indexed_sha256 IS DISTINCT FROM sha256;
 CREATE TABLE IF NOT EXISTS ${s}.transcript_messages (
-  session_id uuid    NOT NULL,
-  message    integer NOT NULL CHECK (message >= 0),
-  role       text    NOT NULL,
-  text       text    NOT NULL,
+  session_id uuid        NOT NULL,
+  message    integer     NOT NULL CHECK (message >= 0),
+  saved_at   timestamptz NOT NULL,  -- the transcript's: a search's order, without a join
+  role       text        NOT NULL,
+  text       text        NOT NULL,
   words      tsvector,
   PRIMARY KEY (session_id, message)
 );
 CREATE INDEX IF NOT EXISTS transcript_messages_words ON ${s}.transcript_messages USING gin (words);
+CREATE INDEX IF NOT EXISTS transcript_messages_order ON ${s}.transcript_messages (saved_at DESC, session_id DESC, message);
 CREATE INDEX IF NOT EXISTS transcript_messages_unindexed ON ${s}.transcript_messages (session_id) WHERE words IS NULL;`;
 }
 
