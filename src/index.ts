@@ -70,6 +70,9 @@ export { lineageOf, lineageTree, type LineageNode } from './projections/lineage.
 export { computeStats, type SessionStats, type StatusCounts } from './projections/stats.js';
 export { MAX_PAGE, SESSION_ORDERS, SessionQuerySchema, querySessions, streamSessions, type SessionOrder, type SessionPage, type SessionQuery } from './projections/session-query.js';
 export { readFileSessions, readPostgresSessions, type SessionReads } from './query/session-reads.js';
+export { exportTraces, exportTracesTo, otlpSink, type OtlpTarget, type SpanSink, type TraceExportOptions, type TraceExportReport } from './report/otlp-export.js';
+export { followTraces, type TraceFollowOptions, type TraceFollower } from './report/trace-follower.js';
+export { pipelineSpan, sessionSpans, spanIdOf, toolSpans, traceIdOf, type TraceSpan } from './report/trace-spans.js';
 export { searchConversations, searchStore, type SearchHit, type SearchPage } from './query/conversation-search.js';
 export { ConversationSearchSchema, MAX_SEARCH_PAGE, type ConversationSearch, type Excerpt } from './domain/conversation-search.js';
 export { emptySessionsState, evolveSessions, type SessionsState } from './projections/sessions-projection.js';

@@ -14,6 +14,8 @@ import { UsageError, intOption, stringOption, type Command } from '../command.js
 import { print } from '../format.js';
 import { contextStore } from '../open-store.js';
 import { localUser } from '../local-user.js';
+import { followTraces } from '../../report/trace-follower.js';
+import { headersOf } from '../headers.js';
 
 /**
  * `serve`: the live dashboard over the store (overview, sessions with filters, each pipeline),
@@ -25,8 +27,11 @@ import { localUser } from '../local-user.js';
 export const serveCommand: Command = {
   name: 'serve',
   summary: 'serve the live dashboard on 127.0.0.1:4319 (--host, --port; --token NAME=SECRET, required on any other address): overview, pipelines, sessions; stop agents; --agents: retry and resume, agents run here; --read-only: no buttons',
-  usage: 'serve [--host 127.0.0.1] [--port 4319] [--token NAME=SECRET]... [--read-only | --agents]',
+  usage: 'serve [--host 127.0.0.1] [--port 4319] [--token NAME=SECRET]... [--read-only | --agents] [--otlp-endpoint URL [--otlp-header K=V]... [--otlp-tool-spans]]',
   options: {
+    'otlp-endpoint': { type: 'string' },
+    'otlp-header': { type: 'string', multiple: true },
+    'otlp-tool-spans': { type: 'boolean', default: false },
     host: { type: 'string', default: '127.0.0.1' },
     port: { type: 'string', default: '4319' },
     token: { type: 'string', multiple: true },
@@ -38,6 +43,9 @@ export const serveCommand: Command = {
     const port = intOption(context, 'port') ?? 4319;
     if (port > 65_535) throw new UsageError('--port must be at most 65535');
     const tokens = parseTokens((context.values['token'] as string[] | undefined) ?? []);
+    const otlp = stringOption(context, 'otlp-endpoint');
+    if (otlp !== undefined && !/^https?:\/\//.test(otlp)) throw new UsageError('--otlp-endpoint must be an http(s):// url (…/v1/traces)');
+    const otlpHeaders = headersOf((context.values['otlp-header'] as string[] | undefined) ?? [], '--otlp-header');
     const readOnly = context.values['read-only'] === true;
     const agents = context.values['agents'] === true;
     if (readOnly && agents) throw new UsageError('--read-only and --agents exclude each other');
@@ -72,12 +80,21 @@ export const serveCommand: Command = {
         appendMetrics: () => appendsOf?.appendMetrics.snapshot() ?? null,
         ...(actions === undefined ? {} : { actions }),
       });
-      print(`serving ${dashboard.url} (${store.location}); Ctrl-C stops`);
+      // Live traces: each session's spans sent as it ends, by whoever appended it.
+      const traces = otlp === undefined
+        ? null
+        : await followTraces(store, read, store.transcripts ?? new FileTranscripts(context.dir), {
+            endpoint: otlp,
+            headers: otlpHeaders,
+            toolSpans: context.values['otlp-tool-spans'] === true,
+            onError: (error) => process.stderr.write(`traces: ${error.message}\n`),
+          });
+      print(`serving ${dashboard.url} (${store.location})${otlp === undefined ? '' : `, sending traces to ${otlp}`}; Ctrl-C stops`);
       await new Promise<void>((resolve) => {
         const stop = () => {
           process.removeListener('SIGINT', stop);
           process.removeListener('SIGTERM', stop);
-          void dashboard.close().then(resolve);
+          void Promise.all([dashboard.close(), traces?.stop()]).then(() => resolve());
         };
         process.once('SIGINT', stop);
         process.once('SIGTERM', stop);
