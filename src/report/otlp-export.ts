@@ -1,8 +1,8 @@
-import type { ReadableSpan } from '@opentelemetry/sdk-trace';
 import type { Session } from '../domain/session.js';
 import { SessionError } from '../errors.js';
 import type { SessionReads } from '../query/session-reads.js';
 import type { TranscriptStore } from '../store/transcript-store.js';
+import { readableSpan } from './otlp-spans.js';
 import { addToSummary, emptySummary, pipelineSpan, pipelineSpanOf, sessionSpans, toolSpans, type PipelineSummary, type TraceSpan } from './trace-spans.js';
 
 /** Where and how spans are sent: OTLP over HTTP (JSON), as every OpenTelemetry collector, Jaeger, Tempo, Langfuse and Phoenix take it. */
@@ -68,40 +68,6 @@ export async function otlpSink(target: OtlpTarget): Promise<SpanSink> {
       }),
     close: () => exporter.shutdown(),
   };
-}
-
-/** The scope our spans carry. */
-const SCOPE = { name: 'miyabi-session-manager' };
-
-/** A span as OpenTelemetry's exporters take it (`ReadableSpan`), ids and times as given. */
-function readableSpan(span: TraceSpan, resource: ReadableSpan['resource']): ReadableSpan {
-  const context = { traceId: span.traceId, spanId: span.spanId, traceFlags: 1 };
-  const start = hrTime(span.startMs);
-  const end = hrTime(span.endMs);
-  return {
-    name: span.name,
-    kind: span.kind === 'client' ? 2 : 0,
-    spanContext: () => context,
-    ...(span.parentSpanId === null ? {} : { parentSpanContext: { traceId: span.traceId, spanId: span.parentSpanId, traceFlags: 1 } }),
-    startTime: start,
-    endTime: end,
-    duration: hrTime(span.endMs - span.startMs),
-    status: { code: span.status.code === 'error' ? 2 : span.status.code === 'ok' ? 1 : 0, ...(span.status.message === undefined ? {} : { message: span.status.message }) },
-    attributes: span.attributes,
-    links: span.links.map((link) => ({ context: { traceId: link.traceId, spanId: link.spanId, traceFlags: 1 }, attributes: link.attributes })),
-    events: [],
-    ended: true,
-    resource,
-    instrumentationScope: SCOPE,
-    droppedAttributesCount: 0,
-    droppedEventsCount: 0,
-    droppedLinksCount: 0,
-  };
-}
-
-function hrTime(ms: number): [number, number] {
-  const seconds = Math.floor(ms / 1000);
-  return [seconds, Math.round((ms - seconds * 1000) * 1e6)];
 }
 
 /**

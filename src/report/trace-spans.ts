@@ -34,11 +34,30 @@ export function traceIdOf(root: string): string {
   return root.replaceAll('-', '').toLowerCase();
 }
 
-/** A span id derived from what the span is of (`pipeline`, `session`, `run`, `tool`) and its ids: the same every export. */
-export function spanIdOf(kind: string, ...ids: string[]): string {
-  const id = createHash('sha256').update(`${kind}:${ids.join(':')}`).digest('hex').slice(0, 16);
-  // An all-zero span id is invalid; a hash gives one once in 2^64 exports.
+/** What a pipeline's span id is masked with, so it differs from its root session's (see {@link spanIdOf}). */
+const ID_MASKS = { pipeline: '5a5a5a5a5a5a5a5a' } as const;
+
+/**
+ * A span id derived from what the span is of and its ids, the same every export: a session's
+ * span is the first 8 bytes of its UUID, its agent run's the last 8, its pipeline's the root's
+ * first 8 bytes masked (60 random bits each: a clash is as likely as two UUIDs sharing them); a
+ * tool call's, a hash of its session and call ids.
+ */
+export function spanIdOf(kind: 'pipeline' | 'session' | 'run' | 'tool', ...ids: string[]): string {
+  const hex = kind === 'tool' ? '' : ids[0]!.replaceAll('-', '').toLowerCase();
+  let id: string;
+  if (kind === 'session') id = hex.slice(0, 16);
+  else if (kind === 'run') id = hex.slice(16);
+  else if (kind === 'pipeline') id = xorHex(hex.slice(0, 16), ID_MASKS.pipeline);
+  else id = createHash('sha256').update(`tool:${ids.join(':')}`).digest('hex').slice(0, 16);
+  // An all-zero span id is invalid.
   return id === '0000000000000000' ? '0000000000000001' : id;
+}
+
+function xorHex(a: string, b: string): string {
+  let out = '';
+  for (let i = 0; i < a.length; i += 1) out += (Number.parseInt(a[i]!, 16) ^ Number.parseInt(b[i]!, 16)).toString(16);
+  return out;
 }
 
 const text = (value: string) => (value.length > MAX_TEXT ? `${value.slice(0, MAX_TEXT)}…` : value);
