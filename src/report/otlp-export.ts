@@ -81,6 +81,21 @@ export async function exportTraces(reads: SessionReads, transcripts: TranscriptS
   return exportTracesTo(reads, transcripts, await otlpSink(options), options);
 }
 
+/**
+ * A session's spans (see `sessionSpans`) and, given where its conversation is stored, a span
+ * for each of its tool calls and the model on its run's span.
+ */
+export async function spansOfSession(session: Session, root: string, transcripts: TranscriptStore | null): Promise<TraceSpan[]> {
+  const spans = sessionSpans(session, root);
+  // A session its agent ran has two spans; only such a run has a conversation.
+  if (transcripts === null || spans.length < 2) return spans;
+  const stored = await transcripts.load(session.id).catch(() => null);
+  if (stored === null) return spans;
+  const tools = toolSpans(session, root, stored);
+  if (tools.model !== null) spans[1]!.attributes['gen_ai.request.model'] = tools.model;
+  return [...spans, ...tools.spans];
+}
+
 /** {@link exportTraces} into any sink (the sink is closed at the end). */
 export async function exportTracesTo(reads: SessionReads, transcripts: TranscriptStore, sink: SpanSink, options: Omit<TraceExportOptions, keyof OtlpTarget> = {}): Promise<TraceExportReport> {
   const batchSize = options.batchSize ?? 512;
@@ -110,16 +125,7 @@ export async function exportTracesTo(reads: SessionReads, transcripts: Transcrip
       }
       // Members spawn after their root: a pipeline whose root was not streamed is read whole at the end.
       if (pipeline.summary !== null) addToSummary(pipeline.summary, session);
-      const spans = sessionSpans(session, root);
-      if (options.toolSpans === true && spans.length === 2) {
-        const stored = await transcripts.load(session.id).catch(() => null);
-        if (stored !== null) {
-          const tools = toolSpans(session, root, stored);
-          if (tools.model !== null) spans[1]!.attributes['gen_ai.request.model'] = tools.model;
-          spans.push(...tools.spans);
-        }
-      }
-      await push(spans);
+      await push(await spansOfSession(session, root, options.toolSpans === true ? transcripts : null));
     }
     for (const [root, seen] of pipelines) {
       let span: TraceSpan | null;

@@ -1,8 +1,8 @@
 import type { SessionReads } from '../query/session-reads.js';
 import type { EventStore, StoreCursor } from '../store/event-store.js';
 import type { TranscriptStore } from '../store/transcript-store.js';
-import { otlpSink, type OtlpTarget, type SpanSink } from './otlp-export.js';
-import { pipelineSpan, sessionSpans, toolSpans, type TraceSpan } from './trace-spans.js';
+import { otlpSink, spansOfSession, type OtlpTarget, type SpanSink } from './otlp-export.js';
+import { pipelineSpan, type TraceSpan } from './trace-spans.js';
 
 /** The events that end a session (a handoff ends the parent). */
 const ENDINGS = new Set(['SessionHandedOff', 'SessionCompleted', 'SessionFailed']);
@@ -67,16 +67,7 @@ export async function followTraces(
     const finished = new Set<string>();
     for (const session of (await reads.getMany(ids)).values()) {
       const root = (await reads.rootOf(session.id)) ?? session.id;
-      const own = sessionSpans(session, root);
-      if (options.toolSpans === true && own.length === 2) {
-        const stored = await transcripts.load(session.id).catch(() => null);
-        if (stored !== null) {
-          const tools = toolSpans(session, root, stored);
-          if (tools.model !== null) own[1]!.attributes['gen_ai.request.model'] = tools.model;
-          own.push(...tools.spans);
-        }
-      }
-      spans.push(...own);
+      spans.push(...(await spansOfSession(session, root, options.toolSpans === true ? transcripts : null)));
       if (session.status !== 'HandedOff') finished.add(root);
     }
     for (const root of finished) {
