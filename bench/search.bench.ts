@@ -121,7 +121,7 @@ export async function searchBenches(runs: number, pgUrl: string): Promise<Row[]>
     for (const [label, text, target] of [
       [`a phrase ${conversations / 1000} conversations hold`, RARE, '≤ 2×'],
       ['a word every conversation holds', 'the', '≤ 2×'],
-      ['two words every conversation holds, never side by side (each candidate read: no target)', UNSAID, ''],
+      ['two words every conversation holds, never side by side (no target)', UNSAID, ''],
     ] as const) {
       rows.push(row(`search first page (library, files): ${label}`, await measurePair(runs, 1, () => timed(() => searchStore(dir, { text })), fileList), '`list` first page, --agent, on the same store', target));
     }
@@ -138,7 +138,7 @@ export async function searchBenches(runs: number, pgUrl: string): Promise<Row[]>
       for (const [label, text, target] of [
         [`a phrase ${conversations / 1000} conversations hold`, RARE, '≤ 2×'],
         ['a word every conversation holds', 'the', '≤ 2×'],
-        ['two words every conversation holds, never side by side (each candidate read: no target)', UNSAID, ''],
+        ['two words every conversation holds, never side by side (no target)', UNSAID, ''],
       ] as const) {
         rows.push(row(`search first page (library, PostgreSQL): ${label}`, await measurePair(runs, 1, () => timed(() => searchStore(store, { text })), pgList), '`list` first page, --agent, on the same store', target));
       }

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { SessionError } from '../errors.js';
 import { AgentNameSchema, UuidSchema } from './limits.js';
-import { indexedWords, WORD_CHARACTER } from './search-words.js';
+import { indexedTerms, indexedWords, WORD_CHARACTER } from './search-words.js';
 
 const Instant = z.string().refine((s) => !Number.isNaN(Date.parse(s)), { message: 'must be a date or time (ISO 8601)' });
 
@@ -49,7 +49,7 @@ export interface TextMatch {
 
 /** A search's text, ready to look for: the words an index must hold, and the test of a message. */
 export interface PhraseFinder {
-  /** The distinct words (as indexed) every matching message holds. */
+  /** The distinct terms (words and pairs of adjacent words, as indexed) every matching message holds. */
   words: string[];
   /** The first match in `text`, or null. */
   find(text: string): TextMatch | null;
@@ -63,7 +63,7 @@ export function phraseFinder(text: string): PhraseFinder {
   const last = Array.from(trimmed).at(-1) ?? '';
   const pattern = new RegExp(`${WORD_CHARACTER.test(first) ? '(?<![\\p{L}\\p{N}_])' : ''}${body}${WORD_CHARACTER.test(last) ? '(?![\\p{L}\\p{N}_])' : ''}`, 'iu');
   return {
-    words: [...indexedWords(trimmed)],
+    words: [...indexedTerms(trimmed)],
     find(message) {
       const match = pattern.exec(message);
       return match === null ? null : { start: match.index, end: match.index + match[0].length };

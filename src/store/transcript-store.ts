@@ -24,7 +24,7 @@ export interface TranscriptStore {
   fileOf?(sessionId: string): string;
   /**
    * A search's candidates: messages of stored conversations that may hold every one of `words`
-   * (as the index keeps them: see `indexedWords`), the most recently stored conversation first
+   * (words and pairs of adjacent words, as the index keeps them: see `indexedTerms`), the most recently stored conversation first
    * and its messages in order, from after `after`; only those of sessions `accept` keeps (asked
    * a batch of ids at a time, before their conversations are read). The caller checks each
    * message's text: an index answers "maybe". Conversations stored before the index existed are

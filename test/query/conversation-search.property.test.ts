@@ -53,7 +53,9 @@ for (const kind of KINDS) {
             for (const [i, id] of ids.entries()) await opened.transcripts!.save(id, contents[i]!);
             const read = <T>(work: (reads: Parameters<Parameters<typeof readFileSessions>[1]>[0]) => Promise<T>) =>
               opened instanceof PostgresEventStore ? readPostgresSessions(opened, work) : readFileSessions(join(dir, 'store'), work);
-            for (const words of queries) {
+            // And a phrase someone said (two words and what is between them): the index's pairs must hold it.
+            const said = conversations.flatMap((messages) => messages.map(([, text]) => /[\p{L}\p{N}_]+[^\p{L}\p{N}_]+[\p{L}\p{N}_]+/u.exec(text)?.[0])).find((phrase) => phrase !== undefined);
+            for (const words of said === undefined ? queries : [...queries, said]) {
               const finder = phraseFinder(words);
               // Newest stored first, each conversation's messages in order.
               const expected = ids

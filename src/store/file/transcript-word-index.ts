@@ -2,7 +2,7 @@ import { constants } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { crc32 } from 'node:zlib';
 import { conversationMessages } from '../../domain/conversation.js';
-import { indexedWords } from '../../domain/search-words.js';
+import { indexedTerms } from '../../domain/search-words.js';
 import { storageError } from '../../errors.js';
 import { signatureOf, type SignatureBits } from './word-signatures.js';
 
@@ -12,7 +12,7 @@ const COMPLETE = '#complete';
 /** The signature of a stored transcript's words (those of its messages, as a search reads them). */
 export function transcriptSignature(content: Buffer): Buffer {
   const words = new Set<string>();
-  for (const message of conversationMessages(content)) indexedWords(message.text, words);
+  for (const message of conversationMessages(content)) indexedTerms(message.text, words);
   return signatureOf(words, words.size);
 }
 

@@ -1,7 +1,7 @@
 /**
- * A conversation's words as a Bloom filter (its "signature"): about 10 bits a distinct word and
- * 7 probes, so a word it does not hold passes for one about 1% of the time, and a word it holds
- * always does. A search reads the signatures, not the conversations, and opens only those that
+ * A conversation's terms (words and pairs of adjacent words) as a Bloom filter (its
+ * "signature"): about 10 bits a distinct term and 7 probes, so a term it does not hold passes for
+ * one about 1% of the time, and a term it holds always does. A search reads the signatures, not the conversations, and opens only those that
  * may hold every word it looks for (false hits are then checked away on the text).
  */
 
@@ -39,15 +39,14 @@ function mix(value: number): number {
   return h;
 }
 
-/** The signature of a set of words: a power-of-two number of bits, at least 256. */
-export function signatureOf(words: Iterable<string>, count: number): Buffer {
-  let bits = MIN_BITS;
-  while (bits < count * BITS_PER_WORD) bits *= 2;
+/** The signature of a set of terms: about 10 bits a term, a multiple of 64, at least 256. */
+export function signatureOf(terms: Iterable<string>, count: number): Buffer {
+  const bits = Math.max(MIN_BITS, Math.ceil((count * BITS_PER_WORD) / 64) * 64);
   const signature = Buffer.alloc(bits / 8);
-  for (const word of words) {
-    const probe = probeOf(word);
+  for (const term of terms) {
+    const probe = probeOf(term);
     for (let i = 0; i < PROBES; i += 1) {
-      const bit = (probe.h1 + i * probe.h2) & (bits - 1);
+      const bit = (probe.h1 + i * probe.h2) % bits;
       signature[bit >>> 3]! |= 1 << (bit & 7);
     }
   }
@@ -68,14 +67,14 @@ const BASE64 = (() => {
  * nothing. Text that is not a signature this code wrote answers true (read, then checked).
  */
 export function mayHoldAll(base64: SignatureBits, probes: readonly WordProbe[]): boolean {
-  // Signatures are at least 32 bytes, a power of two: base64 of 4 characters per 3 bytes, padded.
+  // Signatures are at least 32 bytes, a multiple of 8: base64 of 4 characters per 3 bytes, padded.
   const padding = base64[base64.length - 1] === 0x3d ? (base64[base64.length - 2] === 0x3d ? 2 : 1) : 0;
   const bytes = (base64.length / 4) * 3 - padding;
   const bits = bytes * 8;
-  if (base64.length % 4 !== 0 || bits < MIN_BITS || (bits & (bits - 1)) !== 0) return true;
+  if (base64.length % 4 !== 0 || bits < MIN_BITS || bits % 64 !== 0) return true;
   for (const probe of probes) {
     for (let i = 0; i < PROBES; i += 1) {
-      const bit = (probe.h1 + i * probe.h2) & (bits - 1);
+      const bit = (probe.h1 + i * probe.h2) % bits;
       // Bit j of byte k is bit 8k + 7 - j of the stream base64 spells, 6 bits a character.
       const at = (bit >>> 3) * 8 + 7 - (bit & 7);
       const value = BASE64[base64[(at / 6) | 0]!]!;

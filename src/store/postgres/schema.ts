@@ -187,7 +187,7 @@ function upsertSessionsSql(s: string): string {
 
 /**
  * The messages of the stored conversations, for a search: a row a message, its words (as
- * `indexedWords` gives them, lexemes only) in a tsvector under a GIN index. The client computes
+ * `indexedTerms` gives them: words and pairs of adjacent words, lexemes only) in a tsvector under a GIN index. The client computes
  * the rows (the same code reads a conversation on files); \`indexed_sha256\` says which version
  * of a transcript its rows are of, so transcripts stored by earlier versions are indexed by the
  * next search. A message with too many distinct words for a tsvector has none (\`words\` null)

@@ -1,5 +1,5 @@
 import { conversationMessages } from '../../domain/conversation.js';
-import { indexedWords } from '../../domain/search-words.js';
+import { indexedTerms } from '../../domain/search-words.js';
 
 /** A row of the `transcript_messages` table, as the client computes it. */
 export interface MessageRow {
@@ -19,7 +19,7 @@ export function messageRows(content: Buffer): MessageRow[] {
     message: index,
     role: storable(message.role),
     text: storable(message.text),
-    words: tsvectorText(indexedWords(message.text)),
+    words: tsvectorText(indexedTerms(message.text)),
   }));
 }
 
