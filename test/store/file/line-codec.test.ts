@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { crc32 } from 'node:zlib';
 import { decodeEventLine, encodeEventLine } from '../../../src/store/file/line-codec.js';
 import { sampleEvents } from '../../helpers/events.js';
 
@@ -54,4 +55,50 @@ describe('line codec', () => {
     expect(decodeEventLine(encodeEventLine({ ...request, by: 'alice' } as never).slice(0, -1)).ok).toBe(true);
     expect(decodeEventLine(encodeEventLine(request as never).slice(0, -1)).ok).toBe(false);
   });
+
+  /** A line whose checksum holds for this body, whatever the body is. */
+  const withChecksum = (body: string) => `${body.slice(0, -1)},"crc":${crc32(body)}}`;
+
+  it('says why a line is refused: no checksum field, a wrong checksum, a body that is not JSON', () => {
+    const line = encodeEventLine(sampleEvents(1)[0]!).slice(0, -1);
+    expect(decodeEventLine(line.replace(/,"crc":\d+\}$/, '}'))).toEqual({ ok: false, reason: 'no checksum field at the end of the line' });
+    // Eleven digits, or none, or a field at the very start: no checksum field either.
+    expect(decodeEventLine(line.replace(/"crc":\d+/, '"crc":12345678901'))).toEqual({ ok: false, reason: 'no checksum field at the end of the line' });
+    expect(decodeEventLine(line.replace(/"crc":\d+/, '"crc":'))).toEqual({ ok: false, reason: 'no checksum field at the end of the line' });
+    expect(decodeEventLine('"crc":1}')).toEqual({ ok: false, reason: 'no checksum field at the end of the line' });
+    expect(decodeEventLine('12}')).toEqual({ ok: false, reason: 'no checksum field at the end of the line' });
+    expect(decodeEventLine(line.replace(/"crc":(\d+)/, (_, crc: string) => `"crc":${(Number(crc) + 1) % 2 ** 32}`))).toEqual({ ok: false, reason: 'checksum mismatch: the line was altered or torn' });
+    const broken = decodeEventLine(withChecksum('{"seq":1,}'));
+    expect(broken.ok).toBe(false);
+    expect(!broken.ok && broken.reason).toMatch(/^not JSON: /);
+    // The smallest line there is: an empty object, its checksum right.
+    expect(decodeEventLine(withChecksum('{}')).ok).toBe(false);
+  });
+
+  it('by checksum, trusts only an envelope that looks right: anything else is validated, and refused', () => {
+    const event = sampleEvents(1)[0]!;
+    const body = JSON.stringify(event);
+    expect(decodeEventLine(withChecksum(body), 'checksum')).toEqual({ ok: true, event, json: body });
+    const broken: Array<Record<string, unknown>> = [
+      { schemaVersion: 99 },
+      { schemaVersion: '4' },
+      { type: 'SessionExploded' },
+      { seq: 1.5 },
+      { seq: '1' },
+      { sessionId: 7 },
+      { id: 7 },
+      { data: null },
+      { data: 'x' },
+    ];
+    for (const change of broken) expect(decodeEventLine(withChecksum(JSON.stringify({ ...event, ...change })), 'checksum').ok, JSON.stringify(change)).toBe(false);
+    // An event the schema refuses but whose envelope looks right: trusted by checksum (its writer validated it), refused by default.
+    const loose = JSON.stringify({ ...event, data: { ...(event.data as object), purpose: 7 } });
+    expect(decodeEventLine(withChecksum(loose), 'checksum').ok).toBe(true);
+    expect(decodeEventLine(withChecksum(loose)).ok).toBe(false);
+    // An earlier version's event is renumbered: its text is not this version's, so no json is handed on.
+    const older = decodeEventLine(withChecksum(JSON.stringify({ ...event, schemaVersion: 2 })), 'checksum');
+    expect(older).toEqual({ ok: true, event });
+    expect('json' in older).toBe(false);
+  });
 });
+
