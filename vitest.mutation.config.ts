@@ -12,6 +12,7 @@ export default defineConfig({
       'test/projections/**/*.test.ts',
       'test/checkpoint/**/*.test.ts',
       'test/store/file/line-codec.test.ts',
+      'test/store/file/stamp-batch.test.ts',
       'test/store/file/log-scanner.test.ts',
       'test/store/file/durability.test.ts',
       'test/store/group-commit.test.ts',

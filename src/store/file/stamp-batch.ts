@@ -39,6 +39,7 @@ export function stampBatch<P extends Waiting>(
       );
       continue;
     }
+    // Stryker disable next-line ConditionalExpression: equivalent in what is written, the frame pass below would set it; set here, a lone handoff (the common write) is framed once.
     const stored = pendingEvents.map((event, i) => framed(event, seq + i + 1, i === 0 && pendingEvents.length > 1 ? pendingEvents.length : undefined));
     // Nothing the reader would refuse may reach the log, or one bad write would block every open.
     const issues = firstInvalid(stored);
@@ -51,12 +52,14 @@ export function stampBatch<P extends Waiting>(
     accepted.push({ pending, stored });
     events.push(...stored);
   }
+  // Stryker disable next-line ConditionalExpression: equivalent, a write already framed as a whole is left as it is by the pass too (it only reframes what differs).
   if (events.length > 1 && events[0]!.txSize !== events.length) {
     // One frame for the whole write; the appends inside it need none of their own. Only the
     // first event of each append can carry one: only those are framed again.
     let at = 0;
     for (const item of accepted) {
       const first = at === 0 ? events.length : undefined;
+      // Stryker disable next-line ConditionalExpression: equivalent in what is written, framing an event again with its own frame gives the same event.
       if (item.stored[0]!.txSize !== first) {
         const reframed = framed(item.stored[0]!, item.stored[0]!.seq, first);
         events[at] = reframed;
