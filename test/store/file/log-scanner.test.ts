@@ -1,7 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { SessionError } from '../../../src/index.js';
-import { LogScanner } from '../../../src/store/file/log-scanner.js';
+import { crc32 } from 'node:zlib';
+import { LogScanner, type LogFinding } from '../../../src/store/file/log-scanner.js';
 import { logText, sampleEvents } from '../../helpers/events.js';
 
 function scanAll(bytes: Buffer, cuts: number[] = []) {
@@ -82,4 +83,68 @@ describe('log scanner', () => {
       }),
     );
   });
+
+  /** A tolerant scan (the audit's): every finding, and the seqs of what it released. */
+  function scanTolerant(bytes: Buffer) {
+    const findings: LogFinding[] = [];
+    const scanner = new LogScanner('events.ndjson', undefined, (finding) => findings.push(finding));
+    const seqs = scanner.push(bytes).map((r) => r.event.seq);
+    return { findings, seqs, tail: scanner.tail() };
+  }
+  const offsetOf = (lines: string[], index: number) => Buffer.byteLength(lines.slice(0, index).map((l) => `${l}\n`).join(''));
+
+  it('tolerant (the audit), reports each bad line as a finding without its prefix, and goes on', () => {
+    const lines = logText(events).split('\n').slice(0, -1);
+    // Line 2 altered (it held seq 2), line 4 empty: the next line's seq is the one after the unreadable one's.
+    const bad = [lines[0]!, lines[1]!.replace('ReviewAgent', 'ReviewAgenT'), lines[2]!, '', ...lines.slice(3)];
+    const { findings, seqs, tail } = scanTolerant(Buffer.from(bad.map((l) => `${l}\n`).join('')));
+    expect(findings).toEqual([
+      { line: 2, offset: offsetOf(bad, 1), message: 'checksum mismatch: the line was altered or torn' },
+      { line: 4, offset: offsetOf(bad, 3), message: 'empty line' },
+      { line: 5, offset: offsetOf(bad, 4), message: 'seq 4 where 5 was expected (a gap, a duplicate or a reordering)' },
+    ]);
+    // The events it could read (seq 2 opened a transaction: without it, its partner 3 stands alone).
+    expect(seqs).toEqual([1, 3, 4, 5, 6, 7, 8, 9]);
+    expect(tail).toMatchObject({ lastSeq: 9, line: 10, pendingLines: 0 });
+  });
+
+  it('tolerant, finds a transaction that starts inside another, where it starts', () => {
+    const lines = logText(events).split('\n').slice(0, -1);
+    // Seq 2 opens a transaction of two; seq 4 opens another before 3 arrives (3 is left out).
+    const overlapping = [lines[0]!, lines[1]!, lines[3]!, lines[4]!];
+    const bytes = Buffer.from(overlapping.map((l) => `${l}\n`).join(''));
+    const { findings } = scanTolerant(bytes);
+    expect(findings).toContainEqual({ line: 3, offset: offsetOf(overlapping, 2), message: 'a transaction starts before the one at line 2 is complete' });
+    expect(scanError(bytes).message).toBe(`events.ndjson:3 (byte ${offsetOf(overlapping, 2)}): seq 4 where 3 was expected (a gap, a duplicate or a reordering)`);
+  });
+
+  it('strict (every open), trusts a checksummed event whose envelope looks right; tolerant validates it against the schema', () => {
+    const [spawn] = sampleEvents(1);
+    const loose = JSON.stringify({ ...spawn!, data: { ...(spawn!.data as object), purpose: 7 } });
+    const line = `${loose.slice(0, -1)},"crc":${crc32(loose)}}\n`;
+    expect(scanAll(Buffer.from(line)).seqs).toEqual([1]);
+    const { findings, seqs } = scanTolerant(Buffer.from(line));
+    expect(seqs).toEqual([]);
+    expect(findings).toEqual([{ line: 1, offset: 0, message: expect.stringMatching(/^not a valid event: data\.purpose: /) }]);
+  });
+
+  it('holds a transaction of three until its third line, and hands on each line of this version as it was written', () => {
+    const [first, second, third] = sampleEvents(3);
+    const { txSize: _unused, ...handoff } = second!;
+    const tx = [{ ...first!, txSize: 3 }, handoff, third!] as never[];
+    const lines = logText(tx).split('\n').slice(0, -1);
+    const scanner = new LogScanner('events.ndjson');
+    expect(scanner.push(Buffer.from(`${lines[0]}\n${lines[1]}\n`))).toEqual([]);
+    expect(scanner.tail()).toMatchObject({ pendingLines: 2, lastSeq: 0 });
+    const released = scanner.push(Buffer.from(`${lines[2]}\n`));
+    expect(released.map((r) => r.event.seq)).toEqual([1, 2, 3]);
+    // The JSON handed on (export) is each line's body, without its checksum.
+    expect(released.map((r) => r.json)).toEqual(lines.map((line) => line.replace(/,"crc":\d+\}$/, '}')));
+    // An earlier version's line is renumbered: its text is not handed on.
+    const older = logText([{ ...first!, schemaVersion: 2 } as never]);
+    const [record] = new LogScanner('events.ndjson').push(Buffer.from(older));
+    expect(record).toBeDefined();
+    expect('json' in record!).toBe(false);
+  });
 });
+
