@@ -76,23 +76,31 @@ export const pipelineMachine = setup({
     hasNextStep: ({ context }) => context.index + 1 < context.steps.length,
     nextStepGated: ({ context }) => context.steps[context.index + 1]?.approval === true,
     hasRetryLeft: ({ context }) => context.retries < context.maxRetries,
+    // Stryker disable next-line OptionalChaining: equivalent, only a run that waits (waiting set) is asked.
     resumesHandoff: ({ context }) => context.waiting?.resumeTo === 'handingOff',
   },
   actions: {
+    // Stryker disable next-line ConditionalExpression: equivalent, the action runs on this event only (the check narrows its type).
     recordSession: assign(({ context, event }) => (event.type === 'STEP_STARTED' ? { sessionIds: [...context.sessionIds, event.sessionId] } : {})),
+    // Stryker disable next-line ConditionalExpression: equivalent, the action runs on this event only (the check narrows its type).
     replaceSession: assign(({ context, event }) => (event.type === 'STEP_STARTED' ? { sessionIds: [...context.sessionIds.slice(0, -1), event.sessionId] } : {})),
     advance: assign(({ context }) => ({ index: context.index + 1, retries: 0 })),
     countRetry: assign(({ context }) => ({ retries: context.retries + 1 })),
+    // Stryker disable next-line ConditionalExpression: equivalent, the action runs on these events only (the check narrows their type).
     recordError: assign(({ event }) => (event.type === 'STEP_FAILED' || event.type === 'STEP_INTERRUPTED' ? { error: event.error } : {})),
     waitAtGate: assign(({ context }) => ({
       waiting: { reason: 'gate' as const, step: context.index + 1, detail: `step ${context.index + 2} (${context.steps[context.index + 1]!.agentName}) requires approval`, resumeTo: 'handingOff' as const },
       index: context.index + 1,
       retries: 0,
     })),
+    // Stryker disable next-line ConditionalExpression: equivalent, the action runs on this event only (the check narrows its type).
     waitAfterCap: assign(({ context, event }) => (event.type === 'STEP_CAPPED' ? { waiting: { reason: event.cap, step: context.index, detail: event.error, resumeTo: 'retrying' as const } } : {})),
+    // Stryker disable next-line ConditionalExpression: equivalent, the action runs on this event only (the check narrows its type).
     holdHandoff: assign(({ context, event }) => (event.type === 'HOLD' ? { waiting: { reason: 'budget' as const, step: context.index, detail: event.detail, resumeTo: 'handingOff' as const } } : {})),
+    // Stryker disable next-line ConditionalExpression: equivalent, the action runs on this event only (the check narrows its type).
     holdRetry: assign(({ context, event }) => (event.type === 'HOLD' ? { waiting: { reason: 'budget' as const, step: context.index, detail: event.detail, resumeTo: 'retrying' as const } } : {})),
     stopWaiting: assign({ waiting: undefined }),
+    // Stryker disable next-line ConditionalExpression: equivalent, the action runs on this event only (the check narrows its type).
     recordRejection: assign(({ event }) => (event.type === 'REJECTED' ? { error: `rejected: ${event.reason}`, waiting: undefined } : {})),
   },
 }).createMachine({
