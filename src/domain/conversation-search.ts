@@ -1,9 +1,7 @@
 import { z } from 'zod';
 import { SessionError } from '../errors.js';
-import { AgentNameSchema, UuidSchema } from './limits.js';
+import { AgentNameSchema, InstantSchema, UuidSchema } from './limits.js';
 import { indexedTerms, indexedWords, WORD_CHARACTER } from './search-words.js';
-
-const Instant = z.string().refine((s) => !Number.isNaN(Date.parse(s)), { message: 'must be a date or time (ISO 8601)' });
 
 /** The most hits one page of a search may hold. */
 export const MAX_SEARCH_PAGE = 100;
@@ -13,7 +11,7 @@ export const ConversationSearchSchema = z.strictObject({
   text: z.string().max(1024).refine((text) => indexedWords(text).size > 0, { message: 'must hold at least one word (letters or digits)' }),
   agent: AgentNameSchema.optional(),
   issue: z.number().int().positive().optional(),
-  since: Instant.optional(),
+  since: InstantSchema.optional(),
   limit: z.number().int().positive().max(MAX_SEARCH_PAGE).default(20),
   after: z.string().max(512).nullable().optional(),
 });

@@ -11,6 +11,9 @@ export const LIMITS = {
   previousResults: 256,
 } as const;
 
+/** An instant a query or a search is bounded by: any date or time `Date.parse` reads (ISO 8601). */
+export const InstantSchema = z.string().refine((s) => !Number.isNaN(Date.parse(s)), { message: 'must be a date or time (ISO 8601)' });
+
 /** A session or event id: an RFC 4122 UUID, lower or upper case. */
 export const UuidSchema = z.string().refine((s) => isUuid(s), { message: 'must be a UUID' });
 

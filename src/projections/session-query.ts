@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { PhaseSchema } from '../domain/phase.js';
 import type { Session } from '../domain/session.js';
 import { SessionStatusSchema, type SessionStatus } from '../domain/session-status.js';
-import { AgentNameSchema, UuidSchema } from '../domain/limits.js';
+import { AgentNameSchema, InstantSchema, UuidSchema } from '../domain/limits.js';
 import { SessionError } from '../errors.js';
 import { childrenOf } from './lineage.js';
 
@@ -64,8 +64,6 @@ export type SessionOrder = (typeof SESSION_ORDERS)[number];
 /** The most sessions one page may hold. */
 export const MAX_PAGE = 10_000;
 
-const Instant = z.string().refine((s) => !Number.isNaN(Date.parse(s)), { message: 'must be a date or time (ISO 8601)' });
-
 /** Zod schema of a {@link SessionQuery}: what `querySessions` accepts. */
 export const SessionQuerySchema = z.strictObject({
   status: z.union([SessionStatusSchema, z.array(SessionStatusSchema).min(1)]).optional(),
@@ -73,10 +71,10 @@ export const SessionQuerySchema = z.strictObject({
   phase: PhaseSchema.optional(),
   issue: z.number().int().positive().optional(),
   pipeline: UuidSchema.optional(),
-  createdSince: Instant.optional(),
-  createdUntil: Instant.optional(),
-  endedSince: Instant.optional(),
-  endedUntil: Instant.optional(),
+  createdSince: InstantSchema.optional(),
+  createdUntil: InstantSchema.optional(),
+  endedSince: InstantSchema.optional(),
+  endedUntil: InstantSchema.optional(),
   text: z.string().min(1).max(1024).optional(),
   order: z.enum(SESSION_ORDERS).default('spawn'),
   limit: z.number().int().positive().max(MAX_PAGE).default(100),

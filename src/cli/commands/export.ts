@@ -8,6 +8,7 @@ import { issueLabel, print, printJson } from '../format.js';
 import { UsageError, stringOption, type Command, type CommandContext } from '../command.js';
 import { exportTraces } from '../../report/otlp-export.js';
 import { headersOf } from '../headers.js';
+import { InstantSchema } from '../../domain/limits.js';
 
 const STATUS_COLOR: Record<Session['status'], string> = { Active: '#1f6feb', HandedOff: '#8957e5', Completed: '#1a7f37', Failed: '#cf222e' };
 
@@ -84,7 +85,7 @@ async function exportOtlp(context: CommandContext): Promise<number> {
   const endpoint = stringOption(context, 'endpoint');
   if (endpoint === undefined || !/^https?:\/\//.test(endpoint)) throw new UsageError('--format otlp needs --endpoint http(s)://…/v1/traces');
   const since = stringOption(context, 'since');
-  if (since !== undefined && Number.isNaN(Date.parse(since))) throw new UsageError('--since must be a date or time (ISO 8601)');
+  if (since !== undefined && !InstantSchema.safeParse(since).success) throw new UsageError('--since must be a date or time (ISO 8601)');
   const headers = headersOf((context.values['header'] as string[] | undefined) ?? [], '--header');
   const report = await withSessionReads(context, (reads, transcripts) =>
     exportTraces(reads, transcripts, { endpoint, headers, toolSpans: context.values['tool-spans'] === true, ...(since === undefined ? {} : { since }) }),
