@@ -8,6 +8,7 @@ import { GroupCommit, type PendingAppend } from '../group-commit.js';
 import { channelOf, checkSchemaName, migrationSql } from './schema.js';
 import { withRetry } from './with-retry.js';
 import { PostgresTranscripts } from './postgres-transcripts.js';
+import { inTransaction } from './transaction.js';
 import { PostgresSlotTable } from './postgres-slots.js';
 import { PostgresAgentLogs } from './postgres-agent-logs.js';
 import { currentEvent } from '../../events/upcast.js';
@@ -198,20 +199,14 @@ export class PostgresEventStore implements EventStore {
 
   /** Runs `work` in a transaction on a connection of the pool, committed when it resolves. */
   private async transaction<T>(what: string, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-    const client = await withRetry(`connecting for ${what}`, () => this.pool.connect());
     try {
-      await client.query('BEGIN');
-      const result = await work(client);
-      await client.query('COMMIT');
-      client.release();
-      return result;
+      return await inTransaction(() => withRetry(`connecting for ${what}`, () => this.pool.connect()), work);
     } catch (error) {
-      // A failed transaction leaves the connection unusable until rolled back: never reuse it.
-      client.release(true);
       if (error instanceof SessionError) throw error;
       throw new SessionError('STORAGE', `${what} in ${this.location} failed: ${(error as Error).message}`, { cause: error });
     }
   }
+
 
   async connect(sink: EventSink, from: StoreCursor | null): Promise<ConnectReport> {
     await this.migratedOnce();

@@ -3,6 +3,7 @@ import type { ConcurrencyLimit } from '../../domain/concurrency-limit.js';
 import { EMPTY_SLOT_TABLE, type SlotEntry, type SlotTableState } from '../../domain/slot-table.js';
 import type { SlotChange, SlotTableStore } from '../slot-store.js';
 import { withRetry } from './with-retry.js';
+import { inTransaction } from './transaction.js';
 
 interface LimitRow {
   concurrency: ConcurrencyLimit | null;
@@ -57,21 +58,9 @@ export class PostgresSlotTable implements SlotTableStore {
    * again after a dropped connection (every change here may run twice: see the class).
    */
   private inTransaction<T>(what: string, begin: string, work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-    return withRetry(what, async () => {
-      const client = await this.pool.connect();
-      try {
-        await client.query(begin);
-        const result = await work(client);
-        await client.query('COMMIT');
-        client.release();
-        return result;
-      } catch (error) {
-        // A failed transaction leaves the connection unusable until rolled back: never reuse it.
-        client.release(true);
-        throw error;
-      }
-    });
+    return withRetry(what, () => inTransaction(() => this.pool.connect(), work, begin));
   }
+
 
   /** The table and the server's clock, read in the transaction of `client` (`lock`: `FOR UPDATE` to change it). */
   private async readIn(client: pg.PoolClient, lock: 'FOR UPDATE' | ''): Promise<{ table: SlotTableState; now: number }> {

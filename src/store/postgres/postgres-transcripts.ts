@@ -4,6 +4,7 @@ import type { SearchPosition } from '../../domain/conversation-search.js';
 import { digestOf, transcriptKey, type CandidateMessage, type TranscriptCandidates, type TranscriptDigest, type TranscriptStore } from '../transcript-store.js';
 import { messageRows, tsqueryText } from './transcript-rows.js';
 import { withRetry } from './with-retry.js';
+import { inTransaction } from './transaction.js';
 
 /** How many candidate messages a search fetches at a time. */
 const CANDIDATE_BATCH = 200;
@@ -25,7 +26,7 @@ export class PostgresTranscripts implements TranscriptStore {
     const digest = digestOf(content);
     await this.ready();
     // Not retried: an insert whose outcome is unknown is reported, never repeated blindly.
-    await this.inTransaction(async (client) => {
+    await inTransaction(() => this.pool.connect(), async (client) => {
       await client.query(
         `INSERT INTO ${this.schema}.transcripts (session_id, bytes, sha256, content, indexed_sha256) VALUES ($1, $2, $3, $4, $3)
          ON CONFLICT (session_id) DO UPDATE SET bytes = EXCLUDED.bytes, sha256 = EXCLUDED.sha256, content = EXCLUDED.content,
@@ -111,7 +112,7 @@ export class PostgresTranscripts implements TranscriptStore {
       this.pool.query<{ id: string }>(`SELECT session_id::text AS id FROM ${s}.transcripts WHERE indexed_sha256 IS DISTINCT FROM sha256`),
     );
     for (const { id } of rows) {
-      await this.inTransaction(async (client) => {
+      await inTransaction(() => this.pool.connect(), async (client) => {
         // Locked, so a transcript stored at the same time is indexed by whichever runs last, as stored.
         const { rows: found } = await client.query<{ content: Buffer; saved_at: Date }>(`SELECT content, saved_at FROM ${s}.transcripts WHERE session_id = $1 FOR UPDATE`, [id]);
         if (found[0] === undefined) return;
@@ -134,19 +135,5 @@ export class PostgresTranscripts implements TranscriptStore {
        SELECT $1, r.message, coalesce($3::timestamptz, now()), r.role, r.text, r.words::tsvector FROM json_to_recordset($2::json) AS r (message integer, role text, text text, words text)`,
       [sessionId, JSON.stringify(rows), savedAt],
     );
-  }
-
-  /** Runs `work` in one transaction; a failed one never goes back to the pool. */
-  private async inTransaction(work: (client: pg.PoolClient) => Promise<void>): Promise<void> {
-    const client = await this.pool.connect();
-    try {
-      await client.query('BEGIN');
-      await work(client);
-      await client.query('COMMIT');
-      client.release();
-    } catch (error) {
-      client.release(true);
-      throw error;
-    }
   }
 }
