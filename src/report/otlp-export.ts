@@ -74,7 +74,8 @@ export async function otlpSink(target: OtlpTarget): Promise<SpanSink> {
  * Sends the spans of a store's pipelines to an OTLP endpoint (see trace-spans.ts for what they
  * are): each ended session's, its agent run's (and, with `toolSpans`, its tool calls'), and
  * each pipeline's once none of its sessions is Active. Sessions are read as a stream in spawn
- * order, in memory that holds a few entries a pipeline, not the sessions. Ids derive from
+ * order, in memory that holds each session's root id and a summary a pipeline, not the sessions
+ * themselves (about 100 bytes a session). Ids derive from
  * session ids: exporting again sends the same spans. Throws as {@link otlpSink}.
  */
 export async function exportTraces(reads: SessionReads, transcripts: TranscriptStore, options: TraceExportOptions): Promise<TraceExportReport> {
