@@ -117,16 +117,19 @@ export async function searchBenches(runs: number, pgUrl: string): Promise<Row[]>
       lowerIsBetter: true,
       target,
     });
-    const fileList = () => timed(() => readFileSessions(dir, (reads) => reads.page(listPage)));
-    for (const [label, text, target] of [
-      [`a phrase ${conversations / 1000} conversations hold`, RARE, '≤ 2×'],
-      ['a word every conversation holds', 'the', '≤ 2×'],
-      ['two words every conversation holds, never side by side (no target)', UNSAID, ''],
-    ] as const) {
-      rows.push(row(`search first page (library, files): ${label}`, await measurePair(runs, 1, () => timed(() => searchStore(dir, { text })), fileList), '`list` first page, --agent, on the same store', target));
-    }
     const cli = (args: string[]) => () => timed(() => run(process.execPath, [CLI, ...args], { maxBuffer: 1 << 26 }));
-    rows.push(row('CLI `search` first page (files): the rare phrase', await measurePair(runs, 1, cli(['search', RARE, '--dir', dir]), cli(['list', '--agent', 'ReviewAgent', '--limit', '20', '--dir', dir])), 'CLI `list --agent A --limit 20` on the same store'));
+    // The same rows on each store: three searches in the library, the rare one as a command, each against a list's first page.
+    const storeRows = async (kind: string, searched: string | PostgresEventStore, list: () => Promise<number>, where: string[]) => {
+      for (const [label, text, target] of [
+        [`a phrase ${conversations / 1000} conversations hold`, RARE, '≤ 2×'],
+        ['a word every conversation holds', 'the', '≤ 2×'],
+        ['two words every conversation holds, never side by side (no target)', UNSAID, ''],
+      ] as const) {
+        rows.push(row(`search first page (library, ${kind}): ${label}`, await measurePair(runs, 1, () => timed(() => searchStore(searched, { text })), list), '`list` first page, --agent, on the same store', target));
+      }
+      rows.push(row(`CLI \`search\` first page (${kind}): the rare phrase`, await measurePair(runs, 1, cli(['search', RARE, ...where]), cli(['list', '--agent', 'ReviewAgent', '--limit', '20', ...where])), 'CLI `list --agent A --limit 20` on the same store'));
+    };
+    await storeRows('files', dir, () => timed(() => readFileSessions(dir, (reads) => reads.page(listPage))), ['--dir', dir]);
 
     await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
     const url = `${pgUrl}#${schema}`;
@@ -134,15 +137,7 @@ export async function searchBenches(runs: number, pgUrl: string): Promise<Row[]>
     await run(process.execPath, [CLI, 'migrate', '--store', url]);
     const store = new PostgresEventStore({ connectionString: pgUrl, schema });
     try {
-      const pgList = () => timed(() => readPostgresSessions(store, (reads) => reads.page(listPage)));
-      for (const [label, text, target] of [
-        [`a phrase ${conversations / 1000} conversations hold`, RARE, '≤ 2×'],
-        ['a word every conversation holds', 'the', '≤ 2×'],
-        ['two words every conversation holds, never side by side (no target)', UNSAID, ''],
-      ] as const) {
-        rows.push(row(`search first page (library, PostgreSQL): ${label}`, await measurePair(runs, 1, () => timed(() => searchStore(store, { text })), pgList), '`list` first page, --agent, on the same store', target));
-      }
-      rows.push(row('CLI `search` first page (PostgreSQL): the rare phrase', await measurePair(runs, 1, cli(['search', RARE, '--store', url]), cli(['list', '--agent', 'ReviewAgent', '--limit', '20', '--store', url])), 'CLI `list --agent A --limit 20` on the same store'));
+      await storeRows('PostgreSQL', store, () => timed(() => readPostgresSessions(store, (reads) => reads.page(listPage))), ['--store', url]);
     } finally {
       await store.close();
     }
