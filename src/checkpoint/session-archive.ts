@@ -166,8 +166,10 @@ export class SessionArchive {
 
   /**
    * Copies these records' bytes out of the file now, so that they are read from memory later
-   * even if the file changes in place meanwhile; each is checked against its CRC-32 when it is
-   * read, as any record. Each is a copy of its own: the read windows are not kept.
+   * even if the file changes in place meanwhile. Each is checked against its CRC-32 as it is
+   * copied: another process may have blanked it between the index being read and now, and a
+   * copy that is already wrong would only fail later, far from the load that could read again.
+   * Throws `CORRUPT_CHECKPOINT`. Each is a copy of its own: the read windows are not kept.
    */
   copyOut(entries: readonly number[]): void {
     // Last record first, in windows that end where a record ends: reads that run backwards never
@@ -192,7 +194,7 @@ export class SessionArchive {
         windowStart = from;
         window = this.readUpTo(from, end - from);
       }
-      this.copies.set(entry, Buffer.from(window.subarray(start - windowStart, start - windowStart + length)));
+      this.copies.set(entry, Buffer.from(this.verified(entry, window.subarray(start - windowStart, start - windowStart + length))));
     }
   }
 

@@ -101,4 +101,41 @@ describe('sessions.json is checked region by region, before each region is used'
     expect(view.checkpoint).toBe('corrupt');
     expect(view.state.sessions.size).toBe(5);
   });
+
+  it('a manager that opens while another process blanks Active records in place reads the file again', async () => {
+    // The peer checkpoints in the background every 3 events and blanks the record of each session
+    // it hands off, while the opener reads the index and copies the Active records out. A copy
+    // taken after its record was blanked must send the open round again; believed, it failed the
+    // first event that read it ("changed after it was loaded"). Found by the model test; this
+    // sequence of its hit that race in the first hundred rounds every time, before the fix.
+    const options = { checkpointIdleMs: -1, checkpointEvery: 3 };
+    for (let round = 0; round < 100; round += 1) {
+      const { dir: roundDir, cleanup: removeRound } = await tempDir();
+      try {
+        let manager = await SessionManager.open(roundDir, options);
+        const peer = await SessionManager.open(roundDir, options);
+        const reopen = async () => {
+          await manager.close();
+          manager = await SessionManager.open(roundDir, options);
+        };
+        const first = await peer.spawnAgentSession('CodeGenAgent', 'first', contextFor());
+        await reopen();
+        await peer.spawnAgentSession('CodeGenAgent', 'second', contextFor());
+        await reopen();
+        await manager.spawnAgentSession('CodeGenAgent', 'third', contextFor());
+        await reopen();
+        const review = await peer.handoff(first.id, 'ReviewAgent', contextFor('Review'));
+        await peer.spawnAgentSession('CodeGenAgent', 'fourth', contextFor());
+        await reopen();
+        await peer.close();
+        await manager.refresh();
+        expect((await manager.getSession(first.id))?.status).toBe('HandedOff');
+        expect((await manager.getSession(review.id))?.status).toBe('Active');
+        expect((await manager.listSessions()).length).toBe(5);
+        await manager.close();
+      } finally {
+        await removeRound();
+      }
+    }
+  });
 });
