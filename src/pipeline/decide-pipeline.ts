@@ -86,6 +86,7 @@ export function decideQueued(stream: PipelineStream, queued: QueuedInput, clock:
 
 function openWait(stream: PipelineStream) {
   const wait = stream.waits.at(-1);
+  // Stryker disable next-line ConditionalExpression: equivalent, a stream folds to 'waiting' only with a wait recorded; the test is for the type
   if (stream.state !== 'waiting' || wait === undefined) throw notAllowed(stream, stream.state === 'rejected' ? 'it was rejected' : 'it is not waiting for approval');
   return wait;
 }
