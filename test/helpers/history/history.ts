@@ -26,7 +26,9 @@ export interface HistoryOp {
 export type HistoryRecord =
   | { type: 'invoke'; tag: string; writer: string; op: HistoryOp; at: number }
   | { type: 'ok'; tag: string; at: number; session?: string }
-  | { type: 'fail'; tag: string; at: number; code: string };
+  | { type: 'fail'; tag: string; at: number; code: string }
+  /** Ended by a disk fault (STORAGE): its outcome stays unknown, as a write may be whole on disk before its sync fails. */
+  | { type: 'storage'; tag: string; at: number; site: string };
 
 /** An operation with its outcome: `unknown` when its writer never said how it ended. */
 export interface Operation {
@@ -38,6 +40,8 @@ export interface Operation {
   outcome: 'ok' | 'fail' | 'unknown';
   /** The session an ok spawn, handoff or retry made. */
   session?: string;
+  /** The disk fault that ended it, when one did (files; its outcome is unknown). */
+  storageFault?: string;
 }
 
 /** What a reader read, in the order it read it. */
@@ -67,6 +71,10 @@ export function operationsOf(records: readonly HistoryRecord[]): Operation[] {
     }
     const operation = byTag.get(record.tag);
     if (operation === undefined) continue;
+    if (record.type === 'storage') {
+      operation.storageFault = record.site;
+      continue;
+    }
     operation.completedAt = record.at;
     operation.outcome = record.type;
     if (record.type === 'ok' && record.session !== undefined) operation.session = record.session;
