@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { readFileSync, readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { FileEventStore, PostgresEventStore } from '../src/index.js';
@@ -120,8 +121,48 @@ function whereTimeGoes(stats: CallStats[], othersWriting = false): string {
   return `ours: ${(sum('eventsCommitted') / commits).toFixed(1)} events per commit; an append call ${(sum('callMs') / commits).toFixed(2)} ms (round trip, server${othersWriting ? ', waiting for the lock' : ''}); calls take ${Math.round((100 * sum('callMs')) / sum('wallMs'))}% of each writer's time, the manager's own work the rest`;
 }
 
+/**
+ * The 4-process row on a schema of its own, made for the run and dropped after it: empty for
+ * `ours` (the managers migrate it), a bare table for `bare`. Resolves with events/s.
+ */
+export async function writerFleet(mode: 'ours' | 'bare', url: string, stats: CallStats[], prefix: string, cpu?: FleetCpu[]): Promise<number> {
+  const schema = `miyabi_${prefix}_${mode}_${process.pid}`;
+  await drop(url, [schema]);
+  if (mode === 'bare') await createBareTable(url, schema);
+  try {
+    return await processes(mode, url, schema, stats, cpu);
+  } finally {
+    await drop(url, [schema]);
+  }
+}
+
+/** CPU a fleet run used: its writer processes' (all 4), and the server's when it runs on this machine (else null); with the events it added. */
+export interface FleetCpu {
+  writersMs: number;
+  serverMs: number | null;
+  events: number;
+}
+
+/** CPU ms every local `postgres` process (and the backends that exited, counted on the postmaster) has used; null when none runs here. */
+function serverCpuMs(): number | null {
+  let ms = 0;
+  let found = false;
+  for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
+    try {
+      if (!readFileSync(`/proc/${pid}/comm`, 'utf8').startsWith('postgres')) continue;
+      const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ').map(Number);
+      // utime, stime; and cutime, cstime: the backends that exited, reaped by the postmaster.
+      ms += (fields[11]! + fields[12]! + fields[13]! + fields[14]!) * 10;
+      found = true;
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+  return found ? ms : null;
+}
+
 /** 4 writer processes started together; resolves with the rows they added per second of wall time. */
-async function processes(mode: 'ours' | 'bare', url: string, schema: string, stats: CallStats[]): Promise<number> {
+async function processes(mode: 'ours' | 'bare', url: string, schema: string, stats: CallStats[], cpu?: FleetCpu[]): Promise<number> {
   const script = fileURLToPath(new URL('./pg-writer.js', import.meta.url));
   const steps = 2500;
   const children = await Promise.all([0, 1, 2, 3].map(async (index) => {
@@ -135,11 +176,14 @@ async function processes(mode: 'ours' | 'bare', url: string, schema: string, sta
     return { child, lines, exited, place };
   }));
   const before = await rowCount(url, schema);
+  const serverBefore = serverCpuMs();
   for (const c of children) c.child.stdin.write('go\n');
   await Promise.all(children.map((c) => c.exited));
+  const serverAfter = serverCpuMs();
   const after = await rowCount(url, schema);
   for (const c of children) await c.place.done();
-  const spans = children.map((c) => JSON.parse(c.lines.at(-1)!) as { start: number; end: number } & Partial<CallStats>);
+  const spans = children.map((c) => JSON.parse(c.lines.at(-1)!) as { start: number; end: number; cpuMs: number } & Partial<CallStats>);
+  cpu?.push({ writersMs: spans.reduce((sum, s) => sum + s.cpuMs, 0), serverMs: serverBefore === null || serverAfter === null ? null : serverAfter - serverBefore, events: after - before });
   for (const span of spans) if (span.commits !== undefined) stats.push({ commits: span.commits, eventsCommitted: span.eventsCommitted!, callMs: span.callMs!, wallMs: span.end - span.start });
   const ms = Math.max(...spans.map((s) => s.end)) - Math.min(...spans.map((s) => s.start));
   return perSecond(after - before, ms);

@@ -14,6 +14,7 @@ export function lineageOf(sessions: ReadonlyMap<string, Session>, sessionId: str
   while (current !== undefined && !seen.has(current.id)) {
     seen.add(current.id);
     chain.push(current);
+    // Stryker disable next-line ConditionalExpression: equivalent, no session has the id null, so get(null) is undefined too
     current = current.parentSession === null ? undefined : sessions.get(current.parentSession);
   }
   return chain.reverse();

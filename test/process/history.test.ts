@@ -1,3 +1,4 @@
+import { execSync } from 'node:child_process';
 import { readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -19,6 +20,12 @@ import { PG_URL, dropSchema, freshSchema } from '../helpers/stores.js';
  */
 const WRITERS = Number(process.env['HISTORY_WRITERS'] ?? 4);
 const OPS = Number(process.env['HISTORY_OPS'] ?? 40);
+/**
+ * A shell command that restarts the PostgreSQL server (e.g. `pg_ctlcluster --skip-systemctl-redirect
+ * 15 main restart`): given, the PostgreSQL history restarts it half way through. Only when nothing
+ * else uses that server meanwhile: run this file alone (docs/how-it-works.md, recorded histories).
+ */
+const PG_RESTART = process.env['HISTORY_PG_RESTART'];
 
 interface Run {
   operations: Operation[];
@@ -46,7 +53,8 @@ async function recordHistory(kind: 'file' | 'postgres', dir: string): Promise<Ru
   let restarts = 0;
   const writers: Array<Promise<void>> = [];
   let killed = false;
-  const admin = new pg.Client({ connectionString: PG_URL });
+  let admin = new pg.Client({ connectionString: PG_URL });
+  admin.on('error', () => undefined);
   if (kind === 'postgres') await admin.connect();
   // Each writer slot runs its operations, in as many processes as it takes: one that dies (killed, or its commit's outcome unknown) is replaced.
   const slot = async (index: number) => {
@@ -95,6 +103,32 @@ async function recordHistory(kind: 'file' | 'postgres', dir: string): Promise<Ru
   await writeFile(join(dir, 'go'), '');
   let terminating = kind === 'postgres';
   let terminated = 0;
+  let restarted = false;
+  const restarter = (async () => {
+    if (kind !== 'postgres' || PG_RESTART === undefined) return;
+    // Half way: half of all operations invoked, counted from the writers' records.
+    for (;;) {
+      const files = await readdir(join(dir, 'history')).catch(() => [] as string[]);
+      let invoked = 0;
+      for (const file of files) invoked += (await readFile(join(dir, 'history', file), 'utf8').catch(() => '')).split('\n').filter((l) => l.includes('"invoke"')).length;
+      if (invoked >= (WRITERS * OPS) / 2 || !terminating) break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    if (!terminating) return;
+    execSync(PG_RESTART, { stdio: 'ignore' });
+    restarted = true;
+    await waitFor(() => true, 10, 'nothing');
+    // The admin connection went with the server: a new one terminates backends from here on.
+    await admin.end().catch(() => undefined);
+    admin = new pg.Client({ connectionString: PG_URL });
+    admin.on('error', () => undefined);
+    for (let tries = 0; tries < 100; tries += 1) {
+      if (await admin.connect().then(() => true, () => false)) break;
+      admin = new pg.Client({ connectionString: PG_URL });
+      admin.on('error', () => undefined);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  })();
   const terminator = (async () => {
     // Backends terminated mid-commit: a writer's append whose outcome it cannot know.
     while (terminating) {
@@ -109,6 +143,7 @@ async function recordHistory(kind: 'file' | 'postgres', dir: string): Promise<Ru
     await Promise.all(writers);
   } finally {
     terminating = false;
+    await restarter;
     await terminator;
     reading = false;
     await readerLoop;
@@ -128,12 +163,13 @@ async function recordHistory(kind: 'file' | 'postgres', dir: string): Promise<Ru
     for (const line of (await readFile(join(dir, 'history', file), 'utf8')).split('\n')) if (line.trim().length > 0) records.push(JSON.parse(line) as HistoryRecord);
   }
   expect(killed).toBe(true);
+  if (kind === 'postgres' && PG_RESTART !== undefined) expect(restarted).toBe(true);
   return { operations: operationsOf(records), log, views: [view], restarts, terminated, findings };
 }
 
 for (const kind of ['file', 'postgres'] as const) {
   describe(`a recorded history of ${WRITERS} writers on one ${kind} store`, () => {
-    it(`${WRITERS} × ${OPS} operations, a writer killed${kind === 'postgres' ? ', backends terminated mid-commit' : ', disk faults'}: the checker finds nothing, and names each planted bug`, async () => {
+    it(`${WRITERS} × ${OPS} operations, a writer killed${kind === 'postgres' ? `, backends terminated mid-commit${PG_RESTART === undefined ? '' : ', the server restarted'}` : ', disk faults'}: the checker finds nothing, and names each planted bug`, async () => {
       const { dir, cleanup } = await tempDir();
       try {
         const run = await recordHistory(kind, dir);

@@ -1,0 +1,236 @@
+import { crc32 } from 'node:zlib';
+import { describe, expect, it } from 'vitest';
+import { decodeRecord, fromRecord, isSessionRecord, toRecord } from '../../src/checkpoint/session-record.js';
+import {
+  FILE_HEADER,
+  TRAILER_BYTES,
+  parseCheckpoint,
+  parseSessionsFile,
+  parseTrailer,
+  renderRecord,
+  renderSessionsFile,
+  renderSessionsFileParts,
+  renderTrailer,
+  sameSessions,
+  statusLetter,
+} from '../../src/checkpoint/sessions-file.js';
+import { emptySessionsState, type SessionsState } from '../../src/projections/sessions-projection.js';
+import { computeStats } from '../../src/projections/stats.js';
+import type { Session } from '../../src/domain/session.js';
+
+/*
+ * The checkpoint format byte by byte: a record's exact text and key order, what a record may
+ * leave out, which values are records at all; the trailer and checkpoint object, and every way a
+ * file is refused (CORRUPT_CHECKPOINT, with why). The round-trip property tests cover generated
+ * sessions; these pin each field and each refusal.
+ */
+
+const ID = (n: number) => `3f1d8a52-0000-4000-8000-${String(n).padStart(12, '0')}`;
+const CONTEXT = { issueNumber: 7, currentPhase: 'Review' as const, worktreePath: '/w', previousResults: [{ success: true, output: 'code', agentName: 'CodeGenAgent', sessionId: ID(9), numTurns: 2 }] };
+
+/** A session with every optional field set. */
+const FULL: Session = {
+  id: ID(1),
+  agentName: 'ReviewAgent',
+  purpose: 'review it',
+  context: CONTEXT,
+  createdAt: '2026-11-30T06:00:00.000Z',
+  status: 'Failed',
+  parentSession: ID(9),
+  childSessions: [ID(2)],
+  revision: 6,
+  retryOf: ID(9),
+  pipeline: { steps: [{ agentName: 'ReviewAgent', phase: 'Review', budgetUsd: 1, maxTurns: 3, approval: true }], maxRetries: 1, budgetUsd: 5, approvalTimeoutMs: 60000, webhooks: ['https://example.test/hook'] },
+  imported: true,
+  startedBy: 'alice',
+  handoffTo: 'TestAgent',
+  endedAt: '2026-11-30T06:01:00.000Z',
+  result: { success: false, output: 'partial', agentName: 'ReviewAgent', sessionId: ID(1), numTurns: 3, durationMs: 900, totalCostUsd: 0.5, runCostUsd: 0.25, usage: { input_tokens: 10, output_tokens: 5 } },
+  error: 'capped',
+  interrupted: true,
+  capped: 'turns',
+  retryAfter: '2026-11-30T07:00:00.000Z',
+  agent: {
+    process: { host: 'h', pid: 7, startTime: 'boot' },
+    supervisor: { host: 'h', pid: 6, startTime: null },
+    command: ['claude', '-p'],
+    cwd: '/w',
+    logFile: '/w/l.log',
+    resumedFrom: ID(8),
+    startedAt: '2026-11-30T06:00:01.000Z',
+    finishedAt: '2026-11-30T06:00:59.000Z',
+    transcript: { bytes: 3, sha256: 'b'.repeat(64) },
+    stopRequest: { by: 'ops', at: '2026-11-30T06:00:30.000Z', reason: 'slow' },
+  },
+  endedBy: 'ops',
+} as Session;
+
+const MINIMAL: Session = { id: ID(3), agentName: 'A', purpose: 'p', context: { issueNumber: null, currentPhase: 'Test', worktreePath: null, previousResults: [] }, createdAt: '2026-11-30T06:00:00.000Z', status: 'Active', parentSession: null, childSessions: [], revision: 1 };
+
+describe('a session record', () => {
+  it('every field, in the file’s key order, and back to the same session', () => {
+    expect(renderRecord(FULL)).toBe(
+      JSON.stringify({
+        id: ID(1), agent_name: 'ReviewAgent', purpose: 'review it',
+        context: { issue_number: 7, current_phase: 'Review', worktree_path: '/w', previous_results: [{ success: true, output: 'code', agent_name: 'CodeGenAgent', session_id: ID(9), num_turns: 2 }] },
+        created_at: FULL.createdAt, status: 'Failed', parent_session: ID(9), child_sessions: [ID(2)], handoff_to: 'TestAgent', error_message: 'capped',
+        ended_at: FULL.endedAt,
+        result: { success: false, output: 'partial', agent_name: 'ReviewAgent', session_id: ID(1), num_turns: 3, duration_ms: 900, total_cost_usd: 0.5, run_cost_usd: 0.25, usage: { input_tokens: 10, output_tokens: 5 } },
+        agent: {
+          process: { host: 'h', pid: 7, start_time: 'boot' }, supervisor: { host: 'h', pid: 6, start_time: null }, command: ['claude', '-p'], cwd: '/w', log_file: '/w/l.log', resumed_from: ID(8),
+          started_at: FULL.agent!.startedAt, finished_at: FULL.agent!.finishedAt, transcript: FULL.agent!.transcript, stop_request: FULL.agent!.stopRequest,
+        },
+        interrupted: true, capped: 'turns', retry_after: FULL.retryAfter, retry_of: ID(9),
+        pipeline: { steps: [{ agent_name: 'ReviewAgent', phase: 'Review', budget_usd: 1, max_turns: 3, approval: true }], max_retries: 1, budget_usd: 5, approval_timeout_ms: 60000, webhooks: ['https://example.test/hook'] },
+        imported: true, started_by: 'alice', ended_by: 'ops', revision: 6,
+      }),
+    );
+    expect(decodeRecord(Buffer.from(renderRecord(FULL)), FULL.id, 'f')).toStrictEqual(FULL);
+  });
+
+  it('a session with no optional field: nulls where the original had keys, nothing else, and back with none', () => {
+    expect(renderRecord(MINIMAL)).toBe(
+      JSON.stringify({
+        id: ID(3), agent_name: 'A', purpose: 'p', context: { issue_number: null, current_phase: 'Test', worktree_path: null, previous_results: [] },
+        created_at: MINIMAL.createdAt, status: 'Active', parent_session: null, child_sessions: [], handoff_to: null, error_message: null, revision: 1,
+      }),
+    );
+    expect(decodeRecord(Buffer.from(renderRecord(MINIMAL)), MINIMAL.id, 'f')).toStrictEqual(MINIMAL);
+    // A minimal pipeline step and spec.
+    const piped = { ...MINIMAL, pipeline: { steps: [{ agentName: 'A', phase: 'Test' as const }] } };
+    expect(toRecord(piped).pipeline).toStrictEqual({ steps: [{ agent_name: 'A', phase: 'Test' }] });
+    expect(decodeRecord(Buffer.from(renderRecord(piped)), piped.id, 'f')).toStrictEqual(piped);
+  });
+
+  it('an earlier version’s record: `error` for the failure, and its missing keys read as absent', () => {
+    const older = { id: ID(4), agent_name: 'A', purpose: 'p', context: { current_phase: 'Test', previous_results: [] }, created_at: MINIMAL.createdAt, status: 'Failed', parent_session: null, child_sessions: [], error: 'old failure', revision: 2 };
+    expect(fromRecord(older as never)).toStrictEqual({ ...MINIMAL, id: ID(4), status: 'Failed', revision: 2, error: 'old failure' });
+    // error_message wins over error.
+    expect(fromRecord({ ...older, error_message: 'new' } as never).error).toBe('new');
+  });
+
+  it.each([
+    ['null', null],
+    ['a string', 'x'],
+    ['no id', { ...toRecord(MINIMAL), id: 5 }],
+    ['no agent name', { ...toRecord(MINIMAL), agent_name: null }],
+    ['no context', { ...toRecord(MINIMAL), context: null }],
+    ['a context without results', { ...toRecord(MINIMAL), context: { current_phase: 'Test' } }],
+    ['an unknown status', { ...toRecord(MINIMAL), status: 'Paused' }],
+    ['no children', { ...toRecord(MINIMAL), child_sessions: 'none' }],
+    ['no revision', { ...toRecord(MINIMAL), revision: '1' }],
+  ])('is not a record: %s', (_what, value) => {
+    expect(isSessionRecord(value)).toBe(false);
+    expect(() => decodeRecord(Buffer.from(JSON.stringify(value)), ID(3), 'f.json')).toThrow(expect.objectContaining({ code: 'CORRUPT_CHECKPOINT', message: 'f.json holds a malformed session record' }));
+  });
+
+  it('every status is a record’s; bytes that are not JSON, or another session’s record, are refused', () => {
+    for (const status of ['Active', 'HandedOff', 'Completed', 'Failed'] as const) expect(isSessionRecord(toRecord({ ...MINIMAL, status }))).toBe(true);
+    expect(() => decodeRecord(Buffer.from('{"id":'), ID(3), 'f.json')).toThrow(expect.objectContaining({ code: 'CORRUPT_CHECKPOINT', message: 'f.json holds a record that is not JSON' }));
+    expect(() => decodeRecord(Buffer.from(renderRecord(MINIMAL)), ID(4), 'f.json')).toThrow(expect.objectContaining({ message: 'f.json holds a malformed session record' }));
+    expect([statusLetter(MINIMAL), statusLetter(FULL), statusLetter({ ...MINIMAL, status: 'HandedOff' }), statusLetter({ ...MINIMAL, status: 'Completed' })]).toEqual(['A', 'F', 'H', 'C']);
+  });
+});
+
+/** A state of these sessions at seq 9. */
+function stateOf(...sessions: Session[]): SessionsState {
+  const state = emptySessionsState();
+  for (const s of sessions) state.sessions.set(s.id, s);
+  state.lastSeq = 9;
+  state.lastEventId = ID(99);
+  return state;
+}
+const CURSOR = { seq: 9, position: { offset: 1234 } };
+
+/** Sets a rendered file's checksum to what its bytes say, after an edit (so only the other checks can refuse it). */
+function resealed(text: string): string {
+  const trailer = parseTrailer(Buffer.from(text.slice(-TRAILER_BYTES)), Buffer.byteLength(text))!;
+  const bytes = Buffer.from(text);
+  return `${bytes.subarray(0, trailer.checksumEnd).toString()},\n  "checksum": ${crc32(bytes.subarray(0, trailer.checksumEnd))}\n}\n`;
+}
+
+describe('a whole sessions.json', () => {
+  it('renders records one a line, its index and facts, and a trailer whose checksum covers everything before it', () => {
+    const ended = { ...MINIMAL, id: ID(5), status: 'Completed' as const, endedAt: '2026-11-30T06:00:10.000Z' };
+    const state = stateOf(MINIMAL, ended);
+    const { parts, index, facts } = renderSessionsFileParts(state, CURSOR, 4);
+    const text = Buffer.concat(parts).toString();
+    const records = `${FILE_HEADER}\n    ${renderRecord(MINIMAL)},\n    ${renderRecord(ended)}`;
+    expect(text.startsWith(records)).toBe(true);
+    expect(facts).toStrictEqual({
+      generation: 4, indexBytes: 0, indexCrc: 0, recordsEnd: Buffer.byteLength(records), recordsCrc: crc32(records), firstLive: FILE_HEADER.length + 5, holes: 0,
+      endedStats: computeStats([ended]), activeStats: computeStats([MINIMAL]),
+    });
+    expect(text.slice(Buffer.byteLength(records))).toBe(renderTrailer(facts, ID(99), CURSOR));
+    expect([index.count, index.statusOf(0), index.statusOf(1), index.startOf(1), index.lengthOf(1), index.crcOf(1)]).toEqual([2, 'A', 'C', facts.firstLive + renderRecord(MINIMAL).length + 6, renderRecord(ended).length, crc32(renderRecord(ended))]);
+    const parsed = parseSessionsFile(text, 'f.json');
+    expect(parsed.cursor).toStrictEqual(CURSOR);
+    expect([...parsed.state.sessions.values()]).toStrictEqual([MINIMAL, ended]);
+    expect([parsed.state.lastSeq, parsed.state.lastEventId]).toEqual([9, ID(99)]);
+    expect(renderSessionsFile(state, CURSOR)).toBe(Buffer.concat(renderSessionsFileParts(state, CURSOR).parts).toString());
+  });
+
+  it('an empty store: no live record (first_live -1), and parsed back empty', () => {
+    const { facts, parts } = renderSessionsFileParts(emptySessionsState(), { seq: 0, position: {} });
+    expect([facts.firstLive, facts.recordsEnd, facts.generation]).toEqual([-1, FILE_HEADER.length, null]);
+    const parsed = parseSessionsFile(Buffer.concat(parts), 'f.json');
+    expect(parsed.state.sessions.size).toBe(0);
+    expect(parsed.state.lastEventId).toBeNull();
+  });
+
+  it('the trailer: found at the end, its places exact; anything else is no trailer', () => {
+    const text = renderSessionsFile(stateOf(MINIMAL), CURSOR);
+    const size = Buffer.byteLength(text);
+    const trailer = parseTrailer(Buffer.from(text.slice(-TRAILER_BYTES)), size)!;
+    const checksum = Number(/"checksum": (\d+)/.exec(text)![1]);
+    const checkpointAt = Number(/"checkpoint_at": (\d+)/.exec(text)![1]);
+    expect(trailer).toStrictEqual({ checkpointAt, checkpointEnd: text.lastIndexOf('\n  },') + 4, checksumEnd: text.lastIndexOf(',\n  "checksum"'), checksum });
+    expect(text.slice(checkpointAt, trailer.checkpointEnd).startsWith('{\n    "format": 3,')).toBe(true);
+    expect(text.slice(checkpointAt, trailer.checkpointEnd).endsWith('\n  }')).toBe(true);
+    expect(parseTrailer(Buffer.from('not a trailer'), 13)).toBeNull();
+    // A checkpoint said to start at or after its own end.
+    const lying = text.replace(`"checkpoint_at": ${checkpointAt}`, `"checkpoint_at": ${size}`);
+    expect(parseTrailer(Buffer.from(lying.slice(-TRAILER_BYTES)), Buffer.byteLength(lying))).toBeNull();
+  });
+
+  it('refuses a file without a trailer, an edited one, and one whose checkpoint is not this version’s or does not fit', () => {
+    const text = renderSessionsFile(stateOf(MINIMAL), CURSOR);
+    const refused = (input: string, message: string | RegExp) => expect(() => parseSessionsFile(input, 'f.json')).toThrow(expect.objectContaining({ code: 'CORRUPT_CHECKPOINT', message: typeof message === 'string' ? message : expect.stringMatching(message) }));
+    refused('{"sessions": [], "version": 1}', 'f.json has no checksum: it was not written by this library, or was edited');
+    refused(text.replace('"purpose":"p"', '"purpose":"q"'), 'f.json was edited: its checksum does not match its content');
+    refused(resealed(text.replace('"format": 3', '"format": 2')), 'f.json has no valid checkpoint (a file of another version is rebuilt)');
+    refused(resealed(text.replace('"Review":{', '"Reviewing":{')), 'f.json has stats for other phases than this version\'s');
+    refused(resealed(text.replace(/"first_live": \d+/, '"first_live": 99999')), 'f.json has a checkpoint that does not fit the file');
+    refused(resealed(text.replace(/"records_end": \d+/, '"records_end": 99999')), 'f.json has a checkpoint that does not fit the file');
+    refused(resealed(text.replace('"sessions": [', '"sessions": {').replace(`${renderRecord(MINIMAL)}\n  ]`, `${renderRecord(MINIMAL)}\n  }`)), /f\.json is not JSON|f\.json has no sessions array/);
+    refused(resealed(text.replace('"sessions": [', '"sessionz": [')), 'f.json has no sessions array');
+    const twice = renderSessionsFile(stateOf(MINIMAL, { ...MINIMAL, id: ID(6) }), CURSOR).replaceAll(ID(6), ID(3));
+    refused(resealed(twice), 'f.json holds a record without a unique id');
+    refused(resealed(text.replace(`"id":"${ID(3)}"`, '"id":3                                     ')), 'f.json holds a record without a unique id');
+  });
+
+  it('parseCheckpoint: the facts and cursor as written, an absent index as null, older files without Active stats', () => {
+    const text = renderSessionsFile(stateOf(MINIMAL), CURSOR);
+    const trailer = parseTrailer(Buffer.from(text.slice(-TRAILER_BYTES)), Buffer.byteLength(text))!;
+    const object = text.slice(trailer.checkpointAt, trailer.checkpointEnd);
+    const parsed = parseCheckpoint(Buffer.from(object), 'f', trailer.checkpointAt);
+    expect(parsed.cursor).toStrictEqual(CURSOR);
+    expect(parsed.eventId).toBe(ID(99));
+    expect(parsed.facts.generation).toBeNull();
+    expect([parsed.facts.indexBytes, parsed.facts.indexCrc]).toEqual([0, 0]);
+    const indexed = parseCheckpoint(Buffer.from(object.replace('"index": null', '"index": {"generation":2,"bytes":64,"crc":7}')), 'f', trailer.checkpointAt);
+    expect([indexed.facts.generation, indexed.facts.indexBytes, indexed.facts.indexCrc]).toEqual([2, 64, 7]);
+    const older = JSON.parse(object) as Record<string, unknown>;
+    delete older['active_stats'];
+    expect(parseCheckpoint(Buffer.from(JSON.stringify(older)), 'f', trailer.checkpointAt).facts.activeStats).toBeNull();
+    expect(() => parseCheckpoint(Buffer.from(object), 'f', parsed.facts.recordsEnd)).toThrow(expect.objectContaining({ message: 'f has a checkpoint that does not fit the file' }));
+  });
+
+  it('sameSessions: the same records in any order; another size or another record is not', () => {
+    const a = stateOf(MINIMAL, FULL).sessions;
+    expect(sameSessions(a, stateOf(FULL, MINIMAL).sessions)).toBe(true);
+    expect(sameSessions(a, stateOf(MINIMAL).sessions)).toBe(false);
+    expect(sameSessions(a, stateOf(MINIMAL, { ...FULL, revision: 7 }).sessions)).toBe(false);
+    expect(sameSessions(a, stateOf(MINIMAL, { ...FULL, id: ID(7) }).sessions)).toBe(false);
+  });
+});
