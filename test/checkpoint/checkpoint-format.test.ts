@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { decodeRecord, fromRecord, isSessionRecord, toRecord } from '../../src/checkpoint/session-record.js';
@@ -17,6 +18,10 @@ import {
 import { emptySessionsState, type SessionsState } from '../../src/projections/sessions-projection.js';
 import { computeStats } from '../../src/projections/stats.js';
 import type { Session } from '../../src/domain/session.js';
+import { SessionManager } from '../../src/index.js';
+import { loadSessionsFile } from '../../src/checkpoint/load-sessions-file.js';
+import type { SessionMap } from '../../src/checkpoint/session-map.js';
+import { contextFor, tempDir } from '../helpers/fixtures.js';
 
 /*
  * The checkpoint format byte by byte: a record's exact text and key order, what a record may
@@ -102,6 +107,17 @@ describe('a session record', () => {
     expect(decodeRecord(Buffer.from(renderRecord(piped)), piped.id, 'f')).toStrictEqual(piped);
   });
 
+  it('toRecord and fromRecord write no key for what a session does not have (not even one holding undefined)', () => {
+    const withResult = { ...MINIMAL, result: { success: true, output: 'ok' } };
+    expect(toRecord(withResult)).toStrictEqual({ ...JSON.parse(renderRecord(MINIMAL)), result: { success: true, output: 'ok' }, revision: 1 });
+    const agent = { process: { host: 'h', pid: 1, startTime: null }, supervisor: { host: 'h', pid: 2, startTime: null }, command: [], cwd: '/', logFile: '/l', resumedFrom: null, startedAt: MINIMAL.createdAt };
+    const running = { ...MINIMAL, agent };
+    expect(toRecord(running).agent).toStrictEqual({ process: { host: 'h', pid: 1, start_time: null }, supervisor: { host: 'h', pid: 2, start_time: null }, command: [], cwd: '/', log_file: '/l', resumed_from: null, started_at: MINIMAL.createdAt });
+    expect(decodeRecord(Buffer.from(renderRecord(running)), running.id, 'f')).toStrictEqual(running);
+    expect(toRecord(MINIMAL)).toStrictEqual(JSON.parse(renderRecord(MINIMAL)));
+    expect(toRecord({ ...MINIMAL, status: 'Completed', endedAt: MINIMAL.createdAt })).toStrictEqual({ ...JSON.parse(renderRecord(MINIMAL)), status: 'Completed', ended_at: MINIMAL.createdAt });
+  });
+
   it('an earlier version’s record: `error` for the failure, and its missing keys read as absent', () => {
     const older = { id: ID(4), agent_name: 'A', purpose: 'p', context: { current_phase: 'Test', previous_results: [] }, created_at: MINIMAL.createdAt, status: 'Failed', parent_session: null, child_sessions: [], error: 'old failure', revision: 2 };
     expect(fromRecord(older as never)).toStrictEqual({ ...MINIMAL, id: ID(4), status: 'Failed', revision: 2, error: 'old failure' });
@@ -126,7 +142,7 @@ describe('a session record', () => {
 
   it('every status is a record’s; bytes that are not JSON, or another session’s record, are refused', () => {
     for (const status of ['Active', 'HandedOff', 'Completed', 'Failed'] as const) expect(isSessionRecord(toRecord({ ...MINIMAL, status }))).toBe(true);
-    expect(() => decodeRecord(Buffer.from('{"id":'), ID(3), 'f.json')).toThrow(expect.objectContaining({ code: 'CORRUPT_CHECKPOINT', message: 'f.json holds a record that is not JSON' }));
+    expect(() => decodeRecord(Buffer.from('{"id":'), ID(3), 'f.json')).toThrow(expect.objectContaining({ code: 'CORRUPT_CHECKPOINT', message: 'f.json holds a record that is not JSON', cause: expect.any(SyntaxError) }));
     expect(() => decodeRecord(Buffer.from(renderRecord(MINIMAL)), ID(4), 'f.json')).toThrow(expect.objectContaining({ message: 'f.json holds a malformed session record' }));
     expect([statusLetter(MINIMAL), statusLetter(FULL), statusLetter({ ...MINIMAL, status: 'HandedOff' }), statusLetter({ ...MINIMAL, status: 'Completed' })]).toEqual(['A', 'F', 'H', 'C']);
   });
@@ -170,6 +186,61 @@ describe('a whole sessions.json', () => {
     expect(renderSessionsFile(state, CURSOR)).toBe(Buffer.concat(renderSessionsFileParts(state, CURSOR).parts).toString());
   });
 
+  it('a large file comes in pieces of about 1 MiB, none empty', () => {
+    const sessions = Array.from({ length: 3000 }, (_, i) => ({ ...MINIMAL, id: ID(10_000 + i), purpose: 'x'.repeat(1000) }));
+    const { parts } = renderSessionsFileParts(stateOf(...sessions), CURSOR);
+    const total = parts.reduce((n, p) => n + p.length, 0);
+    expect(total).toBeGreaterThan(3 * 1024 * 1024);
+    // The records in 1 MiB pieces (each ends at the first record past 1 MiB), then the trailer.
+    expect(parts.length).toBe(Math.ceil(total / (1024 * 1024 + 1200)) + 1);
+    for (const part of parts.slice(0, -2)) expect(part.length).toBeGreaterThanOrEqual(1024 * 1024);
+    expect(parts.every((p) => p.length > 0)).toBe(true);
+  });
+
+  it('records still in a loaded file are copied in their file order; the index keeps spawn order', async () => {
+    const { dir, cleanup } = await tempDir();
+    try {
+      const m = await SessionManager.open(dir, { checkpointIdleMs: -1 });
+      const spawned = [];
+      for (let i = 0; i < 30; i += 1) spawned.push(await m.spawnAgentSession('CodeGenAgent', `session ${i}`, contextFor()));
+      await m.checkpoint();
+      // Ended in place in reverse order: their records are written anew at the end, the third's first.
+      for (const ended of spawned.slice(0, 3).reverse()) {
+        await m.completeSession(ended.id, { success: true, output: 'done' });
+        await m.checkpoint();
+      }
+      await m.close();
+      const loaded = await loadSessionsFile(join(dir, 'sessions.json'));
+      if (typeof loaded !== 'object') throw new Error(`not loaded: ${loaded}`);
+      const map = loaded.state.sessions as SessionMap;
+      // One of them read into memory: it goes after those copied from the file.
+      const third = { ...MINIMAL, id: ID(77) };
+      map.set(third.id, third);
+      const { parts, index } = renderSessionsFileParts(loaded.state, loaded.cursor);
+      const text = Buffer.concat(parts).toString();
+      // The ended records stay in the file (rendering reads the Active ones into memory): copied
+      // first, in their file order; then those in memory, in spawn order.
+      const ids = spawned.map((x) => x.id);
+      expect([...parseSessionsFile(text, 'f').state.sessions.keys()]).toEqual([ids[2], ids[1], ids[0], ...ids.slice(3), third.id]);
+      expect([index.count, index.statusOf(0), index.statusOf(2), index.statusOf(3), index.statusOf(30)]).toEqual([31, 'C', 'C', 'A', 'A']);
+      expect(index.startOf(2)).toBeLessThan(index.startOf(0));
+      expect(parts.every((p) => p.length > 0)).toBe(true);
+      map.discard();
+      // Every record still in the file (all ended, none read): the last piece copied is a record, and no piece is empty.
+      const again = await SessionManager.open(dir, { checkpointIdleMs: -1 });
+      for (const active of spawned.slice(3)) await again.completeSession(active.id, { success: true, output: 'done' });
+      await again.close();
+      const ended = await loadSessionsFile(join(dir, 'sessions.json'));
+      if (typeof ended !== 'object') throw new Error(`not loaded: ${ended}`);
+      const copied = renderSessionsFileParts(ended.state, ended.cursor).parts;
+      expect(copied.every((p) => p.length > 0)).toBe(true);
+      expect(parseSessionsFile(Buffer.concat(copied), 'f').state.sessions.size).toBe(30);
+      (ended.state.sessions as SessionMap).discard();
+    } finally {
+      await cleanup();
+    }
+  });
+
   it('an empty store: no live record (first_live -1), and parsed back empty', () => {
     const { facts, parts } = renderSessionsFileParts(emptySessionsState(), { seq: 0, position: {} });
     expect([facts.firstLive, facts.recordsEnd, facts.generation]).toEqual([-1, FILE_HEADER.length, null]);
@@ -191,6 +262,12 @@ describe('a whole sessions.json', () => {
     // A checkpoint said to start at or after its own end.
     const lying = text.replace(`"checkpoint_at": ${checkpointAt}`, `"checkpoint_at": ${size}`);
     expect(parseTrailer(Buffer.from(lying.slice(-TRAILER_BYTES)), Buffer.byteLength(lying))).toBeNull();
+    // At its own end exactly: no room for the object either.
+    const atEnd = text.replace(`"checkpoint_at": ${checkpointAt}`, `"checkpoint_at": ${trailer.checkpointEnd}`);
+    const atEndTrailer = parseTrailer(Buffer.from(atEnd.slice(-TRAILER_BYTES)), Buffer.byteLength(atEnd));
+    expect(atEndTrailer).toBeNull();
+    // A file shorter than the trailer's window is read whole.
+    expect(parseTrailer(Buffer.from('x'), 1)).toBeNull();
   });
 
   it('refuses a file without a trailer, an edited one, and one whose checkpoint is not this version’s or does not fit', () => {
@@ -202,7 +279,13 @@ describe('a whole sessions.json', () => {
     refused(resealed(text.replace('"Review":{', '"Reviewing":{')), 'f.json has stats for other phases than this version\'s');
     refused(resealed(text.replace(/"first_live": \d+/, '"first_live": 99999')), 'f.json has a checkpoint that does not fit the file');
     refused(resealed(text.replace(/"records_end": \d+/, '"records_end": 99999')), 'f.json has a checkpoint that does not fit the file');
-    refused(resealed(text.replace('"sessions": [', '"sessions": {').replace(`${renderRecord(MINIMAL)}\n  ]`, `${renderRecord(MINIMAL)}\n  }`)), /f\.json is not JSON|f\.json has no sessions array/);
+    refused(resealed(text.replace('"sessions": [', '"sessions": {').replace(`${renderRecord(MINIMAL)}\n  ]`, `${renderRecord(MINIMAL)}\n  }`)), 'f.json is not JSON');
+    expect(() => parseSessionsFile(resealed(text.replace('"sessions": [', '"sessions": {')), 'f.json')).toThrow(expect.objectContaining({ cause: expect.any(SyntaxError) }));
+    refused(resealed(text.replace(/"first_live": \d+/, `"first_live": ${/"records_end": (\d+)/.exec(text)![1]}`)), 'f.json has a checkpoint that does not fit the file');
+    // Active stats of other phases than this version's.
+    const activeAt = text.indexOf('"active_stats"');
+    refused(resealed(text.slice(0, activeAt) + text.slice(activeAt).replace('"Review":{', '"Reviewing":{')), 'f.json has stats for other phases than this version\'s');
+    expect(() => parseSessionsFile(resealed(text.replace('"format": 3', '"format": 2')), 'f.json')).toThrow(expect.objectContaining({ cause: expect.anything() }));
     refused(resealed(text.replace('"sessions": [', '"sessionz": [')), 'f.json has no sessions array');
     const twice = renderSessionsFile(stateOf(MINIMAL, { ...MINIMAL, id: ID(6) }), CURSOR).replaceAll(ID(6), ID(3));
     refused(resealed(twice), 'f.json holds a record without a unique id');
@@ -232,5 +315,6 @@ describe('a whole sessions.json', () => {
     expect(sameSessions(a, stateOf(MINIMAL).sessions)).toBe(false);
     expect(sameSessions(a, stateOf(MINIMAL, { ...FULL, revision: 7 }).sessions)).toBe(false);
     expect(sameSessions(a, stateOf(MINIMAL, { ...FULL, id: ID(7) }).sessions)).toBe(false);
+    expect(sameSessions(stateOf(MINIMAL).sessions, a)).toBe(false);
   });
 });
