@@ -1,6 +1,8 @@
 import { getSimplePaths } from '@xstate/graph';
 import { describe, expect, it } from 'vitest';
+import { createActor } from 'xstate';
 import { pipelineMachine, type PipelineMachineEvent } from '../../machines/pipeline.machine.js';
+import { sessionMachine } from '../../machines/session.machine.js';
 
 const steps = [
   { agentName: 'CodeGenAgent', phase: 'CodeGeneration' },
@@ -49,5 +51,22 @@ describe('pipeline machine', () => {
         }
       }
     }
+  });
+
+  it('a step that cannot start again, on a retry or a handoff, fails the run with its error', () => {
+    for (const before of [{ type: 'STEP_INTERRUPTED', error: 'killed' } as const, { type: 'STEP_SUCCEEDED' } as const]) {
+      const run = createActor(pipelineMachine, { input: { steps, maxRetries: 1 } }).start();
+      run.send({ type: 'STEP_STARTED', sessionId: 's' });
+      run.send(before);
+      expect(run.getSnapshot().value).toBe(before.type === 'STEP_SUCCEEDED' ? 'handingOff' : 'retrying');
+      run.send({ type: 'STEP_FAILED', error: 'could not spawn' });
+      expect([run.getSnapshot().value, run.getSnapshot().context.error]).toEqual(['failed', 'could not spawn']);
+      run.stop();
+    }
+  });
+
+  it('opens in Stately as it runs here: its id, and a run starts in its first state', () => {
+    expect([pipelineMachine.id, pipelineMachine.config.initial]).toEqual(['pipeline', 'starting']);
+    expect([sessionMachine.id, sessionMachine.config.initial]).toEqual(['session', 'active']);
   });
 });
