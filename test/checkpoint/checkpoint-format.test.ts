@@ -21,7 +21,7 @@ import type { Session } from '../../src/domain/session.js';
 import { SessionManager } from '../../src/index.js';
 import { loadSessionsFile } from '../../src/checkpoint/load-sessions-file.js';
 import type { SessionMap } from '../../src/checkpoint/session-map.js';
-import { contextFor, tempDir } from '../helpers/fixtures.js';
+import { contextFor, numberedId, tempDir } from '../helpers/fixtures.js';
 
 /*
  * The checkpoint format byte by byte: a record's exact text and key order, what a record may
@@ -30,7 +30,7 @@ import { contextFor, tempDir } from '../helpers/fixtures.js';
  * sessions; these pin each field and each refusal.
  */
 
-const ID = (n: number) => `3f1d8a52-0000-4000-8000-${String(n).padStart(12, '0')}`;
+const ID = (n: number) => numberedId(n);
 const CONTEXT = { issueNumber: 7, currentPhase: 'Review' as const, worktreePath: '/w', previousResults: [{ success: true, output: 'code', agentName: 'CodeGenAgent', sessionId: ID(9), numTurns: 2 }] };
 
 /** A session with every optional field set. */

@@ -16,7 +16,7 @@ import { retryIdOf } from '../../src/domain/retry-id.js';
 import { EVENT_SCHEMA_VERSION } from '../../src/events/event-envelope.js';
 import type { AppendRequest } from '../../src/store/event-store.js';
 import type { SessionEvent } from '../../src/events/session-event.js';
-import { contextFor } from '../helpers/fixtures.js';
+import { contextFor, numberedId } from '../helpers/fixtures.js';
 
 /*
  * The decisions alone, on a state built by folding their own events: each returns exactly the
@@ -30,7 +30,7 @@ const NOW = '2026-11-30T06:00:00.000Z';
 /** A clock whose ids count up: 00000000-0000-4000-8000-000000000001, …02, … */
 function countingClock(): DecisionClock {
   let n = 0;
-  return { now: NOW, newId: () => `00000000-0000-4000-8000-${String((n += 1)).padStart(12, '0')}` };
+  return { now: NOW, newId: () => numberedId((n += 1), '00000000') };
 }
 
 /** Folds a decision's events into the state, as the store would after appending them. */

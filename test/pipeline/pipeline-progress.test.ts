@@ -4,29 +4,16 @@ import { retryIdOf } from '../../src/domain/retry-id.js';
 import type { Session } from '../../src/domain/session.js';
 import type { PipelineSpec } from '../../src/domain/pipeline-steps.js';
 import type { RecordedWait } from '../../src/projections/pipeline-stream.js';
+import { FIXTURE_AT, numberedId, sessionFixture } from '../helpers/fixtures.js';
 
 /*
  * The retry rules as the log records them: which attempts make up each step, and where the
  * pipeline machine stands once fed what happened (each attempt, and the stream's waits).
  */
 
-const AT = '2026-11-30T06:00:00.000Z';
-const ID = (n: number) => `3f1d8a52-0000-4000-8000-${String(n).padStart(12, '0')}`;
-
-function session(n: number, over: Partial<Session> = {}): Session {
-  return {
-    id: ID(n),
-    agentName: 'CodeGenAgent',
-    purpose: 'p',
-    context: { issueNumber: 1, currentPhase: 'CodeGeneration', worktreePath: '/w', previousResults: [] },
-    createdAt: AT,
-    status: 'Active',
-    parentSession: null,
-    childSessions: [],
-    revision: 1,
-    ...over,
-  } as Session;
-}
+const AT = FIXTURE_AT;
+const ID = (n: number) => numberedId(n);
+const session = sessionFixture;
 
 const TWO: PipelineSpec = { steps: [{ agentName: 'CodeGenAgent', phase: 'CodeGeneration' }, { agentName: 'ReviewAgent', phase: 'Review' }] };
 const GATED: PipelineSpec = { steps: [{ agentName: 'CodeGenAgent', phase: 'CodeGeneration' }, { agentName: 'ReviewAgent', phase: 'Review', approval: true }] };

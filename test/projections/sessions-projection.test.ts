@@ -4,6 +4,7 @@ import { pipelineIdOf } from '../../src/domain/pipeline-id.js';
 import { retryIdOf } from '../../src/domain/retry-id.js';
 import { EVENT_SCHEMA_VERSION } from '../../src/events/event-envelope.js';
 import type { SessionEvent } from '../../src/events/session-event.js';
+import { numberedId } from '../helpers/fixtures.js';
 
 /*
  * The sessions projection, one event at a time: each event's exact effect on its session (every
@@ -12,7 +13,7 @@ import type { SessionEvent } from '../../src/events/session-event.js';
  */
 
 const T = (n: number) => `2026-11-30T06:00:${String(n).padStart(2, '0')}.000Z`;
-const ID = (n: number) => `3f1d8a52-0000-4000-8000-${String(n).padStart(12, '0')}`;
+const ID = (n: number) => numberedId(n);
 const CONTEXT = { issueNumber: 7, currentPhase: 'CodeGeneration' as const, worktreePath: '/w', previousResults: [] };
 const PROCESS = { host: 'h', pid: 4242, startTime: 'boot' };
 const AGENT_DATA = { process: PROCESS, supervisor: { host: 'h', pid: 1, startTime: null }, command: ['claude', '-p'], cwd: '/w', logFile: '/w/agent.log', resumedFrom: null };

@@ -6,6 +6,7 @@ import { retryIdOf } from '../../src/domain/retry-id.js';
 import { EVENT_SCHEMA_VERSION } from '../../src/events/event-envelope.js';
 import type { Session } from '../../src/domain/session.js';
 import type { PipelineEvent } from '../../src/events/session-event.js';
+import { FIXTURE_AT, numberedId, sessionFixture } from '../helpers/fixtures.js';
 
 /*
  * The lineage, stats and pipeline-stream projections, function by function: exact answers on
@@ -13,16 +14,10 @@ import type { PipelineEvent } from '../../src/events/session-event.js';
  * sessions all leave a precounted total, an answer by no one).
  */
 
-const ID = (n: number) => `3f1d8a52-0000-4000-8000-${String(n).padStart(12, '0')}`;
-const AT = '2026-11-30T06:00:00.000Z';
+const ID = (n: number) => numberedId(n);
+const AT = FIXTURE_AT;
 const LATER = (ms: number) => new Date(Date.parse(AT) + ms).toISOString();
-
-function session(n: number, over: Partial<Session> = {}): Session {
-  return {
-    id: ID(n), agentName: 'CodeGenAgent', purpose: 'p', context: { issueNumber: 1, currentPhase: 'CodeGeneration', worktreePath: '/w', previousResults: [] },
-    createdAt: AT, status: 'Active', parentSession: null, childSessions: [], revision: 1, ...over,
-  } as Session;
-}
+const session = sessionFixture;
 const mapOf = (...sessions: Session[]) => new Map(sessions.map((s) => [s.id, s]));
 
 describe('lineage', () => {
