@@ -44,6 +44,18 @@ async function readOn(store: EventStore, cursor: StoreCursor | null, view: Reade
   return read.end().cursor;
 }
 
+/** The invoke records of a writer's history file (none while it has none). */
+async function invokeLines(file: string): Promise<string[]> {
+  return (await readFile(file, 'utf8').catch(() => '')).split('\n').filter((l) => l.includes('"invoke"'));
+}
+
+/** A connection for the test's own work on the server (terminating backends); one the server drops says nothing. */
+function adminClient(): pg.Client {
+  const client = new pg.Client({ connectionString: PG_URL });
+  client.on('error', () => undefined);
+  return client;
+}
+
 async function recordHistory(kind: 'file' | 'postgres', dir: string): Promise<Run> {
   const schema = freshSchema();
   // On files the disk fails now and then in each writer, through the store's seam (history-writer.ts).
@@ -53,8 +65,7 @@ async function recordHistory(kind: 'file' | 'postgres', dir: string): Promise<Ru
   let restarts = 0;
   const writers: Array<Promise<void>> = [];
   let killed = false;
-  let admin = new pg.Client({ connectionString: PG_URL });
-  admin.on('error', () => undefined);
+  let admin = adminClient();
   if (kind === 'postgres') await admin.connect();
   // Each writer slot runs its operations, in as many processes as it takes: one that dies (killed, or its commit's outcome unknown) is replaced.
   const slot = async (index: number) => {
@@ -68,7 +79,7 @@ async function recordHistory(kind: 'file' | 'postgres', dir: string): Promise<Ru
         void (async () => {
           const file = join(dir, 'history', `${name}.ndjson`);
           for (;;) {
-            const lines = (await readFile(file, 'utf8').catch(() => '')).split('\n').filter((l) => l.includes('"invoke"')).length;
+            const lines = (await invokeLines(file)).length;
             if (lines >= Math.max(3, (OPS - done) / 3) || writer.child.exitCode !== null) break;
             await new Promise((r) => setTimeout(r, 5));
           }
@@ -80,7 +91,7 @@ async function recordHistory(kind: 'file' | 'postgres', dir: string): Promise<Ru
       }
       const exited = await writer.exited;
       // Rounds, not operations: a round may invoke two at once (the second's tag ends in b).
-      const records = (await readFile(join(dir, 'history', `${name}.ndjson`), 'utf8').catch(() => '')).split('\n').filter((l) => l.includes('"invoke"') && !/"tag":"[^"]*b"/.test(l)).length;
+      const records = (await invokeLines(join(dir, 'history', `${name}.ndjson`))).filter((l) => !/"tag":"[^"]*b"/.test(l)).length;
       done += records;
       if (exited.code !== 0) restarts += 1;
       if (exited.code !== 0 && exited.signal !== 'SIGKILL' && !/STORAGE|terminat|Connection|ECONNRESET/i.test(exited.stderr)) throw new Error(`${name} failed: ${exited.stderr.slice(-2000)}`);
@@ -110,22 +121,18 @@ async function recordHistory(kind: 'file' | 'postgres', dir: string): Promise<Ru
     for (;;) {
       const files = await readdir(join(dir, 'history')).catch(() => [] as string[]);
       let invoked = 0;
-      for (const file of files) invoked += (await readFile(join(dir, 'history', file), 'utf8').catch(() => '')).split('\n').filter((l) => l.includes('"invoke"')).length;
+      for (const file of files) invoked += (await invokeLines(join(dir, 'history', file))).length;
       if (invoked >= (WRITERS * OPS) / 2 || !terminating) break;
       await new Promise((r) => setTimeout(r, 20));
     }
     if (!terminating) return;
     execSync(PG_RESTART, { stdio: 'ignore' });
     restarted = true;
-    await waitFor(() => true, 10, 'nothing');
     // The admin connection went with the server: a new one terminates backends from here on.
     await admin.end().catch(() => undefined);
-    admin = new pg.Client({ connectionString: PG_URL });
-    admin.on('error', () => undefined);
     for (let tries = 0; tries < 100; tries += 1) {
+      admin = adminClient();
       if (await admin.connect().then(() => true, () => false)) break;
-      admin = new pg.Client({ connectionString: PG_URL });
-      admin.on('error', () => undefined);
       await new Promise((r) => setTimeout(r, 100));
     }
   })();
