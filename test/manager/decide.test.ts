@@ -228,13 +228,13 @@ describe('decideComplete and decideFail', () => {
   it('complete: the result and transcript when given, nothing else; expecting the current revision', () => {
     const { state, clock, spawn } = setup();
     const session = spawn();
-    const transcript = { stored: false as const, reason: 'disabled' };
+    const transcript = { skipped: 'disabled' };
     const bare = decideComplete(state.sessions, { id: session.id }, clock);
     expect(bare.events).toStrictEqual([{ id: expect.any(String), sessionId: session.id, timestamp: NOW, schemaVersion: EVENT_SCHEMA_VERSION, type: 'SessionCompleted', data: {} }]);
     expect(bare.expectedRevisions).toEqual(new Map([[session.id, session.revision]]));
     expect(() => decideComplete(state.sessions, { id: 'x' }, clock)).toThrow(expect.objectContaining({ code: 'INVALID_INPUT', message: expect.stringMatching(/^invalid session id: /) }));
     expect(() => decideFail(state.sessions, { id: 'x', error: 'e' }, clock)).toThrow(expect.objectContaining({ code: 'INVALID_INPUT', message: expect.stringMatching(/^invalid session id: /) }));
-    const full = decideComplete(state.sessions, { id: session.id, result: { success: true, output: 'ok' }, transcript: transcript as never, by: 'dave' }, clock);
+    const full = decideComplete(state.sessions, { id: session.id, result: { success: true, output: 'ok' }, transcript, by: 'dave' }, clock);
     expect(full.events[0]).toMatchObject({ by: 'dave', data: { result: { success: true, output: 'ok' }, transcript } });
     apply(state, full);
     expect(() => decideComplete(state.sessions, { id: session.id }, clock)).toThrow(expect.objectContaining({ code: 'INVALID_TRANSITION', message: `session ${session.id} is Completed; only an Active session can be completed` }));
@@ -248,8 +248,8 @@ describe('decideComplete and decideFail', () => {
     expect(bare.events).toStrictEqual([{ id: expect.any(String), sessionId: session.id, timestamp: NOW, schemaVersion: EVENT_SCHEMA_VERSION, type: 'SessionFailed', data: { error: 'boom' } }]);
     const notInterrupted = decideFail(state.sessions, { id: session.id, error: 'boom', interrupted: false }, clock);
     expect(notInterrupted.events[0]!.data).toStrictEqual({ error: 'boom' });
-    const transcript = { stored: false as const, reason: 'disabled' };
-    const full = decideFail(state.sessions, { id: session.id, error: 'capped', result: { success: false, output: 'partial' }, transcript: transcript as never, interrupted: true, capped: 'turns' as never, retryAfter: NOW, by: 'erin' }, clock);
+    const transcript = { skipped: 'disabled' };
+    const full = decideFail(state.sessions, { id: session.id, error: 'capped', result: { success: false, output: 'partial' }, transcript, interrupted: true, capped: 'turns' as const, retryAfter: NOW, by: 'erin' }, clock);
     expect(full.events[0]).toMatchObject({ by: 'erin', data: { error: 'capped', result: { success: false, output: 'partial' }, transcript, interrupted: true, capped: 'turns', retryAfter: NOW } });
     expect(full.expectedRevisions).toEqual(new Map([[session.id, session.revision]]));
     apply(state, bare);
@@ -298,8 +298,8 @@ describe('the agent records and stop requests', () => {
     const result = { success: true, output: 'done' };
     const finished = decideAgentFinished(state.sessions, { id, result }, clock);
     expect(finished.events).toStrictEqual([{ id: expect.any(String), sessionId: id, timestamp: NOW, schemaVersion: EVENT_SCHEMA_VERSION, type: 'SessionAgentFinished', data: { result } }]);
-    const transcript = { stored: false as const, reason: 'disabled' };
-    expect(decideAgentFinished(state.sessions, { id, result, transcript: transcript as never }, clock).events[0]!.data).toEqual({ result, transcript });
+    const transcript = { skipped: 'disabled' };
+    expect(decideAgentFinished(state.sessions, { id, result, transcript }, clock).events[0]!.data).toEqual({ result, transcript });
     expect(() => decideAgentFinished(state.sessions, { id, result: { output: 3 } as never }, clock)).toThrow(expect.objectContaining({ code: 'INVALID_INPUT', message: expect.stringMatching(/agent result/) }));
     apply(state, finished);
     // Finished: the agent no longer runs, so the refusal names none.
