@@ -1,8 +1,15 @@
 import { SessionError } from '../../errors.js';
 import type { SessionEvent } from '../../events/session-event.js';
-import { decodeEventLine, type Verification } from './line-codec.js';
+import { decodeEventLine, type DecodedLine, type Verification } from './line-codec.js';
 
 const NEWLINE = 0x0a;
+/** What an empty line decodes to. */
+const EMPTY_LINE: DecodedLine = { ok: false, reason: 'empty line' };
+
+/** Decodes one line of the log (its bytes, without the `\n`) as a scan does: an empty line is not an event either. */
+export function decodeLogLine(bytes: Buffer, verify: Verification): DecodedLine {
+  return bytes.length === 0 ? EMPTY_LINE : decodeEventLine(bytes.toString('utf8'), verify, bytes);
+}
 
 /** One event read from the log, with where its line sits. */
 export interface LogRecord {
@@ -80,27 +87,24 @@ export class LogScanner {
     const released: LogRecord[] = [];
     let lineStart = 0;
     let newline = data.indexOf(NEWLINE, lineStart);
-    // Stryker disable next-line BooleanLiteral,ConditionalExpression: equivalent in what it reads, tolerate() runs a step as it is when there is no onFinding (strict only spares a closure a line).
-    const strict = this.onFinding === undefined;
     while (newline !== -1) {
-      const offset = this.carryOffset + lineStart;
-      const text = data.toString('utf8', lineStart, newline);
-      const end = offset + newline - lineStart + 1;
-      // Strict scans (every open and replay) call the steps directly: no closure per line.
-      const record = strict ? this.decode(text, this.nextLine, offset, end) : this.tolerate(() => this.decode(text, this.nextLine, offset, end));
-      // A line the audit could not read most likely held the next seq: expect the one after it.
-      if (record === null) this.expectedSeq += 1;
-      this.nextLine += 1;
-      if (record !== null) {
-        // Stryker disable next-line ConditionalExpression: equivalent, as above.
-        if (strict) this.accept(record, released);
-        else this.tolerate(() => this.accept(record, released));
-      }
+      this.take(decodeLogLine(data.subarray(lineStart, newline), this.verify), newline - lineStart + 1, released);
       lineStart = newline + 1;
       newline = data.indexOf(NEWLINE, lineStart);
     }
     this.carry = data.subarray(lineStart);
-    this.carryOffset += lineStart;
+    return released;
+  }
+
+  /**
+   * Feeds whole lines decoded elsewhere (the audit decodes them in worker threads): each line's
+   * {@link DecodedLine} and its length in bytes with its `\n`, in file order, as {@link push}
+   * would have decoded them. Only between whole lines: never while an unfinished line is held.
+   */
+  pushDecoded(lines: ReadonlyArray<DecodedLine>, lengths: ArrayLike<number>): LogRecord[] {
+    if (this.carry.length > 0) throw new Error('pushDecoded() after push() left an unfinished line');
+    const released: LogRecord[] = [];
+    for (let i = 0; i < lines.length; i += 1) this.take(lines[i]!, lengths[i]!, released);
     return released;
   }
 
@@ -131,9 +135,26 @@ export class LogScanner {
     }
   }
 
-  private decode(text: string, line: number, offset: number, end: number): LogRecord {
-    if (text.length === 0) throw corrupt({ file: this.file, line, offset }, 'empty line');
-    const decoded = decodeEventLine(text, this.verify);
+  /** Takes the next line (its decoding, and its bytes with the `\n`): its seq checked, into its transaction. */
+  private take(decoded: DecodedLine, bytes: number, released: LogRecord[]): void {
+    const offset = this.carryOffset;
+    const end = offset + bytes;
+    // Strict scans (every open and replay) call the steps directly: no closure per line.
+    // Stryker disable next-line BooleanLiteral,ConditionalExpression: equivalent in what it reads, tolerate() runs a step as it is when there is no onFinding (strict only spares a closure a line).
+    const strict = this.onFinding === undefined;
+    const record = strict ? this.sequence(decoded, this.nextLine, offset, end) : this.tolerate(() => this.sequence(decoded, this.nextLine, offset, end));
+    // A line the audit could not read most likely held the next seq: expect the one after it.
+    if (record === null) this.expectedSeq += 1;
+    this.nextLine += 1;
+    this.carryOffset = end;
+    if (record !== null) {
+      // Stryker disable next-line ConditionalExpression: equivalent, as above.
+      if (strict) this.accept(record, released);
+      else this.tolerate(() => this.accept(record, released));
+    }
+  }
+
+  private sequence(decoded: DecodedLine, line: number, offset: number, end: number): LogRecord {
     if (!decoded.ok) throw corrupt({ file: this.file, line, offset }, decoded.reason);
     const { event } = decoded;
     if (event.seq !== this.expectedSeq) {

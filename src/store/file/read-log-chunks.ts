@@ -9,6 +9,7 @@ const CHUNK = 1024 * 1024;
  * stream of reads makes the kernel's readahead keep the file in large folios (up to 2 MiB), and
  * every later append into the log's last, partly filled folio would then count (and be written
  * back) as the whole folio: a replaying open made each small append cost 60 times its size.
+ * Each chunk is the reader's: it may move its memory elsewhere (transfer it to a worker).
  */
 export async function* readLogChunks(path: string, start: number, end?: number): AsyncGenerator<Buffer> {
   let handle;
@@ -23,12 +24,14 @@ export async function* readLogChunks(path: string, start: number, end?: number):
     for (let position = start; position < stop; ) {
       const second = position + CHUNK < stop ? await readChunk(handle, position + CHUNK, stop) : null;
       const first = await readChunk(handle, position, stop);
-      if (first.length === 0) break;
+      // Lengths taken before a chunk is yielded: its reader may move its memory to a worker thread.
+      const [firstLength, secondLength] = [first.length, second?.length ?? 0];
+      if (firstLength === 0) break;
       yield first;
-      position += first.length;
-      if (second === null || second.length === 0 || first.length < CHUNK) continue;
+      position += firstLength;
+      if (second === null || secondLength === 0 || firstLength < CHUNK) continue;
       yield second;
-      position += second.length;
+      position += secondLength;
     }
   } finally {
     await handle.close();
