@@ -1,8 +1,10 @@
+import { stat } from 'node:fs/promises';
+import { readLogInWorkers } from './log-decoders.js';
 import { RepeatedIds } from './repeated-ids.js';
 import { BackgroundSchemaCheck, schemaVerdicts, type SchemaCheckMode } from './schema-check.js';
 import { SessionLedger, type Place } from './session-ledger.js';
 import { fileStoreToRead } from '../query/read-store.js';
-import type { EventStore, ReadFinding, StoredRecord } from '../store/event-store.js';
+import type { EventStore, ReadEnd, ReadFinding, StoredRecord } from '../store/event-store.js';
 import { digestOf, type TranscriptDigest, type TranscriptStore } from '../store/transcript-store.js';
 
 /** What kind of problem a finding is. */
@@ -37,12 +39,32 @@ export interface AuditReport {
  * every transcript the log records as stored (there, with the recorded SHA-256), and whether
  * the end is torn. Unlike opening a store it does not stop at the first problem.
  * Throws `NOT_FOUND` when `dir` does not exist, `FOREIGN_STORE` when its sessions.json is the original's.
+ *
+ * On a big log worker threads decode the lines (checksum, JSON and schema: most of the work)
+ * while this thread judges them in order ({@link readLogInWorkers}).
  */
-export async function auditLog(dir: string, onProgress?: (done: number, total: number) => void): Promise<AuditReport> {
-  return auditStore(await fileStoreToRead(dir), onProgress);
+export async function auditLog(dir: string, onProgress?: (done: number, total: number) => void, tuning: AuditLogTuning = {}): Promise<AuditReport> {
+  const store = await fileStoreToRead(dir);
+  const size = await stat(store.location).then((s) => s.size, () => 0);
+  const workers = tuning.decodeWorkers ?? (size < DECODE_IN_WORKERS_AFTER ? 0 : DECODE_WORKERS);
+  if (workers === 0) return auditStore(store, onProgress, { schemaCheck: 'thread' });
+  return (await auditPass(store, onProgress, 'decoded', (onFinding) => readLogInWorkers(store.location, workers, onFinding)))!;
 }
 
-/** How the audit runs, for tests and benchmarks: where it validates events ({@link SchemaCheckMode}). */
+/** How {@link auditLog} runs, for tests and benchmarks: how many worker threads decode the log (0: none, this thread). */
+export interface AuditLogTuning {
+  decodeWorkers?: number;
+}
+
+/** A log read before {@link auditLog} decodes it in workers: below it, starting them costs more than they save. */
+const DECODE_IN_WORKERS_AFTER = 8 * 2 ** 20;
+/**
+ * Workers that decode a big log. Two, even on two cores: this thread's share (reading, judging)
+ * is a fraction of theirs, and two workers keep both cores busy while it waits.
+ */
+const DECODE_WORKERS = 2;
+
+/** How {@link auditStore} runs, for tests and benchmarks: where it validates events ({@link SchemaCheckMode}). */
 export interface AuditTuning {
   schemaCheck?: SchemaCheckMode;
 }
@@ -58,18 +80,34 @@ export interface AuditTuning {
  * judgments that took it as valid cannot stand, and the log is audited again, each event
  * validated before it is judged (a log with such an event is rare: its checksum must match).
  */
-export async function auditStore(store: Pick<EventStore, 'location' | 'readRecords' | 'transcripts'>, onProgress?: (done: number, total: number) => void, tuning: AuditTuning = {}): Promise<AuditReport> {
-  return (await auditPass(store, onProgress, tuning.schemaCheck ?? 'auto')) ?? (await auditPass(store, onProgress, 'thread'))!;
+export async function auditStore(store: AuditedStore, onProgress?: (done: number, total: number) => void, tuning: AuditTuning = {}): Promise<AuditReport> {
+  const read = (onFinding: (f: ReadFinding) => void) => store.readRecords(null, { verify: 'checksum', onFinding });
+  return (await auditPass(store, onProgress, tuning.schemaCheck ?? 'auto', read)) ?? (await auditPass(store, onProgress, 'thread', read))!;
 }
 
-/** One pass of {@link auditStore}; null when the worker refused an event the pass had judged. */
-async function auditPass(store: Pick<EventStore, 'location' | 'readRecords' | 'transcripts'>, onProgress: ((done: number, total: number) => void) | undefined, mode: SchemaCheckMode): Promise<AuditReport | null> {
+/** What the audit needs of a store. */
+type AuditedStore = Pick<EventStore, 'location' | 'readRecords' | 'transcripts'>;
+
+/** The read an audit pass judges: records in order, and what is left past the last whole transaction. */
+interface AuditRead {
+  size: number;
+  records: AsyncIterable<StoredRecord[]>;
+  end(): Pick<ReadEnd, 'line' | 'offset' | 'pendingBytes' | 'pendingLines'>;
+}
+
+/**
+ * One pass of the audit over `open`'s read; null when the worker refused an event the pass had
+ * judged. `'decoded'`: the read validated every event's schema itself (its events may be only
+ * the part the rules read); otherwise the read checked checksums, and `mode` says where the
+ * schema is checked.
+ */
+async function auditPass(store: AuditedStore, onProgress: ((done: number, total: number) => void) | undefined, mode: SchemaCheckMode | 'decoded', open: (onFinding: (f: ReadFinding) => void) => Promise<AuditRead>): Promise<AuditReport | null> {
   const file = store.location;
   const findings: AuditFinding[] = [];
   const onFinding = (f: ReadFinding) => findings.push({ kind: f.message.startsWith('seq ') ? 'sequence' : 'line', ...f });
   const ledger = new SessionLedger();
   const ids = new RepeatedIds();
-  const background = new BackgroundSchemaCheck(mode);
+  const background = new BackgroundSchemaCheck(mode === 'decoded' ? 'thread' : mode);
   const transcripts = new Map<string, { record: Place; digest: TranscriptDigest }>();
   let events = 0;
   const judge = (record: StoredRecord) => {
@@ -86,25 +124,29 @@ async function auditPass(store: Pick<EventStore, 'location' | 'readRecords' | 't
     }
   };
   try {
-    // Checksums and JSON in the reader; the schema here, or in the worker (see BackgroundSchemaCheck).
-    const read = await store.readRecords(null, { verify: 'checksum', onFinding });
+    const read = await open(onFinding);
     for await (const batch of read.records) {
-      background.read(batch);
-      if (background.taking) {
-        background.submit(batch);
-        try {
-          for (const record of batch) judge(record);
-        } catch {
-          // An event no schema checked broke a rule's reading of it: it is not valid, and the
-          // pass in which each event is validated first will say so.
-          return null;
-        }
+      if (mode === 'decoded') {
+        for (const record of batch) judge(record);
       } else {
-        const verdicts = schemaVerdicts(batch);
-        for (let i = 0; i < batch.length; i += 1) {
-          const invalid = verdicts[i];
-          if (invalid === null) judge(batch[i]!);
-          else onFinding({ line: batch[i]!.line, offset: batch[i]!.offset, message: invalid! });
+        // Checksums and JSON in the reader; the schema here, or in the worker (see BackgroundSchemaCheck).
+        background.read(batch);
+        if (background.taking) {
+          background.submit(batch);
+          try {
+            for (const record of batch) judge(record);
+          } catch {
+            // An event no schema checked broke a rule's reading of it: it is not valid, and the
+            // pass in which each event is validated first will say so.
+            return null;
+          }
+        } else {
+          const verdicts = schemaVerdicts(batch);
+          for (let i = 0; i < batch.length; i += 1) {
+            const invalid = verdicts[i];
+            if (invalid === null) judge(batch[i]!);
+            else onFinding({ line: batch[i]!.line, offset: batch[i]!.offset, message: invalid! });
+          }
         }
       }
       onProgress?.(batch.at(-1)!.end, read.size);

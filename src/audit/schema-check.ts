@@ -2,6 +2,7 @@ import { Worker } from 'node:worker_threads';
 import { schemaRefusal } from '../events/schema-refusal.js';
 import type { ReadFinding, StoredRecord } from '../store/event-store.js';
 import type { SchemaAnswer, SchemaBatch } from './schema-worker.js';
+import { auditWorkerFile } from './worker-file.js';
 
 /** Where the audit validates events: `'auto'` in a worker once the log read is big enough to pay for one. */
 export type SchemaCheckMode = 'auto' | 'worker' | 'thread';
@@ -85,7 +86,7 @@ export class BackgroundSchemaCheck {
   private startedWorker(): Worker | null {
     if (this.worker !== null) return this.worker;
     try {
-      this.worker = new Worker(workerFile());
+      this.worker = new Worker(auditWorkerFile('schema-worker'));
     } catch {
       this.mode = 'thread';
       return null;
@@ -125,13 +126,4 @@ export class BackgroundSchemaCheck {
     this.settled();
     this.settled = null;
   }
-}
-
-/**
- * The worker's module. Under the test runner this module is TypeScript source, which a worker
- * thread cannot load: it takes the build beside it (the tests' setup keeps it fresh).
- */
-function workerFile(): URL {
-  const here = new URL('./schema-worker.js', import.meta.url);
-  return import.meta.url.endsWith('.ts') ? new URL(here.href.replace('/src/audit/', '/dist/src/audit/')) : here;
 }

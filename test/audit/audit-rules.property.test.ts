@@ -2,7 +2,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { auditStore, type AuditTuning } from '../../src/audit/audit-log.js';
+import { auditLog, auditStore, type AuditLogTuning, type AuditTuning } from '../../src/audit/audit-log.js';
 import { retryIdOf } from '../../src/domain/retry-id.js';
 import { EVENT_SCHEMA_VERSION } from '../../src/events/event-envelope.js';
 import type { SessionEvent } from '../../src/index.js';
@@ -97,11 +97,12 @@ function plainAudit(events: SessionEvent[]): Found[] {
   return found.sort((a, b) => a[1] - b[1] || order.indexOf(a[0]) - order.indexOf(b[0]));
 }
 
-async function audited(events: SessionEvent[], tuning: AuditTuning, extraLine = ''): Promise<Found[]> {
+/** The audit's findings on a log of `events`: by {@link auditStore} with a schema check mode, or by {@link auditLog} with decoding workers. */
+async function audited(events: SessionEvent[], tuning: Required<AuditTuning> | Required<AuditLogTuning>, extraLine = ''): Promise<Found[]> {
   const { dir, cleanup } = await tempDir();
   try {
     await writeFile(join(dir, 'events.ndjson'), logText(events) + extraLine);
-    const report = await auditStore(await fileStoreToRead(dir), undefined, tuning);
+    const report = 'schemaCheck' in tuning ? await auditStore(await fileStoreToRead(dir), undefined, tuning) : await auditLog(dir, undefined, tuning);
     return report.findings.map((f) => [f.kind, f.line, f.sessionId]);
   } finally {
     await cleanup();
@@ -111,13 +112,14 @@ async function audited(events: SessionEvent[], tuning: AuditTuning, extraLine = 
 describe('the audit judges as the plain fold does', () => {
   // A worker thread starts for each audit it validates: fewer runs of those.
   it.each([
-    ['judged in this thread', 'thread', 300],
-    ['validated by the worker while judged', 'worker', 15],
-  ] as const)('for generated logs, %s', async (_, schemaCheck, numRuns) => {
+    ['judged in this thread', { schemaCheck: 'thread' }, 300],
+    ['validated by the worker while judged', { schemaCheck: 'worker' }, 15],
+    ['decoded by worker threads, judged here', { decodeWorkers: 2 }, 15],
+  ] as const)('for generated logs, %s', async (_, tuning, numRuns) => {
     await fc.assert(
       fc.asyncProperty(log, async (moves) => {
         const events = moves.map(eventOf);
-        expect(await audited(events, { schemaCheck })).toEqual(plainAudit(events));
+        expect(await audited(events, tuning)).toEqual(plainAudit(events));
       }),
       { numRuns },
     );
@@ -134,6 +136,7 @@ describe('the audit judges as the plain fold does', () => {
     const expected: Found[] = [['link', 2, ROOTS[0]], ['line', 3, undefined], ['transition', 4, ROOTS[1]]];
     expect(await audited(events, { schemaCheck: 'thread' })).toEqual(expected);
     expect(await audited(events, { schemaCheck: 'worker' })).toEqual(expected);
+    expect(await audited(events, { decodeWorkers: 2 })).toEqual(expected);
   });
 });
 

@@ -1,0 +1,134 @@
+import { stat } from 'node:fs/promises';
+import { Worker } from 'node:worker_threads';
+import type { DecodedLine } from '../store/file/line-codec.js';
+import { LogScanner, type LogFinding, type LogRecord } from '../store/file/log-scanner.js';
+import { readLogChunks } from '../store/file/read-log-chunks.js';
+import { unpackDecodedLines } from './audited-part.js';
+import type { DecodedLines, LinesToDecode } from './decode-worker.js';
+import { auditWorkerFile } from './worker-file.js';
+
+const NEWLINE = 0x0a;
+/** Chunks each worker may hold at once: one it decodes, one waiting, so it never idles. */
+const CHUNKS_PER_WORKER = 2;
+
+/** A read of the log whose lines worker threads decode: the same records, findings and tail as a tolerant scan's. */
+export interface DecodedLogRead {
+  /** The log's size as the read began: progress is a batch's last `end` out of it. */
+  size: number;
+  /** Whole transactions, in the log's order, each event only the part the audit's rules read. */
+  records: AsyncIterable<LogRecord[]>;
+  /** Where the valid part ends (the last whole line's number, the offset past it) and what follows it; call it once the records are read. */
+  end(): { line: number; offset: number; pendingBytes: number; pendingLines: number };
+}
+
+/** A chunk's lines, decoded: each line's decoding and its length in bytes. */
+interface Decoded {
+  lines: DecodedLine[];
+  lengths: ArrayLike<number>;
+}
+
+/**
+ * Reads the log at `path` as a tolerant scan that validates every event's schema does (the
+ * audit's), with the decoding of its lines (checksum, JSON, schema: nearly all of the work)
+ * done by `workers` worker threads. This thread reads the file, cuts it at line ends and hands
+ * the chunks out in turn; it takes the answers back in the file's order and runs them through
+ * the scan's own sequence and transaction checks, so lines, offsets and findings are the scan's.
+ * Memory holds a few chunks per worker at any size. Findings go to `onFinding`.
+ *
+ * This thread decodes nothing itself: on two cores, two workers and a thread that only reads
+ * and judges were faster than a thread that also decoded whenever the workers were busy (it
+ * then kept them waiting for their next chunk).
+ */
+export async function readLogInWorkers(path: string, workers: number, onFinding: (finding: LogFinding) => void): Promise<DecodedLogRead> {
+  const size = await stat(path).then((s) => s.size, () => 0);
+  const scanner = new LogScanner(path, undefined, onFinding, 'schema');
+  async function* records(): AsyncGenerator<LogRecord[]> {
+    const pool = new DecoderPool(workers);
+    // Chunks in the file's order, as the workers will answer them.
+    const queue: Array<Promise<Decoded>> = [];
+    const scanned = async () => {
+      const { lines, lengths } = await queue.shift()!;
+      return scanner.pushDecoded(lines, lengths);
+    };
+    try {
+      let carry = Buffer.alloc(0);
+      for await (const chunk of readLogChunks(path, 0, size)) {
+        const data = carry.length === 0 ? chunk : Buffer.concat([carry, chunk]);
+        const cut = data.lastIndexOf(NEWLINE) + 1;
+        // A copy: the chunk's memory may move to a worker.
+        carry = Buffer.from(data.subarray(cut));
+        if (cut === 0) continue;
+        queue.push(pool.decode(data, cut));
+        if (queue.length < workers * CHUNKS_PER_WORKER) continue;
+        const batch = await scanned();
+        if (batch.length > 0) yield batch;
+      }
+      while (queue.length > 0) {
+        const batch = await scanned();
+        if (batch.length > 0) yield batch;
+      }
+      // An unfinished last line: held, as a scan holds it, for the tail to report.
+      scanner.push(carry);
+    } finally {
+      // Answers no one waits for any more must not reject unheard.
+      for (const answer of queue) answer.catch(() => {});
+      await pool.close();
+    }
+  }
+  const end = () => {
+    const { line, committedEnd, pendingBytes, pendingLines } = scanner.tail();
+    return { line, offset: committedEnd, pendingBytes, pendingLines };
+  };
+  return { size, records: records(), end };
+}
+
+/** Worker threads that decode chunks of whole lines. */
+class DecoderPool {
+  private readonly workers: Array<{ worker: Worker; holds: number }> = [];
+  private readonly waiting = new Map<number, { resolve: (answer: DecodedLines) => void; reject: (error: Error) => void }>();
+  private nextId = 0;
+  private failure: Error | null = null;
+
+  constructor(count: number) {
+    for (let i = 0; i < count; i += 1) {
+      const entry = { worker: new Worker(auditWorkerFile('decode-worker')), holds: 0 };
+      entry.worker.on('message', (answer: DecodedLines) => {
+        entry.holds -= 1;
+        const waiter = this.waiting.get(answer.id);
+        this.waiting.delete(answer.id);
+        waiter?.resolve(answer);
+      });
+      entry.worker.on('error', (error) => this.fail(error));
+      entry.worker.on('exit', (code) => this.fail(new Error(`a decoding worker of the audit exited (code ${code})`)));
+      this.workers.push(entry);
+    }
+  }
+
+  /** Has the worker that holds fewest chunks decode the first `length` bytes of `data` (whole lines); `data` is not to be used again. */
+  async decode(data: Buffer, length: number): Promise<Decoded> {
+    if (this.failure !== null) throw this.failure;
+    // Only memory of its own moves: a small buffer may share Node's pool with others.
+    const owned = data.byteOffset === 0 && data.buffer.byteLength === data.length && data.buffer instanceof ArrayBuffer;
+    const bytes = owned ? (data.buffer as ArrayBuffer) : new Uint8Array(data.subarray(0, length)).buffer;
+    const id = this.nextId++;
+    const answer = new Promise<DecodedLines>((resolve, reject) => this.waiting.set(id, { resolve, reject }));
+    const entry = this.workers.reduce((a, b) => (b.holds < a.holds ? b : a));
+    entry.holds += 1;
+    entry.worker.postMessage({ id, bytes, length } satisfies LinesToDecode, [bytes]);
+    const { packed, lengths } = await answer;
+    return { lines: unpackDecodedLines(packed), lengths };
+  }
+
+  /** Stops the workers. */
+  async close(): Promise<void> {
+    this.fail(new Error('the audit is over'));
+    await Promise.all(this.workers.map((entry) => entry.worker.terminate()));
+  }
+
+  private fail(error: Error): void {
+    if (this.failure !== null) return;
+    this.failure = error;
+    for (const waiter of this.waiting.values()) waiter.reject(error);
+    this.waiting.clear();
+  }
+}
