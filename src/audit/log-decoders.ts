@@ -1,6 +1,5 @@
 import { stat } from 'node:fs/promises';
 import { Worker } from 'node:worker_threads';
-import type { DecodedLine } from '../store/file/line-codec.js';
 import { LogScanner, type LogFinding, type LogRecord } from '../store/file/log-scanner.js';
 import { readLogChunks } from '../store/file/read-log-chunks.js';
 import { unpackDecodedLines } from './audited-part.js';
@@ -21,12 +20,6 @@ export interface DecodedLogRead {
   end(): { line: number; offset: number; pendingBytes: number; pendingLines: number };
 }
 
-/** A chunk's lines, decoded: each line's decoding and its length in bytes. */
-interface Decoded {
-  lines: DecodedLine[];
-  lengths: ArrayLike<number>;
-}
-
 /**
  * Reads the log at `path` as a tolerant scan that validates every event's schema does (the
  * audit's), with the decoding of its lines (checksum, JSON, schema: nearly all of the work)
@@ -45,10 +38,11 @@ export async function readLogInWorkers(path: string, workers: number, onFinding:
   async function* records(): AsyncGenerator<LogRecord[]> {
     const pool = new DecoderPool(workers);
     // Chunks in the file's order, as the workers will answer them.
-    const queue: Array<Promise<Decoded>> = [];
+    const queue: Array<Promise<DecodedLines>> = [];
+    // Unpacked only as they are taken: packed, an answer that waits its turn holds a few arrays, not an object an event.
     const scanned = async () => {
-      const { lines, lengths } = await queue.shift()!;
-      return scanner.pushDecoded(lines, lengths);
+      const { packed, lengths } = await queue.shift()!;
+      return scanner.pushDecoded(unpackDecodedLines(packed), lengths);
     };
     try {
       let carry = Buffer.alloc(0);
@@ -105,8 +99,8 @@ class DecoderPool {
   }
 
   /** Has the worker that holds fewest chunks decode the first `length` bytes of `data` (whole lines); `data` is not to be used again. */
-  async decode(data: Buffer, length: number): Promise<Decoded> {
-    if (this.failure !== null) throw this.failure;
+  decode(data: Buffer, length: number): Promise<DecodedLines> {
+    if (this.failure !== null) return Promise.reject(this.failure);
     // Only memory of its own moves: a small buffer may share Node's pool with others.
     const owned = data.byteOffset === 0 && data.buffer.byteLength === data.length && data.buffer instanceof ArrayBuffer;
     const bytes = owned ? (data.buffer as ArrayBuffer) : new Uint8Array(data.subarray(0, length)).buffer;
@@ -115,8 +109,7 @@ class DecoderPool {
     const entry = this.workers.reduce((a, b) => (b.holds < a.holds ? b : a));
     entry.holds += 1;
     entry.worker.postMessage({ id, bytes, length } satisfies LinesToDecode, [bytes]);
-    const { packed, lengths } = await answer;
-    return { lines: unpackDecodedLines(packed), lengths };
+    return answer;
   }
 
   /** Stops the workers. */

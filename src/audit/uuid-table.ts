@@ -1,10 +1,13 @@
 /**
- * UUIDs held as 16 bytes each in one open-addressing table, each with an ordinal (0, 1, 2… in
- * the order first added) so that facts about it can live in typed arrays indexed by it: a Map of
- * their strings took 75 bytes an id, and the audit holds one for every session of a log. Text
- * that is not a lower-case UUID is kept in a plain Map beside it.
+ * UUIDs held as 16 bytes each, each with an ordinal (0, 1, 2… in the order first added) so that
+ * facts about it can live in typed arrays indexed by it: a Map of their strings took 75 bytes an
+ * id, and the audit holds one for every session of a log. The words lie by ordinal and an
+ * open-addressing index of ordinals finds them, so growing the index moves 4 bytes an id, not 20
+ * (a table of words by slot peaked at 60 bytes an id as it grew). Text that is not a lower-case
+ * UUID is kept in a plain Map beside it.
  */
 export class UuidTable {
+  /** Each id's four words, at 4 × its ordinal. */
   private words = new Uint32Array(4 * 1024);
   /** Ordinal + 1 of the id in each slot; 0 for an empty slot. */
   private slots = new Int32Array(1024);
@@ -42,34 +45,36 @@ export class UuidTable {
     if ((this.count + 1) * 2 > this.slots.length) this.grow();
     const slot = this.find(words);
     if (this.slots[slot] !== 0) return this.slots[slot]! - 1;
-    this.place(slot, words, this.count);
+    if ((this.count + 1) * 4 > this.words.length) {
+      const grown = new Uint32Array(this.words.length * 2);
+      grown.set(this.words);
+      this.words = grown;
+    }
+    this.words.set(words, this.count * 4);
+    this.slots[slot] = this.count + 1;
     return this.count++;
   }
 
   /** The slot holding `words`, or the empty slot where they would go. */
-  private find(words: Uint32Array): number {
+  private find(words: ArrayLike<number>): number {
     const mask = this.slots.length - 1;
     const t = this.words;
     for (let slot = (words[0]! ^ Math.imul(words[3]!, 0x9e3779b1)) & mask; ; slot = (slot + 1) & mask) {
-      if (this.slots[slot] === 0) return slot;
-      const at = slot * 4;
+      const held = this.slots[slot]!;
+      if (held === 0) return slot;
+      const at = (held - 1) * 4;
       if (t[at] === words[0] && t[at + 1] === words[1] && t[at + 2] === words[2] && t[at + 3] === words[3]) return slot;
     }
   }
 
-  private place(slot: number, words: Uint32Array, ordinal: number): void {
-    this.words.set(words, slot * 4);
-    this.slots[slot] = ordinal + 1;
-  }
-
+  /** Twice the slots, each id placed again: its words stay where they are, by ordinal. */
   private grow(): void {
-    const { words, slots } = this;
-    this.words = new Uint32Array(words.length * 2);
+    const { slots } = this;
     this.slots = new Int32Array(slots.length * 2);
     for (let slot = 0; slot < slots.length; slot += 1) {
-      if (slots[slot] === 0) continue;
-      const moving = words.subarray(slot * 4, slot * 4 + 4);
-      this.place(this.find(moving), moving, slots[slot]! - 1);
+      const held = slots[slot]!;
+      if (held === 0) continue;
+      this.slots[this.find(this.words.subarray((held - 1) * 4, held * 4))] = held;
     }
   }
 }
