@@ -1,11 +1,10 @@
 import { costSinceResume } from '../domain/agent-result.js';
-import { hostname } from 'node:os';
 import { LIMITS } from '../domain/limits.js';
 import type { Session } from '../domain/session.js';
 import type { AgentOutcome } from '../runner/agent-runner.js';
 import type { SessionEvent } from '../events/session-event.js';
 import type { AppendRequest } from '../store/event-store.js';
-import { currentProcess } from '../process/process-identity.js';
+import { currentProcess, hostName } from '../process/process-identity.js';
 import type { SupervisorRecorder } from './agent-supervisor.js';
 import { decideAgentFinished, decideAgentStarted, decideComplete, decideFail, type DecisionClock } from './decide.js';
 
@@ -24,7 +23,7 @@ export function agentRecorder(deps: RecorderDeps): SupervisorRecorder {
   return {
     started: async (id, started, resumedFrom, logFile) => {
       const data = {
-        process: { host: hostname(), pid: started.pid, startTime: started.startTime },
+        process: { host: hostName(), pid: started.pid, startTime: started.startTime },
         supervisor: currentProcess(),
         command: started.command.map((a) => a.slice(0, LIMITS.path)).slice(0, 256),
         cwd: started.cwd,

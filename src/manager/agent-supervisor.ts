@@ -1,6 +1,6 @@
 import type { AgentCaps } from '../domain/agent-caps.js';
+import { hostName } from '../process/process-identity.js';
 import { mkdir } from 'node:fs/promises';
-import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { Session } from '../domain/session.js';
 import { isSessionError } from '../errors.js';
@@ -111,7 +111,7 @@ export class AgentSupervisor {
    */
   adopt(session: Session): boolean {
     const agent = session.agent;
-    if (agent === undefined || decideOrphan(session, { host: hostname(), runnerAdopts: this.runner.adopt !== undefined, followed: this.runs.has(session.id) }) !== 'adopt') return false;
+    if (agent === undefined || decideOrphan(session, { host: hostName(), runnerAdopts: this.runner.adopt !== undefined, followed: this.runs.has(session.id) }) !== 'adopt') return false;
     const controller = new AbortController();
     const leased: { lease: SlotLease | null } = { lease: null };
     const done = (async () => {

@@ -1,7 +1,6 @@
-import { hostname } from 'node:os';
 import type { Session } from '../domain/session.js';
 import { stopStragglers } from '../process/terminate-family.js';
-import { isProcessGone } from '../process/process-identity.js';
+import { hostName, isProcessGone } from '../process/process-identity.js';
 
 /**
  * Active sessions whose agent was left without a supervisor: the manager process that started
@@ -31,7 +30,7 @@ export function decideOrphan(orphan: Session, here: { host: string; runnerAdopts
 export async function stopOrphan(session: Session, graceMs: number): Promise<string> {
   const { process: agent, supervisor } = session.agent!;
   // Only a process on this host can be signalled; the same pid elsewhere is someone else.
-  const onThisHost = agent.host === hostname();
+  const onThisHost = agent.host === hostName();
   const alive = onThisHost && !isProcessGone(agent);
   // Tools the agent started may still run after it died; its session id finds them.
   const key = alive ? { leader: agent.pid, sessionId: session.id, since: agent.startTime } : { sessionId: session.id, since: agent.startTime };

@@ -1,5 +1,5 @@
-import { hostname } from 'node:os';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { hostName } from '../process/process-identity.js';
 import { join } from 'node:path';
 import { safeText } from '../domain/visible-text.js';
 import type { AddressInfo } from 'node:net';
@@ -239,7 +239,7 @@ export async function startDashboard(options: DashboardOptions): Promise<Dashboa
       const members = await reads.pipeline(root);
       const conversations = await storedConversations(options.transcripts, members);
       const title = `Pipeline ${root.slice(0, 8)} · ${members.get(root)?.purpose ?? ''}`;
-      const running = { sessions: options.logs === undefined ? [] : [...members.values()].filter((s) => s.status === 'Active' && agentRunning(s)), host: hostname(), published: options.store.agentLogs !== undefined };
+      const running = { sessions: options.logs === undefined ? [] : [...members.values()].filter((s) => s.status === 'Active' && agentRunning(s)), host: hostName(), published: options.store.agentLogs !== undefined };
       const rootSession = members.get(root)!;
       // A pipeline's own stream (its waits for a person), read up to where the sessions were read.
       const streamEvents = rootSession.pipeline === undefined || !canWait(rootSession.pipeline) ? [] : await options.store.readSessionEvents(pipelineIdOf(root), reads.cursor);

@@ -1,11 +1,10 @@
 import { lstat, link, readFile, readlink, rename, symlink, unlink } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
-import { hostname } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { v4 as uuidv4 } from 'uuid';
 import { SessionError, storageError } from '../../errors.js';
 import { diskFaults } from './disk-faults.js';
-import { currentProcess, isProcessGone, type ProcessIdentity } from '../../process/process-identity.js';
+import { currentProcess, hostName, isProcessGone, type ProcessIdentity } from '../../process/process-identity.js';
 
 interface LockRecord extends ProcessIdentity {
   token: string;
@@ -34,7 +33,7 @@ function decodeHolder(target: string): LockRecord | null {
   if (match === null) return null;
   const head = target.length - match[4]!.length;
   // Our own host, however it was cut, reads back as its name: isProcessGone compares names.
-  const host = match[4] === encodeHost(hostname(), INLINE_TARGET - head) ? hostname() : match[4]!;
+  const host = match[4] === encodeHost(hostName(), INLINE_TARGET - head) ? hostName() : match[4]!;
   return { host, pid: Number(match[1]), startTime: match[2] === '-' ? null : match[2]!, token: match[3]! };
 }
 

@@ -1,5 +1,6 @@
 import { SessionError } from '../../errors.js';
-import { SessionEventSchema, type SessionEvent } from '../../events/session-event.js';
+import type { SessionEvent } from '../../events/session-event.js';
+import { schemaRefusal } from '../../events/schema-refusal.js';
 import type { ReadEnd, ReadOptions, StoredRecord } from '../event-store.js';
 
 /**
@@ -49,10 +50,9 @@ export class PostgresRead {
     const at = { line: seq, offset: seq };
     if (seq !== this.lastSeq + 1) this.problem(at, `seq ${seq} where ${this.lastSeq + 1} was expected (a gap, a duplicate or a reordering)`);
     if (this.options.verify === 'schema') {
-      const parsed = SessionEventSchema.safeParse(event);
-      if (!parsed.success) {
-        const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(event)'}: ${i.message}`).join('; ');
-        this.problem(at, `not a valid event: ${issues}`);
+      const refusal = schemaRefusal(event);
+      if (refusal !== null) {
+        this.problem(at, refusal);
         return null;
       }
     }
