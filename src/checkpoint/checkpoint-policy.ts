@@ -4,7 +4,7 @@ import { SessionError } from '../errors.js';
 export interface CheckpointPolicy {
   /** Most events the log may hold past the checkpoint: at this many, a checkpoint is written whatever it costs. */
   every: number;
-  /** How long after new events a checkpoint is considered, in ms; -1 = only by count and on close. */
+  /** How long appends must pause (at most 8 × this after new events) before a checkpoint is considered, in ms; -1 = only by count and on close. */
   idleMs: number;
   /** A considered checkpoint is written when it would write at most this many bytes per byte of new events. */
   costRatio: number;
@@ -17,7 +17,7 @@ export interface CheckpointOptions {
   checkpointCostRatio?: number;
 }
 
-/** Defaults: a tail of at most 10 000 events; considered 250 ms after new events; at most 1 byte written per byte appended. */
+/** Defaults: a tail of at most 10 000 events; considered when appends pause for 250 ms (at the latest 2 s after new events); at most 1 byte written per byte appended. */
 export const DEFAULT_CHECKPOINT_POLICY: CheckpointPolicy = { every: 10_000, idleMs: 250, costRatio: 1 };
 
 /** The policy the options ask for. Throws `INVALID_INPUT` naming the first bad option. */

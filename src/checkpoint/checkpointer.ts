@@ -53,11 +53,15 @@ export interface CheckpointCounters {
   bytes: number;
 }
 
+/** How many `idleMs` a considered checkpoint waits at most for appends to pause. */
+const MAX_WAIT_IDLES = 8;
+
 /**
  * Keeps sessions.json close behind the log at a cost bounded by what changed: it remembers which
  * sessions changed since the file's position, and writes (in place, see SessionsFileWriter)
- * when the log holds `every` events past it, when `idleMs` after new events the write would cost
- * at most `costRatio` bytes per byte of those events, and on close. Writes never overlap, in
+ * when the log holds `every` events past it, when appends pause for `idleMs` (or 8 × `idleMs`
+ * after new events, whichever comes first) and the write would cost at most `costRatio` bytes
+ * per byte of those events, and on close. Writes never overlap, in
  * this process (a promise chain) or across processes (the checkpoint lock).
  */
 export class Checkpointer {
@@ -71,6 +75,9 @@ export class Checkpointer {
   private base: StoreCursor = START;
   private averageRecordBytes = 1024;
   private timer: NodeJS.Timeout | null = null;
+  /** When the last events were noted, and the first of those the next checkpoint would cover (ms). */
+  private lastEventAt = 0;
+  private firstPendingAt = 0;
   /** A write is queued that has not taken its snapshot yet. */
   private queued = false;
   private writing: Promise<unknown> = Promise.resolve();
@@ -113,11 +120,28 @@ export class Checkpointer {
       }
       return;
     }
-    if (this.timer !== null || this.policy.idleMs < 0) return;
+    if (this.policy.idleMs < 0) return;
+    this.lastEventAt = Date.now();
+    if (this.timer !== null) return;
+    this.firstPendingAt = this.lastEventAt;
+    this.armTimer(this.policy.idleMs);
+  }
+
+  /**
+   * Considers a checkpoint once appends pause for `idleMs`, or at the latest {@link MAX_WAIT_IDLES}
+   * × `idleMs` after the first event it would cover: a burst is not interrupted every `idleMs`
+   * to write what its next events change again, and under steady load sessions.json still
+   * stays close behind.
+   */
+  private armTimer(ms: number): void {
     this.timer = setTimeout(() => {
       this.timer = null;
+      const now = Date.now();
+      const untilQuiet = this.policy.idleMs - (now - this.lastEventAt);
+      const untilLatest = this.firstPendingAt + MAX_WAIT_IDLES * this.policy.idleMs - now;
+      if (untilQuiet > 0 && untilLatest > 0) return this.armTimer(Math.min(untilQuiet, untilLatest));
       if (this.pays()) void this.write().catch(() => undefined);
-    }, this.policy.idleMs);
+    }, ms);
     // A pending checkpoint must not keep the process alive: the log already holds everything.
     this.timer.unref();
   }

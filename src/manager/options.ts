@@ -22,8 +22,9 @@ export interface SessionManagerOptions extends FileEventStoreOptions {
    */
   checkpointEvery?: number;
   /**
-   * How long after new events a checkpoint is considered, in ms (default 250; -1 = only by
-   * count and on close). It is written then if it costs at most `checkpointCostRatio`.
+   * How long appends must pause before a checkpoint is considered, in ms (default 250; at the
+   * latest 8 × this after new events; -1 = only by count and on close). It is written then if
+   * it costs at most `checkpointCostRatio`.
    */
   checkpointIdleMs?: number;
   /**
