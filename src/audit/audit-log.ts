@@ -1,5 +1,7 @@
 import { stat } from 'node:fs/promises';
-import { readLogInWorkers } from './log-decoders.js';
+import { readLogInWorkers } from '../store/file/worker-log-read.js';
+import { workerModule } from '../process/worker-module.js';
+import { unpackDecodedLines } from './audited-part.js';
 import { RepeatedIds } from './repeated-ids.js';
 import { BackgroundSchemaCheck, schemaVerdicts, type SchemaCheckMode } from './schema-check.js';
 import { SessionLedger, type Place } from './session-ledger.js';
@@ -48,7 +50,9 @@ export async function auditLog(dir: string, onProgress?: (done: number, total: n
   const size = await stat(store.location).then((s) => s.size, () => 0);
   const workers = tuning.decodeWorkers ?? (size < DECODE_IN_WORKERS_AFTER ? 0 : DECODE_WORKERS);
   if (workers === 0) return auditStore(store, onProgress, { schemaCheck: 'thread' });
-  return (await auditPass(store, onProgress, 'decoded', (onFinding) => readLogInWorkers(store.location, workers, onFinding)))!;
+  // The workers send back only what the rules read (audited-part.ts).
+  const decoding = { workers, packer: workerModule('./audited-part.js', import.meta.url), unpack: unpackDecodedLines };
+  return (await auditPass(store, onProgress, 'decoded', (onFinding) => readLogInWorkers(store.location, decoding, onFinding)))!;
 }
 
 /** How {@link auditLog} runs, for tests and benchmarks: how many worker threads decode the log (0: none, this thread). */

@@ -1,22 +1,29 @@
-import type { SessionEvent } from '../events/session-event.js';
-import type { DecodedLine } from '../store/file/line-codec.js';
+import { EVENT_TYPES, type SessionEvent } from '../events/session-event.js';
+import type { DecodedLine } from '../store/file/worker-log-read.js';
+
+/*
+ * The audit's LinePacker (see worker-log-read.ts): a decoding worker loads this module.
+ */
 
 /**
  * Decoded lines packed flat for the trip from a decoding worker to the audit's judging thread:
  * copying whole events between threads costs about what parsing them does, and a flat array of
  * strings and numbers a fraction of it. Each line packs as `false, reason` (not an event) or as
- * `true`, the envelope (`seq`, `txSize`, `imported`, `type`, `id`, `sessionId`) and then the
+ * `true`, the envelope (`seq`, `txSize`, `imported`, the type's place in {@link EVENT_TYPES}, `id`,
+ * `sessionId`: a number is copied for free, a string is made anew on the other side) and then the
  * fields of its data that a rule of the audit reads: the links, the transcript a session ended
  * with, the agent's pid. Free text and results are not sent: the event's schema, checked in
  * the worker, was their only judge. A pipeline stream's event (rare) goes whole.
  */
 export type PackedLines = unknown[];
 
+const TYPE_NUMBER = new Map(EVENT_TYPES.map((type, i) => [type, i]));
+
 /** Appends `decoded` to `packed` (see {@link PackedLines}). */
 export function packDecodedLine(decoded: DecodedLine, packed: PackedLines): void {
   if (!decoded.ok) return void packed.push(false, decoded.reason);
   const { event } = decoded;
-  packed.push(true, event.seq, event.txSize, event.imported, event.type, event.id, event.sessionId);
+  packed.push(true, event.seq, event.txSize, event.imported, TYPE_NUMBER.get(event.type), event.id, event.sessionId);
   switch (event.type) {
     case 'SessionSpawned':
       return void packed.push(event.data.parentSession, event.data.retryOf);
@@ -52,7 +59,7 @@ export function unpackDecodedLines(packed: PackedLines): DecodedLine[] {
     const seq = next() as number;
     const txSize = next() as number | undefined;
     const imported = next() as true | undefined;
-    const type = next() as SessionEvent['type'];
+    const type = EVENT_TYPES[next() as number]!;
     const id = next() as string;
     const sessionId = next() as string;
     let data: Record<string, unknown>;

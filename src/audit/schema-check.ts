@@ -2,7 +2,7 @@ import { Worker } from 'node:worker_threads';
 import { schemaRefusal } from '../events/schema-refusal.js';
 import type { ReadFinding, StoredRecord } from '../store/event-store.js';
 import type { SchemaAnswer, SchemaBatch } from './schema-worker.js';
-import { auditWorkerFile } from './worker-file.js';
+import { workerModule } from '../process/worker-module.js';
 
 /** Where the audit validates events: `'auto'` in a worker once the log read is big enough to pay for one. */
 export type SchemaCheckMode = 'auto' | 'worker' | 'thread';
@@ -86,7 +86,7 @@ export class BackgroundSchemaCheck {
   private startedWorker(): Worker | null {
     if (this.worker !== null) return this.worker;
     try {
-      this.worker = new Worker(auditWorkerFile('schema-worker'));
+      this.worker = new Worker(workerModule('./schema-worker.js', import.meta.url));
     } catch {
       this.mode = 'thread';
       return null;

@@ -30,6 +30,9 @@ export type SessionEvent = z.infer<typeof SessionEventSchema>;
 /** The name of an event type, e.g. `'SessionHandedOff'`. */
 export type SessionEventType = SessionEvent['type'];
 
+/** Every event type, in the schema's order. */
+export const EVENT_TYPES: readonly SessionEventType[] = SessionEventSchema.options.map((o) => o.shape.type.value);
+
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 
 /** An event not yet appended: the store assigns `seq` (and `txSize`) when it writes it. */

@@ -1,5 +1,5 @@
 import { crc32 } from 'node:zlib';
-import { SessionEventSchema, type SessionEvent } from '../../events/session-event.js';
+import { EVENT_TYPES, SessionEventSchema, type SessionEvent } from '../../events/session-event.js';
 import { acceptsEvent, schemaIssuesText } from '../../events/schema-refusal.js';
 import { RENUMBERED_VERSIONS, upcast } from '../../events/upcast.js';
 import { EVENT_SCHEMA_VERSION } from '../../events/event-envelope.js';
@@ -29,7 +29,7 @@ export type DecodedLine = { ok: true; event: SessionEvent; json?: string } | { o
  */
 export type Verification = 'schema' | 'checksum';
 
-const EVENT_TYPES = new Set(SessionEventSchema.options.map((o) => o.shape.type.value));
+const KNOWN_TYPES = new Set(EVENT_TYPES);
 
 /**
  * Decodes one log line (without its `\n`): checksum, JSON, upcast, schema, in that order.
@@ -90,7 +90,7 @@ function looksCurrent(e: Record<string, unknown>): boolean {
   return (
     // Stryker disable next-line StringLiteral: equivalent in what it decodes, an earlier version's event then goes the schema's way (upcast), only slower.
     (e['schemaVersion'] === EVENT_SCHEMA_VERSION || RENUMBERED_VERSIONS.has(e['schemaVersion'])) &&
-    EVENT_TYPES.has(e['type'] as SessionEvent['type']) &&
+    KNOWN_TYPES.has(e['type'] as SessionEvent['type']) &&
     Number.isSafeInteger(e['seq']) &&
     typeof e['sessionId'] === 'string' &&
     typeof e['id'] === 'string' &&

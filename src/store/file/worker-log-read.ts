@@ -1,10 +1,43 @@
 import { stat } from 'node:fs/promises';
 import { Worker } from 'node:worker_threads';
-import { LogScanner, type LogFinding, type LogRecord } from '../store/file/log-scanner.js';
-import { readLogChunks } from '../store/file/read-log-chunks.js';
-import { unpackDecodedLines } from './audited-part.js';
-import type { DecodedLines, LinesToDecode } from './decode-worker.js';
-import { auditWorkerFile } from './worker-file.js';
+import { workerModule } from '../../process/worker-module.js';
+import type { DecodedLine } from './line-codec.js';
+import { LogScanner, type LogFinding, type LogRecord } from './log-scanner.js';
+import { readLogChunks } from './read-log-chunks.js';
+
+export type { DecodedLine } from './line-codec.js';
+
+/**
+ * A module that packs decoded lines for the trip from a decoding worker back to the reading
+ * thread (copying whole events between threads costs about what parsing them does): it exports
+ * `packDecodedLine`, appending a line to the flat array sent back. Its creator unpacks.
+ */
+export interface LinePacker {
+  packDecodedLine(decoded: DecodedLine, packed: unknown[]): void;
+}
+
+/** How a read's lines are decoded in workers: how many, the packer module they load, and its unpacking here. */
+export interface WorkerDecoding {
+  workers: number;
+  /** The URL of a {@link LinePacker} module a worker thread can load (see workerModule). */
+  packer: URL;
+  /** The lines of one packed answer, in order. */
+  unpack(packed: unknown[]): DecodedLine[];
+}
+
+/** Whole lines of the log, as posted to a worker: `length` bytes of `bytes`, each ending in `\n`. */
+export interface LinesToDecode {
+  id: number;
+  bytes: ArrayBuffer;
+  length: number;
+}
+
+/** A worker's answer: the lines packed, and each one's length in bytes with its `\n`. */
+export interface DecodedLines {
+  id: number;
+  packed: unknown[];
+  lengths: Int32Array;
+}
 
 const NEWLINE = 0x0a;
 /** Chunks each worker may hold at once: one it decodes, one waiting, so it never idles. */
@@ -14,7 +47,7 @@ const CHUNKS_PER_WORKER = 2;
 export interface DecodedLogRead {
   /** The log's size as the read began: progress is a batch's last `end` out of it. */
   size: number;
-  /** Whole transactions, in the log's order, each event only the part the audit's rules read. */
+  /** Whole transactions, in the log's order, each event as the packer sent it. */
   records: AsyncIterable<LogRecord[]>;
   /** Where the valid part ends (the last whole line's number, the offset past it) and what follows it; call it once the records are read. */
   end(): { line: number; offset: number; pendingBytes: number; pendingLines: number };
@@ -23,7 +56,7 @@ export interface DecodedLogRead {
 /**
  * Reads the log at `path` as a tolerant scan that validates every event's schema does (the
  * audit's), with the decoding of its lines (checksum, JSON, schema: nearly all of the work)
- * done by `workers` worker threads. This thread reads the file, cuts it at line ends and hands
+ * done by worker threads, each event coming back as `decoding`'s packer sends it. This thread reads the file, cuts it at line ends and hands
  * the chunks out in turn; it takes the answers back in the file's order and runs them through
  * the scan's own sequence and transaction checks, so lines, offsets and findings are the scan's.
  * Memory holds a few chunks per worker at any size. Findings go to `onFinding`.
@@ -32,17 +65,18 @@ export interface DecodedLogRead {
  * and judges were faster than a thread that also decoded whenever the workers were busy (it
  * then kept them waiting for their next chunk).
  */
-export async function readLogInWorkers(path: string, workers: number, onFinding: (finding: LogFinding) => void): Promise<DecodedLogRead> {
+export async function readLogInWorkers(path: string, decoding: WorkerDecoding, onFinding: (finding: LogFinding) => void): Promise<DecodedLogRead> {
+  const { workers } = decoding;
   const size = await stat(path).then((s) => s.size, () => 0);
   const scanner = new LogScanner(path, undefined, onFinding, 'schema');
   async function* records(): AsyncGenerator<LogRecord[]> {
-    const pool = new DecoderPool(workers);
+    const pool = new DecoderPool(workers, decoding.packer);
     // Chunks in the file's order, as the workers will answer them.
     const queue: Array<Promise<DecodedLines>> = [];
     // Unpacked only as they are taken: packed, an answer that waits its turn holds a few arrays, not an object an event.
     const scanned = async () => {
       const { packed, lengths } = await queue.shift()!;
-      return scanner.pushDecoded(unpackDecodedLines(packed), lengths);
+      return scanner.pushDecoded(decoding.unpack(packed), lengths);
     };
     try {
       let carry = Buffer.alloc(0);
@@ -83,9 +117,9 @@ class DecoderPool {
   private nextId = 0;
   private failure: Error | null = null;
 
-  constructor(count: number) {
+  constructor(count: number, packer: URL) {
     for (let i = 0; i < count; i += 1) {
-      const entry = { worker: new Worker(auditWorkerFile('decode-worker')), holds: 0 };
+      const entry = { worker: new Worker(workerModule('./decode-worker.js', import.meta.url), { workerData: { packer: packer.href } }), holds: 0 };
       entry.worker.on('message', (answer: DecodedLines) => {
         entry.holds -= 1;
         const waiter = this.waiting.get(answer.id);
@@ -93,7 +127,7 @@ class DecoderPool {
         waiter?.resolve(answer);
       });
       entry.worker.on('error', (error) => this.fail(error));
-      entry.worker.on('exit', (code) => this.fail(new Error(`a decoding worker of the audit exited (code ${code})`)));
+      entry.worker.on('exit', (code) => this.fail(new Error(`a worker decoding the log exited (code ${code})`)));
       this.workers.push(entry);
     }
   }
@@ -114,7 +148,7 @@ class DecoderPool {
 
   /** Stops the workers. */
   async close(): Promise<void> {
-    this.fail(new Error('the audit is over'));
+    this.fail(new Error('the read is over'));
     await Promise.all(this.workers.map((entry) => entry.worker.terminate()));
   }
 
