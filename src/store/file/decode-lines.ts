@@ -10,6 +10,6 @@ const NEWLINE = 0x0a;
  */
 export function decodeLines(bytes: Buffer, onLine: (decoded: DecodedLine, length: number) => void): void {
   for (let start = 0, newline = bytes.indexOf(NEWLINE); newline !== -1; start = newline + 1, newline = bytes.indexOf(NEWLINE, start)) {
-    onLine(decodeLogLine(bytes.subarray(start, newline), 'schema'), newline + 1 - start);
+    onLine(decodeLogLine(bytes.toString('utf8', start, newline), 'schema'), newline + 1 - start);
   }
 }

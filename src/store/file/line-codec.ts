@@ -5,8 +5,6 @@ import { RENUMBERED_VERSIONS, upcast } from '../../events/upcast.js';
 import { EVENT_SCHEMA_VERSION } from '../../events/event-envelope.js';
 
 const CRC_FIELD = ',"crc":';
-/** The `}` that closes a line's JSON once its checksum field is taken off. */
-const CLOSING = Buffer.from('}');
 
 /**
  * Encodes one event as a log line: its JSON with a trailing `"crc"` field holding the CRC-32 of
@@ -31,19 +29,13 @@ export type Verification = 'schema' | 'checksum';
 
 const KNOWN_TYPES = new Set(EVENT_TYPES);
 
-/**
- * Decodes one log line (without its `\n`): checksum, JSON, upcast, schema, in that order.
- * `bytes`, when the caller has them, are the line's bytes as stored (`text` decoded from them):
- * the checksum is then taken of them, not of `text` encoded again.
- */
+/** Decodes one log line (without its `\n`): checksum, JSON, upcast, schema, in that order. */
 // Stryker disable next-line StringLiteral: equivalent, any default but 'checksum' validates the schema.
-export function decodeEventLine(text: string, verify: Verification = 'schema', bytes?: Buffer): DecodedLine {
+export function decodeEventLine(text: string, verify: Verification = 'schema'): DecodedLine {
   const field = checksumField(text);
   if (field === -1) return { ok: false, reason: 'no checksum field at the end of the line' };
   const body = `${text.slice(0, field)}}`;
-  // The field and what follows it are ASCII: as many bytes as characters.
-  const crc = bytes === undefined ? crc32(body) : crc32(CLOSING, crc32(bytes.subarray(0, bytes.length - (text.length - field))));
-  if (crc !== Number(text.slice(field + CRC_FIELD.length, -1))) return { ok: false, reason: 'checksum mismatch: the line was altered or torn' };
+  if (crc32(body) !== Number(text.slice(field + CRC_FIELD.length, -1))) return { ok: false, reason: 'checksum mismatch: the line was altered or torn' };
   // The body ends with `}`: JSON that parses is an object.
   let raw: Record<string, unknown>;
   try {

@@ -6,9 +6,9 @@ const NEWLINE = 0x0a;
 /** What an empty line decodes to. */
 const EMPTY_LINE: DecodedLine = { ok: false, reason: 'empty line' };
 
-/** Decodes one line of the log (its bytes, without the `\n`) as a scan does: an empty line is not an event either. */
-export function decodeLogLine(bytes: Buffer, verify: Verification): DecodedLine {
-  return bytes.length === 0 ? EMPTY_LINE : decodeEventLine(bytes.toString('utf8'), verify, bytes);
+/** Decodes one line of the log (without its `\n`) as a scan does: an empty line is not an event either. */
+export function decodeLogLine(text: string, verify: Verification): DecodedLine {
+  return text.length === 0 ? EMPTY_LINE : decodeEventLine(text, verify);
 }
 
 /** One event read from the log, with where its line sits. */
@@ -88,7 +88,7 @@ export class LogScanner {
     let lineStart = 0;
     let newline = data.indexOf(NEWLINE, lineStart);
     while (newline !== -1) {
-      this.take(decodeLogLine(data.subarray(lineStart, newline), this.verify), newline - lineStart + 1, released);
+      this.take(decodeLogLine(data.toString('utf8', lineStart, newline), this.verify), newline - lineStart + 1, released);
       lineStart = newline + 1;
       newline = data.indexOf(NEWLINE, lineStart);
     }
