@@ -1,16 +1,22 @@
+import type { z } from 'zod';
 import { compileAcceptor } from './schema-acceptor.js';
-import { SessionEventSchema } from './session-event.js';
+import { SessionEventSchema, type SessionEvent } from './session-event.js';
+
+/** Whether `value` is a valid event as it is: true only where {@link SessionEventSchema} accepts it unchanged. */
+const acceptsEvent = compileAcceptor(SessionEventSchema);
 
 /**
- * Whether `value` is a valid event of this schema version as it is (see {@link compileAcceptor}):
- * true means {@link SessionEventSchema} accepts it unchanged; false, that zod must judge it.
+ * `value` checked against {@link SessionEventSchema}, answered as `safeParse` answers: the
+ * compiled acceptor takes nearly every valid event as it is (the value itself is the event);
+ * zod judges whatever it leaves, and fills in defaults or explains.
  */
-export const acceptsEvent = compileAcceptor(SessionEventSchema);
+export function checkedEvent(value: unknown): { success: true; data: SessionEvent } | { success: false; error: z.ZodError } {
+  return acceptsEvent(value) ? { success: true, data: value as SessionEvent } : SessionEventSchema.safeParse(value);
+}
 
 /** Why an event of this schema version is not a valid event, as a reader reports it; null when it is one. */
 export function schemaRefusal(event: unknown): string | null {
-  if (acceptsEvent(event)) return null;
-  const parsed = SessionEventSchema.safeParse(event);
+  const parsed = checkedEvent(event);
   return parsed.success ? null : schemaIssuesText(parsed.error);
 }
 

@@ -1,6 +1,6 @@
 import { crc32 } from 'node:zlib';
-import { EVENT_TYPES, SessionEventSchema, type SessionEvent } from '../../events/session-event.js';
-import { acceptsEvent, schemaIssuesText } from '../../events/schema-refusal.js';
+import { EVENT_TYPES, type SessionEvent } from '../../events/session-event.js';
+import { checkedEvent, schemaIssuesText } from '../../events/schema-refusal.js';
 import { RENUMBERED_VERSIONS, upcast } from '../../events/upcast.js';
 import { EVENT_SCHEMA_VERSION } from '../../events/event-envelope.js';
 
@@ -51,10 +51,7 @@ export function decodeEventLine(text: string, verify: Verification = 'schema'): 
     raw['schemaVersion'] = EVENT_SCHEMA_VERSION;
     return json === undefined ? { ok: true, event: raw as unknown as SessionEvent } : { ok: true, event: raw as unknown as SessionEvent, json };
   }
-  const current = upcast(raw);
-  // Valid as it is (nearly every line): the parsed JSON is the event; else zod judges, and says why.
-  if (acceptsEvent(current)) return { ok: true, event: current as unknown as SessionEvent };
-  const parsed = SessionEventSchema.safeParse(current);
+  const parsed = checkedEvent(upcast(raw));
   if (!parsed.success) return { ok: false, reason: schemaIssuesText(parsed.error) };
   return { ok: true, event: parsed.data };
 }

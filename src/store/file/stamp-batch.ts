@@ -1,6 +1,6 @@
 import { SessionError } from '../../errors.js';
-import { SessionEventSchema, type SessionEvent } from '../../events/session-event.js';
-import { acceptsEvent } from '../../events/schema-refusal.js';
+import type { SessionEvent } from '../../events/session-event.js';
+import { checkedEvent } from '../../events/schema-refusal.js';
 import type { AppendRequest } from '../event-store.js';
 
 interface Waiting {
@@ -80,8 +80,7 @@ function staleRevision(expected: ReadonlyMap<string, number>, current: (id: stri
 /** The schema's complaint about the first event it refuses, or null when it takes them all. */
 function firstInvalid(events: readonly SessionEvent[]): string | null {
   for (const event of events) {
-    if (acceptsEvent(event)) continue;
-    const result = SessionEventSchema.safeParse(event);
+    const result = checkedEvent(event);
     if (!result.success) return result.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
   }
   return null;
