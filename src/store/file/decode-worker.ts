@@ -13,7 +13,7 @@ const { packDecodedLine } = (await import((workerData as { packer: string }).pac
 parentPort?.on('message', ({ id, bytes, length }: LinesToDecode) => {
   const packed: unknown[] = [];
   const lengths: number[] = [];
-  decodeLines(Buffer.from(bytes, 0, length), (decoded, bytesOfLine) => {
+  decodeLines(Buffer.from(bytes, 0, length), 'schema', (decoded, bytesOfLine) => {
     packDecodedLine(decoded, packed);
     lengths.push(bytesOfLine);
   });

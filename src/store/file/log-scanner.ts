@@ -1,15 +1,9 @@
 import { SessionError } from '../../errors.js';
 import type { SessionEvent } from '../../events/session-event.js';
-import { decodeEventLine, type DecodedLine, type Verification } from './line-codec.js';
+import type { DecodedLine, Verification } from './line-codec.js';
+import { decodeLines } from './decode-lines.js';
 
 const NEWLINE = 0x0a;
-/** What an empty line decodes to. */
-const EMPTY_LINE: DecodedLine = { ok: false, reason: 'empty line' };
-
-/** Decodes one line of the log (without its `\n`) as a scan does: an empty line is not an event either. */
-export function decodeLogLine(text: string, verify: Verification): DecodedLine {
-  return text.length === 0 ? EMPTY_LINE : decodeEventLine(text, verify);
-}
 
 /** One event read from the log, with where its line sits. */
 export interface LogRecord {
@@ -85,14 +79,9 @@ export class LogScanner {
     // Stryker disable next-line ConditionalExpression: equivalent, concatenating nothing to the chunk gives its bytes (the test only saves a copy).
     const data = this.carry.length === 0 ? chunk : Buffer.concat([this.carry, chunk]);
     const released: LogRecord[] = [];
-    let lineStart = 0;
-    let newline = data.indexOf(NEWLINE, lineStart);
-    while (newline !== -1) {
-      this.take(decodeLogLine(data.toString('utf8', lineStart, newline), this.verify), newline - lineStart + 1, released);
-      lineStart = newline + 1;
-      newline = data.indexOf(NEWLINE, lineStart);
-    }
-    this.carry = data.subarray(lineStart);
+    const whole = data.lastIndexOf(NEWLINE) + 1;
+    decodeLines(data.subarray(0, whole), this.verify, (decoded, length) => this.take(decoded, length, released));
+    this.carry = data.subarray(whole);
     return released;
   }
 
