@@ -3,7 +3,7 @@ import { readLogInWorkers } from '../store/file/worker-log-read.js';
 import { workerModule } from '../process/worker-module.js';
 import { unpackDecodedLines } from './audited-part.js';
 import { RepeatedIds } from './repeated-ids.js';
-import { BackgroundSchemaCheck, schemaVerdicts, type SchemaCheckMode } from './schema-check.js';
+import { BackgroundSchemaCheck, WORKER_AFTER_BYTES, schemaVerdicts, type SchemaCheckMode } from './schema-check.js';
 import { SessionLedger, type Place } from './session-ledger.js';
 import { fileStoreToRead } from '../query/read-store.js';
 import type { EventStore, ReadEnd, ReadFinding, StoredRecord } from '../store/event-store.js';
@@ -48,7 +48,7 @@ export interface AuditReport {
 export async function auditLog(dir: string, onProgress?: (done: number, total: number) => void, tuning: AuditLogTuning = {}): Promise<AuditReport> {
   const store = await fileStoreToRead(dir);
   const size = await stat(store.location).then((s) => s.size, () => 0);
-  const workers = tuning.decodeWorkers ?? (size < DECODE_IN_WORKERS_AFTER ? 0 : DECODE_WORKERS);
+  const workers = tuning.decodeWorkers ?? (size < WORKER_AFTER_BYTES ? 0 : DECODE_WORKERS);
   if (workers === 0) return auditStore(store, onProgress, { schemaCheck: 'thread' });
   // The workers send back only what the rules read (audited-part.ts).
   const decoding = { workers, packer: workerModule('./audited-part.js', import.meta.url), unpack: unpackDecodedLines };
@@ -60,8 +60,6 @@ export interface AuditLogTuning {
   decodeWorkers?: number;
 }
 
-/** A log read before {@link auditLog} decodes it in workers: below it, starting them costs more than they save. */
-const DECODE_IN_WORKERS_AFTER = 8 * 2 ** 20;
 /**
  * Workers that decode a big log. Two, even on two cores: this thread's share (reading, judging)
  * is a fraction of theirs, and two workers keep both cores busy while it waits.

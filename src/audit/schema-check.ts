@@ -7,8 +7,8 @@ import { workerModule } from '../process/worker-module.js';
 /** Where the audit validates events: `'auto'` in a worker once the log read is big enough to pay for one. */
 export type SchemaCheckMode = 'auto' | 'worker' | 'thread';
 
-/** JSON read before `'auto'` starts a worker: below it, starting one costs more than it saves. */
-const WORKER_AFTER_BYTES = 8 * 2 ** 20;
+/** JSON read before the audit takes a worker thread (here, or to decode: audit-log.ts): below it, starting one costs more than it saves. */
+export const WORKER_AFTER_BYTES = 8 * 2 ** 20;
 /** Batches the worker may have to answer at once. */
 const BACKLOG = 2;
 
