@@ -1,9 +1,9 @@
 import { stat } from 'node:fs/promises';
-import { readLogInWorkers } from '../store/file/worker-log-read.js';
+import { DECODE_WORKERS, WORKER_AFTER_BYTES, readLogInWorkers } from '../store/file/worker-log-read.js';
 import { workerModule } from '../process/worker-module.js';
 import { unpackDecodedLines } from './audited-part.js';
 import { RepeatedIds } from './repeated-ids.js';
-import { BackgroundSchemaCheck, WORKER_AFTER_BYTES, schemaVerdicts, type SchemaCheckMode } from './schema-check.js';
+import { BackgroundSchemaCheck, schemaVerdicts, type SchemaCheckMode } from './schema-check.js';
 import { SessionLedger, type Place } from './session-ledger.js';
 import { fileStoreToRead } from '../query/read-store.js';
 import type { EventStore, ReadEnd, ReadFinding, StoredRecord } from '../store/event-store.js';
@@ -59,12 +59,6 @@ export async function auditLog(dir: string, onProgress?: (done: number, total: n
 export interface AuditLogTuning {
   decodeWorkers?: number;
 }
-
-/**
- * Workers that decode a big log. Two, even on two cores: this thread's share (reading, judging)
- * is a fraction of theirs, and two workers keep both cores busy while it waits.
- */
-const DECODE_WORKERS = 2;
 
 /** How {@link auditStore} runs, for tests and benchmarks: where it validates events ({@link SchemaCheckMode}). */
 export interface AuditTuning {

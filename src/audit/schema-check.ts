@@ -3,12 +3,11 @@ import { schemaRefusal } from '../events/schema-refusal.js';
 import type { ReadFinding, StoredRecord } from '../store/event-store.js';
 import type { SchemaAnswer, SchemaBatch } from './schema-worker.js';
 import { workerModule } from '../process/worker-module.js';
+import { WORKER_AFTER_BYTES } from '../store/file/worker-log-read.js';
 
 /** Where the audit validates events: `'auto'` in a worker once the log read is big enough to pay for one. */
 export type SchemaCheckMode = 'auto' | 'worker' | 'thread';
 
-/** JSON read before the audit takes a worker thread (here, or to decode: audit-log.ts): below it, starting one costs more than it saves. */
-export const WORKER_AFTER_BYTES = 8 * 2 ** 20;
 /** Batches the worker may have to answer at once. */
 const BACKLOG = 2;
 

@@ -1,7 +1,7 @@
 import { Transform } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import ndjson from 'ndjson';
-import { safeJson, safeJsonText } from '../domain/visible-text.js';
+import { safeJsonText } from '../domain/visible-text.js';
 
 /** Output is handed to stdout in pieces of about this many characters: one write per line cost a system call each. */
 const PIECE = 64 * 1024;
@@ -35,30 +35,6 @@ export class LinesOut {
     this.pending = [];
     this.size = 0;
     await writePiece(piece, this.out);
-  }
-}
-
-/**
- * Bulk NDJSON on stdout (`list --all --json`, `export --format ndjson`): each value as one line of
- * exact JSON made safe for a terminal (see domain/visible-text.ts), in pieces of ~64 KiB. Not
- * ndjson's serializer: it guards against cycles with a replacer called on every key, which took
- * 4 of the 10 seconds of exporting a 392 MB log; these values have no cycles.
- */
-export class JsonLinesOut {
-  private readonly out: LinesOut;
-
-  constructor(out: NodeJS.WritableStream = process.stdout) {
-    this.out = new LinesOut(out);
-  }
-
-  /** Writes one value (given as its JSON text too, when the caller has it); resolves when it may go on. */
-  write(value: unknown, json?: string): Promise<void> {
-    return this.out.line(json === undefined ? safeJson(value) : safeJsonText(json));
-  }
-
-  /** Writes what is pending. */
-  end(): Promise<void> {
-    return this.out.flush();
   }
 }
 

@@ -12,6 +12,10 @@ import type { TranscriptStore } from '../store/transcript-store.js';
 import { PostgresEventStore } from '../store/postgres/postgres-event-store.js';
 import { UsageError, type CommandContext } from './command.js';
 import { progressBar } from './progress.js';
+import { exportedLine, unpackDecodedLines } from './exported-lines.js';
+import { DECODE_WORKERS, WORKER_AFTER_BYTES, readLogInWorkers } from '../store/file/worker-log-read.js';
+import { workerModule } from '../process/worker-module.js';
+import { stat } from 'node:fs/promises';
 
 /** A store named on the command line: a directory, or a `postgres://…[#schema]` url. */
 export function storeFromSpec(spec: string): EventStore {
@@ -70,19 +74,25 @@ export async function loadView(
 }
 
 /**
- * Every event of the store the command names, in `seq` order, batch by batch as they are read:
- * nothing is folded or kept, so memory stays flat whatever the store's size. `each` may wait
- * (for a slow output) before the next batch is read; it gets the event's JSON as stored too,
- * where the store has it as `JSON.stringify(event)` would write it. A terminal sees a progress bar.
+ * The line `export --format ndjson` writes of every event of the store the command names, in
+ * `seq` order, batch by batch as they are read (see exportedLine): nothing is folded or kept,
+ * so memory stays flat whatever the store's size. `each` may wait (for a slow output) before
+ * the next batch is read. A big log of a file store is decoded by worker threads, which make
+ * the lines too; this thread checks their order and hands them on. A terminal sees a progress bar.
  */
-export async function forEachEvent(context: CommandContext, each: (event: SessionEvent, json: string | undefined) => Promise<void> | void): Promise<void> {
+export async function forEachEventLine(context: CommandContext, each: (line: string) => Promise<void> | void): Promise<void> {
   const postgres = contextStore(context);
   const store = postgres ?? (await fileStoreToRead(context.dir));
   try {
-    const read = await store.readRecords(null);
+    const size = postgres === undefined ? await stat(store.location).then((s) => s.size, () => 0) : 0;
+    const inWorkers = size >= WORKER_AFTER_BYTES;
+    const read = inWorkers
+        ? await readLogInWorkers(store.location, { workers: DECODE_WORKERS, verify: 'checksum', packer: workerModule('./exported-lines.js', import.meta.url), unpack: unpackDecodedLines })
+        : await store.readRecords(null);
     const bar = progressBar('reading', read.size, postgres === undefined ? 'bytes' : 'events');
     for await (const batch of read.records) {
-      for (const { event, json } of batch) await each(event, json);
+      // The workers made each line (their events hold nothing else); a read here did not.
+      for (const { event, json } of batch) await each(inWorkers ? json! : exportedLine(event, json));
       bar.tick(batch.at(-1)!.end);
     }
     bar.done();

@@ -1,9 +1,9 @@
 import { writeFile } from 'node:fs/promises';
 import { createWriteStream } from 'node:fs';
-import { JsonLinesOut } from '../ndjson-out.js';
+import { LinesOut } from '../ndjson-out.js';
 import type { Session } from '../../domain/session.js';
 import { renderSessionsFile } from '../../checkpoint/sessions-file.js';
-import { forEachEvent, loadView, withSessionReads } from '../open-store.js';
+import { forEachEventLine, loadView, withSessionReads } from '../open-store.js';
 import { issueLabel, print, printJson } from '../format.js';
 import { UsageError, stringOption, type Command, type CommandContext } from '../command.js';
 import { exportTraces } from '../../report/otlp-export.js';
@@ -56,9 +56,9 @@ export const exportCommand: Command = {
     if (format === 'ndjson') {
       // Streamed as the log is read: memory stays flat whatever the store's size.
       const file = out === undefined ? null : createWriteStream(out);
-      const lines = new JsonLinesOut(file ?? process.stdout);
-      await forEachEvent(context, (event, json) => lines.write(event, json));
-      await lines.end();
+      const lines = new LinesOut(file ?? process.stdout);
+      await forEachEventLine(context, (line) => lines.line(line));
+      await lines.flush();
       if (file !== null) await new Promise<void>((resolve, reject) => file.end((error?: Error | null) => (error == null ? resolve() : reject(error))));
       return 0;
     }

@@ -1,7 +1,7 @@
 import { stat } from 'node:fs/promises';
 import { Worker } from 'node:worker_threads';
 import { workerModule } from '../../process/worker-module.js';
-import type { DecodedLine } from './line-codec.js';
+import type { DecodedLine, Verification } from './line-codec.js';
 import { LogScanner, type LogFinding, type LogRecord } from './log-scanner.js';
 import { readLogChunks } from './read-log-chunks.js';
 
@@ -16,13 +16,31 @@ export interface LinePacker {
   packDecodedLine(decoded: DecodedLine, packed: unknown[]): void;
 }
 
-/** How a read's lines are decoded in workers: how many, the packer module they load, and its unpacking here. */
+/** A log this big (in bytes) pays for worker threads to decode it: below it, starting them costs more than they save. */
+export const WORKER_AFTER_BYTES = 8 * 2 ** 20;
+
+/**
+ * Workers that decode a big log. Two, even on two cores: the reading thread's share (reading,
+ * checking the order, judging or writing) is a fraction of theirs, and two workers keep both
+ * cores busy while it waits.
+ */
+export const DECODE_WORKERS = 2;
+
+/** How a read's lines are decoded in workers: how many, how much they check, the packer module they load, and its unpacking here. */
 export interface WorkerDecoding {
   workers: number;
+  /** What the workers check of each line (see Verification); `'schema'` unless given. */
+  verify?: Verification;
   /** The URL of a {@link LinePacker} module a worker thread can load (see workerModule). */
   packer: URL;
   /** The lines of one packed answer, in order. */
   unpack(packed: unknown[]): DecodedLine[];
+}
+
+/** What a decoding worker is started with: the packer module to load and how much to check. */
+export interface DecoderSetup {
+  packer: string;
+  verify: Verification;
 }
 
 /** Whole lines of the log, as posted to a worker: `length` bytes of `bytes`, each ending in `\n`. */
@@ -54,23 +72,25 @@ export interface DecodedLogRead {
 }
 
 /**
- * Reads the log at `path` as a tolerant scan that validates every event's schema does (the
- * audit's), with the decoding of its lines (checksum, JSON, schema: nearly all of the work)
- * done by worker threads, each event coming back as `decoding`'s packer sends it. This thread reads the file, cuts it at line ends and hands
+ * Reads the log at `path` as a scan does, with the decoding of its lines (checksum, JSON and,
+ * verifying `'schema'`, the schema: nearly all of the work) done by worker threads, each event
+ * coming back as `decoding`'s packer sends it. This thread reads the file, cuts it at line ends and hands
  * the chunks out in turn; it takes the answers back in the file's order and runs them through
  * the scan's own sequence and transaction checks, so lines, offsets and findings are the scan's.
- * Memory holds a few chunks per worker at any size. Findings go to `onFinding`.
+ * Memory holds a few chunks per worker at any size. Given `onFinding` (the audit), the scan is
+ * tolerant: findings go there. Without it, the first bad line throws `CORRUPT_LOG`, as a strict scan does.
  *
  * This thread decodes nothing itself: on two cores, two workers and a thread that only reads
  * and judges were faster than a thread that also decoded whenever the workers were busy (it
  * then kept them waiting for their next chunk).
  */
-export async function readLogInWorkers(path: string, decoding: WorkerDecoding, onFinding: (finding: LogFinding) => void): Promise<DecodedLogRead> {
+export async function readLogInWorkers(path: string, decoding: WorkerDecoding, onFinding?: (finding: LogFinding) => void): Promise<DecodedLogRead> {
   const { workers } = decoding;
+  const verify = decoding.verify ?? 'schema';
   const size = await stat(path).then((s) => s.size, () => 0);
-  const scanner = new LogScanner(path, undefined, onFinding, 'schema');
+  const scanner = new LogScanner(path, undefined, onFinding, verify);
   async function* records(): AsyncGenerator<LogRecord[]> {
-    const pool = new DecoderPool(workers, decoding.packer);
+    const pool = new DecoderPool(workers, { packer: decoding.packer.href, verify });
     // Chunks in the file's order, as the workers will answer them.
     const queue: Array<Promise<DecodedLines>> = [];
     // Unpacked only as they are taken: packed, an answer that waits its turn holds a few arrays, not an object an event.
@@ -117,9 +137,9 @@ class DecoderPool {
   private nextId = 0;
   private failure: Error | null = null;
 
-  constructor(count: number, packer: URL) {
+  constructor(count: number, setup: DecoderSetup) {
     for (let i = 0; i < count; i += 1) {
-      const entry = { worker: new Worker(workerModule('./decode-worker.js', import.meta.url), { workerData: { packer: packer.href } }), holds: 0 };
+      const entry = { worker: new Worker(workerModule('./decode-worker.js', import.meta.url), { workerData: setup }), holds: 0 };
       entry.worker.on('message', (answer: DecodedLines) => {
         entry.holds -= 1;
         const waiter = this.waiting.get(answer.id);
