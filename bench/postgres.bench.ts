@@ -41,8 +41,10 @@ export async function postgresBenches(runs: number, url: string, store: SeededSt
     };
     // What keeping the sessions table costs the writers: appends never touch it; a reader folds
     // what is new before it reads. The same appends, with such a reader every 250 ms, and without.
+    // Runs of 40,000 steps (about 2 s): a run of 10,000 held one or two reads, and each run's
+    // figure then hung on whether a second one fell inside it.
     const readerStats: ReaderStats[] = [];
-    const withReader = await measurePair(runs, 1, () => whileReading(url, schema, 250, readerStats, ours(100, 10_000)), ours(100, 10_000));
+    const withReader = await measurePair(runs, 1, () => whileReading(url, schema, 250, readerStats, ours(100, 40_000)), ours(100, 40_000));
     const tableRow: Row = {
       name: 'PostgreSQL: durable append, 100 callers, while a reader folds the sessions table and reads stats every 250 ms, vs the same without it',
       unit: 'events/s',
@@ -74,6 +76,8 @@ export async function postgresBenches(runs: number, url: string, store: SeededSt
 interface ReaderStats {
   reads: number;
   folded: number;
+  /** The reader process's CPU time, its start and first read included. */
+  cpuMs: number;
 }
 
 /** Runs `work` while a reader process (bench/pg-reader.ts) reads every `every` ms; resolves with what `work` resolves with. */
@@ -96,7 +100,8 @@ async function whileReading(url: string, schema: string, every: number, stats: R
 function readerNote(stats: ReaderStats[]): string {
   const reads = stats.reduce((n, s) => n + s.reads, 0);
   const folded = stats.reduce((n, s) => n + s.folded, 0);
-  return reads === 0 ? '' : `the reader: ${reads} reads over the runs, each folding ${Math.round(folded / reads)} events on average before it read`;
+  const cpuMs = stats.reduce((n, s) => n + s.cpuMs, 0);
+  return reads === 0 ? '' : `the reader: ${reads} reads over the runs, each folding ${Math.round(folded / reads)} events on average before it read; its process used ${Math.round(cpuMs / stats.length)} ms of CPU a run`;
 }
 
 /** What our store's counters say about one measured run (or one writer process of it). */
