@@ -1,3 +1,4 @@
+import { stat } from 'node:fs/promises';
 import { SlotTable } from '../store/slot-store.js';
 import { FileSlotTable } from '../store/file/file-slots.js';
 import type { Session } from '../domain/session.js';
@@ -15,7 +16,6 @@ import { progressBar } from './progress.js';
 import { exportedLine, unpackDecodedLines } from './exported-lines.js';
 import { DECODE_WORKERS, WORKER_AFTER_BYTES, readLogInWorkers } from '../store/file/worker-log-read.js';
 import { workerModule } from '../process/worker-module.js';
-import { stat } from 'node:fs/promises';
 
 /** A store named on the command line: a directory, or a `postgres://…[#schema]` url. */
 export function storeFromSpec(spec: string): EventStore {
@@ -87,8 +87,8 @@ export async function forEachEventLine(context: CommandContext, each: (line: str
     const size = postgres === undefined ? await stat(store.location).then((s) => s.size, () => 0) : 0;
     const inWorkers = size >= WORKER_AFTER_BYTES;
     const read = inWorkers
-        ? await readLogInWorkers(store.location, { workers: DECODE_WORKERS, verify: 'checksum', packer: workerModule('./exported-lines.js', import.meta.url), unpack: unpackDecodedLines })
-        : await store.readRecords(null);
+      ? await readLogInWorkers(store.location, { workers: DECODE_WORKERS, verify: 'checksum', packer: workerModule('./exported-lines.js', import.meta.url), unpack: unpackDecodedLines })
+      : await store.readRecords(null);
     const bar = progressBar('reading', read.size, postgres === undefined ? 'bytes' : 'events');
     for await (const batch of read.records) {
       // The workers made each line (their events hold nothing else); a read here did not.
