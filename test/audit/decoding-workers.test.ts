@@ -1,10 +1,9 @@
-import { readFile, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { writeBigLog } from '../../bench/big-log.js';
 import { auditLog } from '../../src/audit/audit-log.js';
 import type { SessionEvent } from '../../src/index.js';
-import { encodeEventLine } from '../../src/store/file/line-codec.js';
+import { CHUNK, bigLogLines, eventOf, lineAt, lineOf } from '../helpers/big-log-lines.js';
 import { tempDir } from '../helpers/fixtures.js';
 
 /*
@@ -13,35 +12,11 @@ import { tempDir } from '../helpers/fixtures.js';
  * where a chunk ends), is audited both ways: the reports must be the same, finding for finding.
  */
 
-const CHUNK = 1024 * 1024;
-
-/** The lines of a big log, each an event (encoded again on the way out, checksums right). */
-async function bigLogLines(dir: string): Promise<string[]> {
-  await writeBigLog(dir, 14_000, 0.25);
-  return (await readFile(join(dir, 'events.ndjson'), 'utf8')).split('\n').slice(0, -1);
-}
-
-const eventOf = (line: string): SessionEvent => {
-  const { crc: _, ...event } = JSON.parse(line) as SessionEvent & { crc: number };
-  return event as SessionEvent;
-};
-const lineOf = (event: SessionEvent) => encodeEventLine(event).slice(0, -1);
-
-/** Index of the line holding byte `offset` of the log. */
-function lineAt(lines: string[], offset: number): number {
-  let at = 0;
-  for (let i = 0; i < lines.length; i += 1) {
-    at += Buffer.byteLength(lines[i]!) + 1;
-    if (at > offset) return i;
-  }
-  throw new Error(`no line at ${offset}`);
-}
-
 describe('the audit of a big log, decoded in worker threads', () => {
   it('reports what the audit decoding in its own thread does, finding for finding', async () => {
     const { dir, cleanup } = await tempDir();
     try {
-      const lines = await bigLogLines(dir);
+      const lines = await bigLogLines(dir, 14_000);
       // Text beyond ASCII, on the line that straddles the second chunk's start: its bytes are not its characters.
       const wide = lineAt(lines, 2 * CHUNK);
       const spawnedNearby = lines.findIndex((line, i) => i >= wide - 30 && line.includes('"SessionSpawned"'));

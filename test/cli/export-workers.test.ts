@@ -1,11 +1,10 @@
-import { readFile, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { writeBigLog } from '../../bench/big-log.js';
 import { FileEventStore, type SessionEvent } from '../../src/index.js';
 import { exportedLine } from '../../src/cli/exported-lines.js';
-import { encodeEventLine } from '../../src/store/file/line-codec.js';
 import { WORKER_AFTER_BYTES } from '../../src/store/file/worker-log-read.js';
+import { CHUNK, bigLogLines, eventOf, lineAt, lineOf } from '../helpers/big-log-lines.js';
 import { runCli } from '../helpers/cli.js';
 import { tempDir } from '../helpers/fixtures.js';
 
@@ -16,28 +15,9 @@ import { tempDir } from '../helpers/fixtures.js';
  * read does.
  */
 
-const CHUNK = 1024 * 1024;
-
-const eventOf = (line: string): SessionEvent => {
-  const { crc: _, ...event } = JSON.parse(line) as SessionEvent & { crc: number };
-  return event as SessionEvent;
-};
-const lineOf = (event: SessionEvent) => encodeEventLine(event).slice(0, -1);
-
-/** Index of the line holding byte `offset` of the log. */
-function lineAt(lines: string[], offset: number): number {
-  let at = 0;
-  for (let i = 0; i < lines.length; i += 1) {
-    at += Buffer.byteLength(lines[i]!) + 1;
-    if (at > offset) return i;
-  }
-  throw new Error(`no line at ${offset}`);
-}
-
 /** The lines of a log bigger than the size from which workers decode it. */
-async function bigLogLines(dir: string): Promise<string[]> {
-  await writeBigLog(dir, 22_000, 0.25);
-  const lines = (await readFile(join(dir, 'events.ndjson'), 'utf8')).split('\n').slice(0, -1);
+async function linesOfABigLog(dir: string): Promise<string[]> {
+  const lines = await bigLogLines(dir, 22_000);
   expect(lines.join('\n').length).toBeGreaterThan(WORKER_AFTER_BYTES);
   return lines;
 }
@@ -56,7 +36,7 @@ describe('export --format ndjson of a big log, decoded in worker threads', () =>
   it('writes what a read in one thread writes, byte for byte: escaped text, upcast events, a torn transaction held back', async () => {
     const { dir, cleanup } = await tempDir();
     try {
-      const lines = await bigLogLines(dir);
+      const lines = await linesOfABigLog(dir);
       // Text a terminal acts on and text beyond ASCII, on the line that straddles the second chunk's start.
       const wide = lineAt(lines, 2 * CHUNK);
       const spawnedNearby = lines.findIndex((line, i) => i >= wide - 30 && line.includes('"SessionSpawned"'));
@@ -86,7 +66,7 @@ describe('export --format ndjson of a big log, decoded in worker threads', () =>
   it('refuses a damaged line as a read in one thread does, naming the line', async () => {
     const { dir, cleanup } = await tempDir();
     try {
-      const lines = await bigLogLines(dir);
+      const lines = await linesOfABigLog(dir);
       const torn = lineAt(lines, 3 * CHUNK);
       lines[torn] = lines[torn]!.replace('"type"', '"typo"');
       await writeFile(join(dir, 'events.ndjson'), `${lines.join('\n')}\n`);
