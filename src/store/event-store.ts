@@ -139,8 +139,8 @@ export interface EventStore {
   readonly refreshBeforeWrite?: boolean;
   /**
    * Optional (PostgreSQL): folds into the store's table of sessions the events it has not folded
-   * yet, with the projection's fold; resolves with how many. A manager calls it as it opens and
-   * as it closes; a read, before it reads.
+   * yet, up to the last one committed as it begins, with the projection's fold; resolves with how
+   * many. A manager calls it as it opens and as it closes; a read, before it reads.
    */
   catchUpSessionsTable?(fold: SessionsTableFold): Promise<number>;
   /** Where this store keeps the agents' conversations; without one, they go beside the manager's cache. */

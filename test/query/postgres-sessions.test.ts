@@ -8,6 +8,7 @@ import { postgresSessionReader, readFileSessions, readPostgresSessions, type Ses
 import { decodeCursor, encodeCursor } from '../../src/projections/session-query.js';
 import { TimeSeriesCounter } from '../../src/projections/time-series.js';
 import { PG_URL, dropSchema, freshSchema } from '../helpers/stores.js';
+import { sessionsTableFold } from '../../src/projections/session-rows.js';
 
 /*
  * A store of 14,000 events copied into PostgreSQL: the first read folds them into the sessions
@@ -196,6 +197,54 @@ describe('a PostgreSQL reader that keeps the sessions it folded (postgresSession
     } finally {
       await manager.close();
       await store.close();
+      await cleanup();
+    }
+  });
+});
+
+describe('a fold of the sessions table while appends go on', () => {
+  const schema = freshSchema();
+  afterAll(() => dropSchema(schema));
+
+  it('folds what was committed when it began, not what was appended meanwhile: it does not chase the writers', async () => {
+    const { dir, cleanup } = await tempDir();
+    const manager = await SessionManager.open(dir, { store: new PostgresEventStore({ connectionString: PG_URL, schema }) });
+    // Named, so that its waiting is told from any other backend's.
+    const folder = new PostgresEventStore({ connectionString: PG_URL, schema, applicationName: `folder-${schema}` });
+    const holder = new pg.Client({ connectionString: PG_URL });
+    await holder.connect();
+    try {
+      await manager.spawnAgentSession('CodeGenAgent', 'before', contextFor('CodeGeneration', 5));
+      // Level (and migrated) first: what follows is one fold's waiting.
+      await folder.catchUpSessionsTable(sessionsTableFold);
+      const level = async () => Number((await holder.query<{ seq: string }>(`SELECT seq::text FROM ${schema}.sessions_folded`)).rows[0]!.seq);
+      const top = async () => Number((await holder.query<{ m: string }>(`SELECT max(seq)::text AS m FROM ${schema}.events`)).rows[0]!.m);
+      const before = await manager.spawnAgentSession('ReviewAgent', 'before too', contextFor('Review', 5));
+      const [from, committed] = [await level(), await top()];
+      expect(committed).toBeGreaterThan(from);
+      // Another fold holds the table; this one asks (seeing what was committed) and waits its turn.
+      await holder.query(`BEGIN; SELECT seq FROM ${schema}.sessions_folded FOR UPDATE`);
+      const folding = folder.catchUpSessionsTable(sessionsTableFold);
+      for (let waited = 0; ; waited += 1) {
+        const { rows } = await holder.query<{ n: number }>(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = $1 AND wait_event_type = 'Lock'`, [`folder-${schema}`]);
+        if (rows[0]!.n > 0) break;
+        if (waited > 1000) throw new Error('the fold never asked for the table');
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      // Appended while it waits.
+      await manager.completeSession(before.id, { success: true, output: 'after' });
+      const later = await manager.spawnAgentSession('TestAgent', 'after', contextFor('Test', 5));
+      await holder.query('COMMIT');
+      expect(await folding).toBe(committed - from);
+      expect(await level()).toBe(committed);
+      // The next fold takes the rest.
+      expect(await folder.catchUpSessionsTable(sessionsTableFold)).toBe((await top()) - committed);
+      const read = await readPostgresSessions(folder, async (reads) => (await reads.page({ order: 'spawn' })).sessions.map((s) => [s.id, s.status]));
+      expect(read.slice(1)).toEqual([[before.id, 'Completed'], [later.id, 'Active']]);
+    } finally {
+      await holder.end();
+      await manager.close();
+      await folder.close();
       await cleanup();
     }
   });

@@ -135,25 +135,30 @@ export class PostgresEventStore implements EventStore {
   }
 
   /**
-   * Folds into the `sessions` table the events it has not folded yet, a page at a time, each
-   * page in one transaction that first locks the table's `sessions_folded` row (folds go one at
-   * a time; appends go on meanwhile): `fold` computes the rows of a page's events from every
-   * earlier event of the sessions they touch and of the parents they spawn under. Resolves with
-   * the events folded. `onProgress` hears how far it got, of how many.
+   * Folds into the `sessions` table the events it has not folded yet, up to the last one
+   * committed as it begins, a page at a time, each page in one transaction that first locks the
+   * table's `sessions_folded` row (folds go one at a time; appends go on meanwhile, and the next
+   * fold takes what they add): `fold` computes the rows of a page's events from every earlier
+   * event of the sessions they touch and of the parents they spawn under. Resolves with the
+   * events folded. `onProgress` hears how far it got, of how many.
    */
   async catchUpSessionsTable(fold: SessionsTableFold, onProgress?: (done: number, total: number) => void): Promise<number> {
     // Once per store: a reader that reads again and again does not replace the functions each time.
     await this.migratedOnce();
     let folded = 0;
+    // What was committed when the catch-up began: under appends faster than a fold, chasing the
+    // top would never end, and the read asked for nothing newer.
+    let target: number | null = null;
     for (;;) {
       const done = await this.transaction('folding events into the sessions table', async (client) => {
         const { rows: marks } = await client.query<{ seq: string; top: string }>(
           `SELECT seq::text, (SELECT coalesce(max(seq), 0) FROM ${this.schema}.events)::text AS top FROM ${this.schema}.sessions_folded FOR UPDATE`,
         );
         const level = Number(marks[0]!.seq);
-        if (Number(marks[0]!.top) === level) return 0;
-        onProgress?.(folded, folded + Number(marks[0]!.top) - level);
-        const { rows } = await client.query<{ event: SessionEvent }>(`SELECT event FROM ${this.schema}.events WHERE seq > $1 ORDER BY seq LIMIT ${PAGE}`, [level]);
+        target ??= Number(marks[0]!.top);
+        if (level >= target) return 0;
+        onProgress?.(folded, folded + target - level);
+        const { rows } = await client.query<{ event: SessionEvent }>(`SELECT event FROM ${this.schema}.events WHERE seq > $1 AND seq <= $2 ORDER BY seq LIMIT ${PAGE}`, [level, target]);
         const events = rows.map((r) => currentEvent(r.event));
         // The history of sessions spawned before this page: those its events touch, and the parents its spawns name.
         const spawnedHere = new Set<string>();
