@@ -1,5 +1,4 @@
-import { stat } from 'node:fs/promises';
-import { DECODE_WORKERS, WORKER_AFTER_BYTES, readLogInWorkers } from '../store/file/worker-log-read.js';
+import { decodeWorkersFor, readLogInWorkers } from '../store/file/worker-log-read.js';
 import { workerModule } from '../process/worker-module.js';
 import { unpackDecodedLines } from './audited-part.js';
 import { RepeatedIds } from './repeated-ids.js';
@@ -47,8 +46,7 @@ export interface AuditReport {
  */
 export async function auditLog(dir: string, onProgress?: (done: number, total: number) => void, tuning: AuditLogTuning = {}): Promise<AuditReport> {
   const store = await fileStoreToRead(dir);
-  const size = await stat(store.location).then((s) => s.size, () => 0);
-  const workers = tuning.decodeWorkers ?? (size < WORKER_AFTER_BYTES ? 0 : DECODE_WORKERS);
+  const workers = tuning.decodeWorkers ?? (await decodeWorkersFor(store.location));
   if (workers === 0) return auditStore(store, onProgress, { schemaCheck: 'thread' });
   // The workers send back only what the rules read (audited-part.ts).
   const decoding = { workers, packer: workerModule('./audited-part.js', import.meta.url), unpack: unpackDecodedLines };

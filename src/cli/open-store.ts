@@ -1,4 +1,3 @@
-import { stat } from 'node:fs/promises';
 import { SlotTable } from '../store/slot-store.js';
 import { FileSlotTable } from '../store/file/file-slots.js';
 import type { Session } from '../domain/session.js';
@@ -14,7 +13,7 @@ import { PostgresEventStore } from '../store/postgres/postgres-event-store.js';
 import { UsageError, type CommandContext } from './command.js';
 import { progressBar } from './progress.js';
 import { exportedLine, unpackDecodedLines } from './exported-lines.js';
-import { DECODE_WORKERS, WORKER_AFTER_BYTES, readLogInWorkers } from '../store/file/worker-log-read.js';
+import { decodeWorkersFor, readLogInWorkers } from '../store/file/worker-log-read.js';
 import { workerModule } from '../process/worker-module.js';
 
 /** A store named on the command line: a directory, or a `postgres://…[#schema]` url. */
@@ -84,10 +83,10 @@ export async function forEachEventLine(context: CommandContext, each: (line: str
   const postgres = contextStore(context);
   const store = postgres ?? (await fileStoreToRead(context.dir));
   try {
-    const size = postgres === undefined ? await stat(store.location).then((s) => s.size, () => 0) : 0;
-    const inWorkers = size >= WORKER_AFTER_BYTES;
+    const workers = postgres === undefined ? await decodeWorkersFor(store.location) : 0;
+    const inWorkers = workers > 0;
     const read = inWorkers
-      ? await readLogInWorkers(store.location, { workers: DECODE_WORKERS, verify: 'checksum', packer: workerModule('./exported-lines.js', import.meta.url), unpack: unpackDecodedLines })
+      ? await readLogInWorkers(store.location, { workers, verify: 'checksum', packer: workerModule('./exported-lines.js', import.meta.url), unpack: unpackDecodedLines })
       : await store.readRecords(null);
     const bar = progressBar('reading', read.size, postgres === undefined ? 'bytes' : 'events');
     for await (const batch of read.records) {

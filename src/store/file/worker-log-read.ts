@@ -24,7 +24,13 @@ export const WORKER_AFTER_BYTES = 8 * 2 ** 20;
  * checking the order, judging or writing) is a fraction of theirs, and two workers keep both
  * cores busy while it waits.
  */
-export const DECODE_WORKERS = 2;
+const DECODE_WORKERS = 2;
+
+/** How many worker threads should decode the log at `path`: none below {@link WORKER_AFTER_BYTES}. */
+export async function decodeWorkersFor(path: string): Promise<number> {
+  const size = await stat(path).then((s) => s.size, () => 0);
+  return size < WORKER_AFTER_BYTES ? 0 : DECODE_WORKERS;
+}
 
 /** How a read's lines are decoded in workers: how many, how much they check, the packer module they load, and its unpacking here. */
 export interface WorkerDecoding {
