@@ -14,6 +14,7 @@ import type { PendingEvent } from '../events/session-event.js';
 import type { AppendRequest } from '../store/event-store.js';
 import type { SessionMachineEvent } from '../../machines/session.machine.js';
 import { snapshotOf } from './machine-bridge.js';
+import { clonePlain } from '../domain/clone-plain.js';
 
 /** What a decision needs besides the state: the time and a source of fresh ids. */
 export interface DecisionClock {
@@ -75,9 +76,11 @@ export function decideHandoff(
   const result = parseInput(OptionalResult, input.result, 'agent result');
   const parent = existing(sessions, fromId);
   // A context that leaves out previousResults inherits the parent's: the history travels on.
+  // Those passed the schema when the parent was written: only what the caller gave is checked,
+  // and the parent's are copied (a parse would have), not parsed again at every step.
   const inherits = typeof input.context === 'object' && input.context !== null && !('previousResults' in input.context);
-  const given = inherits ? { ...(input.context as object), previousResults: parent.context.previousResults } : input.context;
-  const context = parseInput(SessionContextSchema, given, 'session context');
+  const parsed = parseInput(SessionContextSchema, input.context, 'session context');
+  const context = inherits ? { ...parsed, previousResults: clonePlain(parent.context.previousResults) } : parsed;
   const childId = freshId(sessions, parseInput(OptionalId, input.sessionId, 'session id'), clock);
   const handedOver = result === undefined ? undefined : { ...result, agentName: parent.agentName, sessionId: parent.id };
   if (handedOver !== undefined && context.previousResults.length >= LIMITS.previousResults) {
