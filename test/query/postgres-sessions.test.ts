@@ -73,6 +73,29 @@ describe('a PostgreSQL store of 14,000 events, read through its sessions table',
     expect(table.pipeline.length).toBeGreaterThan(1);
   }, 60_000);
 
+  it('reaches a page of a status few sessions hold through its index, not by walking the table in spawn order', async () => {
+    await both((reads) => reads.size());
+    const store = open();
+    await store.analyze();
+    await store.close();
+    const client = new pg.Client({ connectionString: PG_URL });
+    await client.connect();
+    try {
+      // The shape of the page query a status filter makes (src/query/postgres-sessions.ts).
+      const { rows } = await client.query<{ 'QUERY PLAN': Array<{ Plan: PlanNode }> }>(
+        `EXPLAIN (ANALYZE, FORMAT JSON) SELECT id::text, spawn_seq::text AS place, revision FROM ${schema}.sessions
+         WHERE true AND status = ANY($1::text[]) AND agent_name = $2 ORDER BY spawn_seq DESC LIMIT 51`,
+        [['Failed'], 'TestAgent'],
+      );
+      const scans = scanNodes(rows[0]!['QUERY PLAN'][0]!.Plan);
+      expect(scans.map((n) => n['Index Name']).filter((name) => name !== undefined)).toEqual(['sessions_status']);
+      // Every Failed session of this store is a TestAgent: a scan that reads any other row walked to it.
+      expect(scans.map((n) => n['Rows Removed by Filter'] ?? 0)).toEqual(scans.map(() => 0));
+    } finally {
+      await client.end();
+    }
+  }, 60_000);
+
   it('charts the sessions over time from the table alone as the files chart them from the sessions', async () => {
     const { files, table } = await both(async (reads) => {
       // Counted up to the log's own last spawn (the log was written with times of its own).
@@ -249,3 +272,17 @@ describe('a fold of the sessions table while appends go on', () => {
     }
   });
 });
+
+/** A node of PostgreSQL's EXPLAIN (FORMAT JSON) plan. */
+interface PlanNode {
+  'Node Type': string;
+  'Index Name'?: string;
+  'Rows Removed by Filter'?: number;
+  Plans?: PlanNode[];
+}
+
+/** The plan's scans of a table, outermost first. */
+function scanNodes(node: PlanNode): PlanNode[] {
+  const own = node['Node Type'].endsWith('Scan') ? [node] : [];
+  return [...own, ...(node.Plans ?? []).flatMap(scanNodes)];
+}

@@ -138,11 +138,14 @@ CREATE TABLE IF NOT EXISTS ${s}.sessions (
   turns          integer     NOT NULL,
   search_text    text        NOT NULL
 ) WITH (fillfactor = 70);
--- No index on status: a session's later rows then change no indexed column and are written
--- beside the old one on its page (room left by the fillfactor), touching no index. Folds go one
--- at a time: each locks the sessions_folded row first.
+-- A session's later rows change no indexed column but its status (once, as it ends): they are
+-- written beside the old one on its page (room left by the fillfactor), touching no index. Folds
+-- go one at a time: each locks the sessions_folded row first.
 CREATE INDEX IF NOT EXISTS sessions_parent ON ${s}.sessions (parent_session) WHERE parent_session IS NOT NULL;
 CREATE INDEX IF NOT EXISTS sessions_issue ON ${s}.sessions (issue, spawn_seq) WHERE issue IS NOT NULL;
+-- A filter by a status few sessions hold (Failed, or Active in a store of mostly ended ones)
+-- would otherwise walk the table in spawn order to fill a page.
+CREATE INDEX IF NOT EXISTS sessions_status ON ${s}.sessions (status, spawn_seq);
 CREATE TABLE IF NOT EXISTS ${s}.sessions_folded (
   one boolean PRIMARY KEY DEFAULT true CHECK (one),
   seq bigint  NOT NULL CHECK (seq >= 0)
