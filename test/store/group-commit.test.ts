@@ -38,8 +38,29 @@ describe('GroupCommit', () => {
     const rest = Array.from({ length: 5 }, () => group.enqueue(request));
     await Promise.all([first, ...rest]);
     expect(batches).toEqual([1, 5]);
+    // Queued while the loop waits a turn for the callers its last batch released: they go together.
     await Promise.all(Array.from({ length: 250 }, () => group.enqueue(request)));
-    expect(batches).toEqual([1, 5, 1, 100, 100, 49]);
+    expect(batches).toEqual([1, 5, 100, 100, 50]);
     await group.drained();
+    // Queued once the loop has ended: the first goes alone, at once.
+    await Promise.all(Array.from({ length: 3 }, () => group.enqueue(request)));
+    expect(batches).toEqual([1, 5, 100, 100, 50, 1, 2]);
+  });
+
+  it('puts every caller a batch released into the next batch, however many microtasks its answer takes to reach it', async () => {
+    // A manager's caller gets its answer several awaits after the commit settled, then appends
+    // again. Once, the loop looked at the queue before waiting for them, found it empty and
+    // ended: the first of them then committed alone, and 100 callers made batches of 100, 1, 99.
+    const batches: number[] = [];
+    const group = new GroupCommit(committer(batches), 1000);
+    await Promise.all(
+      Array.from({ length: 100 }, async () => {
+        for (let step = 0; step < 6; step += 1) {
+          await group.enqueue(request);
+          await microtasks(10);
+        }
+      }),
+    );
+    expect(batches).toEqual([1, 99, 100, 100, 100, 100, 100]);
   });
 });
