@@ -285,7 +285,12 @@ function candidateSql(
     return `$${values.length}`;
   };
   const where: string[] = ['true'];
-  if (query.status !== undefined) where.push(`status = ANY(${bind([query.status].flat())}::text[])`);
+  if (query.status !== undefined) {
+    const statuses = [query.status].flat();
+    // One status as an equality: the (status, spawn_seq) index then gives the rows in order and
+    // the page stops at its limit; `= ANY` of an array gives them unordered, to be sorted whole.
+    where.push(statuses.length === 1 ? `status = ${bind(statuses[0])}` : `status = ANY(${bind(statuses)}::text[])`);
+  }
   if (pass.failed !== undefined) where.push(pass.failed ? `status = 'Failed'` : `status <> 'Failed'`);
   if (query.agent !== undefined) where.push(`agent_name = ${bind(query.agent)}`);
   if (query.phase !== undefined) where.push(`phase = ${bind(query.phase)}`);
