@@ -73,8 +73,9 @@ export class AgentSlots {
     private readonly leaseMs: number,
     private readonly pollMs: number,
     /**
-     * Run about once a lease-third while a spawn waits: the manager adopts the agents of managers
-     * that died, so their slots are renewed and no agent runs on without one.
+     * Run before a spawn first asks for a slot, then about once a lease-third while it waits: the
+     * manager adopts the agents of managers that died, so their slots are renewed and no agent
+     * runs on without one.
      */
     private readonly whileWaiting: () => Promise<unknown> = async () => undefined,
   ) {}
@@ -90,11 +91,18 @@ export class AgentSlots {
     if ((await this.table.limit()) === null) return new SlotLease(this.table, request.holder, null, this.leaseMs);
     const ticket = { ...request, keeper: keeperKey(currentProcess()), leaseMs: this.leaseMs };
     let told = false;
-    let lookedAround = Date.now();
+    // Looked around before the first look at the table too: a slot free now may be that of an
+    // agent whose manager died and whose lease just ran out. Adopted first, it keeps its slot;
+    // taken first, the adopter finds none free and has to stop a running agent.
+    let lookedAround = -Infinity;
     for (;;) {
       if (signal?.aborted === true) {
         await this.table.release(request.holder, 'waiting').catch(() => undefined);
         return null;
+      }
+      if (Date.now() - lookedAround >= this.leaseMs / 3) {
+        lookedAround = Date.now();
+        await this.whileWaiting().catch(() => undefined);
       }
       const answer = await this.table.enter(ticket);
       if (answer.granted) return new SlotLease(this.table, request.holder, answer.token, this.leaseMs);
@@ -102,10 +110,6 @@ export class AgentSlots {
         told = true;
         // Telling is a courtesy: a listener that fails never costs the agent its place.
         await Promise.resolve(onQueued?.({ position: answer.position, waiting: answer.waiting })).catch((error: unknown) => process.emitWarning(`onQueued failed for ${request.holder}: ${String(error)}`, 'SessionSlotWarning'));
-      }
-      if (Date.now() - lookedAround >= this.leaseMs / 3) {
-        lookedAround = Date.now();
-        await this.whileWaiting().catch(() => undefined);
       }
       await sleep(this.pollMs * (0.75 + Math.random() / 2), undefined, signal === undefined ? {} : { signal }).catch(() => undefined);
     }
