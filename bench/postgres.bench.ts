@@ -48,7 +48,7 @@ export async function postgresBenches(runs: number, url: string, store: SeededSt
       // figure then hung on whether a second one fell inside it.
       const readerStats: ReaderStats[] = [];
       const withReader = await measurePair(runs, 1, () => whileReading(url, schema, 250, readerStats, ours(100, 40_000)), ours(100, 40_000));
-      const tableRow: Row = {
+      return {
         name: 'PostgreSQL: durable append, 100 callers, while a reader folds the sessions table and reads stats every 250 ms, vs the same without it',
         unit: 'events/s',
         ...withReader,
@@ -57,7 +57,6 @@ export async function postgresBenches(runs: number, url: string, store: SeededSt
         target: '≥ 0.9',
         note: readerNote(readerStats),
       };
-      return tableRow;
     };
     if (only?.includes('table') === true) return [await keptTable()];
     const single = await measurePair(runs, 1, ours(1, 500), () => bareInsertLoop(url, bare, 1000, 1));
