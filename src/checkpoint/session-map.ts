@@ -2,7 +2,7 @@ import type { Session } from '../domain/session.js';
 import { SessionError, isSessionError } from '../errors.js';
 import type { SessionArchive } from './session-archive.js';
 import { decodeRecord } from './session-record.js';
-import { STATUS_LETTER, facetsWanted, type RecordIndex } from './record-index.js';
+import { STATUS_LETTER, StopMarks, facetsWanted, type RecordIndex } from './record-index.js';
 import type { WalkOptions, WalkableSessions, WalkedSession } from '../projections/session-query.js';
 import { StatsCounter, subtractStats, type PrecountedSessions, type SessionStats } from '../projections/stats.js';
 
@@ -517,18 +517,18 @@ class ArchivedSession implements WalkedSession {
  */
 class Overridden {
   readonly entries = new Set<number>();
-  readonly firsts: Uint8Array;
+  /** Marked at first entries below the count the map was built with: a walk stops before the entries written after it began (see SessionMap.boundary). */
+  readonly firsts: StopMarks;
 
   constructor(count: number) {
-    this.firsts = new Uint8Array(count);
+    this.firsts = new StopMarks(count);
   }
 
   add(index: RecordIndex, id: string): void {
     const first = index.firstOf(id);
     if (first === undefined) return;
     this.entries.add(index.liveOf(id)!);
-    // A walk stops before the entries written after it began (see SessionMap.boundary).
-    if (first < this.firsts.length) this.firsts[first] = 1;
+    this.firsts.mark(first);
   }
 }
 
