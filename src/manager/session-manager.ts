@@ -12,7 +12,7 @@ import type { PipelineStream } from '../projections/pipeline-stream.js';
 import { PipelineStreams } from './pipeline-streams.js';
 import { resolveNotifyOptions } from '../domain/notify-options.js';
 import { lineageOf } from '../projections/lineage.js';
-import { sessionsTableFold } from '../projections/session-rows.js';
+import { SessionsTableFolder } from '../projections/sessions-table-folder.js';
 import { renderSessionsFile } from '../checkpoint/sessions-file.js';
 import { activeSessionsOf } from '../checkpoint/session-map.js';
 import { emptySessionsState, evolveSessions, type SessionsState } from '../projections/sessions-projection.js';
@@ -435,7 +435,7 @@ export class SessionManager {
     try {
       // What this manager appended goes into the table of sessions the reads query (PostgreSQL);
       // should that fail, the next read folds it.
-      await this.store.catchUpSessionsTable?.(sessionsTableFold).catch(() => 0);
+      await this.store.catchUpSessionsTable?.(new SessionsTableFolder()).catch(() => 0);
       await this.store.close();
       await this.checkpointer.flush();
     } finally {
@@ -452,7 +452,7 @@ export class SessionManager {
     Object.assign(this.openReport, report);
     // The table of sessions the reads query (PostgreSQL) is brought level, as a read would; should
     // that fail (a role that may not write it), the reads say how far behind it stands.
-    await this.store.catchUpSessionsTable?.(sessionsTableFold).catch(() => 0);
+    await this.store.catchUpSessionsTable?.(new SessionsTableFolder()).catch(() => 0);
     // Read only if actors are eager: on-demand actors start from a session when asked for.
     this.actors.rebuild(activeSessionsOf(this.state.sessions));
     this.live = true;

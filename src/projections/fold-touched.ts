@@ -4,13 +4,15 @@ import { isPipelineEvent, type SessionEvent } from '../events/session-event.js';
 import { emptySessionsState, evolveSessions } from './sessions-projection.js';
 
 /**
- * The sessions `events` touch, as they are after those events: each starts from `priorOf` (its
- * state before them, copied, never changed) and is folded by {@link evolveSessions}, the fold
- * every projection uses. A spawn's parent and the session a retry retries are brought in too,
- * because the lineage rules check them. Sessions come back in the order they were first touched.
- * Throws `CORRUPT_LOG` as the fold does when an event does not fit.
+ * The sessions `events` touch, as they are after those events (`touched`): each starts from
+ * `priorOf` (its state before them, copied, never changed) and is folded by
+ * {@link evolveSessions}, the fold every projection uses. A spawn's parent and the session a
+ * retry retries are brought in too, because the lineage rules check them; `states` holds every
+ * session the fold held at its end, those brought in with the rest (a parent gains the child
+ * spawned under it). `touched` is in the order the sessions were first touched. Throws
+ * `CORRUPT_LOG` as the fold does when an event does not fit.
  */
-export function foldTouched(events: readonly SessionEvent[], priorOf: (id: string) => Session | undefined): Session[] {
+export function foldTouched(events: readonly SessionEvent[], priorOf: (id: string) => Session | undefined): { touched: Session[]; states: ReadonlyMap<string, Session> } {
   const state = emptySessionsState();
   const touched = new Set<string>();
   const bring = (id: string | null | undefined) => {
@@ -33,5 +35,5 @@ export function foldTouched(events: readonly SessionEvent[], priorOf: (id: strin
     evolveSessions(state, event);
     touched.add(event.sessionId);
   }
-  return [...touched].map((id) => state.sessions.get(id)!);
+  return { touched: [...touched].map((id) => state.sessions.get(id)!), states: state.sessions };
 }

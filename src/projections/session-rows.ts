@@ -1,17 +1,15 @@
 import { runCostOf } from '../domain/agent-result.js';
 import type { Session } from '../domain/session.js';
 import type { SessionEvent } from '../events/session-event.js';
-import type { SessionRow, SessionsTableFold } from '../store/postgres/session-row.js';
-import { foldEachSession } from './sessions-projection.js';
-import { foldTouched } from './fold-touched.js';
+import type { SessionRow } from '../store/postgres/session-row.js';
 import { searchableTexts } from './session-query.js';
 import { toNanos } from './stats.js';
 
 /**
- * The rows of the sessions `events` touch, folded from each one's state before them
- * (`priorOf`) by the projection's own fold, so the table holds what replaying the log holds.
+ * The rows of `touched`, the sessions `events` touched as the projection's own fold left them
+ * (`foldTouched`), so the table holds what replaying the log holds.
  */
-export function sessionRowsOf(events: readonly SessionEvent[], priorOf: (id: string) => Session | undefined): SessionRow[] {
+export function rowsOfTouched(events: readonly SessionEvent[], touched: readonly Session[]): SessionRow[] {
   const spawnAt = new Map<string, number>();
   const lastAt = new Map<string, number>();
   const textChanged = new Set<string>();
@@ -20,7 +18,7 @@ export function sessionRowsOf(events: readonly SessionEvent[], priorOf: (id: str
     if (event.type !== 'SessionAgentStarted') textChanged.add(event.sessionId);
     lastAt.set(event.sessionId, i + 1);
   });
-  return foldTouched(events, priorOf).map((session) => ({
+  return touched.map((session) => ({
     id: session.id,
     spawn: spawnAt.get(session.id) ?? null,
     last: lastAt.get(session.id)!,
@@ -49,12 +47,3 @@ export function sessionRowsOf(events: readonly SessionEvent[], priorOf: (id: str
 export function searchTextOf(session: Session): string {
   return searchableTexts(session).join('\n').replaceAll('\u0000', '');
 }
-
-/**
- * The rows of `events` for a table that has not folded them: each session they touch (and each
- * parent they spawn under) folded alone from its `history`, then the events on top.
- */
-export const sessionsTableFold: SessionsTableFold = (history, events) => {
-  const prior = foldEachSession(history);
-  return sessionRowsOf(events, (id) => prior.get(id));
-};

@@ -19,6 +19,7 @@ import { StatsCounter, type SessionStats } from '../projections/stats.js';
 import type { TimedSession } from '../projections/time-series.js';
 import type { SnapshotQuery } from '../store/postgres/postgres-event-store.js';
 import { searchableInSql } from '../store/postgres/session-row.js';
+import { OWN_EVENTS_UP_TO } from '../store/postgres/schema.js';
 import type { FoldedSessions } from './folded-sessions.js';
 
 /** The most candidate rows one query of a walk asks for. */
@@ -88,14 +89,9 @@ export class PostgresSessions {
 
   /** The sessions with these ids folded from their events, in spawn order. */
   private async fold(ids: readonly string[]): Promise<Map<string, Session>> {
-    // Only a table behind its log needs the bound; without statistics on the events (a store just
-    // copied in), the planner would otherwise walk the whole seq index to apply it.
-    const rows =
-      this.top === this.folded
-        ? await this.query<{ event: SessionEvent }>('SELECT event FROM %s.events WHERE session_id = ANY($1::uuid[]) ORDER BY seq', [ids])
-        : await this.query<{ event: SessionEvent }>('SELECT event FROM %s.events WHERE session_id = ANY($1::uuid[]) AND seq <= $2 ORDER BY seq', [ids, this.folded]);
-    // The first event of each is its spawn, met in seq order: the map is in spawn order.
-    return foldEachSession(rows.map((row) => currentEvent(row.event)));
+    const rows = await this.query<{ event: SessionEvent }>(`SELECT event FROM %s.events WHERE ${OWN_EVENTS_UP_TO} ORDER BY session_id, version`, [ids, this.folded]);
+    // In seq order, the first event of each is its spawn: the map is in spawn order.
+    return foldEachSession(rows.map((row) => currentEvent(row.event)).sort((a, b) => a.seq - b.seq));
   }
 
   /** One page of the sessions matching `query`, as `querySessions` answers it on a file store (a cursor here is this store's). */

@@ -12,7 +12,7 @@ import type { PostgresEventStore } from '../store/postgres/postgres-event-store.
 import { PostgresSessions } from './postgres-sessions.js';
 import { FoldedSessions } from './folded-sessions.js';
 import { readStore, type StoreView } from './read-store.js';
-import { sessionsTableFold } from '../projections/session-rows.js';
+import { sessionsTableFoldOf } from '../projections/sessions-table-folder.js';
 import { sessionLines, sessionLinesOf } from './session-lines.js';
 
 /**
@@ -141,7 +141,7 @@ export async function readPostgresSessions<T>(
   onBehind?: (events: number, folded: number, why: string) => void,
   cache: FoldedSessions | null = null,
 ): Promise<T> {
-  const refused = await store.catchUpSessionsTable(sessionsTableFold).then(
+  const refused = await store.catchUpSessionsTable(sessionsTableFoldOf(store)).then(
     () => null,
     (error: unknown) => (error as Error).message,
   );

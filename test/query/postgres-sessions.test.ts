@@ -8,7 +8,7 @@ import { postgresSessionReader, readFileSessions, readPostgresSessions, type Ses
 import { decodeCursor, encodeCursor } from '../../src/projections/session-query.js';
 import { TimeSeriesCounter } from '../../src/projections/time-series.js';
 import { PG_URL, dropSchema, freshSchema } from '../helpers/stores.js';
-import { sessionsTableFold } from '../../src/projections/session-rows.js';
+import { SessionsTableFolder } from '../../src/projections/sessions-table-folder.js';
 
 /*
  * A store of 14,000 events copied into PostgreSQL: the first read folds them into the sessions
@@ -250,7 +250,7 @@ describe('a fold of the sessions table while appends go on', () => {
     try {
       await manager.spawnAgentSession('CodeGenAgent', 'before', contextFor('CodeGeneration', 5));
       // Level (and migrated) first: what follows is one fold's waiting.
-      await folder.catchUpSessionsTable(sessionsTableFold);
+      await folder.catchUpSessionsTable(new SessionsTableFolder());
       const level = async () => Number((await holder.query<{ seq: string }>(`SELECT seq::text FROM ${schema}.sessions_folded`)).rows[0]!.seq);
       const top = async () => Number((await holder.query<{ m: string }>(`SELECT max(seq)::text AS m FROM ${schema}.events`)).rows[0]!.m);
       const before = await manager.spawnAgentSession('ReviewAgent', 'before too', contextFor('Review', 5));
@@ -258,7 +258,7 @@ describe('a fold of the sessions table while appends go on', () => {
       expect(committed).toBeGreaterThan(from);
       // Another fold holds the table; this one asks (seeing what was committed) and waits its turn.
       await holder.query(`BEGIN; SELECT seq FROM ${schema}.sessions_folded FOR UPDATE`);
-      const folding = folder.catchUpSessionsTable(sessionsTableFold);
+      const folding = folder.catchUpSessionsTable(new SessionsTableFolder());
       for (let waited = 0; ; waited += 1) {
         const { rows } = await holder.query<{ n: number }>(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = $1 AND wait_event_type = 'Lock'`, [`folder-${schema}`]);
         if (rows[0]!.n > 0) break;
@@ -272,7 +272,7 @@ describe('a fold of the sessions table while appends go on', () => {
       expect(await folding).toBe(committed - from);
       expect(await level()).toBe(committed);
       // The next fold takes the rest.
-      expect(await folder.catchUpSessionsTable(sessionsTableFold)).toBe((await top()) - committed);
+      expect(await folder.catchUpSessionsTable(new SessionsTableFolder())).toBe((await top()) - committed);
       const read = await readPostgresSessions(folder, async (reads) => (await reads.page({ order: 'spawn' })).sessions.map((s) => [s.id, s.status]));
       expect(read.slice(1)).toEqual([[before.id, 'Completed'], [later.id, 'Active']]);
     } finally {

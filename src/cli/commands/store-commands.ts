@@ -8,7 +8,7 @@ import { UsageError, stringOption, type Command } from '../command.js';
 import { EXIT } from '../exit-codes.js';
 import { print, printJson } from '../format.js';
 import { progressReporter } from '../progress.js';
-import { sessionsTableFold } from '../../projections/session-rows.js';
+import { SessionsTableFolder } from '../../projections/sessions-table-folder.js';
 import { contextStore, storeFromSpec } from '../open-store.js';
 
 /** `migrate`: prints the PostgreSQL schema migration, or applies it to --store. */
@@ -29,7 +29,7 @@ export const migrateCommand: Command = {
     try {
       // Migrates first, then fills the sessions table of a schema made by an earlier version from its events.
       const progress = progressReporter('folding', 'events');
-      folded = await store.catchUpSessionsTable(sessionsTableFold, progress.report);
+      folded = await store.catchUpSessionsTable(new SessionsTableFolder(), progress.report);
       progress.done();
       // Conversations stored by an earlier version become searchable; the planner learns the tables.
       indexed = await store.transcripts.indexUnindexed();

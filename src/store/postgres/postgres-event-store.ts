@@ -5,7 +5,7 @@ import { START, type AppendRequest, type ConnectReport, type EventSink, type Eve
 import { PostgresRead } from './postgres-read.js';
 import { stampBatch } from '../file/stamp-batch.js';
 import { GroupCommit, type PendingAppend } from '../group-commit.js';
-import { channelOf, checkSchemaName, migrationSql } from './schema.js';
+import { OWN_EVENTS_UP_TO, channelOf, checkSchemaName, migrationSql } from './schema.js';
 import { withRetry } from './with-retry.js';
 import { PostgresTranscripts } from './postgres-transcripts.js';
 import { inTransaction } from './transaction.js';
@@ -150,6 +150,7 @@ export class PostgresEventStore implements EventStore {
     // top would never end, and the read asked for nothing newer.
     let target: number | null = null;
     for (;;) {
+      let stored: number | null = null;
       const done = await this.transaction('folding events into the sessions table', async (client) => {
         const { rows: marks } = await client.query<{ seq: string; top: string }>(
           `SELECT seq::text, (SELECT coalesce(max(seq), 0) FROM ${this.schema}.events)::text AS top FROM ${this.schema}.sessions_folded FOR UPDATE`,
@@ -160,7 +161,7 @@ export class PostgresEventStore implements EventStore {
         onProgress?.(folded, folded + target - level);
         const { rows } = await client.query<{ event: SessionEvent }>(`SELECT event FROM ${this.schema}.events WHERE seq > $1 AND seq <= $2 ORDER BY seq LIMIT ${PAGE}`, [level, target]);
         const events = rows.map((r) => currentEvent(r.event));
-        // The history of sessions spawned before this page: those its events touch, and the parents its spawns name.
+        // The sessions spawned before this page: those its events touch, and the parents its spawns name.
         const spawnedHere = new Set<string>();
         const ids = new Set<string>();
         for (const event of events) {
@@ -172,14 +173,22 @@ export class PostgresEventStore implements EventStore {
             if (!spawnedHere.has(event.data.rootId)) ids.add(event.data.rootId);
           } else if (!spawnedHere.has(event.sessionId)) ids.add(event.sessionId);
         }
-        const { rows: earlier } = await client.query<{ event: SessionEvent }>(
-          `SELECT event FROM ${this.schema}.events WHERE session_id = ANY($1::uuid[]) AND seq <= $2 ORDER BY seq`,
-          [[...ids], level],
-        );
-        const sessionRows = fold(earlier.map((r) => currentEvent(r.event)), events);
+        // Their history, but of those the fold holds as they stand at `level`.
+        const wanted = fold.historyWanted([...ids], level);
+        const earlier =
+          wanted.length === 0
+            ? []
+            : (await client.query<{ event: SessionEvent }>(`SELECT event FROM ${this.schema}.events WHERE ${OWN_EVENTS_UP_TO} ORDER BY session_id, version`, [wanted, level])).rows;
+        const sessionRows = fold.rows(earlier.map((r) => currentEvent(r.event)), events);
         await client.query(`SELECT ${this.schema}.store_sessions($1, $2, $3::json)`, [level, events.at(-1)!.seq, JSON.stringify(sessionRows)]);
+        stored = events.at(-1)!.seq;
         return events.length;
+      }).catch((error: unknown) => {
+        fold.settled(null);
+        throw error;
       });
+      // Committed: the fold may keep what it worked out.
+      if (stored !== null) fold.settled(stored);
       if (done === 0) break;
       folded += done;
     }
@@ -296,7 +305,7 @@ export class PostgresEventStore implements EventStore {
   async readSessionEvents(sessionId: string, upTo: StoreCursor): Promise<SessionEvent[]> {
     try {
       const { rows } = await withRetry('reading a session\'s events', () =>
-        this.pool.query<{ event: SessionEvent }>(`SELECT event FROM ${this.schema}.events WHERE session_id = $1 AND seq <= $2 ORDER BY seq`, [sessionId, upTo.seq]),
+        this.pool.query<{ event: SessionEvent }>(`SELECT event FROM ${this.schema}.events WHERE ${OWN_EVENTS_UP_TO} ORDER BY session_id, version`, [[sessionId], upTo.seq]),
       );
       return rows.map((r) => currentEvent(r.event));
     } catch (error) {

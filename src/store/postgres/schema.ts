@@ -9,6 +9,16 @@ export function checkSchemaName(name: string): string {
 }
 
 /**
+ * The condition of a query for the events of some sessions (`$1`, uuid[]) up to a seq (`$2`),
+ * answered from the `(session_id, version)` index: in that order (`ORDER BY session_id,
+ * version`), each session's events come in seq order. The bound is an expression, not the
+ * column, so that the seq index can serve neither it nor the order: with the statistics behind
+ * a table that grows by thousands of events a second, the planner took that index, walked
+ * every event up to the bound and filtered them (70 ms at 150,000 events, for 32 rows).
+ */
+export const OWN_EVENTS_UP_TO = 'session_id = ANY($1::uuid[]) AND seq + 0 <= $2';
+
+/**
  * The idempotent migration: an events table with a global gap-free `seq` and a per-session
  * `version` under a unique constraint, so two hosts can never both append the same session's
  * next event. Every value is bound as a parameter elsewhere; only the validated schema name is

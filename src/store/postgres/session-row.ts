@@ -38,8 +38,23 @@ export function searchableInSql(needle: string): boolean {
 }
 
 /**
- * How rows are computed for events the table has not folded (`catchUpSessionsTable`): from every
- * earlier event of the sessions `events` touch and of the parents they spawn under (`history`, in
- * seq order), then `events` themselves. The projection's fold, handed in: a store knows no rules.
+ * How rows are computed for events the table has not folded (`catchUpSessionsTable`), a page
+ * of events at a time: the projection's fold, handed in (a store knows no rules). For each
+ * page, the store asks which of the sessions it touches or names (spawned before it) the fold
+ * needs the history of, reads their events up to where the table stands, and hands them over
+ * with the page's events; then it says whether the page's rows were stored.
  */
-export type SessionsTableFold = (history: readonly SessionEvent[], events: readonly SessionEvent[]) => SessionRow[];
+export interface SessionsTableFold {
+  /**
+   * Of `ids`, the sessions whose events up to seq `level` (where the table stands) the fold must
+   * be given: a fold may hold the others as they are at `level`, from the pages it folded before.
+   */
+  historyWanted(ids: readonly string[], level: number): readonly string[];
+  /**
+   * The rows of a page's `events`, folded on `history` (the events of the sessions asked for,
+   * each session's in seq order, the sessions in any order).
+   */
+  rows(history: readonly SessionEvent[], events: readonly SessionEvent[]): SessionRow[];
+  /** The rows last given are stored and the table stands at `seq`; or null: they were not. */
+  settled(seq: number | null): void;
+}
