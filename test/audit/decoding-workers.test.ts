@@ -60,4 +60,28 @@ describe('the audit of a big log, decoded in worker threads', () => {
       await cleanup();
     }
   }, 60_000);
+
+  it('reads whole a line that straddles chunks and one longer than a chunk', async () => {
+    const { dir, cleanup } = await tempDir();
+    try {
+      const lines = await bigLogLines(dir, 14_000);
+      // One of 100 KiB across the second chunk's start; one of 2.4 MB, over a whole chunk with no line end.
+      const widen = (at: number, chars: number) => {
+        const i = lines.findIndex((line, n) => n >= at && line.includes('"SessionSpawned"'));
+        const spawned = eventOf(lines[i]!) as Extract<SessionEvent, { type: 'SessionSpawned' }>;
+        lines[i] = lineOf({ ...spawned, data: { ...spawned.data, purpose: `Résoudre ${'é'.repeat(chars)}` } });
+      };
+      widen(lineAt(lines, 2 * CHUNK) - 20, 50_000);
+      widen(lineAt(lines, 3.2 * CHUNK), 1_200_000);
+      await writeFile(join(dir, 'events.ndjson'), `${lines.join('\n')}\n`);
+      const inThread = await auditLog(dir, undefined, { decodeWorkers: 0 });
+      const inWorkers = await auditLog(dir, undefined, { decodeWorkers: 2 });
+      expect(inWorkers).toEqual(inThread);
+      // The line over a chunk is read whole, and judged: its purpose is over the schema's limit.
+      expect(inThread.findings.filter((f) => f.kind === 'line').map((f) => f.message)).toEqual([expect.stringContaining('purpose is longer than 65536 characters')]);
+      expect(inThread.events).toBe(lines.length - 1);
+    } finally {
+      await cleanup();
+    }
+  }, 60_000);
 });
