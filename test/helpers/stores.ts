@@ -3,6 +3,9 @@ import { v4 as uuidv4 } from 'uuid';
 import { join } from 'node:path';
 import { FileEventStore, PostgresEventStore, SessionManager, type EventStore, type SessionEvent } from '../../src/index.js';
 import { storeFromSpec } from '../../src/cli/open-store.js';
+import { copyEvents } from '../../src/copy/copy-events.js';
+import { writeBigLog } from '../../bench/big-log.js';
+import { tempDir } from './fixtures.js';
 
 /** The PostgreSQL the tests use (CI starts it on 127.0.0.1:5432, trust auth, database test). */
 export const PG_URL = process.env['MIYABI_TEST_PG'] ?? 'postgres://postgres@127.0.0.1:5432/test';
@@ -25,6 +28,33 @@ export async function dropSchema(schema: string): Promise<void> {
   await client.connect();
   await client.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
   await client.end();
+}
+
+/** A PostgreSQL schema holding a pipeline log of about `events` events, copied in from files (which stay, for a comparison). */
+export interface SeededSchema {
+  schema: string;
+  /** The file store the events came from. */
+  dir: string;
+  open(): PostgresEventStore;
+  drop(): Promise<void>;
+}
+
+/** Writes a log of about `events` events (bench/big-log.ts) and copies it into a fresh schema. */
+export async function seededSchema(events: number): Promise<SeededSchema> {
+  const schema = freshSchema();
+  const { dir, cleanup } = await tempDir();
+  const open = () => new PostgresEventStore({ connectionString: PG_URL, schema });
+  await writeBigLog(dir, events, 0.25);
+  await copyEvents(new FileEventStore(dir), open());
+  return {
+    schema,
+    dir,
+    open,
+    drop: async () => {
+      await dropSchema(schema);
+      await cleanup();
+    },
+  };
 }
 
 /** Both stores, for the suites that must hold for every store. */

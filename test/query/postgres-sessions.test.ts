@@ -1,13 +1,12 @@
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { writeBigLog } from '../../bench/big-log.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
-import { FileEventStore, PostgresEventStore, SessionManager, type Session } from '../../src/index.js';
+import { PostgresEventStore, SessionManager, type Session } from '../../src/index.js';
 import { contextFor, tempDir } from '../helpers/fixtures.js';
-import { copyEvents } from '../../src/copy/copy-events.js';
 import { postgresSessionReader, readFileSessions, readPostgresSessions, type SessionReads } from '../../src/query/session-reads.js';
 import { decodeCursor, encodeCursor } from '../../src/projections/session-query.js';
 import { TimeSeriesCounter } from '../../src/projections/time-series.js';
-import { PG_URL, dropSchema, freshSchema } from '../helpers/stores.js';
+import { PG_URL, dropSchema, freshSchema, seededSchema, type SeededSchema } from '../helpers/stores.js';
+import { planNodes, queriesSent, type PlanNode } from '../helpers/query-plans.js';
 import { SessionsTableFolder } from '../../src/projections/sessions-table-folder.js';
 
 /*
@@ -16,19 +15,14 @@ import { SessionsTableFolder } from '../../src/projections/sessions-table-folder
  * the history of its earlier ones), and then answers as the same store in files answers.
  */
 describe('a PostgreSQL store of 14,000 events, read through its sessions table', () => {
+  let seeded: SeededSchema;
   let dir: string;
-  let cleanup: () => Promise<void>;
-  const schema = freshSchema();
-  const open = () => new PostgresEventStore({ connectionString: PG_URL, schema });
+  const open = () => seeded.open();
   beforeAll(async () => {
-    ({ dir, cleanup } = await tempDir());
-    await writeBigLog(dir, 14_000, 0.25);
-    await copyEvents(new FileEventStore(dir), open());
+    seeded = await seededSchema(14_000);
+    dir = seeded.dir;
   }, 120_000);
-  afterAll(async () => {
-    await dropSchema(schema);
-    await cleanup();
-  });
+  afterAll(() => seeded.drop());
 
   /** What a read gives on both stores. */
   async function both<T>(read: (reads: SessionReads) => Promise<T>): Promise<{ files: T; table: T }> {
@@ -76,16 +70,14 @@ describe('a PostgreSQL store of 14,000 events, read through its sessions table',
   it('asks for a page of one status in the order of its index, so that the page stops at its limit', async () => {
     // The query the library sends for a page of Failed TestAgent sessions, newest first.
     const store = open();
-    const query = vi.spyOn(pg.Client.prototype, 'query');
-    let sent: { text: string; values: unknown[] } | undefined;
+    let sent;
     try {
-      await readPostgresSessions(store, (reads) => reads.page({ status: 'Failed', agent: 'TestAgent', order: 'newest', limit: 50 }));
-      for (const [arg, values] of query.mock.calls as unknown as Array<[string | { text: string; values?: unknown[] }, unknown[] | undefined]>) {
-        const text = typeof arg === 'string' ? arg : arg.text;
-        if (/FROM \S+\.sessions WHERE .*agent_name = .*ORDER BY spawn_seq DESC LIMIT/s.test(text)) sent = { text, values: (typeof arg === 'string' ? values : arg.values) ?? [] };
-      }
+      [sent] = (
+        await queriesSent(/FROM \S+\.sessions WHERE .*agent_name = .*ORDER BY spawn_seq DESC LIMIT/s, async () => {
+          await readPostgresSessions(store, (reads) => reads.page({ status: 'Failed', agent: 'TestAgent', order: 'newest', limit: 50 }));
+        })
+      ).slice(-1);
     } finally {
-      query.mockRestore();
       await store.close();
     }
     expect(sent).toBeDefined();
@@ -283,16 +275,3 @@ describe('a fold of the sessions table while appends go on', () => {
     }
   });
 });
-
-/** A node of PostgreSQL's EXPLAIN (FORMAT JSON) plan. */
-interface PlanNode {
-  'Node Type': string;
-  'Index Name'?: string;
-  'Rows Removed by Filter'?: number;
-  Plans?: PlanNode[];
-}
-
-/** Every node of a plan, outermost first. */
-function planNodes(node: PlanNode): PlanNode[] {
-  return [node, ...(node.Plans ?? []).flatMap(planNodes)];
-}

@@ -1,23 +1,10 @@
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { writeBigLog } from '../../bench/big-log.js';
-import { FileEventStore, PostgresEventStore, SessionManager } from '../../src/index.js';
-import { copyEvents } from '../../src/copy/copy-events.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SessionManager } from '../../src/index.js';
 import { readPostgresSessions } from '../../src/query/session-reads.js';
 import { tempDir } from '../helpers/fixtures.js';
-import { PG_URL, dropSchema, freshSchema } from '../helpers/stores.js';
-
-interface PlanNode {
-  'Node Type': string;
-  'Index Name'?: string;
-  Plans?: PlanNode[];
-}
-
-function planNodes(node: PlanNode): PlanNode[] {
-  return [node, ...(node.Plans ?? []).flatMap(planNodes)];
-}
-
-type QueryCall = [string | { text: string; values?: unknown[] }, unknown[] | undefined];
+import { planNodes, queriesSent, type PlanNode } from '../helpers/query-plans.js';
+import { PG_URL, seededSchema, type SeededSchema } from '../helpers/stores.js';
 
 /*
  * The queries for some sessions' events up to a seq (a fold's history, a read of a table behind
@@ -27,45 +14,32 @@ type QueryCall = [string | { text: string; values?: unknown[] }, unknown[] | und
  * the session index gone and sequential scans made as costly as the planner allows.
  */
 describe('PostgreSQL: the events of some sessions up to a seq', () => {
-  const schema = freshSchema();
-  let dir: string;
-  let cleanup: () => Promise<void>;
-  const open = () => new PostgresEventStore({ connectionString: PG_URL, schema });
+  let seeded: SeededSchema;
   beforeAll(async () => {
-    ({ dir, cleanup } = await tempDir());
-    await writeBigLog(dir, 3_000, 0.25);
-    await copyEvents(new FileEventStore(dir), open());
+    seeded = await seededSchema(3_000);
   }, 120_000);
-  afterAll(async () => {
-    await dropSchema(schema);
-    await cleanup();
-  });
+  afterAll(() => seeded.drop());
 
   it('are never read by walking the seq index', async () => {
-    const store = open();
-    const query = vi.spyOn(pg.Client.prototype, 'query');
-    const sent: Array<[string, unknown[]]> = [];
+    const store = seeded.open();
+    let sent;
     try {
-      // A first read folds the copied events; a manager then ends sessions spawned before.
-      const active = await readPostgresSessions(store, async (reads) => (await reads.page({ status: 'Active', limit: 20 })).sessions.map((s) => s.id));
-      const { dir: cache, cleanup: done } = await tempDir();
-      const manager = await SessionManager.open(cache, { store: open() });
-      try {
-        for (const id of active.slice(0, 10)) await manager.completeSession(id, { success: true, output: 'done' });
-      } finally {
-        await manager.close();
-        await done();
-      }
-      // A read folds those ends on the history of their sessions, and folds sessions for a page.
-      await readPostgresSessions(store, (reads) => reads.getMany(active));
-      const cursor = await store.cursor();
-      await store.readSessionEvents(active[0]!, cursor);
-      for (const [arg, values] of query.mock.calls as unknown as QueryCall[]) {
-        const text = typeof arg === 'string' ? arg : arg.text;
-        if (/\.events WHERE session_id/.test(text)) sent.push([text, (typeof arg === 'string' ? values : arg.values) ?? []]);
-      }
+      sent = await queriesSent(/\.events WHERE session_id/, async () => {
+        // A first read folds the copied events; a manager then ends sessions spawned before.
+        const active = await readPostgresSessions(store, async (reads) => (await reads.page({ status: 'Active', limit: 20 })).sessions.map((s) => s.id));
+        const { dir: cache, cleanup: done } = await tempDir();
+        const manager = await SessionManager.open(cache, { store: seeded.open() });
+        try {
+          for (const id of active.slice(0, 10)) await manager.completeSession(id, { success: true, output: 'done' });
+        } finally {
+          await manager.close();
+          await done();
+        }
+        // A read folds those ends on the history of their sessions, and folds sessions for a page.
+        await readPostgresSessions(store, (reads) => reads.getMany(active));
+        await store.readSessionEvents(active[0]!, store.cursor());
+      });
     } finally {
-      query.mockRestore();
       await store.close();
     }
     // The fold's history, the sessions of the read, one session's events.
@@ -73,10 +47,10 @@ describe('PostgreSQL: the events of some sessions up to a seq', () => {
     const client = new pg.Client({ connectionString: PG_URL });
     await client.connect();
     try {
-      for (const [text, values] of sent) {
+      for (const { text, values } of sent) {
         await client.query('BEGIN');
         try {
-          await client.query(`ALTER TABLE ${schema}.events DROP CONSTRAINT events_session_version`);
+          await client.query(`ALTER TABLE ${seeded.schema}.events DROP CONSTRAINT events_session_version`);
           await client.query('SET LOCAL enable_seqscan = off');
           const { rows } = await client.query<{ 'QUERY PLAN': Array<{ Plan: PlanNode }> }>(`EXPLAIN (FORMAT JSON) ${text}`, values);
           const indexes = planNodes(rows[0]!['QUERY PLAN'][0]!.Plan).map((n) => n['Index Name']);
