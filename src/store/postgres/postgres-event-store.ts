@@ -138,8 +138,9 @@ export class PostgresEventStore implements EventStore {
    * Folds into the `sessions` table the events it has not folded yet, up to the last one
    * committed as it begins, a page at a time, each page in one transaction that first locks the
    * table's `sessions_folded` row (folds go one at a time; appends go on meanwhile, and the next
-   * fold takes what they add): `fold` computes the rows of a page's events from every earlier
-   * event of the sessions they touch and of the parents they spawn under. Resolves with the
+   * fold takes what they add): `fold` computes the rows of a page's events from the earlier
+   * events of the sessions they touch and of the parents they spawn under (of those it does not
+   * hold already, see SessionsTableFold), and hears whether they were stored. Resolves with the
    * events folded. `onProgress` hears how far it got, of how many.
    */
   async catchUpSessionsTable(fold: SessionsTableFold, onProgress?: (done: number, total: number) => void): Promise<number> {
