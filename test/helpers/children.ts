@@ -9,8 +9,18 @@ export function childScript(name: string): string {
   return path;
 }
 
+/** A child script started by {@link startChild}. */
+export interface StartedChild {
+  child: ChildProcess;
+  /** Its stdout so far, line by line. */
+  lines: string[];
+  /** Its stderr so far. */
+  stderr(): string;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }>;
+}
+
 /** Starts a child script with node; its stdout is collected line by line. */
-export function startChild(name: string, args: string[]): { child: ChildProcess; lines: string[]; exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }> } {
+export function startChild(name: string, args: string[]): StartedChild {
   const child = spawn(process.execPath, [childScript(name), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   const lines: string[] = [];
   let partial = '';
@@ -24,7 +34,20 @@ export function startChild(name: string, args: string[]): { child: ChildProcess;
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }>((resolve) =>
     child.on('close', (code, signal) => resolve({ code, signal, stderr })),
   );
-  return { child, lines, exited };
+  return { child, lines, stderr: () => stderr, exited };
+}
+
+/**
+ * Resolves once every child has printed `line`; rejects after `timeoutMs`, or at once when a
+ * child ends without printing it, with that child's stderr: a child that died at its start is
+ * reported as what it is, not as a wait that ran out.
+ */
+export async function waitForLine(children: StartedChild[], line: string, timeoutMs: number, what: string): Promise<void> {
+  await waitFor(() => {
+    const dead = children.find((c) => !c.lines.includes(line) && (c.child.exitCode !== null || c.child.signalCode !== null));
+    if (dead !== undefined) throw new Error(`${what}: a child ended (${dead.child.exitCode ?? dead.child.signalCode}) before it printed ${line}: ${dead.stderr().slice(-2000)}`);
+    return children.every((c) => c.lines.includes(line));
+  }, timeoutMs, what);
 }
 
 /** Resolves once `predicate` holds, checking every few ms (after running `step`, if given); rejects after `timeoutMs`. */

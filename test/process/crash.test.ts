@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { SessionManager } from '../../src/index.js';
 import { auditLog } from '../../src/audit/audit-log.js';
-import { startChild, waitFor } from '../helpers/children.js';
+import { startChild, waitFor, waitForLine } from '../helpers/children.js';
 import { tempDir } from '../helpers/fixtures.js';
 import { logEvents } from '../helpers/log-files.js';
 
@@ -19,8 +19,9 @@ describe('crash safety', () => {
     const verdicts = new Set<string>();
     try {
       for (let round = 0; round < ROUNDS; round += 1) {
-        const { child, lines, exited } = startChild('append-loop', [dir]);
-        await waitFor(() => lines.includes('ready'), 20_000, 'the writer to open the store');
+        const writer = startChild('append-loop', [dir]);
+        const { child, lines, exited } = writer;
+        await waitForLine([writer], 'ready', 20_000, 'the writer to open the store');
         const ackedBefore = lines.length;
         // Every other round, only once it has kept sessions.json up to date in place, so the kill
         // falls among checkpoints (one every 50 events).

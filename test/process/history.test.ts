@@ -5,7 +5,7 @@ import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { FileEventStore, PostgresEventStore, type EventStore, type SessionEvent, type StoreCursor } from '../../src/index.js';
 import { auditStore } from '../../src/audit/audit-log.js';
-import { startChild, waitFor } from '../helpers/children.js';
+import { startChild, waitFor, waitForLine } from '../helpers/children.js';
 import { tempDir } from '../helpers/fixtures.js';
 import { checkHistory, operationsOf, type HistoryRecord, type Operation, type ReaderView } from '../helpers/history/history.js';
 import { PG_URL, dropSchema, freshSchema } from '../helpers/stores.js';
@@ -73,7 +73,7 @@ async function recordHistory(kind: 'file' | 'postgres', dir: string): Promise<Ru
     for (let attempt = 0; done < OPS && attempt < 12; attempt += 1) {
       const name = `w${index}${attempt === 0 ? '' : `r${attempt}`}`;
       const writer = startChild('history-writer', [dir, name, String(1000 + index * 7919 + attempt), String(OPS - done), ...pgArgs]);
-      await waitFor(() => writer.lines.includes('ready'), 30_000, `${name} ready`);
+      await waitForLine([writer], 'ready', 30_000, `${name} ready`);
       if (index === 0 && !killed) {
         // Killed with SIGKILL a third of the way in (the next writer of the slot, if this one died first).
         void (async () => {

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { PostgresEventStore, SessionManager, type Session } from '../../src/index.js';
-import { startChild, waitFor } from '../helpers/children.js';
+import { startChild, waitFor, waitForLine } from '../helpers/children.js';
 import { contextFor, tempDir } from '../helpers/fixtures.js';
 import { PG_URL, dropSchema, freshSchema } from '../helpers/stores.js';
 
@@ -46,7 +46,7 @@ describe('many hosts on one PostgreSQL', () => {
       await setup.close();
       const hosts = [1, 2, 3, 4].map((i) => join(dir, `host-${i}`));
       const racers = hosts.map((host, i) => startChild('racer', [host, String((i + 1) * 7919), '60', PG_URL, schema]));
-      await waitFor(() => racers.every((r) => r.lines.includes('ready')), 30_000, 'every host to open the store');
+      await waitForLine(racers, 'ready', 30_000, 'every host to open the store');
       await Promise.all(hosts.map((host) => writeFile(join(host, 'go'), '')));
       const results = await Promise.all(racers.map(async ({ lines, exited }) => {
         const { code, stderr } = await exited;

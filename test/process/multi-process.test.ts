@@ -2,7 +2,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { SessionManager, type Session } from '../../src/index.js';
-import { startChild, waitFor } from '../helpers/children.js';
+import { startChild, waitForLine } from '../helpers/children.js';
 import { contextFor, tempDir } from '../helpers/fixtures.js';
 import { logEvents } from '../helpers/log-files.js';
 
@@ -20,7 +20,7 @@ describe('many processes on one store', () => {
       await setup.close();
 
       const racers = Array.from({ length: RACERS }, (_, i) => startChild('racer', [dir, String((i + 1) * 7919), String(OPS)]));
-      await waitFor(() => racers.every((r) => r.lines.includes('ready')), 20_000, 'every racer to open the store');
+      await waitForLine(racers, 'ready', 20_000, 'every racer to open the store');
       await writeFile(join(dir, 'go'), '');
       const results = await Promise.all(racers.map(async ({ lines, exited }) => {
         const { code, stderr } = await exited;

@@ -4,7 +4,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { FileEventStore, PostgresEventStore, SessionManager, emptySessionsState, evolveSessions, type SessionEvent } from '../../src/index.js';
 import { copyEvents } from '../../src/copy/copy-events.js';
-import { startChild, waitFor } from '../helpers/children.js';
+import { startChild, waitForLine } from '../helpers/children.js';
 import { tempDir } from '../helpers/fixtures.js';
 import { PG_URL, dropSchema, freshSchema } from '../helpers/stores.js';
 
@@ -36,7 +36,7 @@ describe('PostgreSQL: one order for every reader', () => {
           try {
             const places = hosts.map((_, i) => join(dir, `host-${i}`));
             const children = hosts.map((rounds, i) => startChild('pg-commander', [places[i]!, PG_URL, schema, String(seed + i), rounds.join(',')]));
-            await waitFor(() => children.every((c) => c.lines.includes('ready')), 30_000, 'every host to open the store');
+            await waitForLine(children, 'ready', 30_000, 'every host to open the store');
             await Promise.all(places.map((place) => writeFile(join(place, 'go'), '')));
             const left = await Promise.all(children.map(async ({ lines, exited }) => {
               const { code, stderr } = await exited;
