@@ -1,0 +1,124 @@
+import { appendFileSync, truncateSync } from 'node:fs';
+import { cp, readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { FileEventStore, SessionManager, type EventSink, type SessionEvent } from '../../../src/index.js';
+import { contextFor, tempDir } from '../../helpers/fixtures.js';
+
+/*
+ * An open reads the bulk of the log without the lock. A writer whose write fails (a full disk)
+ * cuts its bytes off again, under the lock; an open that read some of them meanwhile must not
+ * keep them. Here the other writer acts exactly between the open's unlocked read and its lock:
+ * inside the sink's first apply, which that read calls.
+ */
+
+let dir: string;
+let cleanup: () => Promise<void>;
+beforeEach(async () => ({ dir, cleanup } = await tempDir()));
+afterEach(async () => {
+  vi.restoreAllMocks();
+  await cleanup();
+});
+
+/** A store of three sessions at `base`, and the bytes each of two other writers would append next (a spawn each). */
+async function storeAndTwoNextWrites(): Promise<{ base: string; log: string; baseBytes: number; written: Buffer; undoneBy: Buffer }> {
+  const base = join(dir, 'base');
+  const manager = await SessionManager.open(base);
+  for (let i = 0; i < 3; i += 1) await manager.spawnAgentSession('CodeGenAgent', `base ${i}`, contextFor());
+  await manager.close();
+  const log = join(base, 'events.ndjson');
+  const baseBytes = (await readFile(log)).length;
+  const next = async (name: string) => {
+    const copy = join(dir, name);
+    await cp(base, copy, { recursive: true });
+    const writer = await SessionManager.open(copy);
+    await writer.spawnAgentSession('ReviewAgent', name, contextFor());
+    await writer.close();
+    return (await readFile(join(copy, 'events.ndjson'))).subarray(baseBytes);
+  };
+  const undone = await next('undone');
+  const written = await next('written');
+  // Read from the start, so that the unlocked read gives the sink events (and the test its moment).
+  await rm(join(base, 'sessions.json'));
+  return { base, log, baseBytes, written, undoneBy: undone };
+}
+
+/** A sink that collects events and, at its first apply, runs `meanwhile` (another process's work). */
+function sinkThat(meanwhile: () => void): { sink: EventSink; events: SessionEvent[] } {
+  const events: SessionEvent[] = [];
+  let first = true;
+  const revisions = new Map<string, number>();
+  const sink: EventSink = {
+    apply(batch) {
+      events.push(...batch);
+      for (const e of batch) revisions.set(e.sessionId, (revisions.get(e.sessionId) ?? 0) + 1);
+      if (first) {
+        first = false;
+        meanwhile();
+      }
+    },
+    revisionOf: (id) => revisions.get(id) ?? 0,
+  };
+  return { sink, events };
+}
+
+describe('an open while another writer undoes a failed write', () => {
+  it('bytes of a torn write it read without the lock are read again under it: the next write is read whole', async () => {
+    const { base, log, baseBytes, written, undoneBy } = await storeAndTwoNextWrites();
+    // The other writer's write tore part way: a prefix of its line is on disk.
+    appendFileSync(log, undoneBy.subarray(0, Math.floor(undoneBy.length / 2)));
+    const { sink, events } = sinkThat(() => {
+      // It cuts its torn bytes off, and a writer appends a whole transaction where they were.
+      truncateSync(log, baseBytes);
+      appendFileSync(log, written);
+    });
+    const store = new FileEventStore(base);
+    const report = await store.connect(sink, null);
+    expect(report.tornTail).toBeNull();
+    expect(events.map((e) => e.type)).toEqual(['SessionSpawned', 'SessionSpawned', 'SessionSpawned', 'SessionSpawned']);
+    expect(events.at(-1)!.data).toMatchObject({ purpose: 'written' });
+    await store.close();
+  });
+
+  it('bytes of a torn write cut off with nothing after them: the open ends where the log does', async () => {
+    const { base, log, baseBytes, undoneBy } = await storeAndTwoNextWrites();
+    appendFileSync(log, undoneBy.subarray(0, 40));
+    const { sink, events } = sinkThat(() => truncateSync(log, baseBytes));
+    const store = new FileEventStore(base);
+    const report = await store.connect(sink, null);
+    expect(report.tornTail).toBeNull();
+    expect(events).toHaveLength(3);
+    await store.close();
+  });
+
+  it('a whole transaction it gave the sink, then undone: the store refuses with CONFLICT, and a manager opens again from the start', async () => {
+    const { base, log, baseBytes, written, undoneBy } = await storeAndTwoNextWrites();
+    // The failed write's first transaction reached the disk whole before the disk filled up.
+    appendFileSync(log, undoneBy);
+    const undo = () => {
+      truncateSync(log, baseBytes);
+      appendFileSync(log, written);
+    };
+    const { sink, events } = sinkThat(undo);
+    const store = new FileEventStore(base);
+    await expect(store.connect(sink, null)).rejects.toMatchObject({ code: 'CONFLICT' });
+    expect(events.at(-1)!.data).toMatchObject({ purpose: 'undone' });
+    await store.close();
+
+    // The same moment inside a manager's open: its first connect meets it, the next one does not.
+    truncateSync(log, baseBytes);
+    appendFileSync(log, undoneBy);
+    const connect = FileEventStore.prototype.connect;
+    let connects = 0;
+    vi.spyOn(FileEventStore.prototype, 'connect').mockImplementation(function (this: FileEventStore, target, from) {
+      connects += 1;
+      if (connects > 1) return connect.call(this, target, from);
+      let first = true;
+      return connect.call(this, { ...target, apply: (batch) => (target.apply(batch), first && ((first = false), undo())) } as EventSink, from);
+    });
+    const manager = await SessionManager.open(base);
+    expect(connects).toBe(2);
+    expect((await manager.listSessions()).map((s) => s.purpose)).toEqual(['base 0', 'base 1', 'base 2', 'written']);
+    await manager.close();
+  });
+});
