@@ -20,7 +20,6 @@ import { statsOf, type SessionStats } from '../projections/stats.js';
 import { parseSessionQuery, querySessions, type SessionPage, type SessionQuery } from '../projections/session-query.js';
 import type { AppendRequest, EventSink, EventStore } from '../store/event-store.js';
 import { FileEventStore } from '../store/file/file-event-store.js';
-import { LogMovedError } from '../store/file/log-moved-error.js';
 import { checkpointPolicyOf } from '../checkpoint/checkpoint-policy.js';
 import { validateManagerOptions } from './validate-options.js';
 import { Checkpointer, closeSessions, resolveCheckpoint, type CheckpointCounters, type CheckpointStart } from '../checkpoint/checkpointer.js';
@@ -43,8 +42,6 @@ import { retryIdOf } from '../domain/retry-id.js';
 export type { CompleteOptions, EventListener, FailOptions, HandoffOptions, OpenReport, ReplayReport, RetryOptions, SessionManagerOptions, SpawnOptions, StopRequestInput } from './options.js';
 
 const SESSIONS_FILE = 'sessions.json';
-/** Opens of a store of its own a manager makes when a write is undone under the first (LogMovedError). */
-const MAX_OPEN_ATTEMPTS = 3;
 
 /**
  * Manages agent sessions in a store directory (e.g. `.ai/sessions`): every change is decided by
@@ -119,8 +116,7 @@ export class SessionManager {
   /**
    * Opens (creating if needed) the store in `dir`: loads sessions.json if it matches the log,
    * replays the rest of the log, cuts a torn tail, and starts an actor per Active session.
-   * Opens again from the start (up to 3 times) when a write another process undid was read
-   * meanwhile ({@link LogMovedError}). Throws `CORRUPT_LOG` (naming line and byte offset) if the log is damaged before its end,
+   * Throws `CORRUPT_LOG` (naming line and byte offset) if the log is damaged before its end,
    * `STORAGE` if the directory cannot be used, `LOCKED` if another process holds the lock too long.
    */
   static async open(dir: string, options: SessionManagerOptions = {}): Promise<SessionManager> {
@@ -131,22 +127,18 @@ export class SessionManager {
     await mkdir(dir, { recursive: true }).catch((error: unknown) => {
       throw storageError('creating directory', dir, error);
     });
-    for (let attempt = 1; ; attempt += 1) {
-      const store = options.store ?? new FileEventStore(dir, options);
-      const opened = await resolveCheckpoint(join(dir, SESSIONS_FILE), store, { readActive: true });
-      const manager = new SessionManager(dir, store, options, opened);
-      try {
-        await manager.connect(opened.cursor);
-        return manager;
-      } catch (error) {
-        closeSessions(manager.state);
-        manager.actors.stopAll();
-        await store.close();
-        // A write undone while this open read the log (a rare race with a full disk): a store of
-        // its own is opened again, from the start; one the caller gave is theirs to open again.
-        if (!(error instanceof LogMovedError) || options.store !== undefined || attempt === MAX_OPEN_ATTEMPTS) throw error;
-      }
+    const store = options.store ?? new FileEventStore(dir, options);
+    const opened = await resolveCheckpoint(join(dir, SESSIONS_FILE), store, { readActive: true });
+    const manager = new SessionManager(dir, store, options, opened);
+    try {
+      await manager.connect(opened.cursor);
+    } catch (error) {
+      closeSessions(manager.state);
+      manager.actors.stopAll();
+      await store.close();
+      throw error;
     }
+    return manager;
   }
 
   /** Starts a new session for `agentName`. Throws `INVALID_INPUT` or `ALREADY_EXISTS`; nothing is written then. */

@@ -16,6 +16,8 @@ export interface StartedChild {
   lines: string[];
   /** Its stderr so far. */
   stderr(): string;
+  /** Whether it has ended and its output is all in (its stdio closed). */
+  ended(): boolean;
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }>;
 }
 
@@ -31,10 +33,14 @@ export function startChild(name: string, args: string[]): StartedChild {
     lines.push(...parts);
   });
   child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  let ended = false;
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }>((resolve) =>
-    child.on('close', (code, signal) => resolve({ code, signal, stderr })),
+    child.on('close', (code, signal) => {
+      ended = true;
+      resolve({ code, signal, stderr });
+    }),
   );
-  return { child, lines, stderr: () => stderr, exited };
+  return { child, lines, stderr: () => stderr, ended: () => ended, exited };
 }
 
 /**
@@ -44,7 +50,8 @@ export function startChild(name: string, args: string[]): StartedChild {
  */
 export async function waitForLine(children: StartedChild[], line: string, timeoutMs: number, what: string): Promise<void> {
   await waitFor(() => {
-    const dead = children.find((c) => !c.lines.includes(line) && (c.child.exitCode !== null || c.child.signalCode !== null));
+    // Ended by 'close', not 'exit': a child that printed the line and exited at once may still have it in the pipe at 'exit'.
+    const dead = children.find((c) => c.ended() && !c.lines.includes(line));
     if (dead !== undefined) throw new Error(`${what}: a child ended (${dead.child.exitCode ?? dead.child.signalCode}) before it printed ${line}: ${dead.stderr().slice(-2000)}`);
     return children.every((c) => c.lines.includes(line));
   }, timeoutMs, what);

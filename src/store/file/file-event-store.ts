@@ -13,7 +13,6 @@ import { FileLock } from './file-lock.js';
 import { LeasedLock } from './leased-lock.js';
 import { encodeEventLine, decodeEventLine } from './line-codec.js';
 import { LogScanner, type LogRecord } from './log-scanner.js';
-import { LogMovedError } from './log-moved-error.js';
 import { readLogChunks } from './read-log-chunks.js';
 import { sessionEventsInLog } from './session-lines.js';
 import { stampBatch } from './stamp-batch.js';
@@ -64,8 +63,6 @@ export class FileEventStore implements EventStore {
   private scanner: LogScanner;
   private readOffset = 0;
   private position: FilePosition = filePositionOf(null);
-  /** The id of the event at {@link position}, once this store has given the sink one. */
-  private lastDeliveredId: string | null = null;
   private readonly appends: GroupCommit;
   private closed = false;
 
@@ -90,13 +87,12 @@ export class FileEventStore implements EventStore {
     this.sink = sink;
     if (from !== null) this.position = filePositionOf(from);
     this.resetScanner();
-    // The bulk of a replay needs no lock; what it read is confirmed under the lock.
-    const before = this.position;
+    // The bulk of a replay needs no lock: writers only ever add whole writes, or cut off their own unfinished one.
     let replayedEvents = await this.feedToEnd();
     const release = await this.lock.acquire();
     let tornTail: TornTail | null;
     try {
-      await this.confirmUnlockedRead(before);
+      this.rereadUnfinishedTail();
       replayedEvents += await this.feedToEnd();
       tornTail = await this.cutTornTail();
     } finally {
@@ -261,25 +257,17 @@ export class FileEventStore implements EventStore {
     this.sink!.apply(records.map((r) => r.event));
     const last = records[records.length - 1]!;
     this.position = { seq: last.event.seq, offset: last.end, line: last.line, lastLineOffset: last.offset };
-    this.lastDeliveredId = last.event.id;
     return records.length;
   }
 
   /**
-   * Under the lock, what a read without it took either stands or is refused. A writer whose
-   * write fails cuts its bytes off again (see write), so bytes read meanwhile may since be gone
-   * or replaced: bytes past the last whole transaction are read again from there, and the last
-   * whole transaction given to the sink must still be where it was read. If it is not, the sink
-   * holds events the log no longer does, and only a new open can forget them: `CONFLICT`
-   * ({@link LogMovedError}).
+   * Under the lock, bytes a read without it took past the last whole write are read again. A
+   * writer whose write fails part way (a full disk) cuts its bytes off again, and another
+   * writer may have written there since. What the read gave the sink stands: a write is one
+   * frame (its lines' `txSize`), so a write cut short never leaves a whole one behind.
    */
-  private async confirmUnlockedRead(before: FilePosition): Promise<void> {
-    const at = this.position;
-    if (at.offset !== before.offset) {
-      const { size } = fstatSync(this.handle!.fd);
-      if (size < at.offset || !(await this.verifyCursor(fileCursor(at), this.lastDeliveredId!))) throw new LogMovedError(this.location, at.offset);
-    }
-    if (this.readOffset !== at.offset) this.resetScanner();
+  private rereadUnfinishedTail(): void {
+    if (this.readOffset !== this.position.offset) this.resetScanner();
   }
 
   /** Under the lock, bytes past the last whole transaction can only be a dead writer's: cut them. */
