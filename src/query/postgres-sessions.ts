@@ -29,6 +29,19 @@ const TIMELINE_CHUNK = 5_000;
 /** How many a stream asks for first (a report may take only a few). */
 const STREAM_FIRST = 50;
 
+/** One group of the stats as a query sums it: sessions of one agent, phase and status. */
+type StatsGroupRow = {
+  agent_name: string;
+  phase: Phase;
+  status: Session['status'];
+  n: number;
+  ended: number;
+  total_ms: string;
+  max_ms: string | null;
+  cost: string;
+  turns: string;
+};
+
 /**
  * The sessions of a PostgreSQL store as its `sessions` table answers them, inside one snapshot
  * (`PostgresEventStore.inSnapshot`): queries are SQL over the table's columns, and each session
@@ -140,11 +153,11 @@ export class PostgresSessions {
 
   /** The stats of every session, summed by the database over the table's columns. */
   async stats(): Promise<SessionStats> {
-    const groups = await this.query<{ agent_name: string; phase: Phase; status: Session['status']; n: number; ended: number; total_ms: string; max_ms: string | null; cost: string; turns: string }>(
+    const groups = (await this.keptStats()) ?? (await this.query<StatsGroupRow>(
       `SELECT agent_name, phase, status, count(*)::int AS n, count(ended_ms)::int AS ended, coalesce(sum(ended_ms - created_ms), 0)::text AS total_ms,
          max(ended_ms - created_ms)::text AS max_ms, sum(cost_nanos)::text AS cost, sum(turns)::text AS turns
        FROM %s.sessions GROUP BY agent_name, phase, status ORDER BY min(spawn_seq)`,
-    );
+    ));
     const counter = new StatsCounter();
     // Groups in the order of their first session: agents come out in the order a replay meets them.
     for (const g of groups) {
@@ -161,6 +174,29 @@ export class PostgresSessions {
       });
     }
     return counter.result();
+  }
+
+  /**
+   * The groups the folds keep (the `session_stats` table), in the order of their first session;
+   * null when that table is not level with the sessions table (a store an earlier version
+   * folded, not migrated since) or not there at all (a role that may only read, on a store an
+   * earlier version made): the caller then sums the sessions table.
+   */
+  private async keptStats(): Promise<StatsGroupRow[] | null> {
+    const [kept] = await this.query<{ kept: boolean }>(
+      `SELECT to_regclass('%s.session_stats') IS NOT NULL AND EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass('%s.sessions_folded') AND attname = 'stats_seq' AND NOT attisdropped) AS kept`,
+    );
+    if (kept?.kept !== true) return null;
+    // One row at least (the level), with no group when the store has none or the stats are not level.
+    const rows = await this.query<StatsGroupRow & { level: boolean }>(
+      `SELECT f.level, g.agent_name, g.phase, g.status, g.n::int AS n, g.ended::int AS ended, g.total_ms::text AS total_ms, g.max_ms::text AS max_ms,
+         g.cost_nanos::text AS cost, g.turns::text AS turns
+       FROM (SELECT stats_seq IS NOT DISTINCT FROM seq AS level FROM %s.sessions_folded) f
+       LEFT JOIN %s.session_stats g ON f.level AND g.n > 0
+       ORDER BY g.first_spawn, g.agent_name, g.phase, g.status`,
+    );
+    if (rows[0]?.level !== true) return null;
+    return rows.filter((row) => row.agent_name !== null);
   }
 
   /** The id of the root of the pipeline `id` belongs to, or undefined for an unknown session. */

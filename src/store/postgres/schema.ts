@@ -160,7 +160,48 @@ CREATE TABLE IF NOT EXISTS ${s}.sessions_folded (
   one boolean PRIMARY KEY DEFAULT true CHECK (one),
   seq bigint  NOT NULL CHECK (seq >= 0)
 );
-INSERT INTO ${s}.sessions_folded (seq) VALUES (0) ON CONFLICT DO NOTHING;`;
+INSERT INTO ${s}.sessions_folded (seq) VALUES (0) ON CONFLICT DO NOTHING;
+${sessionStatsSql(s)}`;
+}
+
+/**
+ * The stats of the sessions table, summed by agent, phase and status, kept by the folds as they
+ * store rows (see store_sessions): stats then cost the groups, not the sessions (a GROUP BY over
+ * 50,000 rows took 45 ms, and a reader asks for stats every few hundred ms). Level with the
+ * table while `sessions_folded.stats_seq` equals its `seq`; a store folded by an earlier
+ * version is not, and reads sum the sessions table instead until a migration builds the stats
+ * again (holding the folded row, so no fold runs meanwhile). `first_spawn` is the least
+ * `spawn_seq` the group ever held: agents come out in the order of their first session.
+ */
+function sessionStatsSql(s: string): string {
+  return `
+CREATE TABLE IF NOT EXISTS ${s}.session_stats (
+  agent_name  text   NOT NULL,
+  phase       text   NOT NULL,
+  status      text   NOT NULL,
+  n           bigint NOT NULL,
+  ended       bigint NOT NULL,
+  total_ms    bigint NOT NULL,
+  max_ms      bigint,
+  cost_nanos  bigint NOT NULL,
+  turns       bigint NOT NULL,
+  first_spawn bigint NOT NULL,
+  PRIMARY KEY (agent_name, phase, status)
+);
+ALTER TABLE ${s}.sessions_folded ADD COLUMN IF NOT EXISTS stats_seq bigint;
+DO $stats$
+BEGIN
+  PERFORM 1 FROM ${s}.sessions_folded WHERE stats_seq IS DISTINCT FROM seq FOR UPDATE;
+  IF FOUND THEN
+    DELETE FROM ${s}.session_stats;
+    INSERT INTO ${s}.session_stats
+      SELECT agent_name, phase, status, count(*), count(ended_ms), coalesce(sum(ended_ms - created_ms), 0), max(ended_ms - created_ms),
+        sum(cost_nanos), sum(turns), min(spawn_seq)
+      FROM ${s}.sessions GROUP BY agent_name, phase, status;
+    UPDATE ${s}.sessions_folded SET stats_seq = seq;
+  END IF;
+END
+$stats$;`;
 }
 
 /**
@@ -174,36 +215,60 @@ function storeSessionsSql(s: string): string {
 CREATE OR REPLACE FUNCTION ${s}.store_sessions(top bigint, folded bigint, session_rows json) RETURNS void
 LANGUAGE plpgsql AS $fn$
 BEGIN
-  ${upsertSessionsSql(s)}
-  UPDATE ${s}.sessions_folded SET seq = folded;
+  IF (SELECT stats_seq FROM ${s}.sessions_folded) = top THEN
+    ${upsertSessionsSql(s, true)}
+    UPDATE ${s}.sessions_folded SET seq = folded, stats_seq = folded;
+  ELSE
+    ${upsertSessionsSql(s, false)}
+    UPDATE ${s}.sessions_folded SET seq = folded;
+  END IF;
 END
 $fn$;`;
 }
 
-function upsertSessionsSql(s: string): string {
+function upsertSessionsSql(s: string, withStats: boolean): string {
   // The rows are parsed once; an update changes no indexed column, so it stays on its page (HOT).
-  return `WITH r AS MATERIALIZED (
-      SELECT * FROM json_to_recordset(session_rows) AS r (id uuid, spawn bigint, last bigint, revision integer, status text, agent text,
-        phase text, issue integer, parent uuid, retry_of uuid, created_at timestamptz, created_ms bigint, ended_at timestamptz,
-        ended_ms bigint, cost_nanos bigint, turns integer, search text)
-    ), updated AS (
-      UPDATE ${s}.sessions t SET seq = top + r.last, revision = r.revision, status = r.status, ended_at = r.ended_at, ended_ms = r.ended_ms,
+  const update = `UPDATE ${s}.sessions t SET seq = top + r.last, revision = r.revision, status = r.status, ended_at = r.ended_at, ended_ms = r.ended_ms,
         cost_nanos = r.cost_nanos, turns = r.turns, search_text = coalesce(r.search, t.search_text)
-      FROM r WHERE r.spawn IS NULL AND t.id = r.id
-    )
-    INSERT INTO ${s}.sessions (id, spawn_seq, seq, revision, status, agent_name, phase, issue, parent_session, retry_of,
+      FROM r WHERE r.spawn IS NULL AND t.id = r.id`;
+  const insert = `INSERT INTO ${s}.sessions (id, spawn_seq, seq, revision, status, agent_name, phase, issue, parent_session, retry_of,
         created_at, created_ms, ended_at, ended_ms, cost_nanos, turns, search_text)
       SELECT r.id, top + r.spawn, top + r.last, r.revision, r.status, r.agent, r.phase, r.issue, r.parent, r.retry_of,
         r.created_at, r.created_ms, r.ended_at, r.ended_ms, r.cost_nanos, r.turns, r.search
-      FROM r WHERE r.spawn IS NOT NULL;`;
+      FROM r WHERE r.spawn IS NOT NULL`;
+  const rows = `r AS MATERIALIZED (
+      SELECT * FROM json_to_recordset(session_rows) AS r (id uuid, spawn bigint, last bigint, revision integer, status text, agent text,
+        phase text, issue integer, parent uuid, retry_of uuid, created_at timestamptz, created_ms bigint, ended_at timestamptz,
+        ended_ms bigint, cost_nanos bigint, turns integer, search text)
+    )`;
+  if (!withStats) return `WITH ${rows}, updated AS (${update}) ${insert};`;
+  // Every part of one statement sees the table as it was before it: `old` holds the rows the
+  // update replaces. Each changed session leaves its old group and joins its new one; only an
+  // Active session changes, and an Active one has no duration, so a group's longest never shrinks.
+  return `WITH ${rows}, old AS MATERIALIZED (
+      SELECT t.id, t.spawn_seq, t.agent_name, t.phase, t.status, t.ended_ms - t.created_ms AS ms, t.cost_nanos, t.turns
+      FROM ${s}.sessions t JOIN r ON t.id = r.id WHERE r.spawn IS NULL
+    ), updated AS (${update}), inserted AS (${insert}), delta AS (
+      SELECT agent_name, phase, status, -1 AS n, -(ms IS NOT NULL)::int AS ended, -coalesce(ms, 0) AS total_ms, NULL::bigint AS max_ms,
+        -cost_nanos AS cost_nanos, -turns AS turns, spawn_seq FROM old
+      UNION ALL
+      SELECT r.agent, r.phase, r.status, 1, (r.ended_ms IS NOT NULL)::int, coalesce(r.ended_ms - r.created_ms, 0), r.ended_ms - r.created_ms,
+        r.cost_nanos, r.turns, coalesce(top + r.spawn, old.spawn_seq) FROM r LEFT JOIN old USING (id)
+    )
+    INSERT INTO ${s}.session_stats AS g (agent_name, phase, status, n, ended, total_ms, max_ms, cost_nanos, turns, first_spawn)
+      SELECT agent_name, phase, status, sum(n), sum(ended), sum(total_ms), max(max_ms), sum(cost_nanos), sum(turns), min(spawn_seq)
+      FROM delta GROUP BY agent_name, phase, status
+    ON CONFLICT (agent_name, phase, status) DO UPDATE SET n = g.n + excluded.n, ended = g.ended + excluded.ended, total_ms = g.total_ms + excluded.total_ms,
+      max_ms = greatest(g.max_ms, excluded.max_ms), cost_nanos = g.cost_nanos + excluded.cost_nanos, turns = g.turns + excluded.turns,
+      first_spawn = least(g.first_spawn, excluded.first_spawn);`;
 }
 
 /**
  * The messages of the stored conversations, for a search: a row a message, its words (as
  * `indexedTerms` gives them: words and pairs of adjacent words, lexemes only) in a tsvector under a GIN index. The client computes
- * the rows (the same code reads a conversation on files); \`indexed_sha256\` says which version
+ * the rows (the same code reads a conversation on files); `indexed_sha256` says which version
  * of a transcript its rows are of, so transcripts stored by earlier versions are indexed by the
- * next search. A message with too many distinct words for a tsvector has none (\`words\` null)
+ * next search. A message with too many distinct words for a tsvector has none (`words` null)
  * and is a candidate of every search.
  */
 function transcriptSearchSql(s: string): string {
