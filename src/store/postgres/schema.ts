@@ -188,9 +188,13 @@ CREATE TABLE IF NOT EXISTS ${s}.session_stats (
   first_spawn bigint NOT NULL,
   PRIMARY KEY (agent_name, phase, status)
 );
-ALTER TABLE ${s}.sessions_folded ADD COLUMN IF NOT EXISTS stats_seq bigint;
 DO $stats$
 BEGIN
+  -- ALTER TABLE locks the table whole even when the column is there: asked only when it is not,
+  -- so that a migration (every process's first read) never waits for a fold, nor a read for it.
+  IF NOT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = '${s}.sessions_folded'::regclass AND attname = 'stats_seq' AND NOT attisdropped) THEN
+    ALTER TABLE ${s}.sessions_folded ADD COLUMN stats_seq bigint;
+  END IF;
   PERFORM 1 FROM ${s}.sessions_folded WHERE stats_seq IS DISTINCT FROM seq FOR UPDATE;
   IF FOUND THEN
     DELETE FROM ${s}.session_stats;
