@@ -85,11 +85,21 @@ async function level(): Promise<boolean> {
   return rows[0]!.level;
 }
 
+/** Runs `work` with a manager writing the schema and a store object reading it, and closes both. */
+async function withWriterAndReader(work: (manager: SessionManager, reader: PostgresEventStore) => Promise<void>): Promise<void> {
+  const manager = await SessionManager.open(dir, { store: open(), checkpointIdleMs: -1 });
+  const reader = open();
+  try {
+    await work(manager, reader);
+  } finally {
+    await reader.close();
+    await manager.close();
+  }
+}
+
 describe('PostgreSQL stats, kept by the folds', () => {
   it('each fold moves the sessions it changes between groups: the kept groups stay level and equal a replay', async () => {
-    const manager = await SessionManager.open(dir, { store: open(), checkpointIdleMs: -1 });
-    const reader = open();
-    try {
+    await withWriterAndReader(async (manager, reader) => {
       await rounds(manager, 5, async () => {
         const stats = await readPostgresSessions(reader, (reads) => reads.stats());
         expect(JSON.stringify(stats)).toBe(await replayed(manager));
@@ -97,16 +107,11 @@ describe('PostgreSQL stats, kept by the folds', () => {
       });
       const { rows } = await admin.query<{ groups: number }>(`SELECT count(*)::int AS groups FROM ${schema}.session_stats`);
       expect(rows[0]!.groups).toBeGreaterThan(4);
-    } finally {
-      await reader.close();
-      await manager.close();
-    }
+    });
   });
 
   it('a store an earlier version folded reads the sessions table until a migration builds the groups again', async () => {
-    const manager = await SessionManager.open(dir, { store: open(), checkpointIdleMs: -1 });
-    const reader = open();
-    try {
+    await withWriterAndReader(async (manager, reader) => {
       await rounds(manager, 2, async () => {
         await readPostgresSessions(reader, (reads) => reads.stats());
       });
@@ -128,25 +133,17 @@ describe('PostgreSQL stats, kept by the folds', () => {
       } finally {
         await migrated.close();
       }
-    } finally {
-      await reader.close();
-      await manager.close();
-    }
+    });
   });
 
   it('a store made by an earlier version, read by a role that may not migrate it: stats sum the sessions table', async () => {
-    const manager = await SessionManager.open(dir, { store: open(), checkpointIdleMs: -1 });
-    const reader = open();
-    try {
+    await withWriterAndReader(async (manager, reader) => {
       await rounds(manager, 3, async () => undefined);
       await readPostgresSessions(reader, (reads) => reads.stats());
       await admin.query(`DROP TABLE ${schema}.session_stats; ALTER TABLE ${schema}.sessions_folded DROP COLUMN stats_seq`);
       // No catch-up, no migration: the read alone, in its snapshot.
       const stats = await reader.inSnapshot(async (query) => (await PostgresSessions.open(query, null)).stats());
       expect(JSON.stringify(stats)).toBe(await replayed(manager));
-    } finally {
-      await reader.close();
-      await manager.close();
-    }
+    });
   });
 });
