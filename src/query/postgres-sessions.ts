@@ -151,7 +151,7 @@ export class PostgresSessions {
     }
   }
 
-  /** The stats of every session, summed by the database over the table's columns. */
+  /** The stats of every session: the groups the folds keep, or else summed by the database over the table's columns. */
   async stats(): Promise<SessionStats> {
     const groups = (await this.keptStats()) ?? (await this.query<StatsGroupRow>(
       `SELECT agent_name, phase, status, count(*)::int AS n, count(ended_ms)::int AS ended, coalesce(sum(ended_ms - created_ms), 0)::text AS total_ms,
