@@ -142,6 +142,7 @@ export class FileEventStore implements EventStore {
     if (this.lock.holdsFile || fstatSync(this.handle.fd).size === this.readOffset) return 0;
     const release = await this.lock.acquire();
     try {
+      this.rereadUnfinishedTail();
       return await this.feedToEnd();
     } finally {
       await release();
@@ -261,10 +262,12 @@ export class FileEventStore implements EventStore {
   }
 
   /**
-   * Under the lock, bytes a read without it took past the last whole write are read again. A
-   * writer whose write fails part way (a full disk) cuts its bytes off again, and another
-   * writer may have written there since. What the read gave the sink stands: a write is one
-   * frame (its lines' `txSize`), so a write cut short never leaves a whole one behind.
+   * At the start of each hold of the lock, bytes read earlier past the last whole write (read
+   * without the lock, or under a hold since given up) are read again from there. They are an
+   * unfinished write: a writer whose write failed part way (a full disk), or whose cut of such
+   * bytes failed too, and any writer may have cut them off and written there since. What was
+   * given to the sink stands: a write is one frame (its lines' `txSize`), so a write cut short
+   * never leaves a whole one behind.
    */
   private rereadUnfinishedTail(): void {
     if (this.readOffset !== this.position.offset) this.resetScanner();
@@ -299,6 +302,7 @@ export class FileEventStore implements EventStore {
     }
     let settle = () => {};
     try {
+      this.rereadUnfinishedTail();
       await this.feedToEnd();
       await this.cutTornTail();
       const { accepted, events } = stampBatch(batch, this.position.seq, (id) => this.sink!.revisionOf(id), this.location);

@@ -1,8 +1,10 @@
+import { randomUUID } from 'node:crypto';
 import { appendFileSync, truncateSync } from 'node:fs';
 import { cp, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { FileEventStore, SessionManager, type EventSink, type SessionEvent } from '../../../src/index.js';
+import { FileEventStore, SessionManager, type EventSink, type PendingEvent, type SessionEvent } from '../../../src/index.js';
+import { planDiskFaults } from '../../../src/store/file/disk-faults.js';
 import { contextFor, tempDir } from '../../helpers/fixtures.js';
 
 /*
@@ -39,6 +41,12 @@ async function storeAndTwoNextWrites(): Promise<{ base: string; log: string; bas
   // Read from the start, so that the unlocked read gives the sink events (and the test its moment).
   await rm(join(base, 'sessions.json'));
   return { base, log, baseBytes, written, undoneBy: undone };
+}
+
+/** A spawn of a new session, as a writer would append it: `like`, with a new id and purpose. */
+function sampleSpawn(like: SessionEvent): PendingEvent {
+  const { seq: _seq, txSize: _txSize, ...event } = like as SessionEvent & { txSize?: number };
+  return { ...event, id: randomUUID(), sessionId: randomUUID(), data: { ...(like.data as object), purpose: 'after' } } as PendingEvent;
 }
 
 /** A sink that collects events and, at its first apply, runs `meanwhile` (another process's work). */
@@ -86,6 +94,26 @@ describe('an open while another writer undoes a failed write', () => {
     const report = await store.connect(sink, null);
     expect(report.tornTail).toBeNull();
     expect(events).toHaveLength(3);
+    await store.close();
+  });
+
+  it('a writer whose cut of a torn write failed reads again from the last whole write at its next hold of the lock', async () => {
+    const { base, log, baseBytes, written, undoneBy } = await storeAndTwoNextWrites();
+    const { sink, events } = sinkThat(() => undefined);
+    const store = new FileEventStore(base);
+    await store.connect(sink, null);
+    // A writer's torn write is on disk; this one reads it as it commits, and its cut fails (EIO).
+    appendFileSync(log, undoneBy.subarray(0, Math.floor(undoneBy.length / 2)));
+    const repair = planDiskFaults([{ site: 'log.truncate', code: 'EIO' }]);
+    const spawn = sampleSpawn(events[0]!);
+    await expect(store.append({ events: [spawn], expectedRevisions: new Map([[spawn.sessionId, 0]]) })).rejects.toMatchObject({ code: 'STORAGE' });
+    repair();
+    // Another writer cuts the torn bytes and writes a whole write there.
+    truncateSync(log, baseBytes);
+    appendFileSync(log, written);
+    const [stored] = await store.append({ events: [spawn], expectedRevisions: new Map([[spawn.sessionId, 0]]) });
+    expect(stored!.seq).toBe(5);
+    expect(events.map((e) => e.data)).toMatchObject([{}, {}, {}, { purpose: 'written' }, { purpose: 'after' }]);
     await store.close();
   });
 });
