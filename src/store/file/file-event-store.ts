@@ -89,10 +89,9 @@ export class FileEventStore implements EventStore {
     this.resetScanner();
     // The bulk of a replay needs no lock: writers only ever add whole writes, or cut off their own unfinished one.
     let replayedEvents = await this.feedToEnd();
-    const release = await this.lock.acquire();
+    const release = await this.holdLock();
     let tornTail: TornTail | null;
     try {
-      this.rereadUnfinishedTail();
       replayedEvents += await this.feedToEnd();
       tornTail = await this.cutTornTail();
     } finally {
@@ -140,9 +139,8 @@ export class FileEventStore implements EventStore {
     // synchronous fstat: this check runs before every command, and the async one queues behind
     // writes on libuv's small thread pool.
     if (this.lock.holdsFile || fstatSync(this.handle.fd).size === this.readOffset) return 0;
-    const release = await this.lock.acquire();
+    const release = await this.holdLock();
     try {
-      this.rereadUnfinishedTail();
       return await this.feedToEnd();
     } finally {
       await release();
@@ -262,15 +260,17 @@ export class FileEventStore implements EventStore {
   }
 
   /**
-   * At the start of each hold of the lock, bytes read earlier past the last whole write (read
-   * without the lock, or under a hold since given up) are read again from there. They are an
-   * unfinished write: a writer whose write failed part way (a full disk), or whose cut of such
-   * bytes failed too, and any writer may have cut them off and written there since. What was
-   * given to the sink stands: a write is one frame (its lines' `txSize`), so a write cut short
-   * never leaves a whole one behind.
+   * Takes the store's lock, and reads again from the last whole write any bytes read earlier
+   * past it (read without the lock, or under a hold since given up). They are an unfinished
+   * write: a writer whose write failed part way (a full disk), or whose cut of such bytes failed
+   * too, and any writer may have cut them off and written there since. What was given to the
+   * sink stands: a write is one frame (its lines' `txSize`), so a write cut short never leaves a
+   * whole one behind. Every hold of the lock goes through here. Resolves to the release.
    */
-  private rereadUnfinishedTail(): void {
+  private async holdLock(): Promise<() => Promise<void>> {
+    const release = await this.lock.acquire();
     if (this.readOffset !== this.position.offset) this.resetScanner();
+    return release;
   }
 
   /** Under the lock, bytes past the last whole transaction can only be a dead writer's: cut them. */
@@ -295,14 +295,13 @@ export class FileEventStore implements EventStore {
   private async commit(batch: PendingAppend[]): Promise<void> {
     let release: () => Promise<void>;
     try {
-      release = await this.lock.acquire();
+      release = await this.holdLock();
     } catch (error) {
       for (const pending of batch) pending.reject(error);
       return;
     }
     let settle = () => {};
     try {
-      this.rereadUnfinishedTail();
       await this.feedToEnd();
       await this.cutTornTail();
       const { accepted, events } = stampBatch(batch, this.position.seq, (id) => this.sink!.revisionOf(id), this.location);

@@ -68,7 +68,7 @@ function sinkThat(meanwhile: () => void): { sink: EventSink; events: SessionEven
   return { sink, events };
 }
 
-describe('an open while another writer undoes a failed write', () => {
+describe('a store that read bytes of a write another writer then undid', () => {
   it('bytes of a torn write it read without the lock are read again under it: the next write is read whole', async () => {
     const { base, log, baseBytes, written, undoneBy } = await storeAndTwoNextWrites();
     // The other writer's write tore part way: a prefix of its line is on disk.
