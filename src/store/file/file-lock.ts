@@ -1,4 +1,4 @@
-import { lstat, link, readFile, readlink, rename, symlink, unlink } from 'node:fs/promises';
+import { lstat, readFile, readlink, symlink, unlink } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { v4 as uuidv4 } from 'uuid';
@@ -64,8 +64,7 @@ export class FileLock {
       const holder = await this.readHolder();
       if (holder === 'gone') continue;
       if (holder === 'unreadable' ? await this.unreadableTooLong() : isProcessGone(holder)) {
-        await this.takeOver(holder === 'unreadable' ? null : holder.token);
-        continue;
+        if (await this.takeOver(await this.deadLock(holder))) continue;
       }
       if (Date.now() >= deadline) {
         const who = holder === 'unreadable' ? 'an unknown process' : `pid ${holder.pid} on ${holder.host}`;
@@ -108,6 +107,13 @@ export class FileLock {
     }
   }
 
+  /** How a dead lock is named, and known again: by its token, or by its inode when it is unreadable. */
+  private async deadLock(holder: LockRecord | 'unreadable'): Promise<DeadLock> {
+    if (holder !== 'unreadable') return { key: markerKey(holder.token), isStill: (found) => found.token === holder.token };
+    const ino = await this.inode();
+    return { key: `ino-${ino}`, isStill: async (found) => found.token === null && found.ino === ino && (await this.unreadableTooLong()) };
+  }
+
   private async unreadableTooLong(): Promise<boolean> {
     try {
       return Date.now() - (await lstat(this.path)).mtimeMs > UNREADABLE_GRACE_MS;
@@ -117,21 +123,43 @@ export class FileLock {
   }
 
   /**
-   * Removes a dead holder's lock without ever removing a live one: the file is first renamed
-   * aside, then checked to be the dead holder's; if another process took the lock in between,
-   * its file is linked back (link fails rather than overwrite a newer lock).
+   * Removes a dead holder's lock, never a live one. Take-overs of one dead lock take turns under
+   * a marker named after it, `<path>.takeover-<dead token>`, created as exclusively as the lock
+   * itself. The marker's holder reads the lock again and unlinks it only if it is still the dead
+   * one. Nothing else replaces a lock that is there: a holder removes only its own, and a new one
+   * is created only where none is, so the lock the marker's holder read stays until it unlinks it.
+   * (An earlier version renamed the lock aside and linked it back if it was live: a process that
+   * had read the dead holder late moved the live lock that replaced it, and a third process could
+   * take the empty path in between, so two held the lock at once.)
+   *
+   * Resolves to false when another process is taking this lock over: the caller waits its turn.
    */
-  private async takeOver(deadToken: string | null): Promise<void> {
-    const aside = `${this.path}.stale-${uuidv4()}`;
-    try {
-      await rename(this.path, aside);
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return;
-      throw storageError('taking over stale lock', this.path, error);
+  private async takeOver(dead: DeadLock): Promise<boolean> {
+    const marker = new FileLock(`${this.path}.takeover-${dead.key}`, 0);
+    const token = uuidv4().replaceAll('-', '').slice(0, 12);
+    if (!(await marker.tryCreate(token))) {
+      const holder = await marker.readHolder();
+      // A process that died while taking over leaves its marker: it is itself a dead lock.
+      if (holder !== 'gone' && holder !== 'unreadable' && isProcessGone(holder)) {
+        await marker.takeOver({ key: markerKey(holder.token), isStill: (found) => found.token === holder.token });
+      }
+      return false;
     }
-    const moved = await readlink(aside).then((target) => decodeHolder(target)?.token ?? null, () => readFile(aside, 'utf8').then(safeToken, () => null));
-    if (moved !== deadToken) await link(aside, this.path).catch(() => undefined);
-    await unlink(aside).catch(() => undefined);
+    try {
+      const now = await this.readHolder();
+      if (now !== 'gone' && (await dead.isStill(now === 'unreadable' ? { token: null, ino: await this.inode() } : { token: now.token, ino: null }))) {
+        await unlink(this.path).catch((error: unknown) => {
+          if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw storageError('taking over stale lock', this.path, error);
+        });
+      }
+    } finally {
+      await marker.release(token);
+    }
+    return true;
+  }
+
+  private async inode(): Promise<number | null> {
+    return lstat(this.path).then((stats) => stats.ino, () => null);
   }
 
   private async release(token: string): Promise<void> {
@@ -145,10 +173,13 @@ export class FileLock {
   }
 }
 
-function safeToken(text: string): string | null {
-  try {
-    return (JSON.parse(text) as LockRecord).token ?? null;
-  } catch {
-    return null;
-  }
+/** A dead holder's lock: the name of its take-over marker, and how to know it is still the one at the path. */
+interface DeadLock {
+  key: string;
+  isStill(found: { token: string | null; ino: number | null }): boolean | Promise<boolean>;
+}
+
+/** A token as part of a file name: ours are short and alphanumeric; a lock of an earlier version's may hold anything. */
+function markerKey(token: string): string {
+  return /^[0-9A-Za-z-]{1,40}$/.test(token) ? token : createHash('sha256').update(token).digest('hex').slice(0, 16);
 }
