@@ -8,7 +8,7 @@ import { RecordIndex, STATUS_LETTER, facetsOf, type IndexEntry, type StatusLette
 import { SessionMap, activeSessionsUnordered } from './session-map.js';
 import { decodeRecord, toRecord } from './session-record.js';
 import { emptySessionsState, type SessionsState } from '../projections/sessions-projection.js';
-import { computeStats, statsOf, type SessionStats } from '../projections/stats.js';
+import { StatsCounter, computeStats, statsOf, type SessionStats } from '../projections/stats.js';
 
 /*
  * sessions.json in the original (Rust) format: `{ "sessions": [...], "version": 1 }` with
@@ -149,6 +149,40 @@ export function renderSessionsFile(state: SessionsState, cursor: StoreCursor): s
 }
 
 /**
+ * The same bytes as {@link renderSessionsFile} gives for these sessions (in spawn order), this
+ * cursor and last event id, as they are read: pieces of about 1 MiB, so memory holds one piece
+ * and two stats counters however large the store (an export of 250,000 sessions is 250 MB; as
+ * one string it held 1.3 GB, and past ~530,000 sessions it is longer than a string may be).
+ */
+export async function* streamSessionsFile(sessions: AsyncIterable<Session>, cursor: StoreCursor, lastEventId: string | null): AsyncGenerator<Buffer> {
+  const out = new ByteSink();
+  const ended = new StatsCounter();
+  const active = new StatsCounter();
+  let firstLive = -1;
+  out.text(FILE_HEADER);
+  for await (const session of sessions) {
+    out.text(firstLive === -1 ? FIRST_SEPARATOR : SEPARATOR);
+    if (firstLive === -1) firstLive = out.offset;
+    out.text(renderRecord(session));
+    (session.status === 'Active' ? active : ended).add(session);
+    yield* out.take();
+  }
+  const facts: SessionsFileFacts = {
+    generation: null,
+    indexBytes: 0,
+    indexCrc: 0,
+    recordsEnd: out.offset,
+    recordsCrc: out.crc,
+    firstLive,
+    holes: 0,
+    endedStats: ended.result(),
+    activeStats: active.result(),
+  };
+  yield* out.finish();
+  yield Buffer.from(renderTrailer(facts, lastEventId, cursor));
+}
+
+/**
  * Everything after the records: the array's end, `version`, the checkpoint object, its offset
  * and the checksum, which continues the records region's CRC-32 over these bytes.
  */
@@ -201,6 +235,11 @@ class ByteSink {
   finish(): Buffer[] {
     this.flush();
     return this.parts;
+  }
+
+  /** The whole pieces made so far, given up (a stream writes them out as it goes). */
+  take(): Buffer[] {
+    return this.parts.splice(0);
   }
 
   private flush(): void {

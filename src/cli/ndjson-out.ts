@@ -28,6 +28,12 @@ export class LinesOut {
     if (this.size >= PIECE) await this.flush();
   }
 
+  /** Adds output already made into lines (its newlines its own); resolves when more may go on. */
+  async piece(bytes: Uint8Array): Promise<void> {
+    await this.flush();
+    await writePiece(bytes, this.out);
+  }
+
   /** Writes what is pending. */
   async flush(): Promise<void> {
     if (this.size === 0) return;

@@ -67,6 +67,13 @@ export class PostgresSessions {
     return new PostgresSessions(query, Number(row!.folded), Number(row!.top), cache);
   }
 
+  /** The id of the event at the seq the table is level with (null for an empty store). */
+  async lastEventId(): Promise<string | null> {
+    if (this.folded === 0) return null;
+    const [row] = await this.query<{ id: string }>('SELECT id::text FROM %s.events WHERE seq = $1', [this.folded]);
+    return row?.id ?? null;
+  }
+
   /** How many sessions the table holds. */
   async count(): Promise<number> {
     const [row] = await this.query<{ n: string }>('SELECT count(*)::text AS n FROM %s.sessions');

@@ -28,6 +28,8 @@ export interface SessionReads {
   readonly lastSeq: number;
   /** Where the answers stand in the store: a session's history is read up to here. */
   readonly cursor: StoreCursor;
+  /** The id of the event at {@link lastSeq} (null for an empty store): what a checkpoint of these answers names. */
+  lastEventId(): Promise<string | null>;
   /** Several sessions by id (unknown ones left out), in spawn order. */
   getMany(ids: readonly string[]): Promise<Map<string, Session>>;
   /** One page of a query. */
@@ -190,6 +192,7 @@ function fileReadsOf(dir: string, view: StoreView, sessions: ReadonlyMap<string,
     size: async () => sessions.size,
     lastSeq: view.state.lastSeq,
     cursor: view.cursor,
+    lastEventId: async () => view.state.lastEventId,
     getMany: async (ids) => new Map(inSpawnOrder(sessions, ids).map((id) => [id, sessions.get(id)!])),
     page: async (query) => querySessions(sessions, query),
     stream: (query) => toAsync(streamSessions(sessions, query)),
@@ -208,6 +211,7 @@ function postgresReads(sessions: PostgresSessions, location: string): SessionRea
     size: () => sessions.count(),
     lastSeq: sessions.folded,
     cursor: { seq: sessions.folded, position: {} },
+    lastEventId: () => sessions.lastEventId(),
     getMany: (ids) => sessions.get(ids),
     page: (query) => sessions.page(query),
     stream: (query) => sessions.stream(query),

@@ -14,6 +14,7 @@ import {
   renderTrailer,
   sameSessions,
   statusLetter,
+  streamSessionsFile,
 } from '../../src/checkpoint/sessions-file.js';
 import { emptySessionsState, type SessionsState } from '../../src/projections/sessions-projection.js';
 import { computeStats } from '../../src/projections/stats.js';
@@ -158,6 +159,10 @@ function stateOf(...sessions: Session[]): SessionsState {
 }
 const CURSOR = { seq: 9, position: { offset: 1234 } };
 
+async function* toAsync<T>(items: Iterable<T>): AsyncGenerator<T> {
+  yield* items;
+}
+
 /** Sets a rendered file's checksum to what its bytes say, after an edit (so only the other checks can refuse it). */
 function resealed(text: string): string {
   const trailer = parseTrailer(Buffer.from(text.slice(-TRAILER_BYTES)), Buffer.byteLength(text))!;
@@ -195,6 +200,43 @@ describe('a whole sessions.json', () => {
     expect(parts.length).toBe(Math.ceil(total / (1024 * 1024 + 1200)) + 1);
     for (const part of parts.slice(0, -2)) expect(part.length).toBeGreaterThanOrEqual(1024 * 1024);
     expect(parts.every((p) => p.length > 0)).toBe(true);
+  });
+
+  it('streamed as its sessions are read, a file is the same bytes as rendered whole, in pieces of about 1 MiB', async () => {
+    const pieces = async (sessions: Session[]) => {
+      const out: Buffer[] = [];
+      const state = stateOf(...sessions);
+      for await (const piece of streamSessionsFile(toAsync(sessions), CURSOR, state.lastEventId)) out.push(piece);
+      return { out, whole: renderSessionsFile(state, CURSOR) };
+    };
+    // Agents met first among the Active sessions and among the ended ones in different orders: each stats object keeps its own.
+    const mixed = [
+      { ...MINIMAL, id: ID(20), agentName: 'TestAgent' },
+      FULL,
+      { ...MINIMAL, id: ID(21), agentName: 'ReviewAgent', status: 'Completed' as const, endedAt: '2026-11-30T06:00:02.000Z' },
+      { ...MINIMAL, id: ID(22) },
+    ];
+    for (const sessions of [[], [MINIMAL], mixed]) {
+      const { out, whole } = await pieces(sessions);
+      expect(Buffer.concat(out).toString()).toBe(whole);
+    }
+    const large = Array.from({ length: 3000 }, (_, i) => ({ ...MINIMAL, id: ID(10_000 + i), purpose: 'x'.repeat(1000) }));
+    const { out, whole } = await pieces(large);
+    expect(Buffer.concat(out).toString()).toBe(whole);
+    expect(out.length).toBeGreaterThan(3);
+    for (const piece of out) expect(piece.length).toBeLessThan(1024 * 1024 + 1200);
+    // Each piece goes out as soon as it is made: the first before most sessions are read.
+    let read = 0;
+    const counted = (async function* () {
+      for (const session of large) {
+        read += 1;
+        yield session;
+      }
+    })();
+    const stream = streamSessionsFile(counted, CURSOR, null);
+    await stream.next();
+    expect(read).toBeLessThan(1100);
+    await stream.return(undefined);
   });
 
   it('records still in a loaded file are copied in their file order; the index keeps spawn order', async () => {

@@ -62,12 +62,18 @@ describe('the CLI on PostgreSQL (--store)', () => {
         ['show', active.id],
         ['lineage', chain[2]!.id, '--json'],
         ['lineage', chain[0]!.id],
+        ['export', '--format', 'mermaid'],
+        ['export', '--format', 'dot'],
       ]) {
         const { files: want, table: got } = await both(args);
         // JSON equal as data (a record read from sessions.json lists its keys in the file's order).
         if (args.includes('--json')) expect(parseJsonOutput(got), args.join(' ')).toEqual(parseJsonOutput(want));
         else expect(got, args.join(' ')).toBe(want);
       }
+      // The original format's sessions as the files' (the checkpoint's position is each store's own).
+      const exported = await both(['export']);
+      expect(JSON.parse(exported.table).sessions).toEqual(JSON.parse(exported.files).sessions);
+      expect(JSON.parse(exported.table).checkpoint).toMatchObject({ seq: 7, ended_stats: JSON.parse(exported.files).checkpoint.ended_stats });
       // A page's cursor is the store's own: the table's leads on, a file store's is refused.
       const first = await runCli(['list', '--limit', '1', '--json', '--store', url]);
       const next = /--after (\S+)/.exec(first.stderr)![1]!;

@@ -1,7 +1,8 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { FileEventStore, SessionManager, emptySessionsState, evolveSessions, type PendingEvent } from '../../src/index.js';
+import { FileEventStore, SessionManager, emptySessionsState, evolveSessions, renderSessionsFile, type PendingEvent } from '../../src/index.js';
+import { readStore } from '../../src/query/read-store.js';
 import { runCli, snapshotDir } from '../helpers/cli.js';
 import { sampleEvents } from '../helpers/events.js';
 import { tempDir } from '../helpers/fixtures.js';
@@ -166,7 +167,11 @@ describe('miyabi-sessions CLI', () => {
 
   it('export writes the original sessions.json format, Mermaid, DOT and NDJSON', async () => {
     const { chain } = await pipelineStore(store);
-    const sessions = JSON.parse((await runCli(['export', '--dir', store])).stdout);
+    const exported = (await runCli(['export', '--dir', store])).stdout;
+    // The bytes a replay of the whole log renders at the same place: streamed, nothing differs.
+    const replayed = await readStore(store, { seq: Number.MAX_SAFE_INTEGER });
+    expect(exported).toBe(renderSessionsFile(replayed.state, replayed.cursor));
+    const sessions = JSON.parse(exported);
     expect(sessions.version).toBe(1);
     expect(Object.keys(sessions.sessions[0])).toEqual(expect.arrayContaining(['id', 'agent_name', 'purpose', 'context', 'created_at', 'status', 'parent_session', 'child_sessions', 'handoff_to']));
     const mermaid = (await runCli(['export', '--format', 'mermaid', '--dir', store])).stdout;
@@ -174,6 +179,7 @@ describe('miyabi-sessions CLI', () => {
     expect(mermaid).toContain(`s${chain[0]!.id.replaceAll('-', '')} --> s${chain[1]!.id.replaceAll('-', '')}`);
     const dot = (await runCli(['export', '--format', 'dot', '--dir', store])).stdout;
     expect(dot).toContain(`"${chain[1]!.id}" -> "${chain[2]!.id}";`);
+    expect(dot.trim().split('\n').slice(-1)).toEqual(['}']);
     const events = (await runCli(['export', '--format', 'ndjson', '--dir', store])).stdout.trim().split('\n').map((l) => JSON.parse(l));
     expect(events.map((e: { seq: number }) => e.seq)).toEqual([1, 2, 3, 4, 5, 6, 7]);
     const out = join(dir, 'lineage.dot');

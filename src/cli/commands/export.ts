@@ -1,9 +1,8 @@
-import { writeFile } from 'node:fs/promises';
 import { createWriteStream } from 'node:fs';
 import { LinesOut } from '../ndjson-out.js';
 import type { Session } from '../../domain/session.js';
-import { renderSessionsFile } from '../../checkpoint/sessions-file.js';
-import { forEachEventLine, loadView, withSessionReads } from '../open-store.js';
+import { streamSessionsFile } from '../../checkpoint/sessions-file.js';
+import { forEachEventLine, withSessionReads } from '../open-store.js';
 import { issueLabel, print, printJson } from '../format.js';
 import { UsageError, stringOption, type Command, type CommandContext } from '../command.js';
 import { exportTraces } from '../../report/otlp-export.js';
@@ -12,28 +11,43 @@ import { InstantSchema } from '../../domain/limits.js';
 
 const STATUS_COLOR: Record<Session['status'], string> = { Active: '#1f6feb', HandedOff: '#8957e5', Completed: '#1a7f37', Failed: '#cf222e' };
 
-/** The lineage of every pipeline as a Mermaid flowchart. */
-export function lineageMermaid(sessions: Iterable<Session>): string {
-  const lines = ['flowchart TD'];
-  const list = [...sessions];
-  for (const s of list) lines.push(`  s${s.id.replaceAll('-', '')}["${s.agentName}<br/>${s.status} · ${s.context.currentPhase}<br/>${issueLabel(s.context.issueNumber)} ${s.id.slice(0, 8)}"]:::${s.status}`);
-  for (const s of list) if (s.parentSession !== null) lines.push(`  s${s.parentSession.replaceAll('-', '')} --> s${s.id.replaceAll('-', '')}`);
-  for (const [status, color] of Object.entries(STATUS_COLOR)) lines.push(`  classDef ${status} stroke:${color},stroke-width:2px`);
-  return `${lines.join('\n')}\n`;
+/**
+ * A lineage picture as lines: its head, each session's lines in spawn order, its tail. A child
+ * comes after its parent in spawn order, so a session's edge from its parent can follow its own
+ * node: one pass, with nothing held back.
+ */
+interface LineageFormat {
+  head: string[];
+  session(session: Session): string[];
+  tail: string[];
 }
 
+const nodeLabel = (s: Session, newline: string) => `${s.agentName}${newline}${s.status} · ${s.context.currentPhase}${newline}${issueLabel(s.context.issueNumber)} ${s.id.slice(0, 8)}`;
+
+/** The lineage of every pipeline as a Mermaid flowchart. */
+const MERMAID: LineageFormat = {
+  head: ['flowchart TD'],
+  session: (s) => {
+    const node = `s${s.id.replaceAll('-', '')}`;
+    const lines = [`  ${node}["${nodeLabel(s, '<br/>')}"]:::${s.status}`];
+    if (s.parentSession !== null) lines.push(`  s${s.parentSession.replaceAll('-', '')} --> ${node}`);
+    return lines;
+  },
+  tail: Object.entries(STATUS_COLOR).map(([status, color]) => `  classDef ${status} stroke:${color},stroke-width:2px`),
+};
+
+const quoteDot = (text: string) => `"${text.replaceAll('\\', '\\\\').replaceAll('"', '\\"').replaceAll('\n', '\\n')}"`;
+
 /** The lineage of every pipeline as a Graphviz DOT digraph. */
-export function lineageDot(sessions: Iterable<Session>): string {
-  const quote = (text: string) => `"${text.replaceAll('\\', '\\\\').replaceAll('"', '\\"').replaceAll('\n', '\\n')}"`;
-  const lines = ['digraph lineage {', '  rankdir=LR;', '  node [shape=box, style=rounded];'];
-  const list = [...sessions];
-  for (const s of list) {
-    lines.push(`  ${quote(s.id)} [label=${quote(`${s.agentName}\n${s.status} · ${s.context.currentPhase}\n${issueLabel(s.context.issueNumber)} ${s.id.slice(0, 8)}`)}, color=${quote(STATUS_COLOR[s.status])}];`);
-  }
-  for (const s of list) if (s.parentSession !== null) lines.push(`  ${quote(s.parentSession)} -> ${quote(s.id)};`);
-  lines.push('}');
-  return `${lines.join('\n')}\n`;
-}
+const DOT: LineageFormat = {
+  head: ['digraph lineage {', '  rankdir=LR;', '  node [shape=box, style=rounded];'],
+  session: (s) => {
+    const lines = [`  ${quoteDot(s.id)} [label=${quoteDot(nodeLabel(s, '\n'))}, color=${quoteDot(STATUS_COLOR[s.status])}];`];
+    if (s.parentSession !== null) lines.push(`  ${quoteDot(s.parentSession)} -> ${quoteDot(s.id)};`);
+    return lines;
+  },
+  tail: ['}'],
+};
 
 /** `export`: sessions.json in the original format, the lineage as Mermaid or DOT, the events as NDJSON, or the pipelines' traces to an OTLP endpoint. */
 export const exportCommand: Command = {
@@ -55,30 +69,38 @@ export const exportCommand: Command = {
     if (format === 'otlp') return exportOtlp(context);
     if (format === 'ndjson') {
       // Streamed as the log is read: memory stays flat whatever the store's size.
-      const file = out === undefined ? null : createWriteStream(out);
-      const lines = new LinesOut(file ?? process.stdout);
-      await forEachEventLine(context, (line) => lines.line(line));
-      await lines.flush();
-      if (file !== null) await new Promise<void>((resolve, reject) => file.end((error?: Error | null) => (error == null ? resolve() : reject(error))));
+      await writeOut(out, (lines) => forEachEventLine(context, (line) => lines.line(line)));
       return 0;
     }
-    const view = await loadView(context);
-    const sessions = view.state.sessions.values();
-    switch (format) {
-      case 'sessions':
-        await emit(renderSessionsFile(view.state, view.cursor), out);
-        return 0;
-      case 'mermaid':
-        await emit(lineageMermaid(sessions), out);
-        return 0;
-      case 'dot':
-        await emit(lineageDot(sessions), out);
-        return 0;
-      default:
-        throw new UsageError(`--format must be sessions, mermaid, dot, ndjson or otlp, got "${format}"`);
-    }
+    const lineage = format === 'mermaid' ? MERMAID : format === 'dot' ? DOT : null;
+    if (lineage === null && format !== 'sessions') throw new UsageError(`--format must be sessions, mermaid, dot, ndjson or otlp, got "${format}"`);
+    // Streamed as the sessions are read, in spawn order: memory stays flat whatever the store's size.
+    await withSessionReads(context, (reads) =>
+      writeOut(out, async (lines) => {
+        if (lineage === null) {
+          for await (const piece of streamSessionsFile(reads.stream({}), reads.cursor, await reads.lastEventId())) await lines.piece(piece);
+          return;
+        }
+        for (const line of lineage.head) await lines.line(line);
+        for await (const session of reads.stream({})) for (const line of lineage.session(session)) await lines.line(line);
+        for (const line of lineage.tail) await lines.line(line);
+      }),
+    );
+    return 0;
   },
 };
+
+/** Runs `write` on lines to `--out`'s file (closed when it is done), or to stdout. */
+async function writeOut(out: string | undefined, write: (lines: LinesOut) => Promise<void>): Promise<void> {
+  const file = out === undefined ? null : createWriteStream(out);
+  const lines = new LinesOut(file ?? process.stdout);
+  try {
+    await write(lines);
+    await lines.flush();
+  } finally {
+    if (file !== null) await new Promise<void>((resolve, reject) => file.end((error?: Error | null) => (error == null ? resolve() : reject(error))));
+  }
+}
 
 /** `export --format otlp`: every ended session's spans (and each finished pipeline's) sent to `--endpoint`. */
 async function exportOtlp(context: CommandContext): Promise<number> {
@@ -93,9 +115,4 @@ async function exportOtlp(context: CommandContext): Promise<number> {
   if (context.json) printJson(report);
   else print(`sent ${report.spans} spans (${report.traces} finished pipelines) to ${endpoint}`);
   return 0;
-}
-
-async function emit(text: string, out: string | undefined): Promise<void> {
-  if (out === undefined) process.stdout.write(text);
-  else await writeFile(out, text);
 }
