@@ -59,6 +59,34 @@ export async function loadSessionsFile(path: string, options: LoadOptions = {}):
   }
 }
 
+/**
+ * Whether every byte a sessions.json's checksum covers is as it was written: an edit anywhere,
+ * even in blanked space no record uses, shows. Read in chunks of {@link CHUNK}: memory holds one,
+ * whatever the file's size. False for a file without a trailer; throws `STORAGE` when it cannot
+ * be read.
+ */
+export async function checksumHolds(path: string): Promise<boolean> {
+  const file = await open(path, 'r').catch((error: unknown) => {
+    throw storageError('reading', path, error);
+  });
+  try {
+    const { size } = await file.stat();
+    const trailer = parseTrailer(await readRange(file.fd, Math.max(0, size - TRAILER_BYTES), Math.min(size, TRAILER_BYTES), path), size);
+    if (trailer === null) return false;
+    const buffer = Buffer.allocUnsafe(Math.min(CHUNK, Math.max(1, trailer.checksumEnd)));
+    let crc = 0;
+    for (let at = 0; at < trailer.checksumEnd; at += buffer.length) {
+      crc = crc32(await readRange(file.fd, at, Math.min(buffer.length, trailer.checksumEnd - at), path, buffer), crc);
+    }
+    return crc === trailer.checksum;
+  } catch (error) {
+    if (isSessionError(error, 'CORRUPT_CHECKPOINT')) return false;
+    throw error;
+  } finally {
+    await file.close();
+  }
+}
+
 async function loadOnce(path: string, options: LoadOptions): Promise<LoadedSessionsFile | 'missing' | 'corrupt' | 'unmarked' | 'changed'> {
   let fd: number;
   try {

@@ -359,4 +359,24 @@ describe('a whole sessions.json', () => {
     expect(sameSessions(a, stateOf(MINIMAL, { ...FULL, id: ID(7) }).sessions)).toBe(false);
     expect(sameSessions(stateOf(MINIMAL).sessions, a)).toBe(false);
   });
+
+  it('sameSessions reads a loaded file a record at a time and keeps none of them', async () => {
+    const { dir, cleanup } = await tempDir();
+    try {
+      const m = await SessionManager.open(dir, { checkpointIdleMs: -1 });
+      for (let i = 0; i < 5; i += 1) await m.spawnAgentSession('CodeGenAgent', `session ${i}`, contextFor());
+      const live = new Map((await m.listSessions()).map((s) => [s.id, s]));
+      await m.close();
+      const loaded = await loadSessionsFile(join(dir, 'sessions.json'));
+      if (typeof loaded !== 'object') throw new Error(`not loaded: ${loaded}`);
+      const map = loaded.state.sessions as SessionMap;
+      expect(sameSessions(live, map)).toBe(true);
+      const [first] = live.keys();
+      expect(sameSessions(new Map([...live, [first!, { ...live.get(first!)!, purpose: 'another' }]]), map)).toBe(false);
+      expect([...map.slots()].every(([, slot]) => typeof slot === 'number')).toBe(true);
+      map.discard();
+    } finally {
+      await cleanup();
+    }
+  });
 });

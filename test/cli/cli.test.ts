@@ -115,6 +115,45 @@ describe('miyabi-sessions CLI', () => {
     expect((await runCli(['replay', '--dir', store])).code).toBe(0);
   });
 
+  it('replay reads sessions.json a record at a time: another store\'s file differs, a record edited under a resealed file is corrupt, a file without its index is still judged', async () => {
+    const { readFile, readdir, copyFile, rm, writeFile } = await import('node:fs/promises');
+    const { crc32 } = await import('node:zlib');
+    await pipelineStore(store);
+    const replay = async () => JSON.parse((await runCli(['replay', '--json', '--dir', store])).stdout) as { sessionsJson: string; storedSeq: number };
+    const checkpointFiles = async (from: string) => (await readdir(from)).filter((name) => name.startsWith('sessions.'));
+    const moveFiles = async (from: string, to: string) => {
+      for (const name of await checkpointFiles(to)) await rm(join(to, name));
+      for (const name of await checkpointFiles(from)) await copyFile(join(from, name), join(to, name));
+    };
+    const path = join(store, 'sessions.json');
+    const kept = join(dir, 'kept');
+    await mkdir(kept);
+    await moveFiles(store, kept);
+    // Another store of as many events: its file is whole and covers seq 7, with other sessions.
+    const other = join(dir, 'other');
+    await pipelineStore(other);
+    await moveFiles(other, store);
+    expect(await replay()).toMatchObject({ sessionsJson: 'differs', storedSeq: 7 });
+    // Its record index gone, the file is parsed whole, and judged the same way.
+    for (const name of await checkpointFiles(store)) if (name !== 'sessions.json') await rm(join(store, name));
+    expect(await replay()).toMatchObject({ sessionsJson: 'differs', storedSeq: 7 });
+    await moveFiles(kept, store);
+    expect(await replay()).toMatchObject({ sessionsJson: 'matches' });
+    // White space between records edited: no record's CRC-32 covers it, the file's checksum does.
+    const whole = await readFile(path, 'utf8');
+    await writeFile(path, whole.replace(',\n    {', ',\n\t   {'));
+    expect(await replay()).toMatchObject({ sessionsJson: 'corrupt' });
+    await writeFile(path, whole);
+    // A record edited, and the records' CRC-32 and the file's checksum set to match: only the
+    // record's own CRC-32 in the index tells, when the record is read.
+    let text = (await readFile(path, 'utf8')).replace('"CodeGenAgent"', '"CodeGenAgenT"');
+    const recordsEnd = Number(/"records_end": (\d+)/.exec(text)![1]);
+    text = text.replace(/"records_crc": \d+/, `"records_crc": ${crc32(Buffer.from(text).subarray(0, recordsEnd))}`);
+    const sealed = text.lastIndexOf(',\n  "checksum": ');
+    await writeFile(path, `${text.slice(0, sealed)},\n  "checksum": ${crc32(text.slice(0, sealed))}\n}\n`);
+    expect(await replay()).toMatchObject({ sessionsJson: 'corrupt' });
+  });
+
   it('replay judges a checkpoint of the empty store against the state before the first event', async () => {
     await (await SessionManager.open(store)).close();
     const writer = new FileEventStore(store);
