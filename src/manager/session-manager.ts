@@ -13,7 +13,7 @@ import { PipelineStreams } from './pipeline-streams.js';
 import { resolveNotifyOptions } from '../domain/notify-options.js';
 import { lineageOf } from '../projections/lineage.js';
 import { SessionsTableFolder } from '../projections/sessions-table-folder.js';
-import { renderSessionsFile } from '../checkpoint/sessions-file.js';
+import { sameRendering } from '../checkpoint/sessions-file.js';
 import { activeSessionsOf } from '../checkpoint/session-map.js';
 import { emptySessionsState, evolveSessions, type SessionsState } from '../projections/sessions-projection.js';
 import { statsOf, type SessionStats } from '../projections/stats.js';
@@ -403,8 +403,7 @@ export class SessionManager {
         events += 1;
       }
     }
-    const cursor = this.store.cursor();
-    const matchesLive = sameRendering(rebuilt, this.state, cursor);
+    const matchesLive = sameRenderingOf(rebuilt, this.state);
     closeSessions(this.state);
     this.state = rebuilt;
     this.actors.rebuild(rebuilt.sessions.values());
@@ -667,9 +666,9 @@ function notify(listener: EventListener, event: SessionEvent): void {
 }
 
 /** Whether two states render the same sessions.json; false when the live one cannot be read whole (a damaged record). */
-function sameRendering(rebuilt: SessionsState, live: SessionsState, cursor: ReturnType<EventStore['cursor']>): boolean {
+function sameRenderingOf(rebuilt: SessionsState, live: SessionsState): boolean {
   try {
-    return renderSessionsFile(rebuilt, cursor) === renderSessionsFile(live, cursor);
+    return sameRendering(rebuilt, live);
   } catch (error) {
     if (isSessionError(error, 'CORRUPT_CHECKPOINT')) return false;
     throw error;

@@ -1,3 +1,4 @@
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
@@ -12,6 +13,7 @@ import {
   renderSessionsFile,
   renderSessionsFileParts,
   renderTrailer,
+  sameRendering,
   sameSessions,
   statusLetter,
   streamSessionsFile,
@@ -358,6 +360,45 @@ describe('a whole sessions.json', () => {
     expect(sameSessions(a, stateOf(MINIMAL, { ...FULL, revision: 7 }).sessions)).toBe(false);
     expect(sameSessions(a, stateOf(MINIMAL, { ...FULL, id: ID(7) }).sessions)).toBe(false);
     expect(sameSessions(stateOf(MINIMAL).sessions, a)).toBe(false);
+  });
+
+  it('sameRendering says what comparing two whole renderings says, without rendering', () => {
+    const ended = { ...MINIMAL, id: ID(5), status: 'Completed' as const, endedAt: '2026-11-30T06:00:10.000Z' };
+    const base = stateOf(MINIMAL, FULL, ended);
+    const otherEvent = { ...stateOf(MINIMAL, FULL, ended), lastEventId: ID(98) };
+    for (const other of [stateOf(MINIMAL, FULL, ended), stateOf(FULL, MINIMAL, ended), stateOf(MINIMAL, FULL), stateOf(MINIMAL, FULL, ended, { ...MINIMAL, id: ID(6) }), stateOf(MINIMAL, { ...FULL, purpose: 'other' }, ended), otherEvent]) {
+      expect(sameRendering(base, other)).toBe(renderSessionsFile(base, CURSOR) === renderSessionsFile(other, CURSOR));
+      expect(sameRendering(other, base)).toBe(renderSessionsFile(base, CURSOR) === renderSessionsFile(other, CURSOR));
+    }
+  });
+
+  it('sameRendering walks a loaded file a record at a time, and sees the stats its checkpoint counted', async () => {
+    const { dir, cleanup } = await tempDir();
+    try {
+      const m = await SessionManager.open(dir, { checkpointIdleMs: -1 });
+      for (let i = 0; i < 5; i += 1) await m.completeSession((await m.spawnAgentSession('CodeGenAgent', `session ${i}`, contextFor())).id, { success: true, output: 'done' });
+      const live = stateOf(...(await m.listSessions()));
+      await m.close();
+      const path = join(dir, 'sessions.json');
+      const load = async () => {
+        const loaded = await loadSessionsFile(path);
+        if (typeof loaded !== 'object') throw new Error(`not loaded: ${loaded}`);
+        return { ...loaded.state, lastEventId: live.lastEventId };
+      };
+      const loaded = await load();
+      expect(sameRendering(live, loaded)).toBe(true);
+      expect([...(loaded.sessions as SessionMap).slots()].every(([, slot]) => typeof slot === 'number')).toBe(true);
+      (loaded.sessions as SessionMap).discard();
+      // The checkpoint's own count of its ended sessions edited (and the file resealed): the states differ.
+      const text = (await readFile(path, 'utf8')).replace('"ended_stats": {"total":5', '"ended_stats": {"total":6');
+      const sealed = text.lastIndexOf(',\n  "checksum": ');
+      await writeFile(path, `${text.slice(0, sealed)},\n  "checksum": ${crc32(text.slice(0, sealed))}\n}\n`);
+      const edited = await load();
+      expect(sameRendering(live, edited)).toBe(false);
+      (edited.sessions as SessionMap).discard();
+    } finally {
+      await cleanup();
+    }
   });
 
   it('sameSessions reads a loaded file a record at a time and keeps none of them', async () => {
