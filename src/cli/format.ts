@@ -1,5 +1,6 @@
 import type { Session } from '../domain/session.js';
 import { safeJson, safeLine, safeText } from '../domain/visible-text.js';
+import type { LinesOut } from './ndjson-out.js';
 
 /**
  * Renders rows as an aligned text table with a header, each cell on its line (control
@@ -51,6 +52,18 @@ export function sessionCells(s: Session): string[] {
 /** One line per session for `list` and `at`. */
 export function sessionsTable(sessions: readonly Session[]): string {
   return table(SESSION_COLUMNS, sessions.map(sessionCells));
+}
+
+/**
+ * {@link sessionsTable}'s lines, the same bytes as printing it, written as they are made: one
+ * walk of `sessions` finds the widths, a second writes the rows, so the table's text is never
+ * held whole (250,000 sessions made a 27 MB string, and a string may not grow past ~512 MB).
+ */
+export async function writeSessionsTable(sessions: () => Iterable<Session>, out: LinesOut): Promise<void> {
+  const widths: number[] = SESSION_COLUMNS.map((h) => h.length);
+  for (const s of sessions()) sessionCells(s).forEach((cell, i) => (widths[i] = Math.max(widths[i]!, safeLine(cell).length)));
+  await out.line(safeText(tableLine(SESSION_COLUMNS, widths)));
+  for (const s of sessions()) await out.line(safeText(tableLine(sessionCells(s).map(safeLine), widths)));
 }
 
 /** Writes text and a newline to stdout, control characters escaped (see domain/visible-text.ts). */

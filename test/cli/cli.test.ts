@@ -3,6 +3,9 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { FileEventStore, SessionManager, emptySessionsState, evolveSessions, renderSessionsFile, type PendingEvent } from '../../src/index.js';
 import { readStore } from '../../src/query/read-store.js';
+import { computeStats } from '../../src/projections/stats.js';
+import { safeJson, safeText } from '../../src/domain/visible-text.js';
+import { sessionsTable } from '../../src/cli/format.js';
 import { runCli, snapshotDir } from '../helpers/cli.js';
 import { sampleEvents } from '../helpers/events.js';
 import { tempDir } from '../helpers/fixtures.js';
@@ -189,6 +192,18 @@ describe('miyabi-sessions CLI', () => {
     const { code, stderr } = await runCli(['list', '--dir', store]);
     expect(code).toBe(5);
     expect(stderr).toContain(`events.ndjson:3 (byte ${offset})`);
+  });
+
+  it('at writes the same bytes as one JSON value or one table would, however many sessions', async () => {
+    await pipelineStore(store);
+    for (const seq of [0, 1, 5, 7]) {
+      const { state } = await readStore(store, { seq });
+      const sessions = [...state.sessions.values()];
+      const json = await runCli(['at', String(seq), '--json', '--dir', store]);
+      expect(json.stdout).toBe(`${safeJson({ seq: state.lastSeq, sessions, stats: computeStats(sessions) }, 2)}\n`);
+      const text = await runCli(['at', String(seq), '--dir', store]);
+      expect(text.stdout.startsWith(`as of seq ${seq}:\n${sessions.length === 0 ? '(no sessions)' : safeText(sessionsTable(sessions))}\n\n`)).toBe(true);
+    }
   });
 
   it('at travels back to a seq or a timestamp', async () => {
