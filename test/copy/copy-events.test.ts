@@ -41,4 +41,20 @@ describe('copying between stores', () => {
       await cleanup();
     }
   });
+
+  it('a target that stores an event otherwise is reported: not identical', async () => {
+    const { dir, cleanup } = await tempDir();
+    try {
+      const original = join(dir, 'original');
+      await pipelineStore(original);
+      const target = new FileEventStore(join(dir, 'copy'));
+      // A target that changes one purpose as it stores it: its sessions replay otherwise.
+      const append = target.append.bind(target);
+      target.append = (request) =>
+        append({ ...request, events: request.events.map((e) => (e.type === 'SessionSpawned' && e.data.agentName === 'ReviewAgent' ? { ...e, data: { ...e.data, purpose: 'another' } } : e)) });
+      expect(await copyEvents(new FileEventStore(original), target)).toMatchObject({ events: 7, identical: false });
+    } finally {
+      await cleanup();
+    }
+  });
 });
