@@ -2,7 +2,7 @@ import type { Session } from '../domain/session.js';
 import { SessionError, isSessionError } from '../errors.js';
 import type { SessionArchive } from './session-archive.js';
 import { decodeRecord } from './session-record.js';
-import { STATUS_LETTER, StopMarks, facetsWanted, type RecordIndex } from './record-index.js';
+import { STATUS_LETTER, StopMarks, facetsWanted, type RecordIndex, type StatusLetter } from './record-index.js';
 import type { WalkOptions, WalkableSessions, WalkedSession } from '../projections/session-query.js';
 import { StatsCounter, subtractStats, type PrecountedSessions, type SessionStats } from '../projections/stats.js';
 
@@ -423,7 +423,7 @@ export class SessionMap extends Map<string, Session> implements PrecountedSessio
       // Damaged: answered now, from the log when it can be.
       return { position, session: this.decode(id, entry, () => { throw error; }, archive) };
     }
-    const walked = new ArchivedSession(position, id, bytes, (record) => this.decode(id, entry, () => record, archive));
+    const walked = new ArchivedSession(position, id, bytes, STATUS_OF_LETTER[archive.statusOf(entry)], (record) => this.decode(id, entry, () => record, archive));
     // A walk of every session would push out what the pages asked for again read.
     if (keep) this.keptWalked?.keep(entry, walked);
     return walked;
@@ -484,6 +484,9 @@ export function* activeSessionsOf(sessions: ReadonlyMap<string, Session>): Gener
  * the session decoded from them on first asking. A class, not an object literal with a getter:
  * a walk makes one for each of 250,000 sessions.
  */
+/** Each status by its letter in the index. */
+const STATUS_OF_LETTER = Object.fromEntries(Object.entries(STATUS_LETTER).map(([status, letter]) => [letter, status])) as Record<StatusLetter, Session['status']>;
+
 class ArchivedSession implements WalkedSession {
   private decoded: Session | undefined;
 
@@ -491,6 +494,8 @@ class ArchivedSession implements WalkedSession {
     readonly position: number,
     readonly id: string,
     readonly bytes: Buffer,
+    /** The status the index gives the record: known without decoding it. */
+    readonly status: Session['status'],
     private readonly decode: (bytes: Buffer) => Session,
   ) {}
 
@@ -505,7 +510,7 @@ class ArchivedSession implements WalkedSession {
 
   /** The same record met again by a later walk, at `position`: decoded once, by this one, for both. */
   at(position: number): ArchivedSession {
-    return new ArchivedSession(position, this.id, this.bytes, () => this.session);
+    return new ArchivedSession(position, this.id, this.bytes, this.status, () => this.session);
   }
 }
 

@@ -15,6 +15,8 @@ export interface WalkedSession {
    * from there: its JSON can be written from these bytes without decoding the session.
    */
   readonly record?: { id: string; bytes: Buffer };
+  /** The session's status, when the walk knows it without decoding the session (from the record index). */
+  readonly status?: Session['status'];
 }
 
 /** How a walk over the sessions goes. */

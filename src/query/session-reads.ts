@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import { SessionMap } from '../checkpoint/session-map.js';
 import type { Session } from '../domain/session.js';
 import { lineageOf } from '../projections/lineage.js';
-import { inSpawnOrder, pipelineOf, querySessions, streamSessions, type SessionPage, type SessionQuery } from '../projections/session-query.js';
+import { inSpawnOrder, pipelineOf, querySessions, streamSessions, streamWalked, type SessionPage, type SessionQuery } from '../projections/session-query.js';
+import { streamSessionsFile } from '../checkpoint/sessions-file.js';
 import { statsOf, type SessionStats } from '../projections/stats.js';
 import type { TimedSession } from '../projections/time-series.js';
 import type { StoreCursor } from '../store/event-store.js';
@@ -28,8 +29,12 @@ export interface SessionReads {
   readonly lastSeq: number;
   /** Where the answers stand in the store: a session's history is read up to here. */
   readonly cursor: StoreCursor;
-  /** The id of the event at {@link lastSeq} (null for an empty store): what a checkpoint of these answers names. */
-  lastEventId(): Promise<string | null>;
+  /**
+   * Every session in spawn order as a compact sessions.json of the original's format, in pieces
+   * of about 1 MiB ({@link streamSessionsFile}): on files, a record read from sessions.json is
+   * copied as it stands there.
+   */
+  sessionsFile(): AsyncIterable<Buffer>;
   /** Several sessions by id (unknown ones left out), in spawn order. */
   getMany(ids: readonly string[]): Promise<Map<string, Session>>;
   /** One page of a query. */
@@ -192,7 +197,8 @@ function fileReadsOf(dir: string, view: StoreView, sessions: ReadonlyMap<string,
     size: async () => sessions.size,
     lastSeq: view.state.lastSeq,
     cursor: view.cursor,
-    lastEventId: async () => view.state.lastEventId,
+    // A loaded file counted its ended sessions: those read from it are copied, never decoded.
+    sessionsFile: () => streamSessionsFile(toAsync(streamWalked(sessions, {})), view.cursor, view.state.lastEventId, sessions instanceof SessionMap ? statsOf(sessions, 'ended') : undefined),
     getMany: async (ids) => new Map(inSpawnOrder(sessions, ids).map((id) => [id, sessions.get(id)!])),
     page: async (query) => querySessions(sessions, query),
     stream: (query) => toAsync(streamSessions(sessions, query)),
@@ -211,7 +217,7 @@ function postgresReads(sessions: PostgresSessions, location: string): SessionRea
     size: () => sessions.count(),
     lastSeq: sessions.folded,
     cursor: { seq: sessions.folded, position: {} },
-    lastEventId: () => sessions.lastEventId(),
+    sessionsFile: () => postgresSessionsFile(sessions),
     getMany: (ids) => sessions.get(ids),
     page: (query) => sessions.page(query),
     stream: (query) => sessions.stream(query),
@@ -222,6 +228,13 @@ function postgresReads(sessions: PostgresSessions, location: string): SessionRea
     pipelinesOf: (ids) => sessions.pipelinesOf(ids),
     timeline: () => sessions.timeline(),
   };
+}
+
+async function* postgresSessionsFile(sessions: PostgresSessions): AsyncGenerator<Buffer> {
+  const filed = async function* () {
+    for await (const session of sessions.stream({})) yield { session };
+  };
+  yield* streamSessionsFile(filed(), { seq: sessions.folded, position: {} }, await sessions.lastEventId());
 }
 
 /** Every session in spawn order, for a chart: a walk that keeps none of the records it read (see SessionMap.keepWalked). */

@@ -208,7 +208,7 @@ describe('a whole sessions.json', () => {
     const pieces = async (sessions: Session[]) => {
       const out: Buffer[] = [];
       const state = stateOf(...sessions);
-      for await (const piece of streamSessionsFile(toAsync(sessions), CURSOR, state.lastEventId)) out.push(piece);
+      for await (const piece of streamSessionsFile(toAsync(sessions.map((session) => ({ session }))), CURSOR, state.lastEventId)) out.push(piece);
       return { out, whole: renderSessionsFile(state, CURSOR) };
     };
     // Agents met first among the Active sessions and among the ended ones in different orders: each stats object keeps its own.
@@ -232,7 +232,7 @@ describe('a whole sessions.json', () => {
     const counted = (async function* () {
       for (const session of large) {
         read += 1;
-        yield session;
+        yield { session };
       }
     })();
     const stream = streamSessionsFile(counted, CURSOR, null);

@@ -220,11 +220,12 @@ describe('miyabi-sessions CLI', () => {
   });
 
   it('export writes the original sessions.json format, Mermaid, DOT and NDJSON', async () => {
-    const { chain } = await pipelineStore(store);
+    const { chain, active } = await pipelineStore(store);
     const exported = (await runCli(['export', '--dir', store])).stdout;
     // The bytes a replay of the whole log renders at the same place: streamed, nothing differs.
     const replayed = await readStore(store, { seq: Number.MAX_SAFE_INTEGER });
     expect(exported).toBe(renderSessionsFile(replayed.state, replayed.cursor));
+
     const sessions = JSON.parse(exported);
     expect(sessions.version).toBe(1);
     expect(Object.keys(sessions.sessions[0])).toEqual(expect.arrayContaining(['id', 'agent_name', 'purpose', 'context', 'created_at', 'status', 'parent_session', 'child_sessions', 'handoff_to']));
@@ -239,6 +240,17 @@ describe('miyabi-sessions CLI', () => {
     const out = join(dir, 'lineage.dot');
     expect((await runCli(['export', '--format', 'dot', '--out', out, '--dir', store])).code).toBe(0);
     expect((await runCli(['export', '--format', 'svg', '--dir', store])).code).toBe(2);
+    // With sessions.json behind the log: a session its records hold as Active has ended since.
+    const { cp, readdir } = await import('node:fs/promises');
+    const behind = join(dir, 'behind');
+    await cp(store, behind, { recursive: true });
+    expect((await runCli(['complete', active.id, '--dir', store])).code).toBe(0);
+    for (const name of await readdir(behind)) if (name.startsWith('sessions.')) await cp(join(behind, name), join(store, name));
+    const later = await readStore(store);
+    expect(later.checkpoint).toBe('loaded');
+    expect(later.state.sessions.get(active.id)?.status).toBe('Completed');
+    const replayedLater = await readStore(store, { seq: Number.MAX_SAFE_INTEGER });
+    expect((await runCli(['export', '--dir', store])).stdout).toBe(renderSessionsFile(replayedLater.state, replayedLater.cursor));
   });
 
   it('an empty directory is an empty store; a missing one exits 3; a bad command exits 2', async () => {

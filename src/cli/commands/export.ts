@@ -1,7 +1,6 @@
 import { createWriteStream } from 'node:fs';
 import { LinesOut } from '../ndjson-out.js';
 import type { Session } from '../../domain/session.js';
-import { streamSessionsFile } from '../../checkpoint/sessions-file.js';
 import { forEachEventLine, withSessionReads } from '../open-store.js';
 import { issueLabel, print, printJson } from '../format.js';
 import { UsageError, stringOption, type Command, type CommandContext } from '../command.js';
@@ -78,7 +77,7 @@ export const exportCommand: Command = {
     await withSessionReads(context, (reads) =>
       writeOut(out, async (lines) => {
         if (lineage === null) {
-          for await (const piece of streamSessionsFile(reads.stream({}), reads.cursor, await reads.lastEventId())) await lines.piece(piece);
+          for await (const piece of reads.sessionsFile()) await lines.piece(piece);
           return;
         }
         for (const line of lineage.head) await lines.line(line);
