@@ -138,10 +138,10 @@ export class FileLock {
     const marker = new FileLock(`${this.path}.takeover-${dead.key}`, 0);
     const token = uuidv4().replaceAll('-', '').slice(0, 12);
     if (!(await marker.tryCreate(token))) {
-      const holder = await marker.readHolder();
       // A process that died while taking over leaves its marker: it is itself a dead lock.
-      if (holder !== 'gone' && holder !== 'unreadable' && isProcessGone(holder)) {
-        await marker.takeOver({ key: markerKey(holder.token), isStill: (found) => found.token === holder.token });
+      const holder = await marker.readHolder();
+      if (holder !== 'gone' && (holder === 'unreadable' ? await marker.unreadableTooLong() : isProcessGone(holder))) {
+        await marker.takeOver(await marker.deadLock(holder));
       }
       return false;
     }

@@ -171,5 +171,13 @@ describe('file lock', () => {
     expect(await holderToken()).not.toBe('deadholder');
     await release();
     expect(await fs.readdir(dir)).toEqual([]);
+    // A marker nobody can read, once it is old, is a dead lock as an unreadable lock is.
+    await fs.writeFile(path, JSON.stringify({ host: hostname(), pid: deadPid(), startTime: null, token: 'deadholder' }));
+    await fs.writeFile(`${path}.takeover-deadholder`, '');
+    await expect(new FileLock(path, 100).acquire()).rejects.toMatchObject({ code: 'LOCKED' });
+    const old = new Date(Date.now() - 60_000);
+    await utimes(`${path}.takeover-deadholder`, old, old);
+    await (await new FileLock(path, 5000).acquire())();
+    expect(await fs.readdir(dir)).toEqual([]);
   });
 });
