@@ -240,6 +240,12 @@ describe('miyabi-sessions CLI', () => {
     const out = join(dir, 'lineage.dot');
     expect((await runCli(['export', '--format', 'dot', '--out', out, '--dir', store])).code).toBe(0);
     expect((await runCli(['export', '--format', 'svg', '--dir', store])).code).toBe(2);
+    // A file that cannot be opened, or a disk that fills up: a clear STORAGE error, not a crash.
+    for (const [format, to] of [['dot', join(dir, 'missing', 'lineage.dot')], ['sessions', '/dev/full'], ['ndjson', '/dev/full']]) {
+      const failed = await runCli(['export', '--format', format!, '--out', to!, '--dir', store]);
+      expect(failed.code, failed.stderr).toBe(6);
+      expect(failed.stderr).toMatch(new RegExp(`STORAGE: writing ${to} failed: (ENOENT|ENOSPC)`));
+    }
     // With sessions.json behind the log: a session its records hold as Active has ended since.
     const { cp, readdir } = await import('node:fs/promises');
     const behind = join(dir, 'behind');

@@ -1,4 +1,5 @@
-import { createWriteStream } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { storageError } from '../../errors.js';
 import { LinesOut } from '../ndjson-out.js';
 import type { Session } from '../../domain/session.js';
 import { forEachEventLine, withSessionReads } from '../open-store.js';
@@ -89,16 +90,28 @@ export const exportCommand: Command = {
   },
 };
 
-/** Runs `write` on lines to `--out`'s file (closed when it is done), or to stdout. */
+/**
+ * Runs `write` on lines to `--out`'s file (closed when it is done), or to stdout. A file that
+ * cannot be opened or written fails the command with `STORAGE`, naming it.
+ */
 async function writeOut(out: string | undefined, write: (lines: LinesOut) => Promise<void>): Promise<void> {
-  const file = out === undefined ? null : createWriteStream(out);
-  const lines = new LinesOut(file ?? process.stdout);
-  try {
+  if (out === undefined) {
+    const lines = new LinesOut();
     await write(lines);
     await lines.flush();
-  } finally {
-    if (file !== null) await new Promise<void>((resolve, reject) => file.end((error?: Error | null) => (error == null ? resolve() : reject(error))));
+    return;
   }
+  const handle = await open(out, 'w').catch((error: unknown) => {
+    throw storageError('writing', out, error);
+  });
+  const file = handle.createWriteStream();
+  // A write that fails ends the wait for the stream to drain, which would otherwise never come.
+  const failed = new Promise<never>((_, reject) => file.once('error', (error) => reject(storageError('writing', out, error))));
+  failed.catch(() => undefined);
+  const lines = new LinesOut(file);
+  await Promise.race([write(lines).then(() => lines.flush()), failed]);
+  const ended = new Promise<void>((resolve, reject) => file.end((error?: Error | null) => (error == null ? resolve() : reject(storageError('writing', out, error)))));
+  await Promise.race([ended, failed]);
 }
 
 /** `export --format otlp`: every ended session's spans (and each finished pipeline's) sent to `--endpoint`. */
