@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
-import { isSessionError } from '../errors.js';
+import { isSessionError, storageError } from '../errors.js';
 import { UsageError, type Command } from './command.js';
 import { COMMANDS } from './commands/index.js';
 import { EXIT, exitCodeOf } from './exit-codes.js';
@@ -58,13 +58,22 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`miyabi-sessions ${name}: ${safeText((error as Error).message)}\nusage: miyabi-sessions ${command.usage}\n`);
       return EXIT.USAGE;
     }
-    if (isSessionError(error)) {
-      process.stderr.write(`miyabi-sessions ${name}: ${error.code}: ${safeText(error.message)}\n`);
-      return exitCodeOf(error.code);
+    // A file the command was told to write that the system refuses (a missing directory, a full
+    // disk): the command's own failure, said as one, not an internal error with a stack.
+    const failure = isFileSystemError(error) ? storageError(error.syscall, error.path, error) : error;
+    if (isSessionError(failure)) {
+      process.stderr.write(`miyabi-sessions ${name}: ${failure.code}: ${safeText(failure.message)}\n`);
+      return exitCodeOf(failure.code);
     }
     process.stderr.write(`miyabi-sessions ${name}: internal error: ${safeText((error as Error).stack ?? String(error))}\n`);
     return EXIT.INTERNAL;
   }
+}
+
+/** An error of a file system call, naming the call and the path (Node's own). */
+function isFileSystemError(error: unknown): error is NodeJS.ErrnoException & { syscall: string; path: string } {
+  const e = error as NodeJS.ErrnoException | null;
+  return e instanceof Error && typeof e.code === 'string' && typeof e.syscall === 'string' && typeof e.path === 'string';
 }
 
 // Output piped into `head` and the like: a closed pipe ends the command quietly, as in any Unix tool.
@@ -73,3 +82,4 @@ process.stdout.on('error', (error: NodeJS.ErrnoException) => {
   throw error;
 });
 process.exitCode = await main(process.argv.slice(2));
+

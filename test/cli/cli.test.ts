@@ -246,6 +246,9 @@ describe('miyabi-sessions CLI', () => {
       expect(failed.code, failed.stderr).toBe(6);
       expect(failed.stderr).toMatch(new RegExp(`STORAGE: writing ${to} failed: (ENOENT|ENOSPC)`));
     }
+    // The same of any command's file the system refuses: a STORAGE error naming it, not an internal one.
+    const report = await runCli(['report', '--out', join(dir, 'missing', 'r.html'), '--dir', store]);
+    expect([report.code, report.stderr]).toEqual([6, expect.stringMatching(/^miyabi-sessions report: STORAGE: open .*missing\/r\.html failed: ENOENT/)]);
     // With sessions.json behind the log: a session its records hold as Active has ended since.
     const { cp, readdir } = await import('node:fs/promises');
     const behind = join(dir, 'behind');
