@@ -479,14 +479,14 @@ export function* activeSessionsOf(sessions: ReadonlyMap<string, Session>): Gener
   else for (const session of sessions.values()) if (session.status === 'Active') yield session;
 }
 
+/** Each status by its letter in the index. */
+const STATUS_OF_LETTER = Object.fromEntries(Object.entries(STATUS_LETTER).map(([status, letter]) => [letter, status])) as Record<StatusLetter, Session['status']>;
+
 /**
  * A session a walk read from sessions.json: its record (the checked bytes and its id) at once,
  * the session decoded from them on first asking. A class, not an object literal with a getter:
  * a walk makes one for each of 250,000 sessions.
  */
-/** Each status by its letter in the index. */
-const STATUS_OF_LETTER = Object.fromEntries(Object.entries(STATUS_LETTER).map(([status, letter]) => [letter, status])) as Record<StatusLetter, Session['status']>;
-
 class ArchivedSession implements WalkedSession {
   private decoded: Session | undefined;
 

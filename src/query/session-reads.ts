@@ -212,12 +212,13 @@ function fileReadsOf(dir: string, view: StoreView, sessions: ReadonlyMap<string,
 }
 
 function postgresReads(sessions: PostgresSessions, location: string): SessionReads {
+  const cursor: StoreCursor = { seq: sessions.folded, position: {} };
   return {
     location,
     size: () => sessions.count(),
     lastSeq: sessions.folded,
-    cursor: { seq: sessions.folded, position: {} },
-    sessionsFile: () => postgresSessionsFile(sessions),
+    cursor,
+    sessionsFile: () => postgresSessionsFile(sessions, cursor),
     getMany: (ids) => sessions.get(ids),
     page: (query) => sessions.page(query),
     stream: (query) => sessions.stream(query),
@@ -230,11 +231,11 @@ function postgresReads(sessions: PostgresSessions, location: string): SessionRea
   };
 }
 
-async function* postgresSessionsFile(sessions: PostgresSessions): AsyncGenerator<Buffer> {
+async function* postgresSessionsFile(sessions: PostgresSessions, cursor: StoreCursor): AsyncGenerator<Buffer> {
   const filed = async function* () {
     for await (const session of sessions.stream({})) yield { session };
   };
-  yield* streamSessionsFile(filed(), { seq: sessions.folded, position: {} }, await sessions.lastEventId());
+  yield* streamSessionsFile(filed(), cursor, await sessions.lastEventId());
 }
 
 /** Every session in spawn order, for a chart: a walk that keeps none of the records it read (see SessionMap.keepWalked). */

@@ -56,16 +56,14 @@ export class FileLock {
 
   /** Takes the lock; resolves to the function that releases it. */
   async acquire(): Promise<() => Promise<void>> {
-    const token = uuidv4().replaceAll('-', '').slice(0, 12);
+    const token = newToken();
     const deadline = Date.now() + this.timeoutMs;
     let pause = 1;
     for (;;) {
       if (await this.tryCreate(token)) return () => this.release(token);
       const holder = await this.readHolder();
       if (holder === 'gone') continue;
-      if (holder === 'unreadable' ? await this.unreadableTooLong() : isProcessGone(holder)) {
-        if (await this.takeOver(await this.deadLock(holder))) continue;
-      }
+      if ((await this.isDead(holder)) && (await this.takeOver(await this.deadLock(holder)))) continue;
       if (Date.now() >= deadline) {
         const who = holder === 'unreadable' ? 'an unknown process' : `pid ${holder.pid} on ${holder.host}`;
         throw new SessionError('LOCKED', `${this.path} is held by ${who}; gave up after ${this.timeoutMs} ms`);
@@ -107,6 +105,11 @@ export class FileLock {
     }
   }
 
+  /** Whether a holder is dead: its process gone, or the lock unreadable past the grace a writer gets. */
+  private async isDead(holder: LockRecord | 'unreadable'): Promise<boolean> {
+    return holder === 'unreadable' ? this.unreadableTooLong() : isProcessGone(holder);
+  }
+
   /** How a dead lock is named, and known again: by its token, or by its inode when it is unreadable. */
   private async deadLock(holder: LockRecord | 'unreadable'): Promise<DeadLock> {
     if (holder !== 'unreadable') return { key: markerKey(holder.token), isStill: (found) => found.token === holder.token };
@@ -136,21 +139,17 @@ export class FileLock {
    */
   private async takeOver(dead: DeadLock): Promise<boolean> {
     const marker = new FileLock(`${this.path}.takeover-${dead.key}`, 0);
-    const token = uuidv4().replaceAll('-', '').slice(0, 12);
+    const token = newToken();
     if (!(await marker.tryCreate(token))) {
       // A process that died while taking over leaves its marker: it is itself a dead lock.
       const holder = await marker.readHolder();
-      if (holder !== 'gone' && (holder === 'unreadable' ? await marker.unreadableTooLong() : isProcessGone(holder))) {
-        await marker.takeOver(await marker.deadLock(holder));
-      }
+      if (holder !== 'gone' && (await marker.isDead(holder))) await marker.takeOver(await marker.deadLock(holder));
       return false;
     }
     try {
       const now = await this.readHolder();
       if (now !== 'gone' && (await dead.isStill(now === 'unreadable' ? { token: null, ino: await this.inode() } : { token: now.token, ino: null }))) {
-        await unlink(this.path).catch((error: unknown) => {
-          if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw storageError('taking over stale lock', this.path, error);
-        });
+        await this.unlinkLock('taking over stale lock');
       }
     } finally {
       await marker.release(token);
@@ -165,12 +164,20 @@ export class FileLock {
   private async release(token: string): Promise<void> {
     const holder = await this.readHolder();
     // Only remove our own lock: if it was (wrongly) taken over, the new holder keeps it.
-    if (holder !== 'gone' && holder !== 'unreadable' && holder.token === token) {
-      await unlink(this.path).catch((error: unknown) => {
-        if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw storageError('releasing lock', this.path, error);
-      });
-    }
+    if (holder !== 'gone' && holder !== 'unreadable' && holder.token === token) await this.unlinkLock('releasing lock');
   }
+
+  /** Removes the lock file; one already gone is fine. */
+  private async unlinkLock(what: string): Promise<void> {
+    await unlink(this.path).catch((error: unknown) => {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw storageError(what, this.path, error);
+    });
+  }
+}
+
+/** A holder's token: short enough for the lock's symlink target to stay in the inode. */
+function newToken(): string {
+  return uuidv4().replaceAll('-', '').slice(0, 12);
 }
 
 /** A dead holder's lock: the name of its take-over marker, and how to know it is still the one at the path. */
