@@ -1,3 +1,4 @@
+import { SessionError } from '../errors.js';
 import { costSinceResume } from '../domain/agent-result.js';
 import { LIMITS } from '../domain/limits.js';
 import type { Session } from '../domain/session.js';
@@ -35,16 +36,32 @@ export function agentRecorder(deps: RecorderDeps): SupervisorRecorder {
     finished: async (id, reported, transcript, by) => {
       const kept = transcript === undefined ? {} : { transcript };
       const outcome = withRunCost(reported, deps.sessions().get(id), deps.sessions());
+      // Each decision first asks, on the state it is decided on, whether the run's end is in the
+      // log already: a run's end is recorded once, whichever way this run ended.
       if (outcome.ok && !deps.completeOnSuccess()) {
-        await deps.execute((clock) => decideAgentFinished(deps.sessions(), { id, result: outcome.result, ...kept }, clock));
+        await deps.execute((clock) => decideAgentFinished(runOpen(deps.sessions(), id), { id, result: outcome.result, ...kept }, clock));
       } else if (outcome.ok) {
-        await deps.execute((clock) => decideComplete(deps.sessions(), { id, result: outcome.result, ...kept }, clock));
+        await deps.execute((clock) => decideComplete(runOpen(deps.sessions(), id), { id, result: outcome.result, ...kept }, clock));
       } else {
         const error = outcome.error.slice(0, LIMITS.errorText);
-        await deps.execute((clock) => decideFail(deps.sessions(), { id, error, result: outcome.result, interrupted: outcome.interrupted, capped: outcome.capped, retryAfter: outcome.retryAfter, by, ...kept }, clock));
+        await deps.execute((clock) => decideFail(runOpen(deps.sessions(), id), { id, error, result: outcome.result, interrupted: outcome.interrupted, capped: outcome.capped, retryAfter: outcome.retryAfter, by, ...kept }, clock));
       }
     },
   };
+}
+
+/**
+ * `sessions`, once the session's agent run is known not to have its end recorded; else throws
+ * `INVALID_TRANSITION`. Two managers may follow one orphaned agent (each adopted it before the
+ * other's claim showed): the first records its end, and the other's end of the same run, a
+ * failure say (it found no slot free once the first had handed the slot back), must not then
+ * fail a session whose agent finished well: that failed a pipeline's step under load.
+ */
+function runOpen(sessions: ReadonlyMap<string, Session>, id: string): ReadonlyMap<string, Session> {
+  if (sessions.get(id)?.agent?.finishedAt !== undefined) {
+    throw new SessionError('INVALID_TRANSITION', `the end of the agent of session ${id} is recorded already (another manager followed it too)`, { sessionId: id });
+  }
+  return sessions;
 }
 
 /**
