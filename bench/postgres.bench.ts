@@ -28,13 +28,15 @@ export async function postgresBenches(runs: number, url: string, store: SeededSt
     await copyEvents(new FileEventStore(store.dir), new PostgresEventStore({ connectionString: url, schema }));
     await createBareTable(url, bare);
     const calls: Record<number, CallStats[]> = { 1: [], 100: [] };
-    const ours = (callers: number, steps: number) => async () => {
+    const ours = (callers: number, steps: number, costs?: RunCost[]) => async () => {
       const store = new PostgresEventStore({ connectionString: url, schema });
       const manager = await openPgManager(work.dir, url, schema, store);
       const older = (await manager.listActiveSessions()).map((s) => s.id).sort(() => Math.random() - 0.5);
       const before = { ...store.counters };
+      const costBefore = costs === undefined ? null : await serverMark(url);
       const started = performance.now();
       const rate = await oursPgLoop(manager, callers, steps, older, (issues += callers));
+      if (costBefore !== null) costs!.push(await serverCostSince(url, costBefore, store.counters.eventsCommitted - before.eventsCommitted));
       calls[callers]!.push({ commits: store.counters.commits - before.commits, eventsCommitted: store.counters.eventsCommitted - before.eventsCommitted, callMs: store.counters.callMs - before.callMs, wallMs: performance.now() - started });
       await manager.close();
       return rate;
@@ -47,7 +49,9 @@ export async function postgresBenches(runs: number, url: string, store: SeededSt
       // Runs of 40,000 steps (about 2 s): a run of 10,000 held one or two reads, and each run's
       // figure then hung on whether a second one fell inside it.
       const readerStats: ReaderStats[] = [];
-      const withReader = await measurePair(runs, 1, () => whileReading(url, schema, 250, readerStats, ours(100, 40_000)), ours(100, 40_000));
+      const read: RunCost[] = [];
+      const alone: RunCost[] = [];
+      const withReader = await measurePair(runs, 1, () => whileReading(url, schema, 250, readerStats, ours(100, 40_000, read)), ours(100, 40_000, alone));
       return {
         name: 'PostgreSQL: durable append, 100 callers, while a reader folds the sessions table and reads stats every 250 ms, vs the same without it',
         unit: 'events/s',
@@ -55,7 +59,7 @@ export async function postgresBenches(runs: number, url: string, store: SeededSt
         baselineName: 'the same appends with no reader (the table not kept)',
         ratio: withReader.ours.median / withReader.baseline.median,
         target: '≥ 0.9',
-        note: readerNote(readerStats),
+        note: [readerNote(readerStats), costNote(read, alone)].filter((part) => part !== '').join('; '),
       };
     };
     if (only?.includes('table') === true) return [await keptTable()];
@@ -108,6 +112,55 @@ function readerNote(stats: ReaderStats[]): string {
   const folded = stats.reduce((n, s) => n + s.folded, 0);
   const cpuMs = stats.reduce((n, s) => n + s.cpuMs, 0);
   return reads === 0 ? '' : `the reader: ${reads} reads over the runs, each folding ${Math.round(folded / reads)} events on average before it read; its process used ${Math.round(cpuMs / stats.length)} ms of CPU a run`;
+}
+
+/** What the server did during one measured run: the WAL it wrote and its CPU (null when it does not run here), per event appended. */
+interface RunCost {
+  walBytes: number;
+  serverMs: number | null;
+  events: number;
+}
+
+/** Where the server's WAL and CPU stand now. */
+async function serverMark(url: string): Promise<{ lsn: string; serverMs: number | null }> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ lsn: string }>('SELECT pg_current_wal_insert_lsn()::text AS lsn');
+    return { lsn: rows[0]!.lsn, serverMs: serverCpuMs() };
+  } finally {
+    await client.end();
+  }
+}
+
+/** The WAL and server CPU since `mark`, for `events` appended. */
+async function serverCostSince(url: string, mark: { lsn: string; serverMs: number | null }, events: number): Promise<RunCost> {
+  const serverMs = serverCpuMs();
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ bytes: string }>('SELECT pg_wal_lsn_diff(pg_current_wal_insert_lsn(), $1)::text AS bytes', [mark.lsn]);
+    return { walBytes: Number(rows[0]!.bytes), serverMs: serverMs === null || mark.serverMs === null ? null : serverMs - mark.serverMs, events };
+  } finally {
+    await client.end();
+  }
+}
+
+/**
+ * What keeping the table adds to the server's work, per event appended: the WAL (the folds' rows
+ * and index entries go through the WAL the appends' commits wait to flush) and the CPU (the
+ * reader's queries run on the same two cores as the appends).
+ */
+function costNote(read: RunCost[], alone: RunCost[]): string {
+  const per = (costs: RunCost[], key: 'walBytes' | 'serverMs') => {
+    const events = costs.reduce((n, c) => n + c.events, 0);
+    if (events === 0 || costs.some((c) => c[key] === null)) return null;
+    return costs.reduce((n, c) => n + c[key]!, 0) / events;
+  };
+  const [walRead, walAlone, cpuRead, cpuAlone] = [per(read, 'walBytes'), per(alone, 'walBytes'), per(read, 'serverMs'), per(alone, 'serverMs')];
+  const walText = walRead === null || walAlone === null ? '' : `WAL an event appended, with the reader ${Math.round(walRead)} B, without ${Math.round(walAlone)} B`;
+  const cpuText = cpuRead === null || cpuAlone === null ? '' : `; the server's CPU an event, with ${Math.round(cpuRead * 1000)} µs, without ${Math.round(cpuAlone * 1000)} µs`;
+  return walText + cpuText;
 }
 
 /** What our store's counters say about one measured run (or one writer process of it). */
