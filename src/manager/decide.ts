@@ -32,6 +32,7 @@ const OptionalFlag = z.boolean().optional();
 const RetriesSchema = PipelineSpecSchema.shape.maxRetries;
 const OptionalGovernance = PipelineGovernanceSchema.optional();
 const OptionalActor = ActorNameSchema.optional();
+const OptionalRevision = z.number().int().min(1).optional();
 const ReasonSchema = boundedText(LIMITS.errorText, 'reason').min(1, 'reason must not be empty');
 
 /** Decides `spawnAgentSession`: validates everything, then one `SessionSpawned` for a new id. */
@@ -136,10 +137,14 @@ export function decideComplete(sessions: Sessions, input: { id: unknown; result?
   return forSession(session, { ...envelope(id, clock, by), type: 'SessionCompleted', data });
 }
 
-/** Decides `failSession`: the session must be Active; `error` must say why. */
+/**
+ * Decides `failSession`: the session must be Active; `error` must say why. With
+ * `expectedRevision`, it must also still be at that revision (the one the caller decided on):
+ * else `CONFLICT`.
+ */
 export function decideFail(
   sessions: Sessions,
-  input: { id: unknown; error: unknown; result?: unknown; transcript?: TranscriptRef; interrupted?: unknown; capped?: CapKind; retryAfter?: string; by?: unknown },
+  input: { id: unknown; error: unknown; result?: unknown; transcript?: TranscriptRef; interrupted?: unknown; capped?: CapKind; retryAfter?: string; by?: unknown; expectedRevision?: unknown },
   clock: DecisionClock,
 ): AppendRequest {
   const id = parseInput(UuidSchema, input.id, 'session id');
@@ -147,8 +152,12 @@ export function decideFail(
   const error = parseInput(ErrorTextSchema, input.error, 'error');
   const result = parseInput(OptionalResult, input.result, 'agent result');
   const interrupted = parseInput(OptionalFlag, input.interrupted, 'interrupted');
+  const expectedRevision = parseInput(OptionalRevision, input.expectedRevision, 'expectedRevision');
   const session = existing(sessions, id);
   assertAllowed(session, { type: 'FAIL', error, at: clock.now });
+  if (expectedRevision !== undefined && session.revision !== expectedRevision) {
+    throw new SessionError('CONFLICT', `session ${id} changed since revision ${expectedRevision} (it is at ${session.revision}): not failed`, { sessionId: id });
+  }
   const data: { error: string; result?: AgentResult; transcript?: TranscriptRef; interrupted?: true; capped?: CapKind; retryAfter?: string } = result === undefined ? { error } : { error, result };
   if (input.transcript !== undefined) data.transcript = input.transcript;
   if (interrupted === true) data.interrupted = true;

@@ -175,6 +175,13 @@ export interface FailOptions {
   interrupted?: boolean;
   /** Who does this, when a person does (recorded on the event as `by`: a name, up to 200 characters). */
   by?: string;
+  /**
+   * Fail it only if it is still at this revision (`Session.revision`, as the caller read it):
+   * for a failure decided on what the caller saw (an agent that never started, an orphan), which
+   * must not land once the session has moved on (its agent's start or end recorded meanwhile).
+   * Else `CONFLICT`, and nothing is written.
+   */
+  expectedRevision?: number;
 }
 
 /** Options of {@link SessionManager.completeSession}. */

@@ -189,7 +189,7 @@ export class SessionManager {
 
   /** Ends an Active session as Failed with the reason. Throws `NOT_FOUND`, `INVALID_TRANSITION`, `INVALID_INPUT`. */
   async failSession(id: string, error: string, result?: AgentResult, options: FailOptions = {}): Promise<Session> {
-    await this.execute((clock) => decideFail(this.state.sessions, { id, error, result, interrupted: options.interrupted, by: options.by }, clock));
+    await this.execute((clock) => decideFail(this.state.sessions, { id, error, result, interrupted: options.interrupted, by: options.by, expectedRevision: options.expectedRevision }, clock));
     // An agent this manager runs is stopped with its run; otherwise any process of the session
     // left on this host (started, never recorded) is looked for: one /proc scan, not two.
     if (this.supervisor?.isRunning(id) === true) await this.supervisor.stop(id, `session ${id} was failed`);
@@ -294,10 +294,12 @@ export class SessionManager {
       const reason = await stopOrphan(orphan, 2000);
       try {
         // Its work was cut short by its manager's death, not ended by the agent: it may run again.
-        await this.failSession(orphan.id, reason, undefined, { interrupted: isInterruption('manager-gone') });
+        // Only as it was seen: a manager that adopted it may have recorded its end meanwhile
+        // (stopping what is left of it takes up to two seconds).
+        await this.failSession(orphan.id, reason, undefined, { interrupted: isInterruption('manager-gone'), expectedRevision: orphan.revision });
         reaped.push(orphan.id);
       } catch (error) {
-        if (!isSessionError(error, 'INVALID_TRANSITION')) throw error;
+        if (!isSessionError(error, 'INVALID_TRANSITION') && !isSessionError(error, 'CONFLICT')) throw error;
       }
     }
     return reaped;

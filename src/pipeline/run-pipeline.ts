@@ -312,7 +312,15 @@ async function agentEnd(manager: SessionManager, session: Session, graceMs: numb
       // Its manager died before the agent's start was recorded: never started twice, it runs again as
       // a retry (failing it stops an agent that started unrecorded on this host).
       const reason = 'its agent never started: the manager that spawned it died first';
-      await movedOn(session.id, () => manager.failSession(current.id, reason, undefined, { interrupted: isInterruption('never-started') }).then(() => undefined));
+      // Only as it was read: its agent's start recorded late (a slow start) makes it wait on.
+      await movedOn(session.id, () =>
+        manager.failSession(current.id, reason, undefined, { interrupted: isInterruption('never-started'), expectedRevision: current.revision }).then(
+          () => undefined,
+          (error: unknown) => {
+            if (!isSessionError(error, 'CONFLICT')) throw error;
+          },
+        ),
+      );
       continue;
     }
     await manager.reapOrphans();

@@ -256,12 +256,29 @@ describe('decideComplete and decideFail', () => {
     expect(() => decideFail(state.sessions, { id: session.id, error: 'again' }, clock)).toThrow(expect.objectContaining({ code: 'INVALID_TRANSITION', message: `session ${session.id} is Failed; only an Active session can be failed` }));
   });
 
+  it('fail with expectedRevision: only while the session is still at the revision the caller decided on', () => {
+    const { state, clock, spawn } = setup();
+    const session = spawn();
+    const seen = session.revision;
+    // Its agent's start reaches the log after the caller read it (an agent slow to start).
+    apply(state, decideAgentStarted(state.sessions, { id: session.id, data: AGENT }, clock));
+    expect(() => decideFail(state.sessions, { id: session.id, error: 'never started', interrupted: true, expectedRevision: seen }, clock)).toThrow(
+      expect.objectContaining({ code: 'CONFLICT', sessionId: session.id, message: `session ${session.id} changed since revision ${seen} (it is at ${seen + 1}): not failed` }),
+    );
+    expect(decideFail(state.sessions, { id: session.id, error: 'stopped', expectedRevision: seen + 1 }, clock).events[0]!.type).toBe('SessionFailed');
+    // An ended session is refused as before, whatever the revision.
+    apply(state, decideFail(state.sessions, { id: session.id, error: 'boom' }, clock));
+    expect(() => decideFail(state.sessions, { id: session.id, error: 'again', expectedRevision: seen }, clock)).toThrow(expect.objectContaining({ code: 'INVALID_TRANSITION' }));
+  });
+
   it.each([
     ['empty error', { error: '' }, /^invalid error: .*error must not be empty/],
     ['error too long', { error: 'e'.repeat(64 * 1024 + 1) }, /error is longer than 65536 characters/],
     ['error with NUL', { error: 'a\0' }, /error must not contain NUL bytes/],
     ['interrupted', { error: 'e', interrupted: 'yes' }, /interrupted/],
     ['result', { error: 'e', result: 'nope' }, /agent result/],
+    ['expectedRevision', { error: 'e', expectedRevision: 1.5 }, /expectedRevision/],
+    ['expectedRevision of 0', { error: 'e', expectedRevision: 0 }, /expectedRevision/],
   ])('fail refuses a bad %s', (_what, bad, message) => {
     const { state, clock, spawn } = setup();
     const session = spawn();

@@ -66,6 +66,23 @@ describe('SessionManager API', () => {
     expect(await manager.listActiveSessions()).toEqual([]);
   });
 
+  it('failSession with expectedRevision fails a session only as the caller saw it: moved on since, CONFLICT and nothing written', async () => {
+    const a = await manager.spawnAgentSession('CodeGenAgent', 'p', contextFor());
+    const seen = a.revision;
+    // Only the session's own revision counts: another process's changes to other sessions do not.
+    const other = await SessionManager.open(dir, { checkpointIdleMs: -1 });
+    await other.completeSession((await other.spawnAgentSession('TestAgent', 't', contextFor('Test'))).id);
+    await other.close();
+    expect((await manager.failSession(a.id, 'boom', undefined, { expectedRevision: seen })).status).toBe('Failed');
+    const b = await manager.spawnAgentSession('ReviewAgent', 'r', contextFor('Review'));
+    // Its agent's start reaches the log after the caller read it: a failure decided on "never started" must not land.
+    const recorder = (manager as unknown as { agentRecorder(): { started(id: string, s: unknown, r: null, l: string): Promise<void> } }).agentRecorder();
+    await recorder.started(b.id, { pid: 4242, startTime: '1', command: ['claude', '-p'], cwd: '/w' }, null, manager.logFileOf(b.id));
+    await expect(manager.failSession(b.id, 'its agent never started', undefined, { interrupted: true, expectedRevision: b.revision })).rejects.toMatchObject({ code: 'CONFLICT', sessionId: b.id });
+    expect((await manager.getSession(b.id))?.status).toBe('Active');
+    await expect(manager.failSession(b.id, 'x', undefined, { expectedRevision: -1 })).rejects.toMatchObject({ code: 'INVALID_INPUT' });
+  });
+
   it('getSessionLineage returns root to leaf', async () => {
     const a = await manager.spawnAgentSession('CodeGenAgent', 'p', contextFor());
     const b = await manager.handoff(a.id, 'ReviewAgent', contextFor('Review'));
