@@ -187,7 +187,7 @@ export class SessionManager {
     return this.copyOf(id);
   }
 
-  /** Ends an Active session as Failed with the reason. Throws `NOT_FOUND`, `INVALID_TRANSITION`, `INVALID_INPUT`. */
+  /** Ends an Active session as Failed with the reason. Throws `NOT_FOUND`, `INVALID_TRANSITION`, `INVALID_INPUT`, `CONFLICT` (moved on since `expectedRevision`). */
   async failSession(id: string, error: string, result?: AgentResult, options: FailOptions = {}): Promise<Session> {
     await this.execute((clock) => decideFail(this.state.sessions, { id, error, result, interrupted: options.interrupted, by: options.by, expectedRevision: options.expectedRevision }, clock));
     // An agent this manager runs is stopped with its run; otherwise any process of the session
@@ -291,12 +291,13 @@ export class SessionManager {
         this.openReport.adopted.push(orphan.id);
         continue;
       }
+      // Only as it is seen now (the state's own object, which later events change in place): a
+      // manager that adopted it may record its end while what is left of it is stopped (up to 2 s).
+      const seen = orphan.revision;
       const reason = await stopOrphan(orphan, 2000);
       try {
         // Its work was cut short by its manager's death, not ended by the agent: it may run again.
-        // Only as it was seen: a manager that adopted it may have recorded its end meanwhile
-        // (stopping what is left of it takes up to two seconds).
-        await this.failSession(orphan.id, reason, undefined, { interrupted: isInterruption('manager-gone'), expectedRevision: orphan.revision });
+        await this.failSession(orphan.id, reason, undefined, { interrupted: isInterruption('manager-gone'), expectedRevision: seen });
         reaped.push(orphan.id);
       } catch (error) {
         if (!isSessionError(error, 'INVALID_TRANSITION') && !isSessionError(error, 'CONFLICT')) throw error;
