@@ -1,4 +1,3 @@
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { PostgresEventStore, SessionManager, isSessionError, EVENT_SCHEMA_VERSION } from '../../src/index.js';
@@ -7,6 +6,7 @@ import { pollFor, startChild, waitFor } from '../helpers/children.js';
 import { fakeAgentRunner } from '../helpers/fake-runner.js';
 import { tempDir } from '../helpers/fixtures.js';
 import { dropSchema, freshSchema, PG_URL } from '../helpers/stores.js';
+import { logEvents } from '../helpers/log-files.js';
 
 /** A runner whose agent sleeps until stopped. */
 const sleepingAgents = () => fakeAgentRunner('sleep');
@@ -50,7 +50,7 @@ describe('requestStop: a stop request any process appends, carried out by the ma
       expect(ended.agent?.stopRequest?.by).toBe('alice');
       await waitFor(() => !pidAlive(Number(pid)), 10_000, 'the agent process to be gone');
       // The log says who, on the request and on the end.
-      const lines = (await readFile(join(dir, 'store', 'events.ndjson'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { type: string; by?: string; schemaVersion: number });
+      const lines = await logEvents<{ type: string; by?: string; schemaVersion: number }>(join(dir, 'store'));
       expect(lines.filter((e) => e.by === 'alice').map((e) => e.type)).toEqual(['SessionStopRequested', 'SessionFailed']);
       expect(lines.at(-1)!.schemaVersion).toBe(EVENT_SCHEMA_VERSION);
     } finally {

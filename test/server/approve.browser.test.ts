@@ -1,4 +1,4 @@
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -10,10 +10,11 @@ import { pollFor } from '../helpers/children.js';
 import { dashboardOn, HOSTILE } from '../helpers/dashboard.js';
 import { fakeAgentRunner } from '../helpers/fake-runner.js';
 import { tempDir } from '../helpers/fixtures.js';
+import { logEvents } from '../helpers/log-files.js';
 
 const ARTIFACTS = fileURLToPath(new URL('../../test-artifacts/', import.meta.url));
 
-const typesIn = async (dir: string) => (await readFile(join(dir, 'events.ndjson'), 'utf8')).trim().split('\n').map((line) => JSON.parse(line) as { type: string; by?: string });
+const typesIn = (dir: string) => logEvents<{ type: string; by?: string }>(dir);
 
 describe("the dashboard's Approve and Reject in a real Chromium", () => {
   let browser: Browser;

@@ -1,4 +1,4 @@
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -9,12 +9,13 @@ import { pollFor } from '../helpers/children.js';
 import { dashboardOn, HOSTILE } from '../helpers/dashboard.js';
 import { fakeAgentRunner } from '../helpers/fake-runner.js';
 import { tempDir } from '../helpers/fixtures.js';
+import { logEvents } from '../helpers/log-files.js';
 
 const ARTIFACTS = fileURLToPath(new URL('../../test-artifacts/', import.meta.url));
 
 /** The retry spawns in the store's log. */
 async function retriesIn(dir: string): Promise<unknown[]> {
-  const events = (await readFile(join(dir, 'events.ndjson'), 'utf8')).trim().split('\n').map((line) => JSON.parse(line) as { type: string; data: { retryOf?: string } });
+  const events = await logEvents<{ type: string; data: { retryOf?: string } }>(dir);
   return events.filter((e) => e.type === 'SessionSpawned' && e.data.retryOf !== undefined);
 }
 

@@ -8,6 +8,7 @@ import { pollFor, startChild, waitFor } from '../helpers/children.js';
 import { dashboardOn, fetchFrom, HOSTILE, postAction, storeWithRunningAgent } from '../helpers/dashboard.js';
 import { fakeAgentRunner } from '../helpers/fake-runner.js';
 import { tempDir } from '../helpers/fixtures.js';
+import { logEvents } from '../helpers/log-files.js';
 
 const STEPS = [
   { agentName: 'CodeGenAgent', phase: 'CodeGeneration' as const },
@@ -17,7 +18,7 @@ const STEPS = [
 
 /** The events of the file store at `dir`, as stored. */
 async function eventsOf(dir: string): Promise<Array<Record<string, unknown> & { type: string; sessionId: string; data: Record<string, unknown> }>> {
-  return (await readFile(join(dir, 'events.ndjson'), 'utf8')).trim().split('\n').map((line) => JSON.parse(line));
+  return logEvents(dir);
 }
 
 describe("the dashboard's buttons: stop, retry, resume", () => {
