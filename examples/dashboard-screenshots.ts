@@ -25,12 +25,13 @@ import { lastUserText, startScriptedApi } from './scripted-api-server.js';
 const out = fileURLToPath(new URL('../../docs/images/', import.meta.url));
 const dir = await mkdtemp(join(tmpdir(), 'dashboard-demo-'));
 const worktree = await mkdtemp(join(tmpdir(), 'issue-42-'));
+const home = await mkdtemp(join(tmpdir(), 'claude-home-'));
 const api = await startScriptedApi(({ body }) => {
   const agent = /You are (\S+),/.exec(lastUserText(body))?.[1] ?? 'agent';
   return { text: `${agent}: step done for issue #42 (scripted reply)` };
 });
 try {
-  const env = await claudeTestEnv(await mkdtemp(join(tmpdir(), 'claude-home-')), api.url);
+  const env = await claudeTestEnv(home, api.url);
   const agents = await SessionManager.open(dir, { runner: new ClaudeRunner({ env, inheritEnv: false, timeoutMs: 5 * 60_000 }) });
   await runPipeline(agents, { issueNumber: 42, worktreePath: worktree, purpose: 'Implement issue #42' });
   await agents.close();
@@ -84,4 +85,5 @@ try {
   await api.close();
   await rm(dir, { recursive: true, force: true });
   await rm(worktree, { recursive: true, force: true });
+  await rm(home, { recursive: true, force: true });
 }

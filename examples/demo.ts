@@ -6,7 +6,7 @@
  *   npm run demo -- --real           the real Anthropic API, with your own ANTHROPIC_API_KEY / login
  *   npm run demo -- --dir <store>    where the store goes (default .ai/sessions)
  */
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -24,7 +24,8 @@ const api = values.real
       const agent = /You are (\S+),/.exec(lastUserText(body))?.[1] ?? 'agent';
       return { text: `${agent}: step done for issue #${issueNumber} (scripted reply)` };
     });
-const env = api === null ? {} : await claudeTestEnv(await mkdtemp(join(tmpdir(), 'claude-home-')), api.url);
+const home = api === null ? null : await mkdtemp(join(tmpdir(), 'claude-home-'));
+const env = home === null || api === null ? {} : await claudeTestEnv(home, api.url);
 
 // Scripted, the agents get an environment built from nothing: your own login and config stay out of it.
 const manager = await SessionManager.open(values.dir, { runner: new ClaudeRunner({ env, inheritEnv: api === null, timeoutMs: 10 * 60_000 }) });
@@ -42,4 +43,7 @@ console.log(`\nstats: ${stats.total} sessions, ${stats.active} active, ${stats.h
 console.log(`agent output: ${join(values.dir, 'logs')}/<session id>.log`);
 await manager.close();
 await api?.close();
+// The scratch worktree and the scripted agents' home go; what the run left is in the store.
+await rm(worktree, { recursive: true, force: true });
+if (home !== null) await rm(home, { recursive: true, force: true });
 process.exitCode = run.status === 'Completed' ? 0 : 1;
