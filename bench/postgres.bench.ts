@@ -123,27 +123,15 @@ interface RunCost {
 
 /** Where the server's WAL and CPU stand now. */
 async function serverMark(url: string): Promise<{ lsn: string; serverMs: number | null }> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    const { rows } = await client.query<{ lsn: string }>('SELECT pg_current_wal_insert_lsn()::text AS lsn');
-    return { lsn: rows[0]!.lsn, serverMs: serverCpuMs() };
-  } finally {
-    await client.end();
-  }
+  const [row] = await queryOnce<{ lsn: string }>(url, 'SELECT pg_current_wal_insert_lsn()::text AS lsn');
+  return { lsn: row!.lsn, serverMs: serverCpuMs() };
 }
 
 /** The WAL and server CPU since `mark`, for `events` appended. */
 async function serverCostSince(url: string, mark: { lsn: string; serverMs: number | null }, events: number): Promise<RunCost> {
   const serverMs = serverCpuMs();
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    const { rows } = await client.query<{ bytes: string }>('SELECT pg_wal_lsn_diff(pg_current_wal_insert_lsn(), $1)::text AS bytes', [mark.lsn]);
-    return { walBytes: Number(rows[0]!.bytes), serverMs: serverMs === null || mark.serverMs === null ? null : serverMs - mark.serverMs, events };
-  } finally {
-    await client.end();
-  }
+  const [row] = await queryOnce<{ bytes: string }>(url, 'SELECT pg_wal_lsn_diff(pg_current_wal_insert_lsn(), $1)::text AS bytes', [mark.lsn]);
+  return { walBytes: Number(row!.bytes), serverMs: serverMs === null || mark.serverMs === null ? null : serverMs - mark.serverMs, events };
 }
 
 /**
@@ -254,11 +242,19 @@ async function processes(mode: 'ours' | 'bare', url: string, schema: string, sta
 }
 
 async function rowCount(url: string, schema: string): Promise<number> {
+  const [row] = await queryOnce<{ n: string }>(url, `SELECT count(*)::text AS n FROM ${schema}.events`);
+  return Number(row!.n);
+}
+
+/** One query on a connection of its own, closed after it (the bench's own bookkeeping, untimed). */
+async function queryOnce<R extends pg.QueryResultRow>(url: string, text: string, values: unknown[] = []): Promise<R[]> {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
-  const { rows } = await client.query<{ n: string }>(`SELECT count(*)::text AS n FROM ${schema}.events`);
-  await client.end();
-  return Number(rows[0]!.n);
+  try {
+    return (await client.query<R>(text, values)).rows;
+  } finally {
+    await client.end();
+  }
 }
 
 async function drop(url: string, schemas: string[]): Promise<void> {
