@@ -3,6 +3,8 @@ import { v4 as uuidv4 } from 'uuid';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { PostgresEventStore, SessionManager, type PendingEvent, type Session } from '../../src/index.js';
 import { EVENT_SCHEMA_VERSION } from '../../src/events/event-envelope.js';
+import type { SessionEvent } from '../../src/events/session-event.js';
+import { SessionsTableFolder } from '../../src/projections/sessions-table-folder.js';
 import { statsOf } from '../../src/projections/stats.js';
 import { PostgresSessions } from '../../src/query/postgres-sessions.js';
 import { readPostgresSessions } from '../../src/query/session-reads.js';
@@ -146,4 +148,58 @@ describe('PostgreSQL stats, kept by the folds', () => {
       expect(JSON.stringify(stats)).toBe(await replayed(manager));
     });
   });
+
+  it("an earlier version's folds (store_sessions, the rows as JSON) keep the same table and groups as this version's (store_session_columns)", async () => {
+    // The twin schema is folded as an earlier version folds: the same pages, the rows sent as JSON.
+    const twin = freshSchema();
+    const twinStore = new PostgresEventStore({ connectionString: PG_URL, schema: twin });
+    const folder = new SessionsTableFolder();
+    try {
+      await readPostgresSessions(twinStore, (reads) => reads.stats());
+      await withWriterAndReader(async (manager, reader) => {
+        await rounds(manager, 4, async () => {
+          await readPostgresSessions(reader, (reads) => reads.stats());
+          await foldAsEarlierVersion(twin, folder);
+        });
+      });
+      const table = async (of: string) =>
+        (await admin.query(`SELECT (SELECT json_agg(t ORDER BY t.id) FROM ${of}.sessions t) AS sessions,
+          (SELECT json_agg(g ORDER BY g.agent_name, g.phase, g.status) FROM ${of}.session_stats g) AS groups,
+          (SELECT json_agg(f) FROM ${of}.sessions_folded f) AS folded`)).rows[0];
+      const ours = await table(schema);
+      expect(ours.sessions.length).toBeGreaterThan(20);
+      expect(await table(twin)).toEqual(ours);
+    } finally {
+      await twinStore.close();
+      await dropSchema(twin);
+    }
+  });
 });
+
+/**
+ * Folds into `twin`'s sessions table what `schema` holds past `twin`'s level, as an earlier
+ * version does: the rows `folder` computes, stored by `store_sessions` as one JSON array.
+ */
+async function foldAsEarlierVersion(twin: string, folder: SessionsTableFolder): Promise<void> {
+  await admin.query('BEGIN');
+  try {
+    const { rows: marks } = await admin.query<{ seq: string }>(`SELECT seq::text FROM ${twin}.sessions_folded FOR UPDATE`);
+    const level = Number(marks[0]!.seq);
+    const { rows } = await admin.query<{ event: SessionEvent }>(`SELECT event FROM ${schema}.events WHERE seq > $1 ORDER BY seq`, [level]);
+    const events = rows.map((r) => r.event);
+    const named = events.flatMap((e) => (e.type === 'SessionSpawned' && e.data.parentSession !== null ? [e.sessionId, e.data.parentSession] : [e.sessionId]));
+    const wanted = folder.historyWanted([...new Set(named)], level);
+    const { rows: history } = await admin.query<{ event: SessionEvent }>(
+      `SELECT event FROM ${schema}.events WHERE session_id = ANY($1::uuid[]) AND seq <= $2 ORDER BY session_id, version`,
+      [wanted, level],
+    );
+    const sessionRows = folder.rows(history.map((r) => r.event), events);
+    await admin.query(`SELECT ${twin}.store_sessions($1, $2, $3::json)`, [level, events.at(-1)!.seq, JSON.stringify(sessionRows)]);
+    await admin.query('COMMIT');
+    folder.settled(events.at(-1)!.seq);
+  } catch (error) {
+    await admin.query('ROLLBACK');
+    folder.settled(null);
+    throw error;
+  }
+}

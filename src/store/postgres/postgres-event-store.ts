@@ -5,14 +5,14 @@ import { START, type AppendRequest, type ConnectReport, type EventSink, type Eve
 import { PostgresRead } from './postgres-read.js';
 import { stampBatch } from '../file/stamp-batch.js';
 import { GroupCommit, type PendingAppend } from '../group-commit.js';
-import { OWN_EVENTS_UP_TO, channelOf, checkSchemaName, migrationSql } from './schema.js';
+import { OWN_EVENTS_UP_TO, channelOf, checkSchemaName, migrationSql, storeSessionColumnsQuery } from './schema.js';
 import { withRetry } from './with-retry.js';
 import { PostgresTranscripts } from './postgres-transcripts.js';
 import { inTransaction } from './transaction.js';
 import { PostgresSlotTable } from './postgres-slots.js';
 import { PostgresAgentLogs } from './postgres-agent-logs.js';
 import { currentEvent } from '../../events/upcast.js';
-import type { SessionsTableFold } from './session-row.js';
+import { sessionRowColumns, type SessionsTableFold } from './session-row.js';
 
 /** Options of {@link PostgresEventStore}. */
 export interface PostgresStoreOptions {
@@ -181,7 +181,7 @@ export class PostgresEventStore implements EventStore {
             ? []
             : (await client.query<{ event: SessionEvent }>(`SELECT event FROM ${this.schema}.events WHERE ${OWN_EVENTS_UP_TO} ORDER BY session_id, version`, [wanted, level])).rows;
         const sessionRows = fold.rows(earlier.map((r) => currentEvent(r.event)), events);
-        await client.query(`SELECT ${this.schema}.store_sessions($1, $2, $3::json)`, [level, events.at(-1)!.seq, JSON.stringify(sessionRows)]);
+        await client.query(storeSessionColumnsQuery(this.schema), [level, events.at(-1)!.seq, ...sessionRowColumns(sessionRows)]);
         stored = events.at(-1)!.seq;
         return events.length;
       }).catch((error: unknown) => {

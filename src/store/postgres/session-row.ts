@@ -1,4 +1,5 @@
 import type { SessionEvent } from '../../events/session-event.js';
+import { SESSION_ROW_COLUMNS } from './schema.js';
 
 /**
  * One row of a PostgreSQL store's `sessions` table as a commit sends it: the session as the
@@ -26,6 +27,13 @@ export interface SessionRow {
   cost_nanos: number;
   turns: number;
   search: string | null;
+}
+
+/**
+ * `rows` as `store_session_columns` takes them: one array a column, in SESSION_ROW_COLUMNS' order.
+ */
+export function sessionRowColumns(rows: readonly SessionRow[]): unknown[][] {
+  return SESSION_ROW_COLUMNS.map(([name]) => rows.map((row) => row[name]));
 }
 
 /**
