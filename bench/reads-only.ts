@@ -1,6 +1,7 @@
 /*
  * npm run bench:reads: only the read rows (bench/read.bench.ts) and the CLI write rows, on the
- * largest store and a smaller one (BENCH_SIZES, default 50000,250000), for working on reads
+ * largest store and a smaller one (BENCH_SIZES, default 25000,250000: the streaming commands'
+ * memory targets compare 250,000 sessions with 25,000), for working on reads
  * without the whole bench, and the read rows on PostgreSQL (BENCH_ONLY=postgres: those alone;
  * BENCH_ONLY=streams: only list --all, audit and export);
  * prints the rows. BENCH_RUNS, BENCH_ACTIVE and BENCH_PG as for npm run bench.
@@ -12,7 +13,7 @@ import { cliBenches } from './size.bench.js';
 
 const runs = Number(process.env['BENCH_RUNS'] ?? 5);
 const share = Number(process.env['BENCH_ACTIVE'] ?? 0.25);
-const [smallSize, largeSize] = (process.env['BENCH_SIZES'] ?? '50000,250000').split(',').map(Number);
+const [smallSize, largeSize] = (process.env['BENCH_SIZES'] ?? '25000,250000').split(',').map(Number);
 const small = await seededStore(smallSize!, share);
 const large = await seededStore(largeSize!, share);
 try {

@@ -228,12 +228,13 @@ export function storeSessionColumnsQuery(schema: string): string {
  * Two functions that store the rows of events after `top`, insert the sessions they spawned,
  * bring the others up to date (what a session's later events can change), and mark the table
  * level with `folded`; the caller holds the sessions_folded row (SELECT … FOR UPDATE) and read
- * `top` there. `store_session_columns(top, folded, id_values, spawn_values, …)` takes the rows as
- * one array a column (SESSION_ROW_COLUMNS): what folds call. `store_sessions(top, folded, session_rows)`
- * takes them as a JSON array of SessionRow: what earlier versions call, kept for them while they
- * run beside this one. They differ only in how the rows are read: PostgreSQL's
- * `json_to_recordset` spent about 10 µs a row (8 ms of a fold's 18 for 800 rows), `unnest` of
- * typed arrays about 1.
+ * `top` there.
+ * - `store_session_columns(top, folded, id_values, spawn_values, …)` takes the rows as one
+ *   array a column (SESSION_ROW_COLUMNS): what folds call.
+ * - `store_sessions(top, folded, session_rows)` takes them as a JSON array of SessionRow: what
+ *   earlier versions call, kept for them while they run beside this one.
+ * They differ only in how the rows are read: PostgreSQL's `json_to_recordset` spent about 10 µs
+ * a row (8 ms of a fold's 18 for 800 rows), `unnest` of typed arrays about 1.
  */
 function storeSessionsSql(s: string): string {
   const fromJson = `json_to_recordset(session_rows) AS r (${SESSION_ROW_COLUMNS.map(([name, type]) => `${name} ${type}`).join(', ')})`;
