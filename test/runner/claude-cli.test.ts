@@ -73,6 +73,9 @@ describe('the real Claude Code CLI as the agent', () => {
     expect(log).toContain(`"session_id":"${session.id}"`);
     expect((await stat(manager.logFileOf(session.id))).mode & 0o777).toBe(0o600);
     expect((await transcripts(claude.home())).has(session.id)).toBe(true);
+    // The CLI keeps its scratch files (claude-<uid>/, cc-socks/) under $TMPDIR: the temp HOME's,
+    // which the test removes, never the machine's temp dir, where every run left them behind.
+    expect(existsSync(join(claude.home(), 'tmp', `claude-${process.getuid?.() ?? 0}`))).toBe(true);
     const types = (await logEvents(claude.store)).map((e) => e['type']);
     expect(types).toEqual(['SessionSpawned', 'SessionAgentStarted', 'SessionCompleted']);
     await manager.close();
