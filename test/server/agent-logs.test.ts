@@ -43,7 +43,8 @@ describe('the log of an agent run by a manager on another host', () => {
       expect(log).toContain('"subtype":"init"');
       expect((await fetchFrom(dashboard.url, `/pipeline/${id}`)).body).toContain(`data-log="/log/${id}"`);
     } finally {
-      host.child.kill('SIGKILL');
+      // SIGTERM: host A stops its agent as it exits (SIGKILL left the agent running after the test).
+      host.child.kill('SIGTERM');
       await host.exited;
       await dashboard?.close();
       await store.close();
